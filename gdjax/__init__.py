@@ -1,0 +1,31 @@
+"""gdjax: batch, stochastic and mini-batch gradient descent as one compiled JAX kernel per sweep.
+
+Example:
+    >>> import gdjax
+    >>> p = gdjax.problems.make_linear(1024, 8)
+    >>> r = gdjax.run(p, lr=0.05, batch_size=32, epochs=5)
+    >>> r.status
+    'converged'
+"""
+
+from gdjax import datasets, metrics, optimizers, problems, sampling
+from gdjax.problems import Problem
+from gdjax.result import Result, SweepResult
+from gdjax.train import build, run, sweep
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Problem",
+    "Result",
+    "SweepResult",
+    "__version__",
+    "build",
+    "datasets",
+    "metrics",
+    "optimizers",
+    "problems",
+    "run",
+    "sampling",
+    "sweep",
+]

@@ -1,0 +1,64 @@
+"""Which rows each step sees: full batch, one sample, or a mini-batch.
+
+Steps are numbered 0, 1, 2, ... An epoch is ``n // batch_size`` steps over one permutation of the
+rows; the remainder is dropped, since a ragged last batch would change shapes (a recompile) and
+scale its update differently. With ``shuffle=False`` the rows are taken in order, the textbook loop.
+
+The permutation of epoch ``e`` for seed ``s`` is ``epoch_permutation(key(s), e, n)``. It is public
+so that an independent reference implementation can replay exactly the rows gdjax used.
+
+Example:
+    >>> import jax
+    >>> steps_per_epoch(10, 3)
+    3
+    >>> epoch_permutation(jax.random.key(0), 0, 5).shape
+    (5,)
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+__all__ = ["batch_rows", "epoch_permutation", "steps_per_epoch"]
+
+
+def steps_per_epoch(n: int, batch_size: int) -> int:
+    """Number of steps in one epoch: ``n // batch_size`` (at least 1).
+
+    Args:
+        n: rows in the data set.
+        batch_size: rows per step, 1 <= batch_size <= n.
+
+    Returns:
+        The number of whole batches in the data.
+    """
+    return max(1, n // batch_size)
+
+
+def epoch_permutation(key: jax.Array, epoch, n: int) -> jax.Array:
+    """The row order of one epoch: a permutation of ``range(n)``.
+
+    Args:
+        key: the PRNG key of the seed (``jax.random.key(seed)``).
+        epoch: epoch index (a Python or traced integer).
+        n: rows in the data set.
+
+    Returns:
+        An int32 array of shape (n,).
+    """
+    return jax.random.permutation(jax.random.fold_in(key, epoch), n).astype(jnp.int32)
+
+
+def batch_rows(perm: jax.Array, step_in_epoch, batch_size: int) -> jax.Array:
+    """Row indices of one step: the ``step_in_epoch``-th slice of ``perm`` (batch_size long).
+
+    Args:
+        perm: the permutation of the epoch, shape (..., n).
+        step_in_epoch: step index within the epoch (traced integer).
+        batch_size: rows per step.
+
+    Returns:
+        Indices of shape (..., batch_size).
+    """
+    return jax.lax.dynamic_slice_in_dim(perm, step_in_epoch * batch_size, batch_size, axis=-1)
