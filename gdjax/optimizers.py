@@ -9,7 +9,7 @@ Example:
     >>> opt = make("sgd", jnp.asarray(0.1))
     >>> params = {"w": jnp.ones(2)}
     >>> updates, _ = opt.update({"w": jnp.ones(2)}, opt.init(params), params)
-    >>> updates["w"].tolist()
+    >>> [round(float(u), 6) for u in updates["w"]]
     [-0.1, -0.1]
 """
 

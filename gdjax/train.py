@@ -246,7 +246,7 @@ def sweep(
         >>> p = gdjax.problems.make_linear(512, 8)
         >>> res = gdjax.sweep(p, lrs=[0.01, 0.1, 3.0], batch_size=32, epochs=5)
         >>> res.to_frame()["status"].tolist()
-        ['converged', 'converged', 'diverged']
+        ['max_steps', 'converged', 'diverged']
     """
     kernel = build(
         problem,
