@@ -8,7 +8,7 @@ Example:
     'converged'
 """
 
-from gdjax import datasets, metrics, optimizers, problems, sampling
+from gdjax import datasets, devices, metrics, optimizers, problems, sampling
 from gdjax.problems import Problem
 from gdjax.result import Result, SweepResult
 from gdjax.train import build, run, sweep
@@ -22,6 +22,7 @@ __all__ = [
     "__version__",
     "build",
     "datasets",
+    "devices",
     "metrics",
     "optimizers",
     "problems",

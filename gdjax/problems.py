@@ -36,7 +36,11 @@ __all__ = [
     "make_softmax",
     "quadratic",
     "softmax",
+    "textbook",
 ]
+
+#: The textbook setups :func:`textbook` builds.
+TEXTBOOK = ("y2x", "parabola", "noisy-line", "y4-3x")
 
 
 # --------------------------------------------------------------------------------------------
@@ -562,6 +566,44 @@ def make_softmax(
         l2=l2,
         name=f"softmax-{n}x{d}x{num_classes}",
     )
+
+
+def textbook(name: str, *, seed: int = 0, dtype=None) -> Problem:
+    """The classic teaching setups, as problems.
+
+    - ``"y2x"``: y = 2x on x = (1, 2, 3), no intercept (start from w = 1).
+    - ``"parabola"``: f(x) = x^2 - 5x + 5 (start from x = 7; lr 1.0 oscillates for ever).
+    - ``"noisy-line"``: y = 2.5 x + 4 + N(0, 1), x ~ U[0, 15], 100 points, with intercept.
+    - ``"y4-3x"``: X = 2 U(0, 1), 100 x 1, y = 4 + 3 X + N(0, 1), with intercept.
+
+    Args:
+        name: one of :data:`TEXTBOOK`.
+        seed: NumPy seed of the random setups.
+        dtype: floating dtype (default: JAX's default float).
+
+    Returns:
+        A :class:`Problem` named after the setup.
+
+    Example:
+        >>> textbook("parabola").optimum()[1]
+        -1.25
+    """
+    dt = _float_dtype(dtype)
+    rng = np.random.default_rng(seed)
+    if name == "y2x":
+        x = np.array([[1.0], [2.0], [3.0]], dt)
+        return linear(x, 2 * x[:, 0], intercept=False, name=name)
+    if name == "parabola":
+        return quadratic(1.0, -5.0, 5.0, dtype=dt, name=name)
+    if name == "noisy-line":
+        x = rng.uniform(0, 15, 100)
+        y = 2.5 * x + 4 + rng.standard_normal(100)
+        return linear(np.asarray(x[:, None], dt), np.asarray(y, dt), name=name)
+    if name == "y4-3x":
+        X = 2 * rng.random((100, 1))
+        y = 4 + 3 * X[:, 0] + rng.standard_normal(100)
+        return linear(np.asarray(X, dt), np.asarray(y, dt), name=name)
+    raise ValueError(f"unknown textbook setup name={name!r}; choose one of {list(TEXTBOOK)}")
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,0 +1,79 @@
+"""Honest timing of a compiled kernel.
+
+Rules (DESIGN.md): compile ahead of time and time it apart; warm up once; time only the compiled
+call, ending in ``block_until_ready`` so asynchronous dispatch cannot hide work; repeat and keep
+the median, min and max.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+
+
+class Timing(NamedTuple):
+    """Seconds of one timed kernel.
+
+    Attributes:
+        compile_s: ahead-of-time lower + compile.
+        run_s: median of the timed calls.
+        run_s_min, run_s_max: extremes of the timed calls.
+        repeats: number of timed calls.
+        output: the output of the last call (already on the device, ready).
+        compiled: the compiled executable (for cost analysis).
+    """
+
+    compile_s: float
+    run_s: float
+    run_s_min: float
+    run_s_max: float
+    repeats: int
+    output: Any
+    compiled: Any
+
+
+def time_calls(fn: Callable[[], Any], repeats: int) -> tuple[list[float], Any]:
+    """Call ``fn`` once to warm up, then ``repeats`` times, each ended by block_until_ready.
+
+    Returns:
+        The list of wall-clock seconds per timed call, and the last output.
+    """
+    out = jax.block_until_ready(fn())
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = jax.block_until_ready(fn())
+        times.append(time.perf_counter() - t0)
+    return times, out
+
+
+def time_kernel(kernel, repeats: int = 5) -> Timing:
+    """Compile a ``gdjax.train.Kernel`` ahead of time, then time its calls.
+
+    Args:
+        kernel: from ``gdjax.build``.
+        repeats: timed calls after the warm-up, >= 1.
+
+    Returns:
+        A :class:`Timing`.
+
+    Example:
+        >>> import gdjax
+        >>> k = gdjax.build(gdjax.problems.make_linear(64, 2), lrs=[0.1], epochs=2)
+        >>> t = time_kernel(k, repeats=2)
+        >>> t.compile_s > 0 and t.run_s_min <= t.run_s <= t.run_s_max
+        True
+    """
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats}")
+    t0 = time.perf_counter()
+    compiled = kernel.lower().compile()
+    compile_s = time.perf_counter() - t0
+    times, out = time_calls(lambda: compiled(*kernel.args), repeats)
+    return Timing(
+        compile_s, statistics.median(times), min(times), max(times), repeats, out, compiled
+    )
