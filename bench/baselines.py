@@ -1,11 +1,275 @@
-"""Speed baselines: the loops people write today, one configuration at a time (filled in below)."""
+"""Speed baselines: the loops people write today, one configuration at a time.
+
+Each baseline runs the same problem, rows, permutations and learning rates as the gdjax entry it
+stands beside, and its own independent implementation of the update:
+
+- ``numpy``: the textbook loop with hand-written gradients;
+- ``torch``: ``torch.optim.SGD`` with autograd (needs the ``torch`` extra; skipped, with a note,
+  when torch is not installed);
+- ``jax-loop``: one ``jax.jit``-compiled step called from a Python loop;
+- ``single``: gdjax itself, one lane per compiled call (what a sweep saves over separate runs).
+
+Timing a baseline over every lane of a 64-lane grid would take minutes, so each baseline times
+``baseline_lanes`` lanes (evenly spread over the lanes gdjax did not see diverge) and scales its
+median per-lane time to the whole grid; the rows record both. Each timed lane's final full-data
+loss is checked against gdjax's for the same lane.
+
+Only plain SGD on least squares, logistic and softmax problems has baselines; other entries get
+a note instead of numbers.
+"""
 
 from __future__ import annotations
 
+import statistics
+import time
 
-def attach(entry, problem, info, lanes):
-    """Run the baselines the suite asks for and add their columns to ``lanes``."""
-    del problem, info
-    if not entry.settings["baselines"]:
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+
+import gdjax
+from bench import timing
+
+NAMES = ("numpy", "torch", "jax-loop", "single")
+_KINDS = {"_LinearSpec": "linear", "_LogisticSpec": "logistic", "_SoftmaxSpec": "softmax"}
+
+
+def step_rows(n: int, b: int, epochs: int, shuffle: bool, seed: int) -> list[np.ndarray]:
+    """Row indices of every step, from gdjax's own permutations (the same rows gdjax saw).
+
+    Returns:
+        One int array per epoch of shape (steps_per_epoch, b); empty list for batch GD.
+    """
+    if b == n:
+        return []
+    spe = gdjax.sampling.steps_per_epoch(n, b)
+    key = jax.random.key(seed)
+    out = []
+    for e in range(epochs):
+        order = np.asarray(gdjax.sampling.epoch_permutation(key, e, n)) if shuffle else np.arange(n)
+        out.append(order[: spe * b].reshape(spe, b))
+    return out
+
+
+# ----- numpy ------------------------------------------------------------------------------------
+
+
+def _np_grad(kind, spec, W, b, X, y):
+    """Hand-written gradient of the mean loss (+ penalty) over rows X."""
+    m = len(X)
+    z = X @ W + b if spec.intercept else X @ W
+    if kind == "linear":
+        r = (2.0 / m) * (z - y)
+    elif kind == "logistic":
+        r = (1.0 / (1.0 + np.exp(-z)) - y) / m
+    else:
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        r = e / e.sum(axis=1, keepdims=True)
+        r[np.arange(m), y] -= 1.0
+        r /= m
+    gW = X.T @ r
+    if kind != "linear":
+        gW += spec.l2 * W
+    gb = r.sum(axis=0) if spec.intercept else 0.0
+    return gW, gb
+
+
+def numpy_loop(problem, lr, rows, epochs):
+    """Plain SGD in NumPy, dtype of the data. Returns the final params dict."""
+    kind = _KINDS[type(problem.spec).__name__]
+    spec = problem.spec
+    X = np.asarray(problem.X)
+    y = np.asarray(problem.y)
+    init = jax.tree.map(np.asarray, problem.init_params())
+    W, b = init["w"].copy(), init.get("b", np.zeros((), X.dtype)).copy()
+    lr = X.dtype.type(lr)
+    if not rows:  # batch GD: every row every step
+        for _ in range(epochs):
+            gW, gb = _np_grad(kind, spec, W, b, X, y)
+            W -= lr * gW
+            b = b - lr * gb
+    else:
+        for epoch in rows:
+            for idx in epoch:
+                gW, gb = _np_grad(kind, spec, W, b, X[idx], y[idx])
+                W -= lr * gW
+                b = b - lr * gb
+    return {"w": W, "b": b} if spec.intercept else {"w": W}
+
+
+# ----- torch ------------------------------------------------------------------------------------
+
+
+def torch_available() -> bool:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def torch_loop(problem, lr, rows, epochs):
+    """``torch.optim.SGD`` with autograd on the same rows. Returns the final params dict."""
+    import torch
+
+    kind = _KINDS[type(problem.spec).__name__]
+    spec = problem.spec
+    X = torch.from_numpy(np.array(problem.X))
+    y = torch.from_numpy(np.array(problem.y))
+    if kind == "softmax":
+        y = y.long()
+    init = jax.tree.map(np.array, problem.init_params())
+    W = torch.tensor(init["w"], requires_grad=True)
+    params = [W]
+    b = None
+    if spec.intercept:
+        b = torch.tensor(init["b"], requires_grad=True)
+        params.append(b)
+    opt = torch.optim.SGD(params, lr=lr)
+
+    def loss_fn(Xb, yb):
+        z = Xb @ W + b if b is not None else Xb @ W
+        if kind == "linear":
+            return torch.mean((z - yb) ** 2)
+        if kind == "logistic":
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(z, yb)
+        else:
+            loss = torch.nn.functional.cross_entropy(z, yb)
+        return loss + 0.5 * spec.l2 * torch.sum(W * W)
+
+    def step(Xb, yb):
+        opt.zero_grad(set_to_none=True)
+        loss_fn(Xb, yb).backward()
+        opt.step()
+
+    if not rows:
+        for _ in range(epochs):
+            step(X, y)
+    else:
+        for epoch in rows:
+            for idx in torch.from_numpy(epoch):
+                step(X[idx], y[idx])
+    out = {"w": W.detach().numpy()}
+    if b is not None:
+        out["b"] = b.detach().numpy()
+    return out
+
+
+# ----- jax-loop ---------------------------------------------------------------------------------
+
+
+@jax.jit(static_argnums=0)
+def _jax_step(spec, params, lr, X, y, idx):
+    Xb, yb = (X, y) if idx is None else (X[idx], y[idx])
+    grads = jax.grad(spec.loss)(params, Xb, yb)
+    return jax.tree.map(lambda p, g: p - lr * g, params, grads)
+
+
+def jax_loop(problem, lr, rows, epochs):
+    """One jit-compiled SGD step called from Python per step. Returns the final params dict."""
+    spec, X, y = problem.spec, problem.X, problem.y
+    params = problem.init_params()
+    lr = jnp.asarray(lr, problem.dtype)  # traced: one compile for every learning rate
+    if not rows:
+        for _ in range(epochs):
+            params = _jax_step(spec, params, lr, X, y, None)
+    else:
+        for epoch in rows:
+            for idx in jnp.asarray(epoch):
+                params = _jax_step(spec, params, lr, X, y, idx)
+    return jax.block_until_ready(params)
+
+
+def _warm_jax_loop(problem, rows):
+    """Compile the jax-loop step outside the timed region (one step, both call shapes)."""
+    short = [rows[0][:1]] if rows else []
+    jax_loop(problem, 1e-9, short, 1)
+
+
+LOOPS = {"numpy": numpy_loop, "torch": torch_loop, "jax-loop": jax_loop}
+
+
+# ----- attaching baselines to an entry's rows ---------------------------------------------------
+
+
+def pick_lanes(lanes: pd.DataFrame, k: int) -> list[int]:
+    """Up to ``k`` row positions evenly spread over the lanes gdjax did not see diverge."""
+    ok = np.flatnonzero((lanes["status"] != "diverged").to_numpy())
+    if len(ok) == 0:
+        return []
+    pos = np.unique(np.linspace(0, len(ok) - 1, min(k, len(ok))).round().astype(int))
+    return [int(ok[i]) for i in pos]
+
+
+def attach(entry, problem, info, lanes: pd.DataFrame) -> pd.DataFrame:
+    """Run the baselines the suite asks for and add their columns to ``lanes``.
+
+    For each baseline B: ``B_lane_s`` (median seconds of one lane), ``B_s`` (scaled to every
+    lane), ``B_lanes_timed``, ``speedup_B`` (``B_s / run_s``), ``speedup_B_with_compile``
+    (``B_s / (run_s + compile_s)``) and ``B_max_rel_diff`` (largest relative difference of a
+    timed lane's final loss from gdjax's). ``baseline_note`` says why a baseline is missing.
+    """
+    wanted = list(entry.settings["baselines"])
+    if not wanted:
         return lanes
-    raise NotImplementedError("baselines are not implemented yet")
+    lanes = lanes.copy()
+    notes = []
+    kind = _KINDS.get(type(problem.spec).__name__)
+    if kind is None or entry.optimizer != "sgd":
+        lanes["baseline_note"] = "baselines cover plain sgd on linear/logistic/softmax only"
+        return lanes
+    s = entry.settings
+    b = entry.batch_size or problem.n
+    chosen = pick_lanes(lanes, s["baseline_lanes"])
+    run_s, compile_s = float(lanes["run_s"].iloc[0]), float(lanes["compile_s"].iloc[0])
+    n_lanes = len(lanes)
+    for name in wanted:
+        if name == "torch" and not torch_available():
+            notes.append("torch not installed (pip install 'gdjax[torch]')")
+            continue
+        per_lane, diffs = [], []
+        for pos in chosen:
+            lr, seed = float(lanes["lr"].iloc[pos]), int(lanes["seed"].iloc[pos])
+            rows = step_rows(problem.n, b, s["epochs"], s["shuffle"], seed)
+            if name == "single":
+                k = gdjax.build(
+                    problem,
+                    lrs=[lr],
+                    seeds=[seed],
+                    batch_size=entry.batch_size,
+                    epochs=s["epochs"],
+                    shuffle=s["shuffle"],
+                    init=s["init"],
+                    optimizer=entry.optimizer,
+                    tol=s["tol"],
+                    eval_every=s["eval_every"],
+                    divergence_factor=s["divergence_factor"],
+                    early_stop=s["early_stop"],
+                )
+                t = timing.time_kernel(k, repeats=3)
+                per_lane.append(t.run_s)
+                final = float(k.to_result(t.output).to_frame()["final_loss"].iloc[0])
+            else:
+                if name == "jax-loop":
+                    _warm_jax_loop(problem, rows)
+                t0 = time.perf_counter()
+                params = LOOPS[name](problem, lr, rows, s["epochs"])
+                per_lane.append(time.perf_counter() - t0)
+                final = float(problem.loss(jax.tree.map(jnp.asarray, params)))
+            ref = float(lanes["final_loss"].iloc[pos])
+            diffs.append(abs(final - ref) / max(abs(ref), 1e-12))
+        if not per_lane:
+            notes.append(f"{name}: every lane diverged, nothing to time")
+            continue
+        lane_s = statistics.median(per_lane)
+        total = lane_s * n_lanes
+        lanes[f"{name}_lane_s"] = lane_s
+        lanes[f"{name}_s"] = total
+        lanes[f"{name}_lanes_timed"] = len(per_lane)
+        lanes[f"{name}_max_rel_diff"] = max(diffs)
+        lanes[f"speedup_{name}"] = total / run_s
+        lanes[f"speedup_{name}_with_compile"] = total / (run_s + compile_s)
+    if notes:
+        lanes["baseline_note"] = "; ".join(notes)
+    return lanes

@@ -51,7 +51,7 @@ RUN_KEYS = {
     "divergence_factor": "relative suboptimality that counts as diverged",
     "early_stop": "stop a lane at convergence and the kernel when all are done",
     "repeats": "timed repeats of each kernel (median, min, max)",
-    "baselines": "speed baselines to run beside gdjax: numpy, torch, jax-loop",
+    "baselines": "speed baselines beside gdjax: numpy, torch, jax-loop, single",
     "baseline_lanes": "lanes each baseline times (its per-lane time scales to all lanes)",
 }
 SOURCES: dict[str, dict[str, Any]] = {
@@ -64,6 +64,7 @@ SOURCES: dict[str, dict[str, Any]] = {
     "textbook": {"setup": None, "seed": 0},
     "quadratic": {"a": None, "b": None, "c": None},
 }
+BASELINES = ("numpy", "torch", "jax-loop", "single")  # bench.baselines.NAMES, without importing it
 PROBLEM_KEYS = {"name", "source", "variants", "dtype"}
 VARIANT_KEYS = {"name", "batch_size"}
 SUITE_KEYS = {"name", "description", "defaults", "problems", "variants"}
@@ -266,9 +267,12 @@ def _check_settings(s, where):
                 f"choose from {sorted(gdjax.optimizers.OPTIMIZERS)}"
             )
     s["optimizer"] = list(opts)
+    if s["baselines"] and s["early_stop"]:
+        # a baseline runs every step; gdjax must too, or the final losses cannot be compared
+        raise SuiteError(f"{where}: baselines need early_stop = false")
     for b in s["baselines"]:
-        if b not in ("numpy", "torch", "jax-loop"):
-            raise SuiteError(f"{where}: unknown baseline {b!r}; choose from numpy, torch, jax-loop")
+        if b not in BASELINES:
+            raise SuiteError(f"{where}: unknown baseline {b!r}; choose from {', '.join(BASELINES)}")
     for key in ("epochs", "repeats", "baseline_lanes"):
         if isinstance(s[key], bool) or not isinstance(s[key], int) or s[key] < 1:
             raise SuiteError(f"{where}: {key} must be an int >= 1, got {s[key]!r}")

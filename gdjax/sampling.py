@@ -17,6 +17,8 @@ Example:
 
 from __future__ import annotations
 
+import math
+
 import jax
 import jax.numpy as jnp
 
@@ -37,17 +39,36 @@ def steps_per_epoch(n: int, batch_size: int) -> int:
 
 
 def epoch_permutation(key: jax.Array, epoch, n: int) -> jax.Array:
-    """The row order of one epoch: a permutation of ``range(n)``.
+    """The row order of one epoch: a uniformly random permutation of ``range(n)``.
+
+    A shuffle is a sort by random keys. ``jax.random.permutation`` sorts (key, value) pairs, which
+    XLA's CPU backend does through a generic comparator, ~1 ms per 8192 rows: more than the
+    whole epoch of a mini-batch sweep. Here each random key carries its row index in its low
+    bits, so the sort is a single-operand uint32 sort (XLA's fast path, 5-7x quicker), and the
+    index is read back from the sorted keys. Rows whose random high bits tie keep their order;
+    as in ``jax.random.permutation``, enough rounds are composed that ties are unlikely
+    (about 1 / n) to bias the result.
 
     Args:
         key: the PRNG key of the seed (``jax.random.key(seed)``).
         epoch: epoch index (a Python or traced integer).
-        n: rows in the data set.
+        n: rows in the data set, < 2**31.
 
     Returns:
         An int32 array of shape (n,).
     """
-    return jax.random.permutation(jax.random.fold_in(key, epoch), n).astype(jnp.int32)
+    index_bits = max(1, (n - 1).bit_length())
+    random_bits = 32 - index_bits
+    if random_bits < 1:
+        raise ValueError(f"n must be < 2**31 rows, got {n}")
+    rounds = max(1, math.ceil(3 * index_bits / random_bits))
+    bits = jax.random.bits(jax.random.fold_in(key, epoch), (rounds, n), jnp.uint32)
+    mask = jnp.uint32((1 << index_bits) - 1)
+    rows = jnp.arange(n, dtype=jnp.uint32)
+    order = rows
+    for r in range(rounds):
+        order = order[jnp.sort((bits[r] & ~mask) | rows) & mask]
+    return order.astype(jnp.int32)
 
 
 def batch_rows(perm: jax.Array, step_in_epoch, batch_size: int) -> jax.Array:

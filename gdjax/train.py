@@ -380,7 +380,7 @@ def _kernel(config: Config, X, y, aux, init, f_star, tol, div_factor, lrs, seeds
         c, params, opt_state, perm, losses, status, target, last, steps_run = state
         start = steps_run
         (new_p, new_s, perm), _ = jax.lax.scan(
-            step, (params, opt_state, perm), start + jnp.arange(length)
+            step, (params, opt_state, perm), start + jnp.arange(length), unroll=_UNROLL
         )
         mv = moving(status)
 
@@ -442,6 +442,7 @@ def _kernel(config: Config, X, y, aux, init, f_star, tol, div_factor, lrs, seeds
     return KernelOutput(params, jnp.moveaxis(losses, 0, -1), status, target, last, steps_run, f0)
 
 
+_UNROLL = 1
 _jitted_kernel = jax.jit(_kernel, static_argnums=0)
 
 
