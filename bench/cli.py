@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 DEFAULT_OUT = Path("results/runs")
+DEFAULT_CACHE = Path.home() / ".cache" / "gdjax" / "xla"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -31,6 +32,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--only", help="run only entries whose key contains this text")
     r.add_argument("--x64", action="store_true", help="enable float64 (JAX_ENABLE_X64)")
+    r.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=DEFAULT_CACHE,
+        help=f"JAX persistent compilation cache (default {DEFAULT_CACHE})",
+    )
+    r.add_argument("--no-cache", action="store_true", help="compile every kernel afresh")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     rep = sub.add_parser("report", help="write results/README.md and plots from saved runs")
@@ -81,8 +89,10 @@ def _dispatch(args) -> int:
             import jax
 
             jax.config.update("jax_enable_x64", True)
-        from bench import baselines, runner, suites
+        from bench import baselines, runner, suites, timing
 
+        if not args.no_cache:
+            timing.enable_compilation_cache(args.cache_dir)
         suite = suites.load(args.suite)
         if args.repeats is not None and args.repeats < 1:
             raise ValueError(f"--repeats must be >= 1, got {args.repeats}")

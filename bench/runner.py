@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 import gdjax
@@ -122,6 +123,15 @@ def run_entry(entry: Entry, problem, env: dict, repeats: int, sharding=None):
     lanes["run_s_min"] = t.run_s_min
     lanes["run_s_max"] = t.run_s_max
     lanes["repeats"] = t.repeats
+    lanes["compile_cache_hit"] = t.cache_hit
+    try:
+        cost = kernel.step_cost()
+    except Exception:  # cost analysis is optional on some backends
+        cost = {}
+    lanes["flops_per_step"] = cost.get("flops", np.nan)
+    lanes["bytes_per_step"] = cost.get("bytes accessed", np.nan)
+    lanes["gflops"] = lanes["flops_per_step"] * res.steps_run / t.run_s / 1e9
+    lanes["gbytes_s"] = lanes["bytes_per_step"] * res.steps_run / t.run_s / 1e9
     lanes["lanes"] = res.num_lanes
     for k in (
         "backend",
@@ -226,7 +236,15 @@ def run_suite(
         "complete": False,
     }
     if (run_dir / "meta.json").is_file():
-        meta["started"] = json.loads((run_dir / "meta.json").read_text()).get("started")
+        old = json.loads((run_dir / "meta.json").read_text())
+        meta["started"] = old.get("started")
+        if "roofline" in old:
+            meta["roofline"] = old["roofline"]
+    if any(e.settings["baselines"] for e in entries) and "roofline" not in meta:
+        from bench import roofline
+
+        log("measuring this machine's GEMM and copy rates (roofline)...")
+        meta["roofline"] = roofline.measure()
     write_json(run_dir / "meta.json", meta)
 
     def done(e: Entry) -> bool:

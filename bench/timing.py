@@ -7,12 +7,14 @@ the median, min and max.
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
+import jax.monitoring
 
 
 class Timing(NamedTuple):
@@ -25,6 +27,7 @@ class Timing(NamedTuple):
         repeats: number of timed calls.
         output: the output of the last call (already on the device, ready).
         compiled: the compiled executable (for cost analysis).
+        cache_hit: the executable came from JAX's persistent compilation cache.
     """
 
     compile_s: float
@@ -34,6 +37,31 @@ class Timing(NamedTuple):
     repeats: int
     output: Any
     compiled: Any
+    cache_hit: bool
+
+
+def enable_compilation_cache(path) -> None:
+    """Keep every compiled kernel in JAX's persistent cache at ``path`` (reused across runs)."""
+    jax.config.update("jax_compilation_cache_dir", str(path))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+
+@contextlib.contextmanager
+def cache_events():
+    """Collect the names of JAX compilation-cache events fired inside the block."""
+    names: list[str] = []
+
+    def listener(name, **kwargs):
+        del kwargs
+        if name.startswith("/jax/compilation_cache/"):
+            names.append(name)
+
+    jax.monitoring.register_event_listener(listener)
+    try:
+        yield names
+    finally:
+        jax.monitoring.unregister_event_listener(listener)
 
 
 def time_calls(fn: Callable[[], Any], repeats: int) -> tuple[list[float], Any]:
@@ -70,10 +98,18 @@ def time_kernel(kernel, repeats: int = 5) -> Timing:
     """
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
-    t0 = time.perf_counter()
-    compiled = kernel.lower().compile()
-    compile_s = time.perf_counter() - t0
+    with cache_events() as events:
+        t0 = time.perf_counter()
+        compiled = kernel.lower().compile()
+        compile_s = time.perf_counter() - t0
     times, out = time_calls(lambda: compiled(*kernel.args), repeats)
     return Timing(
-        compile_s, statistics.median(times), min(times), max(times), repeats, out, compiled
+        compile_s,
+        statistics.median(times),
+        min(times),
+        max(times),
+        repeats,
+        out,
+        compiled,
+        "/jax/compilation_cache/cache_hits" in events,
     )

@@ -118,6 +118,20 @@ class Kernel(NamedTuple):
         """Run the kernel through jit (compiling on first use) and return its raw output."""
         return _jitted_kernel(self.config, *self.args)
 
+    def step_cost(self) -> dict:
+        """XLA's cost analysis of one step of every lane: ``{"flops": ..., "bytes accessed": ...}``.
+
+        The kernel's own cost analysis counts each loop body once, mixing one step with one
+        evaluation and the setup; this compiles the step alone (mid-epoch, so the once-per-epoch
+        shuffle, integer work with no flops, is left out).
+        """
+        X, y, _, init, _, _, _, lrs, seeds = self.args
+        fn = jax.jit(_one_step, static_argnums=0)
+        cost = fn.lower(self.config, X, y, init, lrs, seeds).compile().cost_analysis()
+        if isinstance(cost, list):  # older jax: one dict per program
+            cost = cost[0] if cost else {}
+        return {k: float(v) for k, v in (cost or {}).items() if k in ("flops", "bytes accessed")}
+
     def to_result(self, out: KernelOutput) -> SweepResult:
         """Turn a raw :class:`KernelOutput` into a :class:`SweepResult`."""
         return SweepResult.from_kernel(self, jax.device_get(out))
@@ -323,7 +337,8 @@ def run(
 # --------------------------------------------------------------------------------------------
 
 
-def _kernel(config: Config, X, y, aux, init, f_star, tol, div_factor, lrs, seeds) -> KernelOutput:
+def _make_step(config: Config, X, y, init, lrs, seeds):
+    """The step of every lane, ``step((params, opt_state, perm), t)``, and its initial carry."""
     spec, b, n, spe = config.spec, config.batch_size, config.n, config.steps_per_epoch
     S, L = seeds.shape[0], lrs.shape[0]
     keys = jax.vmap(jax.random.key)(seeds)
@@ -366,6 +381,25 @@ def _kernel(config: Config, X, y, aux, init, f_star, tol, div_factor, lrs, seeds
         params, opt_state = update_all(params, opt_state, lrs, Xb, yb)
         return (params, opt_state, perm), None
 
+    params0 = jax.tree.map(lambda a: jnp.broadcast_to(a, (S, L, *a.shape)), init)
+    opt0 = jax.vmap(jax.vmap(lambda p, lr: optimizers.make(config.optimizer, lr).init(p)))(
+        params0, jnp.broadcast_to(lrs, (S, L))
+    )
+    perm0 = jnp.zeros((S, n) if mode == "shuffled" else (0,), jnp.int32)
+    return step, (params0, opt0, perm0)
+
+
+def _one_step(config: Config, X, y, init, lrs, seeds):
+    """One step of every lane, mid-epoch: what XLA's cost analysis of a step should see."""
+    step, carry = _make_step(config, X, y, init, lrs, seeds)
+    return step(carry, jnp.int32(1 % config.steps_per_epoch))[0]
+
+
+def _kernel(config: Config, X, y, aux, init, f_star, tol, div_factor, lrs, seeds) -> KernelOutput:
+    spec = config.spec
+    S, L = seeds.shape[0], lrs.shape[0]
+    step, (params0, opt0, perm0) = _make_step(config, X, y, init, lrs, seeds)
+
     monitor = jax.vmap(jax.vmap(lambda p: spec.monitor(p, X, y, aux)))
     f0 = spec.monitor(init, X, y, aux)
     # when the start is already optimal, relative suboptimality is 0, not 0/0
@@ -380,7 +414,7 @@ def _kernel(config: Config, X, y, aux, init, f_star, tol, div_factor, lrs, seeds
         c, params, opt_state, perm, losses, status, target, last, steps_run = state
         start = steps_run
         (new_p, new_s, perm), _ = jax.lax.scan(
-            step, (params, opt_state, perm), start + jnp.arange(length), unroll=_UNROLL
+            step, (params, opt_state, perm), start + jnp.arange(length)
         )
         mv = moving(status)
 
@@ -405,11 +439,6 @@ def _kernel(config: Config, X, y, aux, init, f_star, tol, div_factor, lrs, seeds
     rem = config.total_steps - num_full * config.eval_every
     num_evals = num_full + (rem > 0)
 
-    params0 = jax.tree.map(lambda a: jnp.broadcast_to(a, (S, L, *a.shape)), init)
-    opt0 = jax.vmap(jax.vmap(lambda p, lr: optimizers.make(config.optimizer, lr).init(p)))(
-        params0, jnp.broadcast_to(lrs, (S, L))
-    )
-    perm0 = jnp.zeros((S, n) if mode == "shuffled" else (0,), jnp.int32)
     losses0 = jnp.full((num_evals + 1, S, L), jnp.nan, f0.dtype).at[0].set(f0)
     status0 = jnp.where(
         (f0 - f_star) / denom <= tol, metrics.CONVERGED, metrics.RUNNING
@@ -442,7 +471,6 @@ def _kernel(config: Config, X, y, aux, init, f_star, tol, div_factor, lrs, seeds
     return KernelOutput(params, jnp.moveaxis(losses, 0, -1), status, target, last, steps_run, f0)
 
 
-_UNROLL = 1
 _jitted_kernel = jax.jit(_kernel, static_argnums=0)
 
 

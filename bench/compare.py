@@ -1,0 +1,163 @@
+"""Runs side by side (``python -m bench compare PATH...``): the same workloads on several machines.
+
+A workload is one kernel: (suite, problem, variant, batch size, optimizer, lanes). Each run gives
+it one ``run_s`` (the median of its timed repeats); the table shows it in milliseconds for every
+run, and the speedup of each run over the first path given (``first run_s / this run_s``: above 1
+means faster than the first). Runs are named by machine (backend, device kind, host), or by their
+folder names when two runs come from the same machine.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+WORKLOAD = ["suite", "problem", "variant", "batch_size", "optimizer", "lanes"]
+LANE_FILES = ("lanes.parquet", "lanes.csv")
+
+
+def _read(path: Path) -> pd.DataFrame:
+    return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+
+
+def _lanes_file(run_dir: Path) -> Path | None:
+    for name in LANE_FILES:
+        if (run_dir / name).is_file():
+            return run_dir / name
+    return None
+
+
+def _sources(path: Path) -> list[Path]:
+    """The lanes files a path stands for: a lanes file, a run folder, or a folder of runs."""
+    path = Path(path)
+    if path.is_file():
+        if path.name.startswith("lanes.") and path.suffix in (".parquet", ".csv"):
+            return [path]
+        raise ValueError(f"{path}: not a lanes.parquet or lanes.csv file")
+    if not path.is_dir():
+        raise FileNotFoundError(f"{path}: no such file or folder")
+    own = _lanes_file(path)
+    if own is not None:
+        return [own]
+    found = [f for d in sorted(path.iterdir()) if d.is_dir() and (f := _lanes_file(d))]
+    if not found:
+        raise ValueError(f"{path}: no lanes file in it or in its sub-folders")
+    return found
+
+
+def load(paths: list[Path]) -> pd.DataFrame:
+    """Lanes of every run under ``paths``, in the order given, with columns ``run`` and ``label``.
+
+    ``run`` numbers the runs from 0 (the first path's first run is the reference); ``label`` is
+    "backend device-kind @ host", or the run folder's name when two runs share a machine.
+
+    Raises:
+        ValueError: no run found.
+        FileNotFoundError: a path that does not exist.
+    """
+    files: list[Path] = []
+    for p in paths:
+        files += _sources(Path(p))
+    if not files:
+        raise ValueError("compare needs at least one run (a run folder, lanes file or runs folder)")
+    frames, machines, folders = [], [], []
+    for i, f in enumerate(files):
+        df = _read(f).copy()
+        meta = f.parent / "meta.json"
+        env = json.loads(meta.read_text()).get("env", {}) if meta.is_file() else {}
+        first = df.iloc[0] if len(df) else {}
+        key = {k: str(env.get(k) or first.get(k, "?")) for k in ("backend", "device_kind", "host")}
+        device = key["device_kind"]
+        if key["backend"] == "cpu":
+            device = str(env.get("cpu") or first.get("cpu", device))
+        machines.append(f"{key['backend']} {device} @ {key['host']}")
+        folders.append(f.parent.name)
+        df["run"] = i
+        frames.append(df)
+    labels = machines if len(set(machines)) == len(machines) else folders
+    seen: dict[str, int] = {}
+    for i, name in enumerate(labels):  # the same folder given twice: number the repeats
+        seen[name] = seen.get(name, 0) + 1
+        if seen[name] > 1:
+            labels[i] = f"{name} ({seen[name]})"
+    for df, label, folder, machine in zip(frames, labels, folders, machines, strict=True):
+        df["label"] = label
+        df["folder"] = folder
+        df["machine"] = machine
+    return pd.concat(frames, ignore_index=True)
+
+
+def _ms(v) -> str:
+    return "-" if pd.isna(v) else f"{v * 1e3:.3g}"
+
+
+def render(df: pd.DataFrame) -> str:
+    """A markdown table: one row per workload, run ms and speedup over the first run per run.
+
+    Raises:
+        ValueError: no run in ``df``, or (with several runs) no workload that two runs share.
+    """
+    if df is None or df.empty or "run" not in df:
+        raise ValueError("compare needs at least one run with lanes")
+    missing = [c for c in [*WORKLOAD, "run_s", "compile_s"] if c not in df]
+    if missing:
+        raise ValueError(f"lanes lack the columns {missing}")
+    runs = sorted(df["run"].unique())
+    labels = {}
+    for r in runs:
+        first = df.loc[df["run"] == r].iloc[0]
+        label, folder, machine = (str(first.get(k, "")) for k in ("label", "folder", "machine"))
+        labels[r] = f"{label}, `{folder}`" if label == machine else f"{label}, {machine}"
+    agg = df.groupby([*WORKLOAD, "run"], sort=False)[["run_s", "compile_s"]].median().reset_index()
+    run_s = agg.pivot_table(index=WORKLOAD, columns="run", values="run_s", sort=False)
+    comp = agg.pivot_table(index=WORKLOAD, columns="run", values="compile_s", sort=False)
+    run_s = run_s.reindex(columns=runs)
+    comp = comp.reindex(columns=runs)
+    if len(runs) > 1 and not (run_s.notna().sum(axis=1) > 1).any():
+        raise ValueError(
+            "nothing matches: no workload (suite, problem, variant, batch size, optimizer, lanes) "
+            "appears in more than one of the runs"
+        )
+    letters = {r: _letter(i) for i, r in enumerate(runs)}
+    ref = runs[0]
+    header = ["suite", "problem", "variant", "batch", "optimizer", "lanes"]
+    header += [f"{letters[r]} run ms" for r in runs]
+    header += [f"{letters[r]} speedup vs {letters[ref]}" for r in runs[1:]]
+    header += [f"{letters[r]} compile s" for r in runs]
+    rows = []
+    for key in run_s.index:
+        t = run_s.loc[key]
+        row = [str(k) for k in key]
+        row += [_ms(t[r]) for r in runs]
+        row += [
+            "-" if pd.isna(t[ref]) or pd.isna(t[r]) or t[r] <= 0 else f"{t[ref] / t[r]:.2f}"
+            for r in runs[1:]
+        ]
+        row += ["-" if pd.isna(comp.loc[key, r]) else f"{comp.loc[key, r]:.3g}" for r in runs]
+        rows.append(row)
+    lines = [f"- {letters[r]}: {labels[r]}" for r in runs]
+    lines += [
+        "",
+        "run ms: median of the timed runs of the whole kernel (all lanes), in milliseconds.",
+    ]
+    if len(runs) > 1:
+        a = letters[ref]
+        lines.append(f"speedup vs {a}: {a} run ms / that run's run ms (above 1: faster than {a}).")
+    lines += [
+        "",
+        "| " + " | ".join(header) + " |",
+        "| " + " | ".join(["---"] * 3 + ["---:"] + ["---"] + ["---:"] * (len(header) - 5)) + " |",
+    ]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _letter(i: int) -> str:
+    s = ""
+    i += 1
+    while i:
+        i, rem = divmod(i - 1, 26)
+        s = chr(65 + rem) + s
+    return s

@@ -1,0 +1,255 @@
+"""bench.report (results/README.md and plots) and bench.compare, on a tiny suite run once."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from bench import cli, compare, report, runner, suites
+
+SUITE = """
+name = "tiny"
+description = "Two kernels on one small least-squares problem (tests)."
+
+[defaults]
+seeds = [0, 1]
+tol = 1e-2
+repeats = 1
+
+[[problems]]
+name = "linear-64x3"
+source = "linear"
+n = 64
+d = 3
+
+[[variants]]
+name = "batch"
+batch_size = "all"
+epochs = 40
+lrs = [0.03, 0.3, 1.0, 3.0]
+
+[[variants]]
+name = "minibatch-8"
+batch_size = 8
+epochs = 4
+lrs = [0.01, 0.1, 0.3]
+"""
+STATUSES = ("converged", "diverged", "max_steps")
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    """One real run of the tiny suite (about two seconds)."""
+    root = tmp_path_factory.mktemp("tiny")
+    (root / "tiny.toml").write_text(SUITE)
+    suite = suites.load(str(root / "tiny.toml"))
+    return runner.run_suite(suite, root / "runs", repeats=1, progress=False, log=lambda s: None)
+
+
+def _copy(run: Path, dest_root: Path, stamp: str, **meta_changes) -> Path:
+    """A copy of a run folder with another stamp in its name and changed meta/env keys."""
+    prefix = run.name.rsplit("__", 1)[0]
+    dest = dest_root / f"{prefix}__{stamp}"
+    shutil.copytree(run, dest)
+    meta = json.loads((dest / "meta.json").read_text())
+    for k, v in meta_changes.items():
+        if k in meta["env"]:
+            meta["env"][k] = v
+        else:
+            meta[k] = v
+    (dest / "meta.json").write_text(json.dumps(meta))
+    return dest
+
+
+def _section(text: str, problem: str) -> str:
+    start = text.index(f"### {problem} (")
+    end = text.find("\n## ", start)
+    return text[start : end if end >= 0 else None]
+
+
+def _best_lr_by_hand(lanes: pd.DataFrame) -> dict[str, float]:
+    """Per variant: the lr whose seeds all converged in the fewest median samples."""
+    out = {}
+    for variant, g in lanes.groupby("variant"):
+        cands = []
+        for lr, h in g.groupby("lr"):
+            if (h["status"] == "converged").all():
+                cands.append((float(h["samples_to_target"].astype(float).median()), lr))
+        if cands:
+            out[variant] = min(cands)[1]
+    return out
+
+
+def test_readme_tables_plots_and_determinism(run_dir, tmp_path):
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    shutil.copytree(run_dir, runs / run_dir.name)
+    res = tmp_path / "results"
+    written = report.write(runs, res)
+    text1 = (res / "README.md").read_text()
+    pngs1 = {p: p.read_bytes() for p in written if p.suffix == ".png"}
+    report.write(runs, res)
+    assert (res / "README.md").read_text() == text1
+    assert {p: p.read_bytes() for p in pngs1} == pngs1  # plots are byte-for-byte stable too
+
+    lanes = pd.read_parquet(run_dir / "lanes.parquet")
+    section = _section(text1, "linear-64x3")
+    assert "### linear-64x3 (64 x 3)" in text1
+    assert "by `python -m bench report`" in text1 and "Do not edit" in text1
+    assert "## How to add a GPU or TPU run" in text1 and "## Reading the tables" in text1
+    picks = _best_lr_by_hand(lanes)
+    assert picks, "the tiny suite should converge somewhere"
+    rows = {line.split("|")[1].strip(): line for line in section.splitlines() if line[:2] == "| "}
+    for variant, lr in picks.items():
+        cells = [c.strip() for c in rows[variant].split("|")[1:-1]]
+        assert cells[3].split(" ")[0] == f"{lr:.3g}", (variant, cells)
+        assert "none converged" not in cells[3]
+        statuses = lanes.loc[lanes["variant"] == variant, "status"]
+        assert cells[9:12] == [str((statuses == s).sum()) for s in STATUSES]
+
+    assert len(pngs1) == 3
+    for p in pngs1:
+        assert p.parent == res / "plots" / "tiny"
+        assert pngs1[p].startswith(PNG)
+        rel = p.relative_to(res).as_posix()
+        assert f"]({rel})" in section
+    import matplotlib.image
+
+    assert matplotlib.image.imread(next(iter(pngs1))).ndim == 3
+
+
+def test_best_lr_follows_the_lanes(run_dir, tmp_path):
+    """Make the smallest converged lr of each variant the fastest: the README must pick it."""
+    dest = _copy(run_dir, tmp_path / "runs", "20300101T000000Z")
+    lanes = pd.read_parquet(dest / "lanes.parquet")
+    for variant, g in lanes.groupby("variant"):
+        ok = g.groupby("lr")["status"].apply(lambda s: (s == "converged").all())
+        lr = ok[ok].index.min()
+        lanes.loc[(lanes["variant"] == variant) & (lanes["lr"] == lr), "samples_to_target"] = 1
+    lanes.to_parquet(dest / "lanes.parquet", index=False)
+    text = report.write(dest, tmp_path / "results", plots=False)[0].read_text()
+    rows = {
+        line.split("|")[1].strip(): [c.strip() for c in line.split("|")[1:-1]]
+        for line in _section(text, "linear-64x3").splitlines()
+        if line[:2] == "| "
+    }
+    for variant, lr in _best_lr_by_hand(lanes).items():
+        assert rows[variant][3].split(" ")[0] == f"{lr:.3g}"
+        assert rows[variant][6] == "1"  # samples
+
+
+def test_smoothing_and_no_plots(run_dir, tmp_path):
+    res = tmp_path / "results"
+    written = report.write(run_dir, res, smooth=0.5)
+    assert sum(p.suffix == ".png" for p in written) == 3
+    assert report.write(run_dir, tmp_path / "tables", plots=False) == [
+        tmp_path / "tables" / "README.md"
+    ]
+    assert "![" not in (tmp_path / "tables" / "README.md").read_text()
+    with pytest.raises(ValueError, match="smooth"):
+        report.write(run_dir, res, smooth=1.5)
+
+
+def test_newest_complete_run_per_machine(run_dir, tmp_path):
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    current = _copy(run_dir, runs, "20300101T000000Z")
+    _copy(run_dir, runs, "20200101T000000Z")  # older, same machine
+    _copy(run_dir, runs, "20400101T000000Z", complete=False)  # newer but unfinished
+    other = _copy(run_dir, runs, "20100101T000000Z", host="other-host")  # another machine
+    picked = report.discover(runs)
+    assert sorted(r.path for r in picked) == sorted([current, other])
+    text = report.render_readme(picked)
+    assert current.name in text and other.name in text
+    for stamp in ("20200101T000000Z", "20400101T000000Z"):
+        assert stamp not in text
+    # two machines for one suite: their plots go to separate folders
+    written = report.write(runs, tmp_path / "results")
+    assert len({p.parent for p in written if p.suffix == ".png"}) == 2
+
+
+def test_perf_columns_get_their_own_table(run_dir, tmp_path):
+    runs = tmp_path / "runs"
+    dest = _copy(run_dir, runs, "20300101T000000Z")
+    lanes = pd.read_parquet(dest / "lanes.parquet")
+    lanes["numpy_s"] = lanes["run_s"] * 4
+    lanes["speedup_numpy"] = 4.0
+    lanes.to_parquet(dest / "lanes.parquet", index=False)
+    text = report.write(runs, tmp_path / "results", plots=False)[0].read_text()
+    table = text[text.index("### Speed (tiny)") :]
+    assert "numpy_s" in table and "speedup_numpy" in table and "| 4 |" in table
+
+
+def test_empty_and_incomplete_runs_raise(run_dir, tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(FileNotFoundError, match="no complete run"):
+        report.write(empty, tmp_path / "results")
+    assert not (tmp_path / "results").exists()
+    only_incomplete = tmp_path / "inc"
+    only_incomplete.mkdir()
+    _copy(run_dir, only_incomplete, "20300101T000000Z", complete=False)
+    with pytest.raises(FileNotFoundError):
+        report.discover(only_incomplete)
+    assert cli.main(["report", str(empty), "--results", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "Traceback" not in err and err.count("\n") == 1
+
+
+def test_compare_run_with_itself(run_dir):
+    df = compare.load([run_dir, run_dir / "lanes.csv"])
+    text = compare.render(df)
+    rows = [line for line in text.splitlines() if line.startswith("| tiny |")]
+    assert len(rows) == 2
+    for line in rows:
+        cells = [c.strip() for c in line.split("|")[1:-1]]
+        assert cells[8] == "1.00"  # B speedup vs A
+    assert "(2)" in text  # the same folder twice: labelled by folder name, numbered
+
+
+def _synthetic(folder: Path, host: str, run_s: float) -> Path:
+    folder.mkdir(parents=True)
+    lanes = pd.DataFrame(
+        {
+            "suite": "s",
+            "problem": "p",
+            "variant": ["batch", "batch", "minibatch-4", "minibatch-4"],
+            "batch_size": [16, 16, 4, 4],
+            "optimizer": "sgd",
+            "lanes": 2,
+            "run_s": run_s,
+            "compile_s": 0.5,
+            "backend": "cpu",
+            "device_kind": "cpu",
+            "host": host,
+        }
+    )
+    lanes.loc[2:, "run_s"] = run_s * 3
+    lanes.to_csv(folder / "lanes.csv", index=False)
+    env = {"backend": "cpu", "device_kind": "cpu", "host": host, "cpu": "Test CPU"}
+    (folder / "meta.json").write_text(json.dumps({"suite": "s", "env": env, "complete": True}))
+    return folder
+
+
+def test_compare_ratio_and_errors(tmp_path):
+    slow = _synthetic(tmp_path / "runs" / "a", "slow-host", 0.004)
+    _synthetic(tmp_path / "runs" / "b", "fast-host", 0.001)
+    text = compare.render(compare.load([slow, tmp_path / "runs" / "b"]))
+    assert "A: cpu Test CPU @ slow-host" in text and "B: cpu Test CPU @ fast-host" in text
+    rows = [[c.strip() for c in r.split("|")[1:-1]] for r in text.splitlines() if r[:4] == "| s "]
+    assert [r[6:9] for r in rows] == [["4", "1", "4.00"], ["12", "3", "4.00"]]
+    # a folder of runs gives the same table (runs in folder order)
+    assert compare.render(compare.load([tmp_path / "runs"])) == text
+
+    with pytest.raises(ValueError, match="at least one run"):
+        compare.render(pd.DataFrame())
+    (tmp_path / "nothing").mkdir()
+    with pytest.raises(ValueError, match="no lanes file"):
+        compare.load([tmp_path / "nothing"])
+    other = pd.read_csv(tmp_path / "runs" / "b" / "lanes.csv").assign(problem="q")
+    other.to_csv(tmp_path / "runs" / "b" / "lanes.csv", index=False)
+    with pytest.raises(ValueError, match="nothing matches"):
+        compare.render(compare.load([slow, tmp_path / "runs" / "b"]))
