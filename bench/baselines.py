@@ -148,7 +148,7 @@ def torch_loop(problem, lr, rows, epochs):
             step(X, y)
     else:
         for epoch in rows:
-            for idx in torch.from_numpy(epoch):
+            for idx in torch.from_numpy(np.array(epoch)):  # a writable copy
                 step(X[idx], y[idx])
     out = {"w": W.detach().numpy()}
     if b is not None:
@@ -270,6 +270,7 @@ def attach(entry, problem, info, lanes: pd.DataFrame) -> pd.DataFrame:
         lanes[f"{name}_max_rel_diff"] = max(diffs)
         lanes[f"speedup_{name}"] = total / run_s
         lanes[f"speedup_{name}_with_compile"] = total / (run_s + compile_s)
+    lanes["compile_cold_s"], lanes["compile_warm_s"] = timing.cold_and_warm_compile(info["kernel"])
     if notes:
         lanes["baseline_note"] = "; ".join(notes)
     return lanes

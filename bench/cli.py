@@ -61,6 +61,18 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("env", help="backend, devices and versions")
     sub.add_parser("list", help="the shipped suites and their entries")
 
+    sc = sub.add_parser("scaling", help="time a suite's kernels with lanes sharded over devices")
+    sc.add_argument("--suite", default="perf", help="suite name or path (default perf)")
+    sc.add_argument("--devices", type=int, nargs="+", default=[1, 2], help="device counts")
+    sc.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder of run folders")
+    sc.add_argument("--repeats", type=int, help="timed repeats per kernel (default: suite's)")
+    sc.add_argument("--only", help="only entries whose key contains this text")
+    w = sub.add_parser("_scaling-worker")  # internal: one device count, in a fresh process
+    w.add_argument("--suite", required=True)
+    w.add_argument("--devices", type=int, required=True)
+    w.add_argument("--repeats", type=int, default=0)
+    w.add_argument("--only")
+
     rf = sub.add_parser("roofline", help="measure this machine's GEMM GFLOP/s and copy GB/s")
     rf.add_argument("--out", type=Path, default=None, help="save the measurement as JSON here")
     return p
@@ -137,6 +149,19 @@ def _dispatch(args) -> int:
             for e in s.entries:
                 lanes = len(e.settings["lrs"]) * len(e.settings["seeds"])
                 print(f"    {e.key}  ({lanes} lanes, {e.settings['epochs']} epochs)")
+        return 0
+    if args.cmd == "scaling":
+        from bench import scaling
+
+        if any(k < 1 for k in args.devices):
+            raise ValueError(f"--devices must be >= 1, got {args.devices}")
+        scaling.run(args.suite, args.devices, args.out, args.repeats, args.only)
+        return 0
+    if args.cmd == "_scaling-worker":
+        from bench import scaling
+
+        rows = scaling.worker(args.suite, args.devices, args.repeats or None, args.only)
+        print(json.dumps(rows))
         return 0
     if args.cmd == "roofline":
         from bench import roofline

@@ -695,6 +695,24 @@ def _plot_dir(results_dir: Path, run: Run, runs: list[Run]) -> Path:
     return base / _slug(f"{backend}-{kind}-{host}".lower())
 
 
+def plot_names(problem: str) -> list[str]:
+    """File names of a problem's plots, in the order the README shows them."""
+    return [f"{_slug(problem)}-{kind}.png" for kind in ("samples", "seconds", "lr")]
+
+
+def readme_text(runs_dir: Path, results_dir: Path, *, smooth: float | None = None) -> str:
+    """The README that ``write`` would produce from ``runs_dir``, using the plots already in
+    ``results_dir`` (nothing is drawn or written: this is how a test checks the committed one)."""
+    runs = discover(Path(runs_dir))
+    results_dir = Path(results_dir)
+    for run in runs:
+        out_dir = _plot_dir(results_dir, run, runs)
+        for problem in _problems(run.lanes):
+            files = [out_dir / f for f in plot_names(problem) if (out_dir / f).is_file()]
+            run.plots[problem] = [Path(os.path.relpath(f, results_dir)).as_posix() for f in files]
+    return render_readme(runs, smooth=smooth)
+
+
 def write(
     runs_dir: Path, results_dir: Path, *, smooth: float | None = None, plots: bool = True
 ) -> list[Path]:
@@ -736,4 +754,11 @@ def write(
                 old.unlink()
     readme = results_dir / "README.md"
     readme.write_text(render_readme(runs, smooth=smooth if plots else None))
-    return [readme, *written]
+    written = [readme, *written]
+    from bench import perf_report
+
+    perf = perf_report.render(Path(runs_dir))
+    if perf is not None:
+        (results_dir / "perf.md").write_text(perf)
+        written.insert(1, results_dir / "perf.md")
+    return written

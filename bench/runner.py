@@ -46,7 +46,11 @@ def find_resumable(out: Path, suite: str, env: dict) -> Path | None:
     prefix = run_prefix(suite, env) + "__"
     for d in sorted(out.glob(prefix + "*"), reverse=True):
         meta = d / "meta.json"
-        if meta.is_file() and not json.loads(meta.read_text()).get("complete"):
+        if not meta.is_file():
+            continue
+        m = json.loads(meta.read_text())
+        # the folder name says suite, backend and device kind; a run of another host is not ours
+        if not m.get("complete") and m.get("env", {}).get("host") == env["host"]:
             return d
     return None
 
@@ -227,6 +231,7 @@ def run_suite(
     parts = run_dir / "parts"
     parts.mkdir(parents=True, exist_ok=True)
     meta = {
+        "wall_s": 0.0,
         "suite": suite.name,
         "description": suite.description,
         "suite_file": str(suite.path),
@@ -238,6 +243,7 @@ def run_suite(
     if (run_dir / "meta.json").is_file():
         old = json.loads((run_dir / "meta.json").read_text())
         meta["started"] = old.get("started")
+        meta["wall_s"] = old.get("wall_s", 0.0)
         if "roofline" in old:
             meta["roofline"] = old["roofline"]
     if any(e.settings["baselines"] for e in entries) and "roofline" not in meta:
@@ -285,10 +291,12 @@ def run_suite(
             bar.update(1)
     finally:
         bar.close()
+        # summed over sessions, so a resumed run reports all the time it took
+        meta["wall_s"] = round(meta["wall_s"] + time.perf_counter() - t_start, 3)
+        write_json(run_dir / "meta.json", meta)
     lanes, _ = combine(run_dir, [x.key for x in entries])
     meta["complete"] = True
     meta["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
-    meta["wall_s"] = round(time.perf_counter() - t_start, 3)
     write_json(run_dir / "meta.json", meta)
     if len(lanes):
         log("")

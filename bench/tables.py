@@ -38,12 +38,23 @@ def per_lr(lanes: pd.DataFrame) -> pd.DataFrame:
         for c in TARGETS:
             v = _f(g[c]).dropna()
             row[c] = float(v.median()) if len(v) else np.nan
-        sub = _f(g["final_subopt"])
-        row["final_subopt"] = float(sub.median())
-        row["final_subopt_q25"] = float(sub.quantile(0.25))
-        row["final_subopt_q75"] = float(sub.quantile(0.75))
+        # diverged lanes end at inf (or NaN): they count as +inf, the worst possible value
+        sub = np.sort(_f(g["final_subopt"]).fillna(np.inf).to_numpy())
+        row["final_subopt"] = _quantile(sub, 0.5)
+        row["final_subopt_q25"] = _quantile(sub, 0.25)
+        row["final_subopt_q75"] = _quantile(sub, 0.75)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _quantile(sorted_values: np.ndarray, q: float) -> float:
+    """Linear-interpolated quantile that treats +inf as a value (numpy gives NaN for inf - inf)."""
+    pos = q * (len(sorted_values) - 1)
+    lo, hi = int(np.floor(pos)), int(np.ceil(pos))
+    a, b = sorted_values[lo], sorted_values[hi]
+    if lo == hi or a == b:
+        return float(a)
+    return float(a + (b - a) * (pos - lo))
 
 
 def best(lanes: pd.DataFrame) -> pd.DataFrame:
@@ -124,4 +135,7 @@ def summary(lanes: pd.DataFrame) -> pd.DataFrame:
 
 
 def _int(v) -> str:
-    return "-" if pd.isna(v) else f"{v:.0f}"
+    """A count, or the median of two counts (which may end in .5)."""
+    if pd.isna(v):
+        return "-"
+    return f"{v:.0f}" if float(v).is_integer() else f"{v:.1f}"

@@ -98,10 +98,7 @@ def time_kernel(kernel, repeats: int = 5) -> Timing:
     """
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
-    with cache_events() as events:
-        t0 = time.perf_counter()
-        compiled = kernel.lower().compile()
-        compile_s = time.perf_counter() - t0
+    compiled, compile_s, hit = compile_kernel(kernel)
     times, out = time_calls(lambda: compiled(*kernel.args), repeats)
     return Timing(
         compile_s,
@@ -111,5 +108,44 @@ def time_kernel(kernel, repeats: int = 5) -> Timing:
         repeats,
         out,
         compiled,
-        "/jax/compilation_cache/cache_hits" in events,
+        hit,
     )
+
+
+def compile_kernel(kernel):
+    """Trace, lower and compile ``kernel`` ahead of time, timed.
+
+    JAX's in-memory caches are cleared first: a kernel of the same shapes compiled earlier in
+    the process would otherwise be timed as free. What is left is a fresh compile, or a hit in
+    the persistent compilation cache when one is enabled (reported as such).
+
+    Returns:
+        ``(compiled, seconds, persistent_cache_hit)``.
+    """
+    jax.clear_caches()
+    with cache_events() as events:
+        t0 = time.perf_counter()
+        compiled = kernel.lower().compile()
+        seconds = time.perf_counter() - t0
+    return compiled, seconds, "/jax/compilation_cache/cache_hits" in events
+
+
+def cold_and_warm_compile(kernel) -> tuple[float, float]:
+    """Compile seconds without the persistent cache, and from it (NaN when none is enabled).
+
+    Returns:
+        ``(cold_s, warm_s)``: warm is a second process's experience when the first stored the
+        kernel: the trace and lowering, plus loading the executable from disk.
+    """
+    enabled = jax.config.jax_enable_compilation_cache
+    have_dir = bool(jax.config.jax_compilation_cache_dir)
+    jax.config.update("jax_enable_compilation_cache", False)
+    try:
+        _, cold, _ = compile_kernel(kernel)
+    finally:
+        jax.config.update("jax_enable_compilation_cache", enabled)
+    if not (enabled and have_dir):
+        return cold, float("nan")
+    compile_kernel(kernel)  # make sure it is stored
+    _, warm, hit = compile_kernel(kernel)
+    return cold, warm if hit else float("nan")

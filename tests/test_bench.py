@@ -1,0 +1,324 @@
+"""The harness: suite parsing and errors, the smoke suite end to end, resume after a kill,
+baselines against gdjax, sharding over two (forced host) devices, committed results."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+import pandas as pd
+import pytest
+
+import gdjax
+from bench import baselines, cli, report, suites
+
+ROOT = Path(__file__).resolve().parents[1]
+LANE_COLUMNS = (
+    "suite problem n d variant batch_size optimizer lr seed epochs steps dtype status "
+    "steps_to_target epochs_to_target samples_to_target time_to_target_s final_loss f_star "
+    "final_subopt compile_s run_s run_s_min run_s_max lanes backend device_kind device_count "
+    "jax_version jaxlib_version optax_version x64 host git_sha timestamp"
+).split()
+
+
+def _bench(*args, **kwargs):
+    """``python -m bench ...`` in a fresh process, from the repository root."""
+    return subprocess.run(
+        [sys.executable, "-m", "bench", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        **kwargs,
+    )
+
+
+@pytest.mark.parametrize("name", suites.available())
+def test_shipped_suites_parse(name):
+    s = suites.load(name)
+    assert s.entries
+    for e in s.entries:
+        assert e.settings["lrs"] and all(lr > 0 for lr in e.settings["lrs"])
+
+
+def test_default_suite_covers_every_variant_on_every_kind():
+    s = suites.load("default")
+    kinds = {(e.problem, e.kind) for e in s.entries}
+    for p in (
+        "linear-4096x32",
+        "logistic-4096x32",
+        "softmax-4096x32x5",
+        "diabetes",
+        "breast_cancer",
+        "digits",
+    ):
+        assert {k for q, k in kinds if q == p} == {"batch", "stochastic", "mini-batch"}
+
+
+def test_perf_suite_matches_the_standard_workloads():
+    s = {e.problem: e for e in suites.load("perf").entries}
+    want = {
+        "minibatch": (32, 5, 1e-3, 1.0),
+        "sgd": (1, 2, 1e-4, 1e-1),
+        "fullbatch": (None, 100, 1e-3, 1.0),
+        "logistic-minibatch": (64, 5, 1e-3, 1.0),
+    }
+    for name, (b, epochs, lo, hi) in want.items():
+        e = s[name]
+        assert (e.batch_size, e.settings["epochs"]) == (b, epochs)
+        lrs = e.settings["lrs"]
+        assert len(lrs) == 64 and lrs[0] == pytest.approx(lo) and lrs[-1] == pytest.approx(hi)
+        assert e.settings["seeds"] == [0]
+
+
+GOOD = """
+name = "t"
+[defaults]
+epochs = 1
+lrs = [0.1]
+[[problems]]
+name = "p"
+source = "linear"
+n = 16
+d = 2
+[[variants]]
+name = "batch"
+"""
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (GOOD + "speed = 3\n", "unknown field 'speed'"),
+        (GOOD.replace('source = "linear"', 'source = "parquet"'), "unknown source 'parquet'"),
+        (GOOD.replace("n = 16\n", ""), "needs field 'n'"),
+        (GOOD.replace("lrs = [0.1]", "lrs = [-0.1]"), "learning rate must be a number > 0"),
+        (GOOD.replace("epochs = 1", "epochs = 0"), "epochs must be an int >= 1"),
+        (GOOD + 'optimizer = "lbfgs"\n', "unknown optimizer 'lbfgs'"),
+        (GOOD.replace('name = "p"', 'name = "p"\nvariants = ["sgd"]'), "unknown variant 'sgd'"),
+        (GOOD + 'baselines = ["numpy"]\n', "baselines need early_stop = false"),
+        (GOOD.replace("[defaults]", "[defaults"), "malformed TOML"),
+        (GOOD + 'batch_size = "half"\n', 'batch_size must be "all"'),
+    ],
+)
+def test_bad_suite_is_one_line_and_exit_code_2(tmp_path, capsys, text, message):
+    path = tmp_path / "t.toml"
+    path.write_text(text)
+    with pytest.raises(suites.SuiteError, match=message):
+        suites.load(str(path))
+    assert cli.main(["run", "--suite", str(path), "--out", str(tmp_path), "--no-cache"]) == 2
+    err = capsys.readouterr().err
+    assert message.split("'")[0] in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_unknown_suite_name_from_the_command_line():
+    proc = _bench("run", "--suite", "nonesuch", "--out", "/tmp/never")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("error: unknown suite 'nonesuch'")
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_smoke_suite_end_to_end(tmp_path):
+    out = tmp_path / "runs"
+    proc = _bench(
+        "run", "--suite", "smoke", "--out", str(out), "--cache-dir", str(tmp_path / "cache")
+    )
+    assert proc.returncode == 0, proc.stderr
+    (run,) = out.iterdir()
+    assert run.name.startswith("smoke__cpu-cpu__")
+    lanes = pd.read_parquet(run / "lanes.parquet")
+    assert set(LANE_COLUMNS) <= set(lanes.columns)
+    pd.testing.assert_frame_equal(
+        pd.read_csv(run / "lanes.csv")[["lr", "final_loss"]], lanes[["lr", "final_loss"]]
+    )
+    suite = suites.load("smoke")
+    assert len(lanes) == sum(
+        len(e.settings["lrs"]) * len(e.settings["seeds"]) for e in suite.entries
+    )
+    assert set(lanes["status"]) <= {"converged", "diverged", "max_steps"}
+    conv = lanes[lanes.status == "converged"]
+    assert conv["samples_to_target"].notna().all()
+    assert lanes.loc[lanes.status != "converged", "steps_to_target"].isna().all()
+    np.testing.assert_allclose(
+        conv["time_to_target_s"].astype(float),
+        conv["run_s"] * conv["steps_to_target"].astype(float) / conv["steps_run"],
+    )
+    assert (lanes["run_s_min"] <= lanes["run_s"]).all() and (
+        lanes["run_s"] <= lanes["run_s_max"]
+    ).all()
+    curves = pd.read_parquet(run / "curves.parquet")
+    assert {"step", "epoch", "samples", "loss", "subopt"} <= set(curves.columns)
+    meta = json.loads((run / "meta.json").read_text())
+    assert meta["complete"] and meta["env"]["backend"] == "cpu"
+    assert "problem" in proc.stdout and "saved 82 lanes" in proc.stdout  # summary table
+    written = report.write(out, tmp_path / "results")
+    assert (tmp_path / "results" / "README.md") in written
+    assert any(p.suffix == ".png" for p in written)
+
+
+RESUMABLE = """
+name = "resumable"
+[defaults]
+seeds = [0]
+epochs = 3
+repeats = 1
+lrs = [0.01, 0.1]
+[[variants]]
+name = "minibatch-8"
+batch_size = 8
+"""
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_and_skips_finished_entries(tmp_path):
+    text = RESUMABLE + "".join(
+        f'[[problems]]\nname = "p{i}"\nsource = "linear"\nn = {64 + i}\nd = 3\n' for i in range(6)
+    )
+    suite = tmp_path / "resumable.toml"
+    suite.write_text(text)
+    out = tmp_path / "runs"
+    args = [
+        sys.executable,
+        "-m",
+        "bench",
+        "run",
+        "--suite",
+        str(suite),
+        "--out",
+        str(out),
+        "--no-cache",
+        "--no-progress",
+    ]
+    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    markers = []
+    while time.monotonic() < deadline and not markers:
+        markers = list(out.glob("*/parts/*.json"))
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert markers, "no entry finished before the deadline"
+    (run,) = out.iterdir()
+    done_before = {p.name: p.stat().st_mtime_ns for p in run.glob("parts/*.json")}
+    assert 1 <= len(done_before) < 6, "the kill should land midway"
+    assert not json.loads((run / "meta.json").read_text())["complete"]
+    # what was saved is readable as it is: finished entries, written atomically
+    assert len(pd.read_csv(run / "lanes.csv")) == 2 * len(done_before)
+
+    resumed = _bench("run", "--suite", str(suite), "--out", str(out), "--no-cache", "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{len(done_before)} of 6 entries already done" in resumed.stdout
+    assert list(out.iterdir()) == [run]
+    for name, mtime in done_before.items():
+        assert (run / "parts" / name).stat().st_mtime_ns == mtime, f"{name} was run again"
+    lanes = pd.read_csv(run / "lanes.csv")
+    assert sorted(lanes["problem"].unique()) == [f"p{i}" for i in range(6)]
+    assert len(lanes) == 12
+    assert json.loads((run / "meta.json").read_text())["complete"]
+
+
+@pytest.mark.parametrize("kind", ["linear", "logistic", "softmax"])
+@pytest.mark.parametrize("batch_size", [None, 1, 16])
+def test_baseline_loops_match_gdjax(kind, batch_size):
+    make = {
+        "linear": gdjax.problems.make_linear,
+        "logistic": gdjax.problems.make_logistic,
+        "softmax": lambda n, d: gdjax.problems.make_softmax(n, d, 3),
+    }[kind]
+    p = make(96, 4)
+    r = gdjax.run(p, lr=0.05, batch_size=batch_size, epochs=3, seed=2, early_stop=False)
+    rows = baselines.step_rows(p.n, batch_size or p.n, 3, True, 2)
+    loops = ["numpy", "jax-loop"] + (["torch"] if baselines.torch_available() else [])
+    for name in loops:
+        params = baselines.LOOPS[name](p, 0.05, rows, 3)
+        for k in r.params:
+            np.testing.assert_allclose(
+                np.asarray(params[k]), r.params[k], rtol=2e-4, atol=2e-5, err_msg=name
+            )
+
+
+def test_baselines_attach_adds_ratios_and_cross_checks():
+    problem = gdjax.problems.make_linear(128, 4)
+    entry = suites.Entry(
+        suite="t",
+        problem="p",
+        variant="minibatch-16",
+        batch_size=16,
+        optimizer="sgd",
+        settings={
+            **suites.DEFAULT_SETTINGS,
+            "lrs": [0.01, 0.1, 1e4],
+            "epochs": 2,
+            "early_stop": False,
+            "baselines": ["numpy", "jax-loop", "single"],
+            "baseline_lanes": 2,
+            "seeds": [0],
+        },
+    )
+    from bench import envinfo, runner
+
+    lanes, _, info = runner.run_entry(entry, problem, envinfo.describe(), repeats=1)
+    out = baselines.attach(entry, problem, info, lanes)
+    for name in ("numpy", "jax-loop", "single"):
+        assert out[f"{name}_lanes_timed"].iloc[0] == 2  # the diverged lane is not timed
+        assert out[f"{name}_max_rel_diff"].iloc[0] < 1e-4
+        np.testing.assert_allclose(out[f"speedup_{name}"], out[f"{name}_s"] / out["run_s"])
+        np.testing.assert_allclose(out[f"{name}_s"], out[f"{name}_lane_s"] * 3)
+    assert out["compile_cold_s"].iloc[0] > 0
+
+
+SHARDED = """
+import jax, numpy as np, gdjax
+assert len(jax.devices()) == 2
+p = gdjax.problems.make_logistic(256, 4, seed=1)
+kw = dict(lrs=np.geomspace(0.01, 100.0, 8), seeds=[0, 1], batch_size=16, epochs=3)
+one = gdjax.sweep(p, **kw)
+k = gdjax.build(p, sharding=gdjax.devices.lane_sharding(), **kw)
+out = k.call()
+assert len(out.losses.sharding.device_set) == 2, out.losses.sharding
+two = k.to_result(out)
+assert (one.status == two.status).all()
+np.testing.assert_allclose(two.losses, one.losses, rtol=1e-12, equal_nan=True)
+print("ok")
+"""
+
+
+def test_lanes_shard_over_two_host_devices_with_identical_results():
+    env = {
+        **os.environ,
+        "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
+        "JAX_ENABLE_X64": "1",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", SHARDED],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip() == "ok"
+
+
+def test_env_command_names_the_machine(capsys):
+    assert cli.main(["env"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["backend"] == jax.default_backend() and info["device_count"] >= 1
+    assert {"jax_version", "jaxlib_version", "optax_version", "host", "git_sha"} <= set(info)
+
+
+def test_committed_results_readme_regenerates_identically():
+    readme = ROOT / "results" / "README.md"
+    runs = report.discover(ROOT / "results" / "runs")
+    assert readme.is_file(), "results/README.md is missing: run python -m bench report"
+    assert report.render_readme(runs) == readme.read_text(), (
+        "results/README.md differs from what the committed runs give: run python -m bench report"
+    )
