@@ -149,11 +149,23 @@ def render(runs_dir: Path) -> str | None:
         if v is not None and not pd.isna(v):
             trows.append([f"{w} vs {b}", f">= {goal}x", _x(v), _met(v >= goal)])
     for w, r in by.items():
-        v = r.get("speedup_numpy_with_compile")
-        if v is not None and not pd.isna(v):
+        if pd.isna(r.get("numpy_s", float("nan"))):
+            continue
+        cold = r["numpy_s"] / (r["run_s"] + r.get("compile_cold_s", r["compile_s"]))
+        trows.append(
+            [
+                f"{w} vs numpy, cold compile included",
+                f">= {WITH_COMPILE_TARGET}x",
+                _x(cold),
+                _met(cold >= WITH_COMPILE_TARGET),
+            ]
+        )
+        warm = r.get("compile_warm_s", float("nan"))
+        if not pd.isna(warm):
+            v = r["numpy_s"] / (r["run_s"] + warm)
             trows.append(
                 [
-                    f"{w} vs numpy, compile included",
+                    f"{w} vs numpy, cached compile included",
                     f">= {WITH_COMPILE_TARGET}x",
                     _x(v),
                     _met(v >= WITH_COMPILE_TARGET),
