@@ -3,6 +3,7 @@ baselines against gdjax, sharding over two (forced host) devices, committed resu
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,7 +16,7 @@ import pandas as pd
 import pytest
 
 import gdjax
-from bench import baselines, cli, report, suites
+from bench import baselines, cli, perf_report, report, suites
 
 ROOT = Path(__file__).resolve().parents[1]
 LANE_COLUMNS = (
@@ -315,10 +316,16 @@ def test_env_command_names_the_machine(capsys):
     assert {"jax_version", "jaxlib_version", "optax_version", "host", "git_sha"} <= set(info)
 
 
-def test_committed_results_readme_regenerates_identically():
-    readme = ROOT / "results" / "README.md"
-    runs = report.discover(ROOT / "results" / "runs")
+def test_committed_results_regenerate_identically():
+    results = ROOT / "results"
+    readme = results / "README.md"
     assert readme.is_file(), "results/README.md is missing: run python -m bench report"
-    assert report.render_readme(runs) == readme.read_text(), (
+    assert report.readme_text(results / "runs", results) == readme.read_text(), (
         "results/README.md differs from what the committed runs give: run python -m bench report"
     )
+    perf = perf_report.render(results / "runs")
+    if perf is not None or (results / "perf.md").exists():
+        assert perf == (results / "perf.md").read_text(), "results/perf.md is stale"
+    # every plot the README embeds is committed
+    for link in re.findall(r"\]\((plots/[^)]+\.png)\)", readme.read_text()):
+        assert (results / link).is_file(), link
