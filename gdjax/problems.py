@@ -95,25 +95,27 @@ class _LinearSpec:
 
 @dataclasses.dataclass(frozen=True)
 class _QuadraticSpec:
-    """f(x) = a x^2 + b x + c in one scalar parameter; the data rows are a dummy of one row."""
+    """f(x) = a x^2 + b x + c in one scalar parameter.
 
-    a: float
-    b: float
-    c: float
+    A quadratic has no data set; its single data row holds the coefficients (a, b, c). That
+    makes an epoch one step, and keeps the coefficients out of the compiled program's
+    constants, so every parabola shares one compile.
+    """
 
     def loss(self, params, X, y):
-        del X, y  # a quadratic has no data: one dummy row makes an epoch one step
+        del y
+        a, b, c = X[0, 0], X[0, 1], X[0, 2]
         x = params["x"]
-        return self.a * x * x + self.b * x + self.c
+        return a * x * x + b * x + c
 
     def init(self, d, dtype):
         del d
         return {"x": jnp.zeros((), dtype)}
 
     def optimum(self, X, y):
-        del X, y
-        x = -self.b / (2 * self.a)
-        return {"x": np.float64(x)}, float(self.c - self.b * self.b / (4 * self.a))
+        del y
+        a, b, c = X[0]
+        return {"x": np.float64(-b / (2 * a))}, float(c - b * b / (4 * a))
 
     def monitor_aux(self, X, y, opt_params, f_star, dtype):
         return None
@@ -358,7 +360,8 @@ def linear(X, y, *, intercept: bool = True, name: str = "linear") -> Problem:
 def quadratic(a: float, b: float, c: float, *, dtype=None, name: str = "quadratic") -> Problem:
     """The scalar parabola ``f(x) = a x^2 + b x + c`` with ``a > 0``.
 
-    It has no data; an epoch is one step, and every batch size is batch gradient descent.
+    It has no data: its one "row" holds (a, b, c), so an epoch is one step, every batch size is
+    batch gradient descent, and parabolas with other coefficients reuse the compiled kernel.
 
     Args:
         a: curvature, finite and > 0.
@@ -382,9 +385,9 @@ def quadratic(a: float, b: float, c: float, *, dtype=None, name: str = "quadrati
     if a <= 0:
         raise ValueError(f"quadratic: a must be > 0 for a minimum to exist, got a={a}")
     dtype = _float_dtype(dtype)
-    X = jnp.zeros((1, 1), dtype)
+    X = jnp.asarray([[a, b, c]], dtype)
     y = jnp.zeros((1,), dtype)
-    return Problem(name, _QuadraticSpec(float(a), float(b), float(c)), X, y)
+    return Problem(name, _QuadraticSpec(), X, y)
 
 
 def logistic(X, y, *, intercept: bool = True, l2: float = 1e-2, name: str = "logistic") -> Problem:
