@@ -603,7 +603,11 @@ def plot_problem(run: Run, problem: str, out_dir: Path, smooth: float | None = N
                 keep = x > 0  # the start (x = 0) has no place on a log axis: see the grey line
                 label = f"{labels[key]}, lr={_g(b.lr)}"
                 label += "" if b.all_converged else " (none converged)"
-                ax.plot(x[keep], med[keep], color=colors[key], lw=1.6, label=label)
+                # a curve of one or two points (a fast batch run) is invisible as a bare line
+                marker = "o" if keep.sum() <= 3 else None
+                ax.plot(
+                    x[keep], med[keep], color=colors[key], lw=1.6, marker=marker, ms=4, label=label
+                )
                 ax.fill_between(x[keep], q25[keep], q75[keep], color=colors[key], alpha=0.2, lw=0)
             ax.set_xscale("log")
             ax.set_yscale("log")
@@ -611,7 +615,7 @@ def plot_problem(run: Run, problem: str, out_dir: Path, smooth: float | None = N
             ax.set_ylabel("f(w) - f* (log scale)")
             ax.set_title(
                 f"{problem} ({n} x {d}): suboptimality at the best lr\n"
-                f"{where}; median of {seeds} seeds, 25-75% band{smooth_note}",
+                f"{where}; median of {_plural(seeds, 'seed')}, 25-75% band{smooth_note}",
                 fontsize=9,
             )
             ax.grid(True, which="major", alpha=0.3)
@@ -669,7 +673,7 @@ def plot_problem(run: Run, problem: str, out_dir: Path, smooth: float | None = N
     ax.set_ylabel("final f(w) - f* (log scale)")
     ax.set_title(
         f"{problem} ({n} x {d}): final suboptimality vs learning rate\n"
-        f"{where}; median of {seeds} seeds without diverged ones, 25-75% band",
+        f"{where}; median of {_plural(seeds, 'seed')} without diverged ones, 25-75% band",
         fontsize=9,
     )
     ax.grid(True, which="major", alpha=0.3)
