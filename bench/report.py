@@ -344,11 +344,19 @@ def _convergence_table(best: pd.DataFrame, lanes: pd.DataFrame) -> str:
                 str(b.converged),
                 str(b.diverged),
                 str(b.max_steps),
-                _g(b.compile_s),
+                _g(b.compile_s) + (" (cached)" if _cache_hit(lanes, b) else ""),
                 _g(b.run_s),
             ]
         )
     return _md_table(header, rows, right=set(range(3, len(header))) | {1})
+
+
+def _cache_hit(lanes: pd.DataFrame, b) -> bool:
+    """Whether JAX's persistent compilation cache served this row's kernel."""
+    if "compile_cache_hit" not in lanes.columns:
+        return False
+    rows = lanes[(lanes["variant"] == b.variant) & (lanes["optimizer"] == b.optimizer)]
+    return bool(rows["compile_cache_hit"].astype(bool).any())
 
 
 def _perf_table(lanes: pd.DataFrame, cols: list[str]) -> str:
@@ -383,7 +391,8 @@ READING = """\
 - **seconds to target** = run time x steps_to_target / steps run: every lane of a row (the whole
   learning-rate x seed grid) runs in one vmapped kernel, so this is the time that kernel, all lanes
   together, took to reach the step, on the machine named in the section (not a single-lane time).
-  **compile s** is the ahead-of-time compile of the kernel; **run s** the median of its timed runs
+  **compile s** is the ahead-of-time compile of the kernel ("(cached)": loaded from JAX's
+  persistent compilation cache, filled by an earlier run); **run s** the median of its timed runs
   (all lanes together).
 - Plots: median over seeds, the band spans the 25-75% quantiles; suboptimalities at or below zero
   (float rounding at the optimum) are drawn at a small floor.
