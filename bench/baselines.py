@@ -233,20 +233,7 @@ def attach(entry, problem, info, lanes: pd.DataFrame) -> pd.DataFrame:
             lr, seed = float(lanes["lr"].iloc[pos]), int(lanes["seed"].iloc[pos])
             rows = step_rows(problem.n, b, s["epochs"], s["shuffle"], seed)
             if name == "single":
-                k = gdjax.build(
-                    problem,
-                    lrs=[lr],
-                    seeds=[seed],
-                    batch_size=entry.batch_size,
-                    epochs=s["epochs"],
-                    shuffle=s["shuffle"],
-                    init=s["init"],
-                    optimizer=entry.optimizer,
-                    tol=s["tol"],
-                    eval_every=s["eval_every"],
-                    divergence_factor=s["divergence_factor"],
-                    early_stop=s["early_stop"],
-                )
+                k = entry.kernel(problem, lrs=[lr], seeds=[seed])
                 t = timing.time_kernel(k, repeats=3)
                 per_lane.append(t.run_s)
                 final = float(k.to_result(t.output).to_frame()["final_loss"].iloc[0])

@@ -36,49 +36,6 @@ PLOT_ALT = (
     "final suboptimality vs learning rate",
 )
 # every lane column the runner writes; any other numeric column is a perf extra (baselines)
-LANE_COLUMNS = {
-    *tables.ENTRY,
-    "kind",
-    "n",
-    "d",
-    "epochs",
-    "steps",
-    "steps_per_epoch",
-    "eval_every",
-    "tol",
-    "dtype",
-    "lr",
-    "seed",
-    "status",
-    "final_loss",
-    "final_subopt",
-    "steps_to_target",
-    "epochs_to_target",
-    "samples_to_target",
-    "last_step",
-    "time_to_target_s",
-    "f_star",
-    "f0",
-    "steps_run",
-    "compile_s",
-    "run_s",
-    "run_s_min",
-    "run_s_max",
-    "repeats",
-    "lanes",
-    "backend",
-    "device_kind",
-    "device_count",
-    "versions",
-    "jax_version",
-    "jaxlib_version",
-    "optax_version",
-    "x64",
-    "host",
-    "cpu",
-    "git_sha",
-    "timestamp",
-}
 CURVE_COLUMNS = ["problem", "variant", "batch_size", "optimizer", "lr", "seed", "step"]
 CURVE_COLUMNS += ["samples", "subopt", "time_s"]
 
@@ -240,15 +197,14 @@ def _problems(lanes: pd.DataFrame) -> list[str]:
 
 
 def perf_columns(lanes: pd.DataFrame) -> list[str]:
-    """Numeric columns the runner does not write itself (baselines' ``numpy_s``, ``speedup_*``)."""
-    out = []
-    for c in lanes.columns:
-        if c in LANE_COLUMNS:
-            continue
-        v = pd.to_numeric(lanes[c], errors="coerce")
-        if v.notna().any():
-            out.append(c)
-    return out
+    """The steady-state speed ratios the baselines added (``speedup_numpy``, ...), if any."""
+    return [
+        c
+        for c in lanes.columns
+        if c.startswith("speedup_")
+        and not c.endswith("_with_compile")
+        and pd.to_numeric(lanes[c], errors="coerce").notna().any()
+    ]
 
 
 # ---------------------------------------------------------------------------------- README
@@ -471,7 +427,9 @@ def render_readme(runs: list[Run], *, smooth: float | None = None) -> str:
             out += [
                 f"### Speed ({r.meta.get('suite')})",
                 "",
-                "Medians over each row's lanes of the columns the baselines added.",
+                "How many times faster the whole sweep ran than each baseline doing the same "
+                "lanes one at a time, measured in this run; compile-inclusive ratios, the "
+                "targets and the roofline are in [perf.md](perf.md).",
                 "",
                 _perf_table(lanes, cols),
                 "",

@@ -77,21 +77,7 @@ def run_entry(entry: Entry, problem, env: dict, repeats: int, sharding=None):
         ``(lanes, curves, info)``: two DataFrames and a dict of kernel facts.
     """
     s = entry.settings
-    kernel = gdjax.build(
-        problem,
-        lrs=s["lrs"],
-        seeds=s["seeds"],
-        batch_size=entry.batch_size,
-        epochs=s["epochs"],
-        shuffle=s["shuffle"],
-        init=s["init"],
-        optimizer=entry.optimizer,
-        tol=s["tol"],
-        eval_every=s["eval_every"],
-        divergence_factor=s["divergence_factor"],
-        early_stop=s["early_stop"],
-        sharding=sharding,
-    )
+    kernel = entry.kernel(problem, sharding=sharding)
     t = timing.time_kernel(kernel, repeats)
     res = kernel.to_result(t.output)
     lanes = res.to_frame()

@@ -41,21 +41,7 @@ def worker(suite_name: str, devices: int, repeats: int, only: str | None) -> lis
         if len(s["lrs"]) % devices:
             continue  # lanes must split evenly over the devices
         problem = suite.builders[e.problem]()
-        kernel = gdjax.build(
-            problem,
-            lrs=s["lrs"],
-            seeds=s["seeds"],
-            batch_size=e.batch_size,
-            epochs=s["epochs"],
-            shuffle=s["shuffle"],
-            init=s["init"],
-            optimizer=e.optimizer,
-            tol=s["tol"],
-            eval_every=s["eval_every"],
-            divergence_factor=s["divergence_factor"],
-            early_stop=s["early_stop"],
-            sharding=sharding if devices > 1 else None,
-        )
+        kernel = e.kernel(problem, sharding=sharding if devices > 1 else None)
         t = timing.time_kernel(kernel, repeats or s["repeats"])
         res = kernel.to_result(t.output)
         rows.append(

@@ -110,6 +110,35 @@ class Entry:
             return "batch"
         return "stochastic" if self.batch_size == 1 else "mini-batch"
 
+    def kernel(self, problem: Problem, *, lrs=None, seeds=None, sharding=None):
+        """The entry's ``gdjax.build`` kernel on ``problem`` (optionally other lanes).
+
+        Args:
+            problem: the entry's problem, built by the suite's builder.
+            lrs: learning rates instead of the entry's (a baseline times single lanes).
+            seeds: seeds instead of the entry's.
+            sharding: a lane sharding (``gdjax.devices.lane_sharding``).
+
+        Returns:
+            A ``gdjax.train.Kernel``.
+        """
+        s = self.settings
+        return gdjax.build(
+            problem,
+            lrs=s["lrs"] if lrs is None else lrs,
+            seeds=s["seeds"] if seeds is None else seeds,
+            batch_size=self.batch_size,
+            epochs=s["epochs"],
+            shuffle=s["shuffle"],
+            init=s["init"],
+            optimizer=self.optimizer,
+            tol=s["tol"],
+            eval_every=s["eval_every"],
+            divergence_factor=s["divergence_factor"],
+            early_stop=s["early_stop"],
+            sharding=sharding,
+        )
+
     def fingerprint(self) -> str:
         """Hash of everything that defines the entry, so --resume never mixes two definitions."""
         blob = json.dumps(dataclasses.asdict(self), sort_keys=True, default=str)
