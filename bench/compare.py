@@ -29,6 +29,13 @@ def _lanes_file(run_dir: Path) -> Path | None:
     return None
 
 
+def _complete(run_dir: Path) -> bool:
+    try:
+        return bool(json.loads((run_dir / "meta.json").read_text()).get("complete"))
+    except (OSError, json.JSONDecodeError):
+        return False
+
+
 def _sources(path: Path) -> list[Path]:
     """The lanes files a path stands for: a lanes file, a run folder, or a folder of runs."""
     path = Path(path)
@@ -41,7 +48,10 @@ def _sources(path: Path) -> list[Path]:
     own = _lanes_file(path)
     if own is not None:
         return [own]
-    found = [f for d in sorted(path.iterdir()) if d.is_dir() and (f := _lanes_file(d))]
+    # in a folder of runs, an unfinished run (meta.json not complete) is not a result yet
+    found = [
+        f for d in sorted(path.iterdir()) if d.is_dir() and _complete(d) and (f := _lanes_file(d))
+    ]
     if not found:
         raise ValueError(f"{path}: no lanes file in it or in its sub-folders")
     return found
