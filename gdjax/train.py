@@ -163,6 +163,14 @@ def build(
 
     Raises:
         TypeError, ValueError: on bad input, naming the argument, before any tracing.
+
+    Example:
+        >>> import gdjax
+        >>> k = gdjax.build(gdjax.problems.make_linear(256, 4), lrs=[0.01, 0.5], epochs=3)
+        >>> compiled = k.lower().compile()  # ahead of time: the harness times this apart
+        >>> res = k.to_result(compiled(*k.args))
+        >>> res.to_frame()["status"].tolist()
+        ['max_steps', 'converged']
     """
     if not isinstance(problem, Problem):
         raise TypeError(f"problem must be a gdjax Problem, got {type(problem).__name__}")
