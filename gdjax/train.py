@@ -5,7 +5,7 @@ Structure of the compiled program (per problem shapes, variant, batch size, step
     while any lane is still moving and chunks remain:       # lax.while_loop: stops early
         scan eval_every steps:                               # lax.scan: no Python per step
             rows of this step (shared by every lane of a seed: one gather, not one per lane)
-            vmap over seeds( vmap over learning rates( jax.grad(loss) -> optax update ))
+            vmap over lanes( jax.grad(loss) on those rows -> optax update )
         evaluate the full-data loss of every lane; mark converged / diverged; freeze those lanes
 
 A lane is one (learning rate, seed) pair. Lanes never mix: a diverged lane is frozen at its last
