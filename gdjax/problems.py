@@ -485,7 +485,11 @@ def make_linear(
         >>> make_linear(8192, 32).X.shape
         (8192, 32)
     """
-    _check_size(n, "n"), _check_size(d, "d")
+    _check_size(n, "n"), _check_size(d, "d"), _check_seed(seed)
+    if isinstance(noise, bool) or not isinstance(noise, (int, float, np.integer, np.floating)):
+        raise TypeError(f"noise must be a real number, got {type(noise).__name__}")
+    if not (math.isfinite(noise) and noise >= 0):
+        raise ValueError(f"noise must be finite and >= 0, got {noise}")
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, d))
     w = rng.standard_normal(d)
@@ -514,7 +518,7 @@ def make_logistic(
         >>> make_logistic(1000, 5).n
         1000
     """
-    _check_size(n, "n"), _check_size(d, "d")
+    _check_size(n, "n"), _check_size(d, "d"), _check_seed(seed)
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, d))
     w = rng.standard_normal(d) * (2.0 / np.sqrt(d))
@@ -552,6 +556,7 @@ def make_softmax(
         (4, 3)
     """
     _check_size(n, "n"), _check_size(d, "d"), _check_size(num_classes, "num_classes")
+    _check_seed(seed)
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, d))
     W = rng.standard_normal((d, num_classes)) * (2.0 / np.sqrt(d))
@@ -574,8 +579,10 @@ def make_softmax(
 def textbook(name: str, *, seed: int = 0, dtype=None) -> Problem:
     """The classic teaching setups, as problems.
 
-    - ``"y2x"``: y = 2x on x = (1, 2, 3), no intercept (start from w = 1).
-    - ``"parabola"``: f(x) = x^2 - 5x + 5 (start from x = 7; lr 1.0 oscillates for ever).
+    - ``"y2x"``: y = 2x on x = (1, 2, 3), no intercept (the textbook starts from w = 1:
+      pass ``init=1.0``).
+    - ``"parabola"``: f(x) = x^2 - 5x + 5 (the textbook starts from x = 7, ``init=7.0``; there
+      lr 1.0 oscillates for ever).
     - ``"noisy-line"``: y = 2.5 x + 4 + N(0, 1), x ~ U[0, 15], 100 points, with intercept.
     - ``"y4-3x"``: X = 2 U(0, 1), 100 x 1, y = 4 + 3 X + N(0, 1), with intercept.
 
@@ -618,10 +625,18 @@ def _float_dtype(dtype):
     """The requested floating dtype, or JAX's default float (float64 only with x64 on)."""
     if dtype is None:
         return jnp.asarray(0.0).dtype
-    dt = np.dtype(dtype)
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype must be a floating dtype, got {dtype!r}") from None
     if not np.issubdtype(dt, np.floating):
         raise TypeError(f"dtype must be a floating dtype, got {dt}")
-    return jax.dtypes.canonicalize_dtype(dt)
+    if jax.dtypes.canonicalize_dtype(dt) != dt:
+        raise ValueError(
+            f"dtype {dt} needs JAX's 64-bit mode: set JAX_ENABLE_X64=1 "
+            "(or jax.config.update('jax_enable_x64', True), or bench run --x64)"
+        )
+    return dt
 
 
 def _check_data(X, y):
@@ -673,6 +688,13 @@ def _check_size(v, arg):
         raise TypeError(f"{arg} must be an int, got {type(v).__name__}")
     if v < 1:
         raise ValueError(f"{arg} must be >= 1, got {v}")
+
+
+def _check_seed(seed):
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    if seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
 
 
 def _design(X, intercept):

@@ -207,6 +207,16 @@ def build(
         early_stop=early_stop,
     )
     dtype = problem.dtype
+    too_big = lrs_np[lrs_np > float(jnp.finfo(dtype).max)]
+    if too_big.size:
+        raise ValueError(f"lr {too_big[0]:g} overflows the problem's dtype {np.dtype(dtype)}")
+    if sharding is not None:
+        parts = len(sharding.device_set)
+        if len(lrs_np) % parts:
+            raise ValueError(
+                f"lrs: {len(lrs_np)} learning rates do not split evenly over the {parts} devices "
+                "of sharding"
+            )
     init_params = _check_init(init, problem)
     _, f_star = problem.optimum()
     lrs_arr = jnp.asarray(lrs_np, dtype)
@@ -256,8 +266,8 @@ def sweep(
         tol: a lane has converged at the first evaluation with relative suboptimality
             ``(f - f*) / (f(w0) - f*) <= tol``.
         eval_every: steps between full-data loss evaluations (default: about 100 per run).
-        divergence_factor: a lane has diverged when its loss is not finite or its relative
-            suboptimality exceeds this.
+        divergence_factor: a lane has diverged when its loss is not finite or
+            ``f - f* > divergence_factor * max(f(w0) - f*, |f*|)``.
         early_stop: freeze a lane once converged; the kernel stops when no lane is left moving.
 
     Returns:
@@ -429,6 +439,9 @@ def _kernel(config: Config, X, y, aux, init, f_star, tol, div_factor, lrs, seeds
     f0 = spec.monitor(init, X, y, aux)
     # when the start is already optimal, relative suboptimality is 0, not 0/0
     denom = jnp.maximum(f0 - f_star, jnp.finfo(f0.dtype).tiny)
+    # Diverged means far worse than the start on the problem's own scale. Relative to f0 - f*
+    # alone, a start next to the optimum would make ordinary SGD noise count as divergence.
+    blowup = div_factor * jnp.maximum(denom, jnp.abs(f_star))
 
     def moving(status):
         if config.early_stop:
@@ -451,7 +464,7 @@ def _kernel(config: Config, X, y, aux, init, f_star, tol, div_factor, lrs, seeds
         opt_state = jax.tree.map(keep, new_s, opt_state)
         loss = monitor(params)
         rel = (loss - f_star) / denom
-        diverged = mv & (~jnp.isfinite(loss) | (rel > div_factor))
+        diverged = mv & (~jnp.isfinite(loss) | (loss - f_star > blowup))
         converged = mv & (status == metrics.RUNNING) & (rel <= tol) & ~diverged
         losses = losses.at[eval_idx].set(jnp.where(mv, loss, jnp.nan))
         last = jnp.where(mv, eval_idx, last)
@@ -556,6 +569,8 @@ def _check_lrs(lrs) -> np.ndarray:
 def _check_seeds(seeds) -> np.ndarray:
     if _is_int(seeds):
         seeds = [seeds]
+    if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__iter__"):
+        raise TypeError(f"seeds must be a sequence of ints, got {type(seeds).__name__}")
     out = []
     for s in seeds:
         out.append(_check_int(s, "seed", lo=0))
@@ -570,6 +585,10 @@ def _check_init(init, problem: Problem):
     template = problem.init_params()
     if init is None:
         return template
+    if isinstance(init, (np.ndarray, jax.Array)) and np.ndim(init) == 0:
+        init = init.item()  # a 0-d array is a number
+    if isinstance(init, (complex, np.complexfloating)) or np.iscomplexobj(init):
+        raise TypeError(f"init must be real, got {type(init).__name__}")
     if isinstance(init, (int, float, np.integer, np.floating)) and not isinstance(init, bool):
         if not math.isfinite(init):
             raise ValueError(f"init must be finite, got {init}")

@@ -115,6 +115,16 @@ def test_diverging_lane_is_frozen_and_never_poisons_others():
     np.testing.assert_allclose(alone.losses, res.lane(2).losses, rtol=1e-5)
 
 
+def test_start_next_to_the_optimum_is_not_called_diverged():
+    # f(w0) - f* is tiny here; SGD noise around the optimum is not a blow-up
+    p = gdjax.problems.make_linear(512, 4)
+    opt, _ = p.optimum()
+    init = {"w": opt["w"] + 1e-3, "b": opt["b"]}
+    r = gdjax.run(p, lr=0.01, batch_size=1, epochs=1, init=init, early_stop=False)
+    assert r.status != "diverged"
+    assert gdjax.run(p, lr=5.0, batch_size=1, epochs=1, init=init).status == "diverged"
+
+
 def test_to_target_counts_are_consistent():
     p = gdjax.problems.make_linear(512, 4)
     r = gdjax.run(p, lr=0.05, batch_size=32, epochs=10, eval_every=1)

@@ -1,5 +1,7 @@
 """Bad input gets a ValueError or TypeError naming the argument, before any tracing."""
 
+import types
+
 import numpy as np
 import pytest
 
@@ -33,6 +35,12 @@ def lin():
         (lambda: gdjax.problems.quadratic(1.0, float("nan"), 1.0), ValueError, "b must be"),
         (lambda: gdjax.problems.make_linear(0, 3), ValueError, "n must be"),
         (lambda: gdjax.problems.make_linear(10, 2.5), TypeError, "d must be"),
+        (lambda: gdjax.problems.make_linear(10, 2, noise="a"), TypeError, "noise must be"),
+        (lambda: gdjax.problems.make_linear(10, 2, noise=-1.0), ValueError, "noise must be"),
+        (lambda: gdjax.problems.make_linear(10, 2, seed=-1), ValueError, "seed must be"),
+        (lambda: gdjax.problems.make_logistic(10, 2, seed=1.5), TypeError, "seed must be"),
+        (lambda: gdjax.problems.make_linear(10, 2, dtype="int32"), TypeError, "dtype"),
+        (lambda: gdjax.problems.make_linear(10, 2, dtype="float64"), ValueError, "64-bit mode"),
     ],
 )
 def test_bad_problem_input(call, exc, match):
@@ -65,6 +73,8 @@ def test_bad_problem_input(call, exc, match):
         (dict(lr=0.1, init={"w": np.zeros(3), "b": 0.0}), ValueError, r"init\['w'\]"),
         (dict(lr=0.1, init={"w": np.zeros(2)}), ValueError, "init must be"),
         (dict(lr=0.1, shuffle="yes"), TypeError, "shuffle must be a bool"),
+        (dict(lr=0.1, init=1 + 2j), TypeError, "init must be real"),
+        (dict(lr=1e39), ValueError, "overflows"),
     ],
 )
 def test_bad_run_input(lin, kwargs, exc, match):
@@ -87,6 +97,18 @@ def test_bad_sweep_lrs(lin, lrs, exc, match):
         gdjax.sweep(lin, lrs=lrs, epochs=1)
 
 
+@pytest.mark.parametrize("seeds", [None, 1.0, "0"])
+def test_bad_seeds_name_the_argument(lin, seeds):
+    with pytest.raises(TypeError, match="seed"):
+        gdjax.sweep(lin, lrs=[0.1], seeds=seeds, epochs=1)
+
+
+def test_sharding_must_split_the_lanes_evenly(lin):
+    two_devices = types.SimpleNamespace(device_set={"device 0", "device 1"})  # checked, not used
+    with pytest.raises(ValueError, match="lrs: 3 learning rates do not split evenly"):
+        gdjax.build(lin, lrs=[0.1, 0.2, 0.3], epochs=1, sharding=two_devices)
+
+
 def test_bad_problem_type():
     with pytest.raises(TypeError, match="problem must be a gdjax Problem"):
         gdjax.run("linear", lr=0.1, epochs=1)
@@ -95,4 +117,6 @@ def test_bad_problem_type():
 def test_init_pytree_and_float_are_accepted(lin):
     a = gdjax.run(lin, lr=0.001, epochs=2, init={"w": np.ones(2), "b": 1.0})
     b = gdjax.run(lin, lr=0.001, epochs=2, init=1.0)
+    c = gdjax.run(lin, lr=0.001, epochs=2, init=np.array(1.0))  # a 0-d array is a number
     np.testing.assert_allclose(a.losses, b.losses)
+    np.testing.assert_allclose(c.losses, b.losses)
