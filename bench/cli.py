@@ -84,8 +84,11 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return _dispatch(args)
-    except (SuiteError, FileNotFoundError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
+    except BrokenPipeError:  # output piped into head and the like
+        return 0
+    except (SuiteError, OSError, ValueError, TypeError) as e:
+        # what a user can fix gets one line, not a traceback
+        print(f"error: {' '.join(str(e).split())}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(

@@ -49,10 +49,42 @@ def find_resumable(out: Path, suite: str, env: dict) -> Path | None:
         if not meta.is_file():
             continue
         m = json.loads(meta.read_text())
-        # the folder name says suite, backend and device kind; a run of another host is not ours
-        if not m.get("complete") and m.get("env", {}).get("host") == env["host"]:
-            return d
+        if m.get("complete"):
+            continue
+        try:  # the folder name says suite, backend and device; the rest must match too
+            check_resumable(m, suite, env, d)
+        except ValueError:
+            continue
+        return d
     return None
+
+
+def check_resumable(old_meta: dict, suite: str, env: dict, run_dir: Path) -> None:
+    """Refuse to add to a run folder of another suite, machine or software stack.
+
+    Raises:
+        ValueError: naming what differs.
+    """
+    if old_meta.get("suite") != suite:
+        raise ValueError(
+            f"--resume {run_dir}: a run of suite {old_meta.get('suite')!r}, not {suite!r}"
+        )
+    old_env = old_meta.get("env", {})
+    for k in (
+        "backend",
+        "device_kind",
+        "device_count",
+        "host",
+        "x64",
+        "jax_version",
+        "jaxlib_version",
+        "optax_version",
+    ):
+        if old_env.get(k) != env.get(k):
+            raise ValueError(
+                f"--resume {run_dir}: it ran with {k} = {old_env.get(k)!r}, this is "
+                f"{env.get(k)!r}; its rows would not be comparable: start a new run"
+            )
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
@@ -199,8 +231,9 @@ def run_suite(
     """
     env = envinfo.describe()
     out = Path(out)
-    entries = [e for e in suite.entries if only is None or only in e.key]
-    if not entries:
+    entries = suite.entries  # the run is complete when all of them are done
+    chosen = [e for e in entries if only is None or only in e.key]
+    if not chosen:
         raise ValueError(f"no entry of suite {suite.name!r} matches --only {only!r}")
     run_dir = None
     if isinstance(resume, Path):
@@ -222,17 +255,19 @@ def run_suite(
         "description": suite.description,
         "suite_file": str(suite.path),
         "entries": [e.key for e in entries],
+        "only": only,
         "env": env,
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "complete": False,
     }
     if (run_dir / "meta.json").is_file():
         old = json.loads((run_dir / "meta.json").read_text())
+        check_resumable(old, suite.name, env, run_dir)
         meta["started"] = old.get("started")
         meta["wall_s"] = old.get("wall_s", 0.0)
         if "roofline" in old:
             meta["roofline"] = old["roofline"]
-    if any(e.settings["baselines"] for e in entries) and "roofline" not in meta:
+    if any(e.settings["baselines"] for e in chosen) and "roofline" not in meta:
         from bench import roofline
 
         log("measuring this machine's GEMM and copy rates (roofline)...")
@@ -246,12 +281,10 @@ def run_suite(
             and json.loads(marker.read_text()).get("fingerprint") == e.fingerprint()
         )
 
-    todo = [e for e in entries if not done(e)]
-    if len(todo) < len(entries):
-        log(
-            f"resuming {run_dir}: {len(entries) - len(todo)} of {len(entries)} entries already done"
-        )
-    bar = _progress(len(entries), initial=len(entries) - len(todo), enabled=progress)
+    todo = [e for e in chosen if not done(e)]
+    if len(todo) < len(chosen):
+        log(f"resuming {run_dir}: {len(chosen) - len(todo)} of {len(chosen)} entries already done")
+    bar = _progress(len(chosen), initial=len(chosen) - len(todo), enabled=progress)
     problems: dict[str, object] = {}
     sharding = gdjax.devices.lane_sharding() if env["device_count"] > 1 else None
     t_start = time.perf_counter()
@@ -281,13 +314,20 @@ def run_suite(
         meta["wall_s"] = round(meta["wall_s"] + time.perf_counter() - t_start, 3)
         write_json(run_dir / "meta.json", meta)
     lanes, _ = combine(run_dir, [x.key for x in entries])
-    meta["complete"] = True
-    meta["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
+    missing = [e.key for e in entries if not done(e)]
+    meta["complete"] = not missing
+    if not missing:
+        meta["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
     write_json(run_dir / "meta.json", meta)
     if len(lanes):
         log("")
         log(tables.summary(lanes).to_string(index=False))
-    log(f"\nsaved {len(lanes)} lanes of {len(entries)} entries in {run_dir}")
+    log(f"\nsaved {len(lanes)} lanes of {len(entries) - len(missing)} entries in {run_dir}")
+    if missing:
+        log(
+            f"{len(missing)} of {len(entries)} entries of the suite are not run yet (--only): "
+            "the run is not complete; finish it with --resume"
+        )
     return run_dir
 
 

@@ -102,9 +102,17 @@ def run(
         log(f"scaling: {k} device(s) ...")
         proc = subprocess.run(cmd, env=child_env, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
-            raise RuntimeError(f"scaling worker for {k} devices failed:\n{proc.stderr[-2000:]}")
+            last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
+            raise ValueError(f"scaling worker for {k} device(s) failed: {last}")
         results += json.loads(proc.stdout.strip().splitlines()[-1])
     df = pd.DataFrame(results)
+    if df.empty:
+        raise ValueError(f"no entry of suite {suite_name!r} ran (check --only and --devices)")
+    # an entry whose lanes do not split over some device count is left out of every count
+    counts = df.groupby(["problem", "variant", "optimizer"])["devices"].transform("nunique")
+    df = df[counts == len(set(device_counts))].reset_index(drop=True)
+    if df.empty:
+        raise ValueError("no entry ran on every device count (lanes must split evenly)")
     one = {
         (r.problem, r.variant, r.optimizer): np.asarray(r.final_losses)
         for r in df[df.devices == device_counts[0]].itertuples()

@@ -27,11 +27,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
+import re
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import jax
 import numpy as np
 
 import gdjax
@@ -64,7 +67,7 @@ SOURCES: dict[str, dict[str, Any]] = {
     "textbook": {"setup": None, "seed": 0},
     "quadratic": {"a": None, "b": None, "c": None},
 }
-BASELINES = ("numpy", "torch", "jax-loop", "single")  # bench.baselines.NAMES, without importing it
+BASELINES = ("numpy", "torch", "jax-loop", "single")  # implemented in bench.baselines
 PROBLEM_KEYS = {"name", "source", "variants", "dtype"}
 VARIANT_KEYS = {"name", "batch_size"}
 SUITE_KEYS = {"name", "description", "defaults", "problems", "variants"}
@@ -83,6 +86,9 @@ DEFAULT_SETTINGS = {
 }
 
 
+NAME_RE = re.compile(r"[A-Za-z0-9._-]+")  # names become file names
+
+
 class SuiteError(ValueError):
     """A suite that cannot run: unknown name, field or value, malformed TOML."""
 
@@ -97,6 +103,7 @@ class Entry:
     batch_size: int | None  # None: every row (batch GD)
     optimizer: str
     settings: dict  # lrs (list), seeds, epochs, tol, shuffle, init, eval_every, ...
+    problem_def: dict = dataclasses.field(default_factory=dict)  # the problem's suite table
 
     @property
     def key(self) -> str:
@@ -140,7 +147,8 @@ class Entry:
         )
 
     def fingerprint(self) -> str:
-        """Hash of everything that defines the entry, so --resume never mixes two definitions."""
+        """Hash of the entry's problem table, variant and settings: a resumed run never keeps a
+        part made from another definition."""
         blob = json.dumps(dataclasses.asdict(self), sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -200,10 +208,14 @@ def load(name_or_path: str) -> Suite:
     if not problems:
         raise SuiteError(f"{name}: no [[problems]]")
     vnames = []
+    if not isinstance(problems, list) or not isinstance(variants, list):
+        raise SuiteError(f"{name}: [[problems]] and [[variants]] must be arrays of tables")
     for i, v in enumerate(variants):
         where = f"{name}: variants[{i}]"
         _unknown(v, VARIANT_KEYS | set(RUN_KEYS), where)
         vnames.append(_required(v, "name", where))
+        if not isinstance(vnames[-1], str) or not NAME_RE.fullmatch(vnames[-1]):
+            raise SuiteError(f"{where}: name must be letters, digits, '.', '_' or '-'")
         _batch_size(v.get("batch_size", "all"), where)
     if len(set(vnames)) != len(vnames):
         raise SuiteError(f"{name}: duplicate variant names")
@@ -212,6 +224,10 @@ def load(name_or_path: str) -> Suite:
     for i, p in enumerate(problems):
         where = f"{name}: problems[{i}]"
         pname = _required(p, "name", where)
+        if not isinstance(pname, str) or not NAME_RE.fullmatch(pname):
+            raise SuiteError(
+                f"{where}: name must be letters, digits, '.', '_' or '-', got {pname!r}"
+            )
         if pname in builders:
             raise SuiteError(f"{where}: duplicate problem name {pname!r}")
         source = _required(p, "source", where)
@@ -239,6 +255,7 @@ def load(name_or_path: str) -> Suite:
                         batch_size=_batch_size(v.get("batch_size", "all"), ewhere),
                         optimizer=opt,
                         settings=settings,
+                        problem_def=dict(p),
                     )
                 )
     if not entries:
@@ -275,8 +292,14 @@ def _check_settings(s, where):
     lrs = s["lrs"]
     if isinstance(lrs, dict):
         _unknown(lrs, {"geomspace"}, f"{where}: lrs")
-        g = lrs["geomspace"]
-        if not (isinstance(g, list) and len(g) == 3 and isinstance(g[2], int) and g[2] >= 1):
+        g = lrs.get("geomspace")
+        if not (
+            isinstance(g, list)
+            and len(g) == 3
+            and all(_is_number(x) for x in g[:2])
+            and _is_int(g[2])
+            and g[2] >= 1
+        ):
             raise SuiteError(f"{where}: lrs.geomspace must be [lo, hi, count]")
         if not (g[0] > 0 and g[1] > 0):
             raise SuiteError(f"{where}: lrs.geomspace bounds must be > 0")
@@ -289,6 +312,8 @@ def _check_settings(s, where):
     s["lrs"] = [float(x) for x in lrs]
     opts = s["optimizer"]
     opts = [opts] if isinstance(opts, str) else opts
+    if not isinstance(opts, list):
+        raise SuiteError(f"{where}: optimizer must be a name or a list of names")
     for o in opts:
         if o not in gdjax.optimizers.OPTIMIZERS:
             raise SuiteError(
@@ -296,6 +321,8 @@ def _check_settings(s, where):
                 f"choose from {sorted(gdjax.optimizers.OPTIMIZERS)}"
             )
     s["optimizer"] = list(opts)
+    if not isinstance(s["baselines"], list):
+        raise SuiteError(f"{where}: baselines must be a list")
     if s["baselines"] and s["early_stop"]:
         # a baseline runs every step; gdjax must too, or the final losses cannot be compared
         raise SuiteError(f"{where}: baselines need early_stop = false")
@@ -303,9 +330,51 @@ def _check_settings(s, where):
         if b not in BASELINES:
             raise SuiteError(f"{where}: unknown baseline {b!r}; choose from {', '.join(BASELINES)}")
     for key in ("epochs", "repeats", "baseline_lanes"):
-        if isinstance(s[key], bool) or not isinstance(s[key], int) or s[key] < 1:
+        if not _is_int(s[key]) or s[key] < 1:
             raise SuiteError(f"{where}: {key} must be an int >= 1, got {s[key]!r}")
+    if s["eval_every"] is not None and (not _is_int(s["eval_every"]) or s["eval_every"] < 1):
+        raise SuiteError(f"{where}: eval_every must be an int >= 1, got {s['eval_every']!r}")
+    seeds = s["seeds"]
+    if not isinstance(seeds, list) or not seeds or not all(_is_int(x) and x >= 0 for x in seeds):
+        raise SuiteError(f"{where}: seeds must be a non-empty list of ints >= 0, got {seeds!r}")
+    for key in ("shuffle", "early_stop"):
+        if not isinstance(s[key], bool):
+            raise SuiteError(f"{where}: {key} must be true or false, got {s[key]!r}")
+    for key, strict in (("tol", False), ("divergence_factor", True)):
+        v = s[key]
+        if not _is_number(v) or not math.isfinite(v) or v < 0 or (strict and v == 0):
+            raise SuiteError(f"{where}: {key} must be a number {'>' if strict else '>='} 0")
+    if s["init"] is not None and not (_is_number(s["init"]) and math.isfinite(s["init"])):
+        raise SuiteError(f"{where}: init must be a number, got {s['init']!r}")
     return s
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+ARG_TYPES = {  # what each source field must be: checked when the suite loads, not mid-run
+    "n": "int",
+    "d": "int",
+    "classes": "int",
+    "seed": "int",
+    "noise": "number",
+    "l2": "number",
+    "a": "number",
+    "b": "number",
+    "c": "number",
+    "intercept": "bool",
+    "standardize": "bool",
+    "dataset": "str",
+    "path": "str",
+    "setup": "str",
+    "kind": "str",
+    "target": "str or int",
+}
 
 
 def _builder(source, p, pname, where, base):
@@ -313,8 +382,24 @@ def _builder(source, p, pname, where, base):
     for k, default in SOURCES[source].items():
         if default is None and k not in p:
             raise SuiteError(f"{where}: source {source!r} needs field {k!r}")
-        args[k] = p.get(k, default)
+        args[k] = v = p.get(k, default)
+        kind = ARG_TYPES[k]
+        ok = {
+            "int": _is_int(v),
+            "number": _is_number(v),
+            "bool": isinstance(v, bool),
+            "str": isinstance(v, str),
+            "str or int": isinstance(v, str) or _is_int(v),
+        }[kind]
+        if not ok:
+            raise SuiteError(
+                f"{where}: {k} must be {'an' if kind == 'int' else 'a'} {kind}, got {v!r}"
+            )
     dtype = p.get("dtype")
+    if dtype not in (None, "float32", "float64"):
+        raise SuiteError(f'{where}: dtype must be "float32" or "float64", got {dtype!r}')
+    if dtype == "float64" and not jax.config.jax_enable_x64:
+        raise SuiteError(f'{where}: dtype "float64" needs 64-bit mode: bench run --x64')
 
     def build() -> Problem:
         if source == "linear":

@@ -122,7 +122,7 @@ def summary(lanes: pd.DataFrame) -> pd.DataFrame:
             "opt": b["optimizer"],
             "best lr": b["lr"].map("{:.3g}".format),
             "steps": b["steps_to_target"].map(_int),
-            "epochs": b["epochs_to_target"].map("{:.3g}".format),
+            "epochs": b["epochs_to_target"].map(lambda v: "-" if pd.isna(v) else f"{v:.3g}"),
             "samples": b["samples_to_target"].map(_int),
             "conv/div/max": [
                 f"{c}/{d}/{m}"

@@ -105,6 +105,20 @@ name = "batch"
         (GOOD + 'baselines = ["numpy"]\n', "baselines need early_stop = false"),
         (GOOD.replace("[defaults]", "[defaults"), "malformed TOML"),
         (GOOD + 'batch_size = "half"\n', 'batch_size must be "all"'),
+        (GOOD.replace("[defaults]", "[defaults]\nseeds = [0.5]"), "seeds must be a non-empty list"),
+        (GOOD.replace("[defaults]", '[defaults]\ntol = "x"'), "tol must be a number"),
+        (GOOD.replace("[defaults]", "[defaults]\nshuffle = 1"), "shuffle must be true or false"),
+        (GOOD.replace("lrs = [0.1]", "lrs = {}"), "lrs.geomspace must be"),
+        (GOOD.replace("lrs = [0.1]", 'lrs = { geomspace = ["a", 1, 3] }'), "geomspace must be"),
+        (GOOD.replace("[defaults]", "[defaults]\noptimizer = 3"), "optimizer must be a name"),
+        (GOOD.replace("n = 16", 'n = "a"'), "n must be an int"),
+        (GOOD.replace('name = "p"', 'name = "a/b"'), "name must be letters"),
+        (GOOD.replace("d = 2", 'd = 2\ndtype = "int32"'), "dtype must be"),
+        (GOOD.replace("[defaults]", '[defaults]\ninit = "a"'), "init must be a number"),
+        (
+            "problems = 3\n" + GOOD[GOOD.index("[defaults]") : GOOD.index("[[problems]]")],
+            "arrays of tables",
+        ),
     ],
 )
 def test_bad_suite_is_one_line_and_exit_code_2(tmp_path, capsys, text, message):
@@ -116,6 +130,45 @@ def test_bad_suite_is_one_line_and_exit_code_2(tmp_path, capsys, text, message):
     err = capsys.readouterr().err
     assert message.split("'")[0] in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_only_leaves_the_run_unfinished_and_resume_completes_it(tmp_path):
+    suite = tmp_path / "two.toml"
+    suite.write_text(GOOD + 'epochs = 2\n[[variants]]\nname = "mini"\nbatch_size = 4\n')
+    s = suites.load(str(suite))
+    from bench import runner
+
+    quiet = dict(progress=False, log=lambda m: None)
+    run = runner.run_suite(s, tmp_path / "runs", repeats=1, only="mini", **quiet)
+    meta = json.loads((run / "meta.json").read_text())
+    assert not meta["complete"] and meta["only"] == "mini"
+    with pytest.raises(FileNotFoundError):  # a partial run is no result to report
+        report.discover(tmp_path / "runs")
+    again = runner.run_suite(s, tmp_path / "runs", repeats=1, resume=True, **quiet)
+    assert again == run and json.loads((run / "meta.json").read_text())["complete"]
+    assert len(pd.read_csv(run / "lanes.csv")) == 2
+
+
+def test_resume_refuses_another_suite_or_software(tmp_path):
+    from bench import envinfo, runner
+
+    env = envinfo.describe()
+    meta = {"suite": "a", "env": dict(env)}
+    runner.check_resumable(meta, "a", env, tmp_path)  # the same: fine
+    with pytest.raises(ValueError, match="a run of suite 'a', not 'b'"):
+        runner.check_resumable(meta, "b", env, tmp_path)
+    with pytest.raises(ValueError, match="x64"):
+        runner.check_resumable(
+            {"suite": "a", "env": {**env, "x64": not env["x64"]}}, "a", env, tmp_path
+        )
+
+
+def test_resume_redoes_an_entry_whose_problem_changed(tmp_path):
+    path = tmp_path / "t.toml"
+    path.write_text(GOOD)
+    before = suites.load(str(path)).entries[0].fingerprint()
+    path.write_text(GOOD.replace("n = 16", "n = 32"))
+    assert suites.load(str(path)).entries[0].fingerprint() != before
 
 
 def test_unknown_suite_name_from_the_command_line():
