@@ -3,6 +3,11 @@
 Lanes are independent, so the lane axis shards with no communication at all: put the learning
 rates on a ``NamedSharding`` over a one-axis mesh and XLA partitions the whole kernel along it.
 
+Several hosts: start every process with ``jax.distributed.initialize(...)`` (on CPUs also
+``jax.config.update("jax_cpu_collectives_implementation", "gloo")``); ``jax.devices()`` then
+lists every host's devices, ``lane_sharding()`` spans them all, and every process that calls
+``gdjax.sweep(..., sharding=lane_sharding())`` with the same arguments gets the whole result.
+
 Example:
     >>> import gdjax
     >>> s = lane_sharding()
@@ -25,13 +30,13 @@ def lane_sharding(devices=None) -> NamedSharding:
     """A sharding that splits a 1-D array of lanes evenly over ``devices``.
 
     Args:
-        devices: the devices to use (default: every local device, ``jax.local_devices()``).
+        devices: the devices to use (default: ``jax.devices()``: every device of every process).
 
     Returns:
         A ``NamedSharding`` with mesh axis ``"lanes"``; the number of learning rates must be a
         multiple of the number of devices.
     """
-    devices = jax.local_devices() if devices is None else list(devices)
+    devices = jax.devices() if devices is None else list(devices)
     if not devices:
         raise ValueError("devices must not be empty")
     return NamedSharding(Mesh(np.array(devices), ("lanes",)), PartitionSpec("lanes"))

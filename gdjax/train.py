@@ -31,6 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.sharding import NamedSharding, PartitionSpec
 
 from gdjax import metrics, optimizers, sampling
 from gdjax.problems import Problem
@@ -133,8 +134,8 @@ class Kernel(NamedTuple):
         return {k: float(v) for k, v in (cost or {}).items() if k in ("flops", "bytes accessed")}
 
     def to_result(self, out: KernelOutput) -> SweepResult:
-        """Turn a raw :class:`KernelOutput` into a :class:`SweepResult`."""
-        return SweepResult.from_kernel(self, jax.device_get(out))
+        """Turn a raw :class:`KernelOutput` into a :class:`SweepResult` (on every process)."""
+        return SweepResult.from_kernel(self, jax.tree.map(_to_host, out))
 
 
 def build(
@@ -219,9 +220,6 @@ def build(
             )
     init_params = _check_init(init, problem)
     _, f_star = problem.optimum()
-    lrs_arr = jnp.asarray(lrs_np, dtype)
-    if sharding is not None:
-        lrs_arr = jax.device_put(lrs_arr, sharding)
     args = (
         problem.X,
         problem.y,
@@ -230,9 +228,22 @@ def build(
         jnp.asarray(f_star, dtype),
         jnp.asarray(tol, dtype),
         jnp.asarray(divergence_factor, dtype),
-        lrs_arr,
+        np.asarray(lrs_np, dtype),
         jnp.asarray(seeds_np, jnp.uint32),
     )
+    LRS = 7  # position of the learning rates, the one sharded argument
+    if isinstance(sharding, NamedSharding):
+        # Everything but the learning rates is replicated on the same mesh. With hosts joined
+        # by jax.distributed the mesh spans processes, and an argument left on one process's
+        # default device could not meet the sharded learning rates in one program.
+        places = [NamedSharding(sharding.mesh, PartitionSpec())] * len(args)
+        places[LRS] = sharding
+        args = tuple(jax.device_put(a, p) for a, p in zip(args, places, strict=True))
+    else:
+        lrs_arr = (
+            jnp.asarray(args[LRS]) if sharding is None else jax.device_put(args[LRS], sharding)
+        )
+        args = (*args[:LRS], lrs_arr, *args[LRS + 1 :])
     return Kernel(config, args, problem, lrs_np, seeds_np)
 
 
@@ -250,6 +261,7 @@ def sweep(
     eval_every: int | None = None,
     divergence_factor: float = 1e4,
     early_stop: bool = True,
+    sharding=None,
 ) -> SweepResult:
     """Run every (learning rate, seed) lane of a grid in one compiled, vmapped kernel.
 
@@ -269,6 +281,9 @@ def sweep(
         divergence_factor: a lane has diverged when its loss is not finite or
             ``f - f* > divergence_factor * max(f(w0) - f*, |f*|)``.
         early_stop: freeze a lane once converged; the kernel stops when no lane is left moving.
+        sharding: spread the lanes over devices, e.g. ``gdjax.devices.lane_sharding()``; with
+            hosts joined by ``jax.distributed``, every process calls ``sweep`` alike and gets
+            the whole result.
 
     Returns:
         A :class:`~gdjax.result.SweepResult`; ``.to_frame()`` gives one row per lane.
@@ -293,6 +308,7 @@ def sweep(
         eval_every=eval_every,
         divergence_factor=divergence_factor,
         early_stop=early_stop,
+        sharding=sharding,
     )
     return kernel.to_result(kernel.call())
 
@@ -353,6 +369,15 @@ def run(
 # --------------------------------------------------------------------------------------------
 # The compiled kernel
 # --------------------------------------------------------------------------------------------
+
+
+def _to_host(a) -> np.ndarray:
+    """A kernel output as a NumPy array; lanes held by other hosts are gathered first."""
+    if getattr(a, "is_fully_addressable", True):
+        return np.asarray(jax.device_get(a))
+    from jax.experimental import multihost_utils
+
+    return np.asarray(multihost_utils.process_allgather(a, tiled=True))
 
 
 def _make_step(config: Config, X, y, init, lrs, seeds):
