@@ -205,7 +205,7 @@ def pick_lanes(lanes: pd.DataFrame, k: int) -> list[int]:
     return [int(ok[i]) for i in pos]
 
 
-def attach(entry, problem, info, lanes: pd.DataFrame) -> pd.DataFrame:
+def attach(entry, problem, kernel, lanes: pd.DataFrame) -> pd.DataFrame:
     """Run the baselines the suite asks for and add their columns to ``lanes``.
 
     For each baseline B: ``B_lane_s`` (median seconds of one lane), ``B_s`` (scaled to every
@@ -227,7 +227,7 @@ def attach(entry, problem, info, lanes: pd.DataFrame) -> pd.DataFrame:
     chosen = pick_lanes(lanes, s["baseline_lanes"])
     run_s = float(lanes["run_s"].iloc[0])
     # compile-inclusive ratios charge a fresh compile, never one the persistent cache served
-    cold, warm = timing.cold_and_warm_compile(info["kernel"])
+    cold, warm = timing.cold_and_warm_compile(kernel)
     lanes["compile_cold_s"], lanes["compile_warm_s"] = cold, warm
     n_lanes = len(lanes)
     for name in wanted:

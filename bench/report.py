@@ -171,14 +171,6 @@ def _g(v, digits: int = 3) -> str:
     return f"{v:.{digits}g}"
 
 
-def _int(v) -> str:
-    """A count, or a median of counts (an even number of seeds can give a half)."""
-    if v is None or pd.isna(v):
-        return "-"
-    v = float(v)
-    return f"{v:.0f}" if v == round(v) else f"{v:.1f}"
-
-
 def _md_table(header: list[str], rows: list[list[str]], right: set[int]) -> str:
     """A markdown pipe table; columns whose index is in ``right`` are right-aligned."""
     rule = ["---:" if i in right else "---" for i in range(len(header))]
@@ -292,9 +284,9 @@ def _convergence_table(best: pd.DataFrame, lanes: pd.DataFrame) -> str:
                 str(b.batch_size),
                 str(b.optimizer),
                 lr,
-                _int(b.steps_to_target) if ok else "-",
+                tables.count_text(b.steps_to_target) if ok else "-",
                 _g(b.epochs_to_target) if ok else "-",
-                _int(b.samples_to_target) if ok else "-",
+                tables.count_text(b.samples_to_target) if ok else "-",
                 _g(b.time_to_target_s) if ok else "-",
                 _g(b.final_subopt),
                 str(b.converged),

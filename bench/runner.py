@@ -106,7 +106,7 @@ def run_entry(entry: Entry, problem, env: dict, repeats: int, sharding=None):
     """Compile, time and evaluate one entry.
 
     Returns:
-        ``(lanes, curves, info)``: two DataFrames and a dict of kernel facts.
+        ``(lanes, curves, kernel)``: two DataFrames and the entry's ``gdjax`` kernel.
     """
     s = entry.settings
     kernel = entry.kernel(problem, sharding=sharding)
@@ -176,8 +176,7 @@ def run_entry(entry: Entry, problem, env: dict, repeats: int, sharding=None):
     curves.insert(0, "problem", entry.problem)
     curves.insert(0, "suite", entry.suite)
     curves["time_s"] = curves["step"] * seconds_per_step
-    info = {"compiled": t.compiled, "kernel": kernel, "result": res, "timing": t}
-    return lanes, curves, info
+    return lanes, curves, kernel
 
 
 def combine(run_dir: Path, keys: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -223,7 +222,7 @@ def run_suite(
             path of a run folder to continue.
         progress: show a progress bar over entries.
         only: run only entries whose key contains this text.
-        extra: ``extra(entry, problem, info, lanes) -> lanes`` adds columns (baselines).
+        extra: ``extra(entry, problem, kernel, lanes) -> lanes`` adds columns (baselines).
         log: where one-line messages go.
 
     Returns:
@@ -299,9 +298,11 @@ def run_suite(
                 if sharding is not None and len(e.settings["lrs"]) % env["device_count"] == 0
                 else None
             )
-            lanes, curves, info = run_entry(e, problem, env, repeats or e.settings["repeats"], use)
+            lanes, curves, kernel = run_entry(
+                e, problem, env, repeats or e.settings["repeats"], use
+            )
             if extra is not None:
-                lanes = extra(e, problem, info, lanes)
+                lanes = extra(e, problem, kernel, lanes)
             for name, df in (("lanes", lanes), ("curves", curves)):
                 atomic_write(parts / f"{e.key}.{name}.parquet", partial(df.to_parquet, index=False))
             write_json(parts / f"{e.key}.json", {"fingerprint": e.fingerprint(), "key": e.key})

@@ -121,9 +121,9 @@ def summary(lanes: pd.DataFrame) -> pd.DataFrame:
             "variant": b["variant"],
             "opt": b["optimizer"],
             "best lr": b["lr"].map("{:.3g}".format),
-            "steps": b["steps_to_target"].map(_int),
+            "steps": b["steps_to_target"].map(count_text),
             "epochs": b["epochs_to_target"].map(lambda v: "-" if pd.isna(v) else f"{v:.3g}"),
-            "samples": b["samples_to_target"].map(_int),
+            "samples": b["samples_to_target"].map(count_text),
             "conv/div/max": [
                 f"{c}/{d}/{m}"
                 for c, d, m in zip(b["converged"], b["diverged"], b["max_steps"], strict=True)
@@ -134,8 +134,8 @@ def summary(lanes: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _int(v) -> str:
-    """A count, or the median of two counts (which may end in .5)."""
+def count_text(v) -> str:
+    """A count, or the median of two counts (which may end in .5); "-" when missing."""
     if pd.isna(v):
         return "-"
     return f"{v:.0f}" if float(v).is_integer() else f"{v:.1f}"
