@@ -716,7 +716,10 @@ def write(
             if old.resolve() not in keep:
                 old.unlink()
     readme = results_dir / "README.md"
-    readme.write_text(render_readme(runs, smooth=smooth if plots else None))
+    if plots:
+        readme.write_text(render_readme(runs, smooth=smooth))
+    else:  # tables only: keep embedding the plots already there
+        readme.write_text(readme_text(runs_dir, results_dir))
     written = [readme, *written]
     from bench import perf_report
 

@@ -4,9 +4,11 @@ baselines against gdjax, sharding over two (forced host) devices, committed resu
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -379,6 +381,11 @@ def test_committed_results_regenerate_identically():
     perf = perf_report.render(results / "runs")
     if perf is not None or (results / "perf.md").exists():
         assert perf == (results / "perf.md").read_text(), "results/perf.md is stale"
+    # --no-plots rewrites the tables and keeps the plots already drawn
+    copy = Path(tempfile.mkdtemp()) / "results"
+    shutil.copytree(results, copy, ignore=shutil.ignore_patterns("runs"))
+    report.write(results / "runs", copy, plots=False)
+    assert (copy / "README.md").read_text() == readme.read_text()
     # every plot the README embeds is committed
     for link in re.findall(r"\]\((plots/[^)]+\.png)\)", readme.read_text()):
         assert (results / link).is_file(), link
