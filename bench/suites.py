@@ -447,6 +447,6 @@ def _builder(source, p, pname, where, base):
             prob = gdjax.problems.textbook(args["setup"], seed=args["seed"], dtype=dtype)
         else:
             prob = gdjax.problems.quadratic(args["a"], args["b"], args["c"], dtype=dtype)
-        return dataclasses.replace(prob, name=pname, _cache={})
+        return dataclasses.replace(prob, name=pname)
 
     return build

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gdjax import problems
+from gdjax import checks, problems
 from gdjax.problems import Problem
 
 __all__ = ["NAMES", "load", "load_csv"]
@@ -74,7 +74,7 @@ def load(name: str, *, standardize: bool = True, dtype=None) -> Problem:
     """
     if name not in NAMES:
         raise ValueError(f"load: unknown data set name={name!r}; choose one of {', '.join(NAMES)}")
-    dt = problems._float_dtype(dtype)
+    dt = checks.float_dtype(dtype)
     try:
         # lazily: scikit-learn is an optional dependency and slow to import
         from sklearn import datasets as skd
@@ -161,7 +161,7 @@ def load_csv(
         )
     if header is not None and not isinstance(header, bool):
         raise TypeError(f"load_csv: header must be True, False or None, got {header!r}")
-    dt = problems._float_dtype(dtype)
+    dt = checks.float_dtype(dtype)
 
     columns, data = _read_csv(path, header=header, delimiter=delimiter)
     ncol = data.shape[1]

@@ -12,9 +12,9 @@ from gdjax import datasets
 # --------------------------------------------------------------------------------------------
 
 BUNDLED = [
-    ("diabetes", 442, 10, "_LinearSpec"),
-    ("breast_cancer", 569, 30, "_LogisticSpec"),
-    ("digits", 1797, 64, "_SoftmaxSpec"),
+    ("diabetes", 442, 10, "linear"),
+    ("breast_cancer", 569, 30, "logistic"),
+    ("digits", 1797, 64, "softmax"),
 ]
 
 
@@ -28,7 +28,7 @@ def test_bundled_shapes_kind_and_standardization(name, n, d, spec):
     p = datasets.load(name)
     assert p.name == name
     assert (p.n, p.d) == (n, d)
-    assert type(p.spec).__name__ == spec
+    assert p.kind == spec
     X = np.asarray(p.X, np.float64)
     assert not np.isnan(X).any()
     assert not np.isnan(np.asarray(p.y, np.float64)).any()
@@ -125,7 +125,7 @@ def test_csv_header_target_by_name(tmp_path, table):
     p = datasets.load_csv(f, target="target")
     assert p.name == "data"
     assert (p.n, p.d) == (6, 3)
-    assert type(p.spec).__name__ == "_LinearSpec"
+    assert p.kind == "linear"
     _assert_X(p, X)
     np.testing.assert_allclose(np.asarray(p.y), y.astype(p.X.dtype), rtol=1e-6)
 
@@ -249,7 +249,7 @@ def test_csv_logistic_and_bad_labels(tmp_path):
     f = tmp_path / "clf.csv"
     f.write_text("x,label\n0.5,0\n1.5,1\n-1,0\n2,1\n")
     p = datasets.load_csv(f, target="label", kind="logistic", l2=0.5, intercept=False)
-    assert type(p.spec).__name__ == "_LogisticSpec"
+    assert p.kind == "logistic"
     assert p.spec.l2 == 0.5 and not p.spec.intercept
     f.write_text("x,label\n0.5,0\n1.5,2\n")
     with pytest.raises(ValueError, match="0 or 1"):
@@ -260,7 +260,7 @@ def test_csv_softmax_num_classes_and_name_override(tmp_path):
     f = tmp_path / "multi.csv"
     f.write_text("x1,x2,c\n0,1,0\n1,0,1\n1,1,2\n")
     p = datasets.load_csv(f, target="c", kind="softmax", num_classes=4, name="mine")
-    assert type(p.spec).__name__ == "_SoftmaxSpec"
+    assert p.kind == "softmax"
     assert p.spec.num_classes == 4 and p.name == "mine"
 
 

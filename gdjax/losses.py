@@ -1,0 +1,378 @@
+"""Loss specs: the four losses gdjax knows, behind one small public protocol.
+
+A *loss spec* is a small, hashable object (a static argument of the compiled kernels, so two
+problems of the same kind and shapes share one compile) that holds no data. It knows:
+
+- ``kind``: ``"linear"`` (least squares), ``"quadratic"``, ``"logistic"`` or ``"softmax"``;
+- ``loss(params, X, y)``: the loss in JAX, a mean over rows (plus an L2 penalty for the
+  classification losses), so a mini-batch gradient is an unbiased estimate of the full one;
+- ``init(d, dtype)``: zero parameters of the right shapes;
+- ``optimum(X, y)``: the minimiser and f* in float64 with NumPy (lstsq, or Newton's method);
+- ``monitor_aux`` / ``monitor``: the full-data loss as the kernel tracks it, and ``cheap_monitor``,
+  whether that costs O(d^2) instead of a pass over the data (then it is tracked every step);
+- ``curvature(X, y, opt_params)``: ``(L, mu)``, the extreme eigenvalues of the loss Hessian in
+  float64 (exact for least squares and the quadratic, at the optimum for logistic and softmax).
+
+Example:
+    >>> import numpy as np
+    >>> spec = LeastSquares(intercept=False)
+    >>> X, y = np.array([[1.0], [2.0]]), np.array([2.0, 4.0])
+    >>> params, f_star = spec.optimum(X, y)
+    >>> float(params["w"][0]), round(f_star, 12)
+    (2.0, 0.0)
+    >>> spec.kind, spec.curvature(X, y, params)  # Hessian 2 X^T X / n = 5
+    ('linear', (5.0, 5.0))
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar, Protocol
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+__all__ = ["KINDS", "LeastSquares", "Logistic", "LossSpec", "Quadratic", "Softmax"]
+
+Params = Any  # a pytree of arrays: {"w": ..., "b": ...} or {"x": ...}
+
+
+class LossSpec(Protocol):
+    """What the kernels and the harness may ask of a loss (see the module docstring)."""
+
+    kind: ClassVar[str]
+    cheap_monitor: ClassVar[bool]
+
+    def loss(self, params: Params, X, y) -> jax.Array: ...
+
+    def init(self, d: int, dtype) -> Params: ...
+
+    def optimum(self, X: np.ndarray, y: np.ndarray) -> tuple[Params, float]: ...
+
+    def monitor_aux(self, X, y, opt_params, f_star, dtype) -> Any: ...
+
+    def monitor(self, params: Params, X, y, aux) -> jax.Array: ...
+
+    def curvature(self, X: np.ndarray, y: np.ndarray, opt_params) -> tuple[float, float]: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class LeastSquares:
+    """Least squares: mean((X w + b - y)^2)."""
+
+    intercept: bool
+    kind: ClassVar[str] = "linear"
+    # f(theta) = f* + (theta - theta*)^T M (theta - theta*), M = A^T A / n: O(d^2), not O(n d)
+    cheap_monitor: ClassVar[bool] = True
+
+    def loss(self, params, X, y):
+        r = X @ params["w"] - y
+        if self.intercept:
+            r = r + params["b"]
+        return jnp.mean(r * r)
+
+    def init(self, d, dtype):
+        p = {"w": jnp.zeros((d,), dtype)}
+        if self.intercept:
+            p["b"] = jnp.zeros((), dtype)
+        return p
+
+    def optimum(self, X, y):
+        A = _design(X, self.intercept)
+        theta, *_ = np.linalg.lstsq(A, y, rcond=None)
+        r = A @ theta - y
+        return _unpack(theta, X.shape[1], self.intercept), float(np.mean(r * r))
+
+    # The suboptimality comes out of the quadratic form without the cancellation of f(w) - f*
+    # in float32, and it costs O(d^2) per evaluation: cheap enough to track at every step.
+    def monitor_aux(self, X, y, opt_params, f_star, dtype):
+        del y
+        theta_star = np.concatenate([np.ravel(opt_params[k]) for k in sorted(opt_params)])
+        return {
+            "M": jnp.asarray(self.moment(X), dtype),
+            "theta_star": jnp.asarray(theta_star, dtype),
+            "f_star": jnp.asarray(f_star, dtype),
+        }
+
+    def monitor(self, params, X, y, aux):
+        del X, y  # the sufficient statistics in aux stand for the data
+        delta = flat(params) - aux["theta_star"]
+        return aux["f_star"] + delta @ (aux["M"] @ delta)
+
+    def moment(self, X) -> np.ndarray:
+        """``A^T A / n`` in float64, rows and columns in the order of :func:`flat`.
+
+        The Hessian of the loss is twice this matrix.
+        """
+        A = _design(np.asarray(X, np.float64), self.intercept)
+        order = _key_order(X.shape[1], self.intercept)
+        return (A.T @ A)[np.ix_(order, order)] / A.shape[0]
+
+    def curvature(self, X, y, opt_params):
+        del y, opt_params  # the Hessian of least squares does not depend on where it is taken
+        return _extremes(2.0 * self.moment(X))
+
+
+@dataclasses.dataclass(frozen=True)
+class Quadratic:
+    """f(x) = a x^2 + b x + c in one scalar parameter.
+
+    A quadratic has no data set; its single data row holds the coefficients (a, b, c). That
+    makes an epoch one step, and keeps the coefficients out of the compiled program's
+    constants, so every parabola shares one compile.
+    """
+
+    kind: ClassVar[str] = "quadratic"
+    cheap_monitor: ClassVar[bool] = True
+
+    def loss(self, params, X, y):
+        del y
+        a, b, c = X[0, 0], X[0, 1], X[0, 2]
+        x = params["x"]
+        return a * x * x + b * x + c
+
+    def init(self, d, dtype):
+        del d
+        return {"x": jnp.zeros((), dtype)}
+
+    def optimum(self, X, y):
+        del y
+        a, b, c = X[0]
+        return {"x": np.float64(-b / (2 * a))}, float(c - b * b / (4 * a))
+
+    def monitor_aux(self, X, y, opt_params, f_star, dtype):
+        return None
+
+    def monitor(self, params, X, y, aux):
+        del aux
+        return self.loss(params, X, y)
+
+    def curvature(self, X, y, opt_params):
+        del y, opt_params
+        two_a = 2.0 * float(X[0][0])
+        return two_a, two_a
+
+
+@dataclasses.dataclass(frozen=True)
+class Logistic:
+    """Mean binary cross-entropy on y in {0, 1} plus (l2 / 2) ||w||^2 (the intercept is free)."""
+
+    intercept: bool
+    l2: float
+    kind: ClassVar[str] = "logistic"
+    cheap_monitor: ClassVar[bool] = False  # a pass over the data
+
+    def loss(self, params, X, y):
+        z = X @ params["w"]
+        if self.intercept:
+            z = z + params["b"]
+        w = params["w"]
+        return jnp.mean(jax.nn.softplus(z) - y * z) + 0.5 * self.l2 * jnp.sum(w * w)
+
+    def init(self, d, dtype):
+        return LeastSquares(self.intercept).init(d, dtype)
+
+    def _penalty(self, p):
+        pen = np.full(p, self.l2)
+        if self.intercept:
+            pen[-1] = 0.0
+        return pen
+
+    def _hessian(self, A, theta, pen):
+        s = _sigmoid(A @ theta)
+        return (A.T * (s * (1 - s))) @ A / A.shape[0] + np.diag(pen)
+
+    def optimum(self, X, y):
+        A = _design(X, self.intercept)
+        n, p = A.shape
+        pen = self._penalty(p)
+
+        def value(theta):
+            z = A @ theta
+            return float(np.mean(np.logaddexp(0.0, z) - y * z) + 0.5 * np.sum(pen * theta**2))
+
+        def grad_hess(theta):
+            g = A.T @ (_sigmoid(A @ theta) - y) / n + pen * theta
+            return g, self._hessian(A, theta, pen)
+
+        theta = _newton(value, grad_hess, np.zeros(p))
+        return _unpack(theta, X.shape[1], self.intercept), value(theta)
+
+    def monitor_aux(self, X, y, opt_params, f_star, dtype):
+        return None
+
+    def monitor(self, params, X, y, aux):
+        del aux
+        return self.loss(params, X, y)
+
+    def curvature(self, X, y, opt_params):
+        del y
+        A = _design(np.asarray(X, np.float64), self.intercept)
+        theta = np.concatenate([np.ravel(opt_params["w"]), np.ravel(opt_params.get("b", []))])
+        return _extremes(self._hessian(A, theta, self._penalty(A.shape[1])))
+
+
+@dataclasses.dataclass(frozen=True)
+class Softmax:
+    """Mean softmax cross-entropy on integer labels plus (l2 / 2) ||W||^2."""
+
+    num_classes: int
+    intercept: bool
+    l2: float
+    kind: ClassVar[str] = "softmax"
+    cheap_monitor: ClassVar[bool] = False  # a pass over the data
+
+    def loss(self, params, X, y):
+        Z = X @ params["w"]
+        if self.intercept:
+            Z = Z + params["b"]
+        picked = jnp.take_along_axis(Z, y[:, None].astype(jnp.int32), axis=1)[:, 0]
+        W = params["w"]
+        return jnp.mean(jax.nn.logsumexp(Z, axis=1) - picked) + 0.5 * self.l2 * jnp.sum(W * W)
+
+    def init(self, d, dtype):
+        k = self.num_classes
+        p = {"w": jnp.zeros((d, k), dtype)}
+        if self.intercept:
+            p["b"] = jnp.zeros((k,), dtype)
+        return p
+
+    def _penalty(self, q):
+        pen = np.full((q, self.num_classes), self.l2)
+        if self.intercept:
+            pen[-1] = 0.0
+        return pen.ravel()
+
+    def _probs(self, A, theta):
+        Z = A @ theta.reshape(A.shape[1], self.num_classes)
+        Z = Z - Z.max(axis=1, keepdims=True)
+        P = np.exp(Z)
+        return Z, P / P.sum(axis=1, keepdims=True)
+
+    def _hessian(self, A, theta, pen):
+        n, q = A.shape
+        k = self.num_classes
+        _, P = self._probs(A, theta)
+        # H[(j,c),(j',c')] = sum_i a_ij a_ij' (p_ic [c = c'] - p_ic p_ic') / n
+        H = np.empty((q, k, q, k))
+        for c in range(k):
+            for c2 in range(c, k):
+                wts = P[:, c] * ((c == c2) - P[:, c2])
+                block = (A.T * wts) @ A / n
+                H[:, c, :, c2] = block
+                H[:, c2, :, c] = block.T
+        return H.reshape(q * k, q * k) + np.diag(pen)
+
+    def optimum(self, X, y):
+        A = _design(X, self.intercept)
+        n, q = A.shape
+        Y = np.eye(self.num_classes)[y.astype(np.int64)]
+        pen = self._penalty(q)
+
+        def value(theta):
+            Z, _ = self._probs(A, theta)
+            lse = np.log(np.exp(Z).sum(axis=1))
+            return float(np.mean(lse - (Z * Y).sum(axis=1)) + 0.5 * np.sum(pen * theta**2))
+
+        def grad_hess(theta):
+            _, P = self._probs(A, theta)
+            g = (A.T @ (P - Y) / n).ravel() + pen * theta
+            return g, self._hessian(A, theta, pen)
+
+        theta = _newton(value, grad_hess, np.zeros(q * self.num_classes))
+        T = theta.reshape(q, self.num_classes)
+        params = {"w": T[: X.shape[1]]}
+        if self.intercept:
+            params["b"] = T[-1]
+        return params, value(theta)
+
+    def monitor_aux(self, X, y, opt_params, f_star, dtype):
+        return None
+
+    def monitor(self, params, X, y, aux):
+        del aux
+        return self.loss(params, X, y)
+
+    def curvature(self, X, y, opt_params):
+        """At the optimum. With an intercept the Hessian is singular along a common shift of the
+        per-class biases (softmax is invariant to it), so mu is the smallest eigenvalue on the
+        complement of that direction."""
+        del y
+        A = _design(np.asarray(X, np.float64), self.intercept)
+        T = np.asarray(opt_params["w"], np.float64)
+        if self.intercept:
+            T = np.vstack([T, np.asarray(opt_params["b"], np.float64)[None, :]])
+        H = self._hessian(A, T.ravel(), self._penalty(A.shape[1]))
+        if self.intercept:
+            k = self.num_classes
+            shift = np.zeros((A.shape[1], k))
+            shift[-1] = 1.0 / np.sqrt(k)
+            # project out the flat direction: an orthonormal basis of its complement
+            basis = np.linalg.svd(shift.reshape(1, -1))[2][1:]
+            H = basis @ H @ basis.T
+        return _extremes(H)
+
+
+#: kind -> spec class
+KINDS = {c.kind: c for c in (LeastSquares, Quadratic, Logistic, Softmax)}
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------------------------
+
+
+def flat(params) -> jax.Array:
+    """Parameters as one vector, keys in sorted order ("b" before "w")."""
+    return jnp.concatenate([jnp.ravel(params[k]) for k in sorted(params)])
+
+
+def _extremes(H) -> tuple[float, float]:
+    eig = np.linalg.eigvalsh(H)
+    return float(eig[-1]), float(eig[0])
+
+
+def _design(X, intercept):
+    return np.hstack([X, np.ones((X.shape[0], 1))]) if intercept else X
+
+
+def _unpack(theta, d, intercept):
+    params = {"w": np.asarray(theta[:d])}
+    if intercept:
+        params["b"] = np.float64(theta[d])
+    return params
+
+
+def _key_order(d, intercept):
+    """Columns of the design [X, 1] in the order of flat(): sorted keys, "b" before "w"."""
+    return [d, *range(d)] if intercept else list(range(d))
+
+
+def _sigmoid(z):
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+def _newton(value, grad_hess, theta, max_iter=100):
+    """Damped Newton's method in float64 until the gradient stops shrinking (machine precision)."""
+    f = value(theta)
+    for _ in range(max_iter):
+        g, H = grad_hess(theta)
+        gnorm = np.linalg.norm(g)
+        if gnorm <= 1e-14 * max(1.0, abs(f)):
+            break
+        # lstsq, not solve: softmax intercepts are defined only up to a common shift (H singular)
+        step = np.linalg.lstsq(H, g, rcond=None)[0]
+        t = 1.0
+        while t > 1e-10:
+            cand = theta - t * step
+            fc = value(cand)
+            if fc <= f - 1e-4 * t * (g @ step) or (fc <= f and t < 1.0):
+                break
+            t *= 0.5
+        else:
+            break  # no decrease possible: we are at the optimum up to rounding
+        if fc >= f and gnorm < 1e-10:
+            break
+        theta, f = cand, fc
+    return theta
