@@ -131,7 +131,8 @@ def run_entry(entry: Entry, problem, env: dict, repeats: int, sharding=None):
         "epochs": s["epochs"],
         "steps": res.total_steps,
         "steps_per_epoch": res.steps_per_epoch,
-        "eval_every": kernel.config.eval_every,
+        "eval_every": s["eval_every"],
+        "exact": kernel.config.exact,
         "tol": s["tol"],
         "dtype": str(problem.dtype),
     }

@@ -251,3 +251,50 @@ def memory(shape, dtype, what: str) -> None:
             f"{what} of shape {tuple(shape)} needs {nbytes / 2**30:.1f} GiB in {np.dtype(dtype)}, "
             f"more than half of this machine's {total / 2**30:.1f} GiB"
         )
+
+
+def tol(v) -> float:
+    """The convergence tolerance: a relative suboptimality in (0, 1)."""
+    return real(v, "tol", lo=0.0, hi=1.0, strict=True, hi_strict=True)
+
+
+def targets(values) -> np.ndarray:
+    """A target ladder: relative suboptimalities in (0, 1), distinct, sorted descending."""
+    if isinstance(values, (str, bytes)) or is_real(values):
+        values = [values] if is_real(values) else values
+    if isinstance(values, (str, bytes)):
+        raise TypeError("targets must be a sequence of numbers, got a string")
+    arr = np.asarray(values, dtype=object).ravel()
+    if arr.size == 0:
+        raise ValueError("targets must not be empty")
+    out = np.asarray([real(v, "target", lo=0.0, hi=1.0, strict=True, hi_strict=True) for v in arr])
+    if len(set(out.tolist())) != len(out):
+        raise ValueError(f"targets must be distinct, got {out.tolist()}")
+    return np.sort(out)[::-1].copy()
+
+
+def schedule(name) -> str:
+    """A learning-rate schedule name: "constant", "inverse_time" or "cosine"."""
+    names = ("constant", "inverse_time", "cosine")
+    if not isinstance(name, str):
+        raise TypeError(f"schedule must be a string, got {type(name).__name__}")
+    if name not in names:
+        raise ValueError(f"unknown schedule {name!r}; choose one of {list(names)}")
+    return name
+
+
+def steps(epochs: int, steps_per_epoch: int) -> int:
+    """The total step count, which the kernel counts in int32."""
+    total = epochs * steps_per_epoch
+    if total > INT32_MAX:
+        raise ValueError(
+            f"epochs={epochs} x {steps_per_epoch} steps per epoch = {total} steps, more than the "
+            f"kernel's int32 step counter holds ({INT32_MAX})"
+        )
+    return total
+
+
+def lanes_memory(num_lanes: int, num_params: int, num_evals: int, dtype) -> None:
+    """Refuse a sweep whose lane arrays (parameters, optimizer state, curves) cannot fit."""
+    # params, up to two optimizer moments and the update: about 4 copies of the parameters
+    memory((num_lanes, 4 * num_params + num_evals), dtype, f"a sweep of {num_lanes} lanes")
