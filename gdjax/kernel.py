@@ -273,7 +273,7 @@ def one_step(config: Config, X, y, aux, init, lrs, seeds):
     """One step of every lane, mid-epoch, with its monitoring when that runs every step: what
     XLA's cost analysis of a step should see."""
     step, carry = make_step(config, X, y, init, lrs, seeds)
-    (params, opt_state, perm), _ = step(carry, jnp.int32(1 % config.steps_per_epoch))
+    (params, _, _), _ = step(carry, jnp.int32(1 % config.steps_per_epoch))
     if config.exact:
         return params, jax.vmap(lambda p: config.spec.monitor(p, X, y, aux))(params)
     return params
