@@ -141,6 +141,8 @@ class SweepResult:
         first_step, first_lo, stay_step, stay_lo: (S, L, K + 1) step bookkeeping per target,
             the last column being tol; -1 where not reached.
         last_eval: (S, L) index of the last curve point each lane recorded.
+        lane_steps: (S, L) the last step each lane was checked at: where it stopped.
+        final_loss: (S, L) its full-data loss there.
         f_star: the optimum; f0: the initial loss.
         batch_size, steps_per_epoch, total_steps: the budget.
         steps_run: steps the kernel executed (all lanes share it; fewer with early stop).
@@ -162,6 +164,8 @@ class SweepResult:
     stay_step: np.ndarray
     stay_lo: np.ndarray
     last_eval: np.ndarray
+    lane_steps: np.ndarray
+    final_loss: np.ndarray
     f_star: float
     f0: float
     batch_size: int
@@ -191,6 +195,8 @@ class SweepResult:
             stay_step=np.asarray(out.stay_step),
             stay_lo=np.asarray(out.stay_lo),
             last_eval=np.asarray(out.last_eval),
+            lane_steps=np.asarray(out.lane_steps),
+            final_loss=np.asarray(out.final_loss),
             f_star=float(kernel.problem.optimum()[1]),
             f0=float(out.f0),
             batch_size=cfg.batch_size,
@@ -231,7 +237,7 @@ class SweepResult:
     def lane(self, i: int) -> Result:
         """Lane ``i`` (seed-major order: ``i = seed_index * len(lrs) + lr_index``) as a Result."""
         s, j = self._index(i)
-        last = int(self.last_eval[s, j])
+        steps, losses = self._curve(s, j)
         status = metrics.status_name(self.status[s, j])
         ok = status == "converged"
         stt = int(self.first_step[s, j, -1]) if ok else None
@@ -245,11 +251,13 @@ class SweepResult:
                 for k in ("losses", "status", "first_step", "first_lo", "stay_step", "stay_lo")
             },
             last_eval=self.last_eval[s : s + 1, j : j + 1],
+            lane_steps=self.lane_steps[s : s + 1, j : j + 1],
+            final_loss=self.final_loss[s : s + 1, j : j + 1],
         )
         return Result(
             params=jax.tree.map(lambda a: a[s, j], self.params),
-            losses=self.losses[s, j, : last + 1],
-            steps=self.eval_steps[: last + 1],
+            losses=losses,
+            steps=steps,
             status=status,
             steps_to_target=stt,
             resolution=int(self.first_step[s, j, -1] - self.first_lo[s, j, -1]) if ok else None,
@@ -263,6 +271,16 @@ class SweepResult:
             steps_per_epoch=self.steps_per_epoch,
             sweep=one,
         )
+
+    def _curve(self, s: int, j: int) -> tuple[np.ndarray, np.ndarray]:
+        """(steps, losses) of one lane: the grid points it reached, then the step where it
+        stopped if that is not a grid point (a curve ends where its lane did)."""
+        last = int(self.last_eval[s, j])
+        steps, losses = self.eval_steps[: last + 1], self.losses[s, j, : last + 1]
+        if self.lane_steps[s, j] > steps[-1]:
+            steps = np.append(steps, self.lane_steps[s, j])
+            losses = np.append(losses, self.final_loss[s, j]).astype(self.losses.dtype)
+        return steps, losses
 
     def _lane_labels(self) -> tuple[np.ndarray, np.ndarray]:
         S, L = self.status.shape
@@ -305,10 +323,8 @@ class SweepResult:
             resolution, epochs_to_target, samples_to_target (missing when not converged),
             last_step, batch_size, optimizer, schedule.
         """
-        S, L = self.status.shape
         lrs, seeds = self._lane_labels()
-        last = self.last_eval.ravel()
-        final = self.losses.reshape(S * L, -1)[np.arange(S * L), last].astype(np.float64)
+        final = self.final_loss.ravel().astype(np.float64)
         stt = self.steps_to_target().ravel()
         res = self.resolution().ravel()
         return pd.DataFrame(
@@ -322,7 +338,7 @@ class SweepResult:
                 "resolution": _count(np.nan_to_num(res, nan=-1)),
                 "epochs_to_target": stt / self.steps_per_epoch,
                 "samples_to_target": _count(np.nan_to_num(stt * self.batch_size, nan=-1)),
-                "last_step": self.eval_steps[last],
+                "last_step": self.lane_steps.ravel().astype(np.int64),
                 "batch_size": self.batch_size,
                 "optimizer": self.optimizer,
                 "schedule": self.schedule,
@@ -330,20 +346,24 @@ class SweepResult:
         )
 
     def curves(self) -> pd.DataFrame:
-        """Loss curves in long format: one row per (lane, curve point) the lane reached.
+        """Loss curves in long format: one row per (lane, curve point) the lane reached, ending
+        at the step where the lane stopped.
 
         Returns:
             A DataFrame with columns lr, seed, step, epoch, samples, loss, subopt, rel_subopt.
         """
-        S, L, E = self.losses.shape
-        s_idx, l_idx, e_idx = np.meshgrid(np.arange(S), np.arange(L), np.arange(E), indexing="ij")
-        keep = (e_idx <= self.last_eval[..., None]).ravel()
-        steps = self.eval_steps[e_idx.ravel()][keep]
-        loss = self.losses.ravel()[keep].astype(np.float64)
+        S, L = self.status.shape
+        parts = []
+        for s in range(S):
+            for j in range(L):
+                steps, losses = self._curve(s, j)
+                parts.append((np.full(len(steps), j), np.full(len(steps), s), steps, losses))
+        l_idx, s_idx, steps, loss = (np.concatenate(c) for c in zip(*parts, strict=True))
+        loss = loss.astype(np.float64)
         return pd.DataFrame(
             {
-                "lr": self.lrs[l_idx.ravel()][keep],
-                "seed": self.seeds[s_idx.ravel()][keep],
+                "lr": self.lrs[l_idx],
+                "seed": self.seeds[s_idx],
                 "step": steps,
                 "epoch": steps / self.steps_per_epoch,
                 "samples": steps * self.batch_size,

@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -68,7 +69,7 @@ class Kernel(NamedTuple):
         """
         a = self.args
         fn = jax.jit(kernel.one_step, static_argnums=0)
-        lowered = fn.lower(self.config, a.X, a.y, a.aux, a.init, a.lrs, a.seeds)
+        lowered = fn.lower(self.config, a.X, a.y, a.aux, a.init, a.lrs, a.seeds, a.rows)
         cost = lowered.compile().cost_analysis()
         if isinstance(cost, list):  # older jax: one dict per program
             cost = cost[0] if cost else {}
@@ -137,19 +138,6 @@ def build(
     if eval_every is not None:
         eval_every = min(checks.integer(eval_every, "eval_every", lo=1), total)
     exact = problem.spec.cheap_monitor if exact is None else checks.boolean(exact, "exact")
-    config = Config(
-        spec=problem.spec,
-        optimizer=optimizers.check(optimizer),
-        schedule=checks.schedule(schedule),
-        n=n,
-        batch_size=b,
-        steps_per_epoch=spe,
-        total_steps=total,
-        eval_steps=kernel.eval_grid(total, eval_every),
-        shuffle=checks.boolean(shuffle, "shuffle"),
-        early_stop=checks.boolean(early_stop, "early_stop"),
-        exact=exact,
-    )
     dtype = problem.dtype
     tol = checks.tol(tol)
     targets_np = checks.targets(targets)
@@ -160,13 +148,29 @@ def build(
     init_params = checks.init_params(init, problem.init_params())
     num_params = sum(int(np.size(v)) for v in jax.tree.leaves(init_params))
     lanes = len(lrs_np) * len(seeds_np)
-    checks.lanes_memory(lanes, num_params, len(config.eval_steps), dtype)
+    eval_steps = kernel.eval_grid(total, eval_every)
+    checks.lanes_memory(lanes, num_params, len(eval_steps), dtype)
+    config = Config(
+        spec=problem.spec,
+        optimizer=optimizers.check(optimizer),
+        schedule=checks.schedule(schedule),
+        n=n,
+        batch_size=b,
+        steps_per_epoch=spe,
+        total_steps=total,
+        eval_steps=eval_steps,
+        shuffle=checks.boolean(shuffle, "shuffle"),
+        early_stop=checks.boolean(early_stop, "early_stop"),
+        exact=exact,
+        chunk=kernel.chunk_length(total, lanes, num_params) if exact else 1,
+    )
     if sharding is not None and len(lrs_np) % len(sharding.device_set):
         raise ValueError(
             f"lrs: {len(lrs_np)} learning rates do not split evenly over the "
             f"{len(sharding.device_set)} devices of sharding"
         )
     _, f_star = problem.optimum()
+    seeds_u32 = jnp.asarray(seeds_np, jnp.uint32)
     args = KernelArgs(
         X=problem.X,
         y=problem.y,
@@ -177,10 +181,21 @@ def build(
         targets=jnp.asarray(targets_np, dtype),
         div_factor=jnp.asarray(divergence_factor, dtype),
         lrs=np.asarray(lrs_np, dtype),
-        seeds=jnp.asarray(seeds_np, jnp.uint32),
+        seeds=seeds_u32,
+        rows=_plan(config, seeds_u32, epochs),
     )
     args = _place(args, sharding)
     return Kernel(config, args, problem, lrs_np, seeds_np, targets_np, tol)
+
+
+def _plan(config: Config, seeds, epochs: int) -> jax.Array:
+    """The rows of every step (shuffled sampling), padded to whole chunks; else a placeholder."""
+    if config.sampling != "shuffled":
+        return jnp.zeros((0,), jnp.int32)
+    steps = math.ceil(config.total_steps / config.chunk) * config.chunk
+    checks.memory((steps, len(seeds), config.batch_size), np.int32, "the sampling plan")
+    rows = sampling.plan(seeds, config.n, config.batch_size, epochs)
+    return jnp.pad(rows, ((0, steps - config.total_steps), (0, 0), (0, 0)))
 
 
 def _place(args: KernelArgs, sharding) -> KernelArgs:
