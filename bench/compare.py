@@ -9,31 +9,14 @@ folder names when two runs come from the same machine.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
 
+from bench import runs
+from bench.errors import UserError
+
 WORKLOAD = ["suite", "problem", "variant", "batch_size", "optimizer", "lanes"]
-LANE_FILES = ("lanes.parquet", "lanes.csv")
-
-
-def _read(path: Path) -> pd.DataFrame:
-    return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
-
-
-def _lanes_file(run_dir: Path) -> Path | None:
-    for name in LANE_FILES:
-        if (run_dir / name).is_file():
-            return run_dir / name
-    return None
-
-
-def _complete(run_dir: Path) -> bool:
-    try:
-        return bool(json.loads((run_dir / "meta.json").read_text()).get("complete"))
-    except (OSError, json.JSONDecodeError):
-        return False
 
 
 def _sources(path: Path) -> list[Path]:
@@ -42,18 +25,16 @@ def _sources(path: Path) -> list[Path]:
     if path.is_file():
         if path.name.startswith("lanes.") and path.suffix in (".parquet", ".csv"):
             return [path]
-        raise ValueError(f"{path}: not a lanes.parquet or lanes.csv file")
+        raise UserError(f"{path}: not a lanes.parquet or lanes.csv file")
     if not path.is_dir():
-        raise FileNotFoundError(f"{path}: no such file or folder")
-    own = _lanes_file(path)
+        raise UserError(f"{path}: no such file or folder")
+    own = runs.lanes_file(path)
     if own is not None:
         return [own]
     # in a folder of runs, an unfinished run (meta.json not complete) is not a result yet
-    found = [
-        f for d in sorted(path.iterdir()) if d.is_dir() and _complete(d) and (f := _lanes_file(d))
-    ]
+    found = [f for d in runs.run_folders(path) if runs.is_complete(d) and (f := runs.lanes_file(d))]
     if not found:
-        raise ValueError(f"{path}: no lanes file in it or in its sub-folders")
+        raise UserError(f"{path}: no lanes file in it or in its sub-folders")
     return found
 
 
@@ -64,19 +45,18 @@ def load(paths: list[Path]) -> pd.DataFrame:
     "backend device-kind @ host", or the run folder's name when two runs share a machine.
 
     Raises:
-        ValueError: no run found.
-        FileNotFoundError: a path that does not exist.
+        UserError: no run found, a path that does not exist.
+        RunFolderError: a run folder or lanes file that cannot be read.
     """
     files: list[Path] = []
     for p in paths:
         files += _sources(Path(p))
     if not files:
-        raise ValueError("compare needs at least one run (a run folder, lanes file or runs folder)")
+        raise UserError("compare needs at least one run (a run folder, lanes file or runs folder)")
     frames, machines, folders = [], [], []
     for i, f in enumerate(files):
-        df = _read(f).copy()
-        meta = f.parent / "meta.json"
-        env = json.loads(meta.read_text()).get("env", {}) if meta.is_file() else {}
+        df = runs.read_lanes_file(f, [*WORKLOAD, "run_s", "compile_s"]).copy()
+        env = runs.folder_env(f.parent)
         first = df.iloc[0] if len(df) else {}
         key = {k: str(env.get(k) or first.get(k, "?")) for k in ("backend", "device_kind", "host")}
         device = key["device_kind"]
@@ -107,13 +87,13 @@ def render(df: pd.DataFrame) -> str:
     """A markdown table: one row per workload, run ms and speedup over the first run per run.
 
     Raises:
-        ValueError: no run in ``df``, or (with several runs) no workload that two runs share.
+        UserError: no run in ``df``, or (with several runs) no workload that two runs share.
     """
     if df is None or df.empty or "run" not in df:
-        raise ValueError("compare needs at least one run with lanes")
+        raise UserError("compare needs at least one run with lanes")
     missing = [c for c in [*WORKLOAD, "run_s", "compile_s"] if c not in df]
     if missing:
-        raise ValueError(f"lanes lack the columns {missing}")
+        raise UserError(f"lanes lack the columns {missing}")
     runs = sorted(df["run"].unique())
     labels = {}
     for r in runs:
@@ -126,7 +106,7 @@ def render(df: pd.DataFrame) -> str:
     run_s = run_s.reindex(columns=runs)
     comp = comp.reindex(columns=runs)
     if len(runs) > 1 and not (run_s.notna().sum(axis=1) > 1).any():
-        raise ValueError(
+        raise UserError(
             "nothing matches: no workload (suite, problem, variant, batch size, optimizer, lanes) "
             "appears in more than one of the runs"
         )
