@@ -7,46 +7,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bench import cli, compare, report, runner, runs, suites
+from bench import cli, compare, report, runs
 
-SUITE = """
-name = "tiny"
-description = "Two kernels on one small least-squares problem (tests)."
-
-[defaults]
-seeds = [0, 1]
-tol = 1e-2
-repeats = 1
-
-[[problems]]
-name = "linear-64x3"
-source = "linear"
-n = 64
-d = 3
-
-[[variants]]
-name = "batch"
-batch_size = "all"
-epochs = 40
-lrs = [0.03, 0.3, 1.0, 3.0]
-
-[[variants]]
-name = "minibatch-8"
-batch_size = 8
-epochs = 4
-lrs = [0.01, 0.1, 0.3]
-"""
 STATUSES = ("converged", "diverged", "max_steps")
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory) -> Path:
-    """One real run of the tiny suite (about two seconds)."""
-    root = tmp_path_factory.mktemp("tiny")
-    (root / "tiny.toml").write_text(SUITE)
-    suite = suites.load(str(root / "tiny.toml"))
-    return runner.run_suite(suite, root / "runs", repeats=1, progress=False, log=lambda s: None)
+@pytest.fixture
+def run_dir(tiny_run) -> Path:
+    """The tiny suite's run (conftest): read it, copy it, never change it."""
+    return tiny_run
 
 
 def _copy(run: Path, dest_root: Path, stamp: str, **meta_changes) -> Path:
