@@ -135,33 +135,47 @@ def run_suite(
     chosen = [e for e in suite.entries if only is None or only in e.key]
     if not chosen:
         raise UserError(f"no entry of suite {suite.name!r} matches --only {only!r}")
-    run_dir, meta = open_run(suite, Path(out), env, resume, only, log)
-    if any(e.settings["baselines"] for e in chosen) and "roofline" not in meta:
-        from bench import roofline
+    run_dir, new = choose_run_dir(suite, Path(out), env, resume, log)
+    # held for the whole session: a second process can neither resume nor write this folder
+    with runs.session_lock(run_dir):
+        meta = start_session(suite, run_dir, env, only, new)
+        if any(e.settings["baselines"] for e in chosen) and "roofline" not in meta:
+            from bench import roofline
 
-        log("measuring this machine's GEMM and copy rates (roofline)...")
-        meta["roofline"] = roofline.measure()
-    runs.write_meta(run_dir, meta)
-    done = runs.markers(run_dir)
-    todo = [e for e in chosen if done.get(e.key, {}).get("fingerprint") != e.fingerprint()]
-    if len(todo) < len(chosen):
-        log(f"resuming {run_dir}: {len(chosen) - len(todo)} of {len(chosen)} entries already done")
-    run_entries(suite, todo, run_dir, meta, env, repeats, extra, progress, len(chosen))
-    return finish_run(suite, run_dir, meta, log)
+            log("measuring this machine's GEMM and copy rates (roofline)...")
+            meta["roofline"] = roofline.measure()
+        runs.write_meta(run_dir, meta)
+        done = runs.markers(run_dir)
+        todo = [e for e in chosen if done.get(e.key, {}).get("fingerprint") != e.fingerprint()]
+        if len(todo) < len(chosen):
+            skipped = len(chosen) - len(todo)
+            log(f"resuming {run_dir}: {skipped} of {len(chosen)} entries already done")
+        run_entries(suite, todo, run_dir, meta, env, repeats, extra, progress, len(chosen))
+        return finish_run(suite, run_dir, meta, log)
 
 
-def open_run(
-    suite: Suite, out: Path, env: dict, resume: bool | Path, only: str | None, log
-) -> tuple[Path, dict]:
-    """The run folder (a new one, or the one to resume, made consistent) and its meta."""
-    definition = runs.suite_hash((e.key, e.fingerprint()) for e in suite.entries)
-    run_dir = None
+def choose_run_dir(
+    suite: Suite, out: Path, env: dict, resume: bool | Path, log
+) -> tuple[Path, bool]:
+    """The folder to resume (given, or the newest unfinished one), else a new empty one.
+
+    Returns:
+        ``(folder, new)``.
+    """
     if isinstance(resume, Path):
-        run_dir = resume
-    elif resume:
-        run_dir = runs.find_resumable(out, suite.name, env)
-        if run_dir is None:
-            log(f"nothing to resume for suite {suite.name!r} in {out}; starting a new run")
+        runs.read_meta(resume)  # a run folder, or one line saying why not
+        return resume, False
+    if resume:
+        found = runs.find_resumable(out, suite.name, env)
+        if found is not None:
+            return found, False
+        log(f"nothing to resume for suite {suite.name!r} in {out}; starting a new run")
+    return runs.create(out, runs.run_prefix(suite.name, env)), True
+
+
+def start_session(suite: Suite, run_dir: Path, env: dict, only: str | None, new: bool) -> dict:
+    """The session's meta; a folder to resume is checked and made consistent first."""
+    definition = runs.suite_hash((e.key, e.fingerprint()) for e in suite.entries)
     meta = {
         "wall_s": 0.0,
         "suite": suite.name,
@@ -174,17 +188,16 @@ def open_run(
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "complete": False,
     }
-    if run_dir is None:
-        return runs.create(out, runs.run_prefix(suite.name, env)), meta
+    if new:
+        return meta
     old = runs.read_meta(run_dir)
     runs.check_resumable(old, suite.name, definition, env, run_dir)
     # wall time so far (saved after every entry, so a killed session's time is in it too)
     meta.update(started=old.get("started"), wall_s=float(old.get("wall_s", 0.0)))
     if "roofline" in old:
         meta["roofline"] = old["roofline"]
-    (run_dir / "parts").mkdir(exist_ok=True)
     runs.prepare_resume(run_dir)
-    return run_dir, meta
+    return meta
 
 
 def run_entries(suite, todo, run_dir, meta, env, repeats, extra, progress, total) -> None:

@@ -329,3 +329,15 @@ def test_env_is_checked_on_resume(tmp_path):
     with pytest.raises(runs.RunFolderError, match=r"jax_version = '0\.0\.1'"):
         runner.run_suite(_suite(tmp_path), tmp_path / "runs", resume=run, **QUIET)
     assert envinfo.describe()["jax_version"] != "0.0.1"
+
+
+def test_a_folder_in_use_cannot_be_resumed(tmp_path):
+    """While one session holds a folder, a second --resume is refused; a kill frees it."""
+    suite = _suite(tmp_path)
+    run = runner.run_suite(suite, tmp_path / "runs", only="p0", **QUIET)
+    with runs.session_lock(run):
+        with pytest.raises(runs.RunFolderError, match="another bench run is writing"):
+            runner.run_suite(suite, tmp_path / "runs", resume=True, **QUIET)
+    # released with the session (the system releases it too when a process is killed)
+    runner.run_suite(suite, tmp_path / "runs", resume=True, **QUIET)
+    assert runs.read_meta(run)["complete"]

@@ -20,7 +20,8 @@ a reader takes only the committed bytes; lanes rows are matched to marked entrie
 A new folder is made with ``mkdir(exist_ok=False)``: two runs started in the same second, or two
 suite files that share a ``name``, get two folders (``...Z``, ``...Z-2``), never one. Only
 ``--resume`` continues a folder, and only one made by the same suite definition (``suite_hash``)
-on the same machine and software.
+on the same machine and software; a session holds an ``flock`` on ``parts/`` so two
+sessions never write one folder.
 """
 
 from bench.errors import NoRunError, RunFolderError
@@ -59,6 +60,7 @@ from bench.runs._writing import (
     prepare_resume,
     run_prefix,
     save_entry,
+    session_lock,
     slug,
     suite_file_label,
     suite_hash,
@@ -96,6 +98,7 @@ __all__ = [
     "run_folders",
     "run_prefix",
     "save_entry",
+    "session_lock",
     "slug",
     "suite_file_label",
     "suite_hash",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import json
@@ -15,6 +16,11 @@ from pathlib import Path
 import pandas as pd
 
 from bench.errors import RunFolderError
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: sessions are not locked
+    fcntl = None
 from bench.runs._files import (
     NAME_RE,
     SAME_ENV,
@@ -264,3 +270,30 @@ def write_scaling(out: Path, suite: str, env: dict, table: pd.DataFrame, meta: d
     atomic_write(folder / "scaling.csv", partial(table.to_csv, index=False))
     write_meta(folder, {"kind": "scaling", "suite": suite, "env": env, **meta})
     return folder
+
+
+@contextlib.contextmanager
+def session_lock(run_dir: Path):
+    """Hold an exclusive lock on a run folder while a session writes to it.
+
+    ``flock`` on the folder's ``parts/`` directory (no extra file to clean up): the system drops
+    it when the process ends, even by SIGKILL, so a killed run never leaves a stale lock, and two
+    ``--resume`` sessions can never write one folder at once.
+
+    Raises:
+        RunFolderError: another process holds the folder.
+    """
+    parts = Path(run_dir) / "parts"
+    parts.mkdir(exist_ok=True)
+    fd = os.open(parts, os.O_RDONLY)
+    try:
+        if fcntl is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise RunFolderError(
+                    f"{run_dir}: another bench run is writing to this folder"
+                ) from None
+        yield
+    finally:
+        os.close(fd)
