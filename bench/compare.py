@@ -15,6 +15,7 @@ import pandas as pd
 
 from bench import runs
 from bench.errors import UserError
+from bench.tables import md_table
 
 WORKLOAD = ["suite", "problem", "variant", "batch_size", "optimizer", "lanes"]
 
@@ -87,60 +88,56 @@ def render(df: pd.DataFrame) -> str:
     """A markdown table: one row per workload, run ms and speedup over the first run per run.
 
     Raises:
-        UserError: no run in ``df``, or (with several runs) no workload that two runs share.
+        UserError: no run in ``df``, or (with several run_ids) no workload that two run_ids share.
     """
     if df is None or df.empty or "run" not in df:
         raise UserError("compare needs at least one run with lanes")
     missing = [c for c in [*WORKLOAD, "run_s", "compile_s"] if c not in df]
     if missing:
         raise UserError(f"lanes lack the columns {missing}")
-    runs = sorted(df["run"].unique())
+    run_ids = sorted(df["run"].unique())
     labels = {}
-    for r in runs:
+    for r in run_ids:
         first = df.loc[df["run"] == r].iloc[0]
         label, folder, machine = (str(first.get(k, "")) for k in ("label", "folder", "machine"))
         labels[r] = f"{label}, `{folder}`" if label == machine else f"{label}, {machine}"
     agg = df.groupby([*WORKLOAD, "run"], sort=False)[["run_s", "compile_s"]].median().reset_index()
     run_s = agg.pivot_table(index=WORKLOAD, columns="run", values="run_s", sort=False)
     comp = agg.pivot_table(index=WORKLOAD, columns="run", values="compile_s", sort=False)
-    run_s = run_s.reindex(columns=runs)
-    comp = comp.reindex(columns=runs)
-    if len(runs) > 1 and not (run_s.notna().sum(axis=1) > 1).any():
+    run_s = run_s.reindex(columns=run_ids)
+    comp = comp.reindex(columns=run_ids)
+    if len(run_ids) > 1 and not (run_s.notna().sum(axis=1) > 1).any():
         raise UserError(
             "nothing matches: no workload (suite, problem, variant, batch size, optimizer, lanes) "
-            "appears in more than one of the runs"
+            "appears in more than one of the run_ids"
         )
-    letters = {r: _letter(i) for i, r in enumerate(runs)}
-    ref = runs[0]
+    letters = {r: _letter(i) for i, r in enumerate(run_ids)}
+    ref = run_ids[0]
     header = ["suite", "problem", "variant", "batch", "optimizer", "lanes"]
-    header += [f"{letters[r]} run ms" for r in runs]
-    header += [f"{letters[r]} speedup vs {letters[ref]}" for r in runs[1:]]
-    header += [f"{letters[r]} compile s" for r in runs]
+    header += [f"{letters[r]} run ms" for r in run_ids]
+    header += [f"{letters[r]} speedup vs {letters[ref]}" for r in run_ids[1:]]
+    header += [f"{letters[r]} compile s" for r in run_ids]
     rows = []
     for key in run_s.index:
         t = run_s.loc[key]
         row = [str(k) for k in key]
-        row += [_ms(t[r]) for r in runs]
+        row += [_ms(t[r]) for r in run_ids]
         row += [
             "-" if pd.isna(t[ref]) or pd.isna(t[r]) or t[r] <= 0 else f"{t[ref] / t[r]:.2f}"
-            for r in runs[1:]
+            for r in run_ids[1:]
         ]
-        row += ["-" if pd.isna(comp.loc[key, r]) else f"{comp.loc[key, r]:.3g}" for r in runs]
+        row += ["-" if pd.isna(comp.loc[key, r]) else f"{comp.loc[key, r]:.3g}" for r in run_ids]
         rows.append(row)
-    lines = [f"- {letters[r]}: {labels[r]}" for r in runs]
+    lines = [f"- {letters[r]}: {labels[r]}" for r in run_ids]
     lines += [
         "",
-        "run ms: median of the timed runs of the whole kernel (all lanes), in milliseconds.",
+        "run ms: median of the timed run_ids of the whole kernel (all lanes), in milliseconds.",
     ]
-    if len(runs) > 1:
+    if len(run_ids) > 1:
         a = letters[ref]
         lines.append(f"speedup vs {a}: {a} run ms / that run's run ms (above 1: faster than {a}).")
-    lines += [
-        "",
-        "| " + " | ".join(header) + " |",
-        "| " + " | ".join(["---"] * 3 + ["---:"] + ["---"] + ["---:"] * (len(header) - 5)) + " |",
-    ]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    # batch size and every number right-aligned
+    lines += ["", md_table(header, rows, right={3, *range(5, len(header))})]
     return "\n".join(lines) + "\n"
 
 
