@@ -35,7 +35,7 @@ def newest_perf_run(runs_dir: Path) -> Run | None:
     """The newest complete run with baseline columns, or None."""
     try:
         found = runs.discover(runs_dir)
-    except FileNotFoundError:  # NoRunError: no run at all, so no perf run
+    except runs.NoRunError:  # no run at all, so no perf run
         return None
     perf = [r for r in found if any(c.startswith("speedup_") for c in r.lanes.columns)]
     return max(perf, key=lambda r: (r.stamp, r.name)) if perf else None

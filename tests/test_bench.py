@@ -164,7 +164,8 @@ def test_resume_refuses_another_suite_definition_or_software(tmp_path):
         runs.check_resumable(other, "a", "h1", env, tmp_path)
 
 
-def test_resume_redoes_an_entry_whose_problem_changed(tmp_path):
+def test_an_entry_fingerprint_changes_with_its_problem(tmp_path):
+    """So the suite hash changes too, and --resume refuses a folder of the old definition."""
     path = tmp_path / "t.toml"
     path.write_text(GOOD)
     before = suites.load(str(path)).entries[0].fingerprint()
