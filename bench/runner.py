@@ -150,7 +150,17 @@ def run_suite(
         if len(todo) < len(chosen):
             skipped = len(chosen) - len(todo)
             log(f"resuming {run_dir}: {skipped} of {len(chosen)} entries already done")
-        run_entries(suite, todo, run_dir, meta, env, repeats, extra, progress, len(chosen))
+        run_entries(
+            suite,
+            todo,
+            run_dir,
+            meta,
+            env=env,
+            repeats=repeats,
+            extra=extra,
+            progress=progress,
+            total=len(chosen),
+        )
         return finish_run(suite, run_dir, meta, log)
 
 
@@ -200,8 +210,31 @@ def start_session(suite: Suite, run_dir: Path, env: dict, only: str | None, new:
     return meta
 
 
-def run_entries(suite, todo, run_dir, meta, env, repeats, extra, progress, total) -> None:
-    """Run and save each entry of ``todo``; meta.json's wall_s is brought up to date after each."""
+def run_entries(
+    suite: Suite,
+    todo: list[Entry],
+    run_dir: Path,
+    meta: dict,
+    *,
+    env: dict,
+    repeats: int | None,
+    extra: Callable | None,
+    progress: bool,
+    total: int,
+) -> None:
+    """Run and save each entry of ``todo``; meta.json's wall_s is brought up to date after each.
+
+    Args:
+        suite: the suite (its problem builders).
+        todo: the entries to run, in order.
+        run_dir: the run folder, held by this session.
+        meta: the session's meta (``wall_s`` is updated in place).
+        env: ``envinfo.describe()``.
+        repeats: timed repeats per kernel, or None for each entry's own.
+        extra: see :func:`run_suite`.
+        progress: show a progress bar.
+        total: entries chosen for this session, done ones included (for the bar).
+    """
     from tqdm.auto import tqdm
 
     # disable=None as well as --no-progress: no bar when stderr is not a terminal (CI logs)
