@@ -25,12 +25,13 @@ def run_entry(entry: Entry, problem, env: dict, repeats: int, sharding=None):
     """Compile, time and evaluate one entry.
 
     Returns:
-        ``(lanes, curves, kernel)``: two DataFrames and the entry's ``gdjax`` kernel.
+        ``(lanes, curves, hits, kernel)``: three DataFrames (one row per lane, per lane and
+        curve point, per lane and target) and the entry's ``gdjax`` kernel.
     """
     s = entry.settings
     kernel = entry.kernel(problem, sharding=sharding)
     t = timing.time_kernel(kernel, repeats)
-    res = kernel.to_result(t.output)
+    res = kernel.to_result(t.output, run_s=t.run_s)
     lanes = res.to_frame()
     seconds_per_step = t.run_s / max(res.steps_run, 1)
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -41,8 +42,9 @@ def run_entry(entry: Entry, problem, env: dict, repeats: int, sharding=None):
         "kind": entry.kind,
         "batch_size": res.batch_size,
         "optimizer": entry.optimizer,
+        "schedule": res.schedule,
     }
-    lanes = lanes.drop(columns=["batch_size", "optimizer"])
+    lanes = lanes.drop(columns=["batch_size", "optimizer", "schedule"])
     meta_cols = {
         **keys,
         "n": problem.n,
@@ -96,7 +98,11 @@ def run_entry(entry: Entry, problem, env: dict, repeats: int, sharding=None):
     curves.insert(0, "problem", entry.problem)
     curves.insert(0, "suite", entry.suite)
     curves["time_s"] = curves["step"] * seconds_per_step
-    return lanes, curves, kernel
+    hits = res.hits()
+    for i, (k, v) in enumerate(keys.items()):
+        hits.insert(i, k, v)
+    hits["exact"] = kernel.config.exact
+    return lanes, curves, hits, kernel
 
 
 def run_suite(
@@ -257,12 +263,12 @@ def run_entries(
             problem = problems[e.problem]
             # lanes must split evenly over the devices
             use = sharding if len(e.settings["lrs"]) % env["device_count"] == 0 else None
-            lanes, curves, kernel = run_entry(
+            lanes, curves, hits, kernel = run_entry(
                 e, problem, env, repeats or e.settings["repeats"], use
             )
             if extra is not None:
                 lanes = extra(e, problem, kernel, lanes)
-            runs.save_entry(run_dir, e.key, e.fingerprint(), lanes, curves)
+            runs.save_entry(run_dir, e.key, e.fingerprint(), lanes, curves, hits)
             meta["wall_s"] = round(wall_before + time.perf_counter() - t_start, 3)
             runs.write_meta(run_dir, meta)
             bar.write(tables.entry_line(lanes))

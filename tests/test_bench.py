@@ -342,7 +342,7 @@ def test_baselines_attach_adds_ratios_and_cross_checks():
     )
     from bench import envinfo
 
-    lanes, _, info = runner.run_entry(entry, problem, envinfo.describe(), repeats=1)
+    lanes, _, _, info = runner.run_entry(entry, problem, envinfo.describe(), repeats=1)
     out = baselines.attach(entry, problem, info, lanes)
     for name in ("numpy", "jax-loop", "single"):
         assert out[f"{name}_lanes_timed"].iloc[0] == 2  # the diverged lane is not timed

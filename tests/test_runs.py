@@ -213,8 +213,16 @@ def test_each_entry_appends_instead_of_rewriting(tmp_path, monkeypatch):
     )
     runner.run_suite(_suite(tmp_path), tmp_path / "runs", **QUIET)
     combined = [n for n in written if not n.startswith(("p0", "p1", "meta"))]
-    # the parquet tables once, at the end; lanes.csv once at the start and once in suite order
-    assert sorted(combined) == ["curves.parquet", "lanes.csv", "lanes.csv", "lanes.parquet"]
+    # the parquet tables and hits once, at the end; lanes.csv once at the start and once in
+    # suite order
+    assert sorted(combined) == [
+        "curves.parquet",
+        "hits.csv",
+        "hits.parquet",
+        "lanes.csv",
+        "lanes.csv",
+        "lanes.parquet",
+    ]
 
 
 # ---------------------------------------------------------------------------------- wall time

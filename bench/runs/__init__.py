@@ -5,10 +5,12 @@ Layout of one run, ``OUT/<suite>__<backend>-<device>__<UTC stamp>[-K]/``::
     meta.json                     suite, suite_hash, machine, wall_s, entries; "complete" at the end
     parts/<key>.lanes.parquet     one entry's lanes  } written first (temp file, then rename)
     parts/<key>.curves.parquet    one entry's curves }
+    parts/<key>.hits.parquet      one entry's steps to each target }
     lanes.csv                     every marked entry's lanes: a log, this entry's rows appended
     curves.csv.gz                 every marked entry's curves: one gzip member appended per entry
     parts/<key>.json              the entry's marker, written LAST: the entry is done
     lanes.parquet, curves.parquet written once, when a session ends (suite order)
+    hits.parquet, hits.csv        likewise (one row per lane and target; small)
 
 Why this order: the marker is the commit. After a kill at any moment every marked entry is in
 ``lanes.csv`` and ``curves.csv.gz``; what follows the last commit (rows of the entry in progress,
@@ -47,6 +49,7 @@ from bench.runs._reading import (
     lanes_file,
     newest_scaling,
     read_curves,
+    read_hits,
     read_lanes,
     read_lanes_file,
     run_folders,
@@ -91,6 +94,7 @@ __all__ = [
     "newest_scaling",
     "prepare_resume",
     "read_curves",
+    "read_hits",
     "read_lanes",
     "read_lanes_file",
     "read_meta",

@@ -154,11 +154,17 @@ def committed_curves_bytes(run_dir: Path) -> int:
     return max((int(m.get("curves_bytes", 0)) for m in markers(run_dir).values()), default=0)
 
 
-def marked_parts(run_dir: Path, table: str, keys: list[str] | None = None) -> dict:
-    """key -> the part table of each marked entry, in ``keys`` order (default: marker order)."""
+def marked_parts(
+    run_dir: Path, table: str, keys: list[str] | None = None, *, optional: bool = False
+) -> dict:
+    """key -> the part table of each marked entry, in ``keys`` order (default: marker order).
+
+    ``optional``: skip marked entries that have no such part (hits, which older runs lack).
+    """
     done = markers(run_dir)
     order = [k for k in keys if k in done] if keys is not None else list(done)
-    return {k: read_table(Path(run_dir) / "parts" / f"{k}.{table}.parquet") for k in order}
+    paths = {k: Path(run_dir) / "parts" / f"{k}.{table}.parquet" for k in order}
+    return {k: read_table(p) for k, p in paths.items() if not optional or p.is_file()}
 
 
 def concat_parts(frames: dict) -> pd.DataFrame:

@@ -16,8 +16,10 @@ from bench.runs._files import (
     REPORT_COLUMNS,
     check_table,
     committed_curves_bytes,
+    concat_parts,
     entry_keys,
     first_line,
+    marked_parts,
     markers,
     read_meta,
     read_table,
@@ -94,6 +96,21 @@ def read_curves(run_dir: Path) -> pd.DataFrame | None:
     return read_table_bytes(text, gz)
 
 
+def read_hits(run_dir: Path) -> pd.DataFrame | None:
+    """A run folder's steps to each target (hits.parquet, else hits.csv, else the marked parts
+    of a run in progress), or None for a run that has none (made before targets existed).
+
+    Raises:
+        RunFolderError: a hits file that is unreadable or empty.
+    """
+    run_dir = Path(run_dir)
+    for name in ("hits.parquet", "hits.csv"):
+        if (run_dir / name).is_file():
+            return read_table(run_dir / name, ENTRY_COLUMNS)
+    parts = concat_parts(marked_parts(run_dir, "hits", optional=True))
+    return None if parts.empty else parts
+
+
 def read_table_bytes(text: bytes, path: Path) -> pd.DataFrame:
     try:
         return check_table(pd.read_csv(io.BytesIO(text)), path, ENTRY_COLUMNS)
@@ -120,6 +137,7 @@ class Run:
     lanes: pd.DataFrame
     plots: dict[str, list[str]] = dataclasses.field(default_factory=dict)
     _curves: pd.DataFrame | None = dataclasses.field(default=None, repr=False)
+    _hits: pd.DataFrame | None = dataclasses.field(default=None, repr=False)
 
     @property
     def env(self) -> dict:
@@ -164,6 +182,12 @@ class Run:
         if self._curves is None:
             self._curves = read_curves(self.path)
         return self._curves
+
+    def hits(self) -> pd.DataFrame | None:
+        """The run's steps to each target, or None when it has none."""
+        if self._hits is None:
+            self._hits = read_hits(self.path)
+        return self._hits
 
 
 def run_folders(runs_dir: Path) -> list[Path]:

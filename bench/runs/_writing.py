@@ -131,7 +131,12 @@ def suite_hash(fingerprints: Iterable[tuple[str, str]]) -> str:
 
 
 def save_entry(
-    run_dir: Path, key: str, fingerprint: str, lanes: pd.DataFrame, curves: pd.DataFrame
+    run_dir: Path,
+    key: str,
+    fingerprint: str,
+    lanes: pd.DataFrame,
+    curves: pd.DataFrame,
+    hits: pd.DataFrame | None = None,
 ) -> None:
     """Save one finished entry: its parts, then its rows in the combined tables, marker last.
 
@@ -141,11 +146,14 @@ def save_entry(
         fingerprint: ``Entry.fingerprint()``: a resumed run skips the entry only if it matches.
         lanes: the entry's lane rows.
         curves: the entry's curve rows.
+        hits: the entry's steps to each target (one row per lane and target), if any.
     """
     run_dir = Path(run_dir)
     parts = run_dir / "parts"
     atomic_write(parts / f"{key}.lanes.parquet", partial(lanes.to_parquet, index=False))
     atomic_write(parts / f"{key}.curves.parquet", partial(curves.to_parquet, index=False))
+    if hits is not None:
+        atomic_write(parts / f"{key}.hits.parquet", partial(hits.to_parquet, index=False))
     _append_lanes(run_dir, lanes)
     curves_bytes = _append_curves(run_dir / "curves.csv.gz", curves)
     write_json(
@@ -190,6 +198,10 @@ def finish(run_dir: Path, keys: list[str]) -> pd.DataFrame:
     atomic_write(run_dir / "lanes.csv", partial(lanes.to_csv, index=False))
     atomic_write(run_dir / "lanes.parquet", partial(lanes.to_parquet, index=False))
     atomic_write(run_dir / "curves.parquet", partial(curves.to_parquet, index=False))
+    hits = concat_parts(marked_parts(run_dir, "hits", keys, optional=True))
+    if not hits.empty:  # small: combined once per session, like the parquet tables
+        atomic_write(run_dir / "hits.parquet", partial(hits.to_parquet, index=False))
+        atomic_write(run_dir / "hits.csv", partial(hits.to_csv, index=False))
     return lanes
 
 
@@ -203,7 +215,7 @@ def prepare_resume(run_dir: Path) -> None:
         RunFolderError: curves.csv.gz is shorter than a marker says.
     """
     run_dir = Path(run_dir)
-    for name in ("lanes.parquet", "curves.parquet"):
+    for name in ("lanes.parquet", "curves.parquet", "hits.parquet", "hits.csv"):
         (run_dir / name).unlink(missing_ok=True)
     lanes = concat_parts(marked_parts(run_dir, "lanes"))
     if lanes.empty:
