@@ -59,6 +59,9 @@ def run_entry(entry: Entry, problem, env: dict, repeats: int, sharding=None):
     }
     lanes = pd.concat([pd.DataFrame(meta_cols, index=lanes.index), lanes], axis=1)
     lanes["time_to_target_s"] = lanes["steps_to_target"].astype("Float64") * seconds_per_step
+    # theory beside measurement: the Hessian's extreme eigenvalues (float64)
+    L, mu = problem.curvature()
+    lanes["L"], lanes["mu"] = L, mu
     lanes["f_star"] = res.f_star
     lanes["f0"] = res.f0
     lanes["steps_run"] = res.steps_run
@@ -102,7 +105,29 @@ def run_entry(entry: Entry, problem, env: dict, repeats: int, sharding=None):
     for i, (k, v) in enumerate(keys.items()):
         hits.insert(i, k, v)
     hits["exact"] = kernel.config.exact
+    hits["predicted_first_step"] = predicted_steps(entry, problem, hits, res.total_steps)
     return lanes, curves, hits, kernel
+
+
+def predicted_steps(entry: Entry, problem, hits: pd.DataFrame, budget: int) -> pd.array:
+    """For batch GD with plain SGD at a constant rate on least squares, the first step to each
+    target predicted exactly from the spectrum (``gdjax.theory``); missing elsewhere."""
+    s = entry.settings
+    plain = (
+        entry.batch_size is None
+        and problem.kind == "linear"
+        and entry.optimizer == "sgd"
+        and s.get("schedule", "constant") == "constant"
+    )
+    out = pd.array([pd.NA] * len(hits), dtype="Int64")
+    if not plain:
+        return out
+    for lr, rows in hits.groupby("lr", sort=False):
+        steps = gdjax.theory.batch_gd_steps(
+            problem, float(lr), rows["target"].to_numpy(), max_steps=budget, init=s["init"]
+        )
+        out[rows.index.to_numpy()] = pd.array(steps, dtype="Int64")
+    return out
 
 
 def run_suite(
