@@ -4,11 +4,16 @@ Per problem, under ``results/plots/<suite>/`` (one sub-folder per machine when a
 several):
 
 - ``<problem>-samples.png``: f - f* against samples seen, one line per variant at its best
-  learning rate, median over seeds with a 25-75% band.
+  learning rate, median over seeds with a 25-75% band, from step 0 (a symlog axis: linear
+  below the first step's samples, so the start has a place).
 - ``<problem>-seconds.png``: the same against seconds (run time x step / steps run of the timed
   kernel, which runs every lane of the row at once).
-- ``<problem>-lr.png``: final f - f* against the learning rate, median over seeds with a quartile
-  band; an "x" at the top marks learning rates where a seed diverged.
+- ``<problem>-lr.png``: samples to a target against the learning rate (runs with target
+  ladders; early stopping cannot flatten it), else final f - f* against the rate; 2/L marked.
+
+Per run with ladders, ``profile.png``: the performance profiles of ``bench.profiles``. Legends
+sit outside the axes, and f - f* <= 0 (float rounding at the optimum) is drawn at a floor that
+the legend names.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench import runs, tables
+from bench import ladder, profiles, runs, tables
 from bench.runs import Run
 from bench.tables import plural, short
 
@@ -29,13 +34,16 @@ PLOT_KINDS = ("samples", "seconds", "lr")
 PLOT_ALT = (
     "suboptimality vs samples",
     "suboptimality vs seconds",
-    "final suboptimality vs learning rate",
+    "learning-rate sweep",
 )
+RUN_PLOTS = "<run>"  # key of ``Run.plots`` for the plots of a whole run (not a problem name)
+PROFILE = "profile.png"
 # the x axis of each curve plot: label and curves column
 CURVE_AXES = {
-    "samples": ("samples seen (steps x batch size, log scale)", "samples"),
-    "seconds": ("seconds (timed kernel, all lanes together, log scale)", "time_s"),
+    "samples": ("samples seen (steps x batch size; symlog: linear up to the 1st step)", "samples"),
+    "seconds": ("seconds (timed kernel, all lanes together; symlog)", "time_s"),
 }
+FLOOR_LABEL = "f - f* <= 0 (float rounding at the optimum) drawn here"
 
 
 def slug(text: str) -> str:
@@ -76,6 +84,7 @@ class _Problem:
     name: str
     lanes: pd.DataFrame
     best: pd.DataFrame
+    hits: pd.DataFrame | None  # None for a run made before target ladders
     labels: dict[tuple, str]
     colors: dict[tuple, str]
     floor: float
@@ -87,12 +96,20 @@ class _Problem:
 def _problem(run: Run, problem: str) -> _Problem:
     lanes = run.lanes[run.lanes["problem"].astype(str) == problem]
     best = tables.best(lanes)
+    hits = run.hits()
+    if hits is not None:
+        hits = hits[hits["problem"].astype(str) == problem]
+        # the curves are drawn at the lr the README's ladder tables use, where there is one
+        picks = ladder.best_lrs(hits).set_index("variant")["lr"].dropna()
+        pairs = zip(best["variant"], best["lr"], strict=True)
+        best = best.assign(lr=[picks.get(v, lr) for v, lr in pairs])
     labels = _labels(best)
     n, d = int(lanes["n"].iloc[0]), int(lanes["d"].iloc[0])
     return _Problem(
         name=problem,
         lanes=lanes,
         best=best,
+        hits=hits if hits is not None and len(hits) else None,
         labels=labels,
         colors={k: f"C{i % 10}" for i, k in enumerate(labels)},
         floor=_floor(lanes),
@@ -115,17 +132,28 @@ def plot_problem(run: Run, problem: str, out_dir: Path, smooth: float | None = N
         c = curves[curves["problem"].astype(str) == problem]
         for kind in CURVE_AXES:
             written.append(plot_curves(p, c, kind, out_dir, smooth))
-    written.append(plot_lr(p, out_dir))
+    written.append(plot_lr_samples(p, out_dir) if p.hits is not None else plot_lr(p, out_dir))
     return written
+
+
+def plot_run(run: Run, out_dir: Path) -> list[Path]:
+    """The plots of a whole run: its performance profiles (runs with target ladders only)."""
+    hits = run.hits()
+    if hits is None:
+        return []
+    where = f"{run.meta.get('suite')} on {run.device} ({run.env.get('backend')})"
+    path = profiles.plot_profiles(ladder.ladder(hits), out_dir / PROFILE, where)
+    return [path] if path is not None else []
 
 
 def plot_curves(p: _Problem, curves: pd.DataFrame, kind: str, out_dir: Path, smooth) -> Path:
     """Suboptimality against samples or seconds at each variant's best lr (``kind``)."""
     xlabel, xcol = CURVE_AXES[kind]
-    fig, ax = _figure()
+    fig, ax = figure()
     start = (p.lanes["f0"] - p.lanes["f_star"]).astype(float).median()
     ax.axhline(max(start, p.floor), color="0.75", lw=1, label="start: f(w0) - f*")
-    _targets(ax, p.lanes, p.floor)
+    _targets(ax, p.lanes, p.floor, p.hits)
+    clipped, first_x = False, []
     for b in p.best.itertuples(index=False):
         key = (b.variant, b.batch_size, b.optimizer)
         rows = curves[
@@ -139,17 +167,22 @@ def plot_curves(p: _Problem, curves: pd.DataFrame, kind: str, out_dir: Path, smo
         # batch GD curves are not noisy: smoothing would only make them lag
         alpha = smooth if b.kind != "batch" else None
         x, med, q25, q75 = _median_curve(rows, xcol, alpha)
+        clipped |= bool((med <= p.floor).any())
         # f - f* can be 0 or slightly negative (float rounding at the optimum): a log
-        # axis cannot show it, so clip to a floor far below any target
+        # axis cannot show it, so clip to a floor far below any target (named in the legend)
         med, q25, q75 = (np.clip(v, p.floor, None) for v in (med, q25, q75))
-        keep = x > 0  # the start (x = 0) has no place on a log axis: see the grey line
+        first_x += [v for v in x if v > 0][:1]
         label = f"{p.labels[key]}, lr={short(b.lr)}"
         label += "" if b.all_converged else " (none converged)"
-        # a curve of one or two points (a fast batch run) is invisible as a bare line
-        marker = "o" if keep.sum() <= 3 else None
+        # a curve of two or three points (a fast batch run) is invisible as a bare line
+        marker = "o" if len(x) <= 3 else None
         color = p.colors[key]
-        ax.plot(x[keep], med[keep], color=color, lw=1.6, marker=marker, ms=4, label=label)
-        ax.fill_between(x[keep], q25[keep], q75[keep], color=color, alpha=0.2, lw=0)
+        ax.plot(x, med, color=color, lw=1.6, marker=marker, ms=4, label=label)
+        ax.fill_between(x, q25, q75, color=color, alpha=0.2, lw=0)
+    if clipped:
+        ax.axhline(p.floor, color="0.6", ls="--", lw=0.8, label=FLOOR_LABEL)
+    # symlog: step 0 (x = 0) is drawn; linear below the smallest first step, log above it
+    ax.set_xscale("symlog", linthresh=min(first_x) if first_x else 1.0, linscale=0.4)
     smooth_note = f", EWMA alpha={short(smooth)} (not batch)" if smooth is not None else ""
     _finish(
         ax,
@@ -158,13 +191,96 @@ def plot_curves(p: _Problem, curves: pd.DataFrame, kind: str, out_dir: Path, smo
         f"{p.title}: suboptimality at the best lr\n"
         f"{p.where}; median of {plural(p.seeds, 'seed')}, 25-75% band{smooth_note}",
     )
-    return _save(fig, out_dir / f"{slug(p.name)}-{kind}.png")
+    return save(fig, out_dir / f"{slug(p.name)}-{kind}.png")
+
+
+def plot_lr_samples(p: _Problem, out_dir: Path) -> Path:
+    """Samples to one target against the learning rate, one line per variant, 2/L marked.
+
+    The target is the tightest one that every variant reached (on every seed at some rate),
+    else the loosest of the ladder: one target for every line, so the lines compare.
+    """
+    fig, ax = figure()
+    reached = ladder.best_lrs(p.hits)["reached_target"]
+    target = float(reached.max()) if reached.notna().all() else float(p.hits["target"].max())
+    missed = False
+    for b in p.best.itertuples(index=False):
+        key = (b.variant, b.batch_size, b.optimizer)
+        h = p.hits[(p.hits["variant"] == b.variant) & np.isclose(p.hits["target"], target)]
+        lrs, med, q25, q75, miss = _samples_by_lr(h)
+        color = p.colors[key]
+        ax.plot(lrs, med, "o-", color=color, ms=3, lw=1.4, label=p.labels[key])
+        ax.fill_between(lrs, q25, q75, color=color, alpha=0.2, lw=0)
+        if np.isclose(lrs, b.lr, rtol=1e-9, atol=0).any():
+            at = np.isclose(lrs, b.lr, rtol=1e-9, atol=0)
+            ax.plot(lrs[at], med[at], "o", mfc="none", mec=color, ms=9, mew=1.5)
+        if miss.any():
+            _top_marks(ax, lrs[miss], color)
+            missed = True
+    ax.plot([], [], "o", mfc="none", mec="0.3", ms=9, label="best lr (README tables)")
+    if missed:
+        ax.plot([], [], "x", color="0.3", ms=7, mew=1.8, label="x: a seed missed the target")
+    _rate_marks(ax, p.lanes)
+    _finish(
+        ax,
+        "learning rate (log scale)",
+        f"samples to {short(target)} x (f0 - f*), first-hit",
+        f"{p.title}: samples to target {short(target)} vs learning rate\n"
+        f"{p.where}; median of {plural(p.seeds, 'seed')}, 25-75% band",
+    )
+    return save(fig, out_dir / f"{slug(p.name)}-lr.png")
+
+
+def _samples_by_lr(h: pd.DataFrame):
+    """Per lr: median and quartiles of first-hit samples (NaN unless every seed got there),
+    and whether a seed missed."""
+    lrs, med, q25, q75, miss = [], [], [], [], []
+    for lr, g in h.groupby("lr", sort=True):
+        v = pd.to_numeric(g["first_samples"], errors="coerce").astype(float)
+        ok = v.notna().all()
+        lrs.append(float(lr))
+        med.append(v.median() if ok else np.nan)
+        q25.append(v.quantile(0.25) if ok else np.nan)
+        q75.append(v.quantile(0.75) if ok else np.nan)
+        miss.append(not ok)
+    as_float = (np.asarray(v, float) for v in (lrs, med, q25, q75))
+    return (*as_float, np.asarray(miss, bool))
+
+
+def _top_marks(ax, lrs: np.ndarray, color: str) -> None:
+    """An "x" at the top of the axes at each of these rates: x in data, y in axes units."""
+    ax.plot(
+        lrs,
+        np.full(len(lrs), 0.97),
+        "x",
+        color=color,
+        ms=7,
+        mew=1.8,
+        transform=ax.get_xaxis_transform(),
+        clip_on=False,
+    )
+
+
+def _rate_marks(ax, lanes: pd.DataFrame) -> None:
+    """Vertical lines at 2/L (batch GD's stability limit) and 2/(L+mu), where L is known."""
+    if "L" not in lanes.columns:
+        return
+    L = pd.to_numeric(lanes["L"], errors="coerce").dropna()
+    mu = pd.to_numeric(lanes["mu"], errors="coerce").dropna()
+    if L.empty or not L.iloc[0] > 0:  # no curvature recorded (an older run)
+        return
+    L = float(L.iloc[0])
+    ax.axvline(2 / L, color="0.2", ls="--", lw=1, label="2/L: batch GD stability limit")
+    if len(mu):
+        best = 2 / (L + float(mu.iloc[0]))
+        ax.axvline(best, color="0.2", ls=":", lw=1, label="2/(L+mu): best constant rate")
 
 
 def plot_lr(p: _Problem, out_dir: Path) -> Path:
-    """Final suboptimality against the learning rate, one line per variant."""
-    fig, ax = _figure()
-    _targets(ax, p.lanes, p.floor)
+    """Final suboptimality against the learning rate, one line per variant (runs without
+    target ladders, whose early stopping leaves every converged rate at about tol)."""
+    fig, ax = figure()
+    _targets(ax, p.lanes, p.floor, None)
     diverged = False
     for b in p.best.itertuples(index=False):
         key = (b.variant, b.batch_size, b.optimizer)
@@ -180,21 +296,12 @@ def plot_lr(p: _Problem, out_dir: Path) -> Path:
         ax.fill_between(lrs, q25, q75, color=color, alpha=0.2, lw=0)
         ax.plot([b.lr], [max(b.final_subopt, p.floor)], "o", mfc="none", mec=color, ms=9, mew=1.5)
         if bad.any():
-            # diverged: off the chart; an "x" at the top of the axis, x in data, y in axes units
-            ax.plot(
-                lrs[bad],
-                np.full(int(bad.sum()), 0.97),
-                "x",
-                color=color,
-                ms=7,
-                mew=1.8,
-                transform=ax.get_xaxis_transform(),
-                clip_on=False,
-            )
+            _top_marks(ax, lrs[bad], color)  # diverged: off the chart
             diverged = True
     ax.plot([], [], "o", mfc="none", mec="0.3", ms=9, label="best lr")
     if diverged:
         ax.plot([], [], "x", color="0.3", ms=7, mew=1.8, label="x: a seed diverged (off the chart)")
+    _rate_marks(ax, p.lanes)
     _finish(
         ax,
         "learning rate (log scale)",
@@ -202,7 +309,7 @@ def plot_lr(p: _Problem, out_dir: Path) -> Path:
         f"{p.title}: final suboptimality vs learning rate\n"
         f"{p.where}; median of {plural(p.seeds, 'seed')} without diverged ones, 25-75% band",
     )
-    return _save(fig, out_dir / f"{slug(p.name)}-lr.png")
+    return save(fig, out_dir / f"{slug(p.name)}-lr.png")
 
 
 def _final_by_lr(e: pd.DataFrame):
@@ -265,31 +372,40 @@ def _median_curve(rows: pd.DataFrame, x: str, smooth: float | None):
     )
 
 
-def _figure():
-    """A figure and its axes, without pyplot (no global backend switch, nothing left open)."""
+def figure(ncols: int = 1, width: float = 8.6):
+    """A figure and its axes, without pyplot (no global backend switch, nothing left open).
+
+    Args:
+        ncols: axes side by side.
+        width: inches; the default leaves a strip on the right for the legend.
+    """
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(6.4, 4.2))
-    return fig, fig.subplots()
+    fig = Figure(figsize=(width, 4.2))
+    return fig, fig.subplots(ncols=ncols)
 
 
 def _finish(ax, xlabel: str, ylabel: str, title: str) -> None:
-    """Log axes, labels, title, grid and legend: what every plot ends with."""
-    ax.set_xscale("log")
+    """Log axes (unless set before), labels, title, grid, and the legend outside the axes."""
+    if ax.get_xscale() == "linear":
+        ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=9)
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize=7, loc="best")
+    # outside, to the right: a legend inside the axes covers some curve on some problem
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
     ax.figure.tight_layout()
 
 
-def _save(fig, path: Path) -> Path:
+def save(fig, path: Path) -> Path:
     """Save the figure as PNG atomically; returns ``path``."""
     from matplotlib.ticker import FuncFormatter, LogFormatterSciNotation
 
     for ax in fig.axes:
+        if ax.get_xscale() != "log":
+            continue
         # a log axis shorter than ~2 decades labels its minor ticks 2..9, which run into each
         # other: label only 2 and 5 there, and no minor tick on longer axes
         lo, hi = ax.get_xlim()
@@ -318,14 +434,12 @@ def _labels(best: pd.DataFrame) -> dict[tuple, str]:
     return out
 
 
-def _targets(ax, g: pd.DataFrame, floor: float) -> None:
-    """A dotted line at each distinct target level tol x (f0 - f*) of a problem."""
-    levels = (g["tol"] * (g["f0"] - g["f_star"])).astype(float)
-    for i, level in enumerate(sorted({float(v) for v in levels if np.isfinite(v)})):
-        ax.axhline(
-            max(level, floor),
-            color="0.45",
-            ls=":",
-            lw=1,
-            label="target: tol x (f0 - f*)" if i == 0 else None,
-        )
+def _targets(ax, g: pd.DataFrame, floor: float, hits: pd.DataFrame | None) -> None:
+    """A dotted line at each target level of a problem: the ladder's targets where the run has
+    them, else tol; each level is target x (f0 - f*)."""
+    gap = float((g["f0"] - g["f_star"]).astype(float).median())
+    rel = sorted(set(hits["target"].astype(float))) if hits is not None else list(g["tol"])
+    levels = sorted({float(t) * gap for t in rel if np.isfinite(float(t) * gap)})
+    label = "targets: t x (f0 - f*)" if hits is not None else "target: tol x (f0 - f*)"
+    for i, level in enumerate(levels):
+        ax.axhline(max(level, floor), color="0.45", ls=":", lw=1, label=label if i == 0 else None)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench import perf_report, plots, runs, tables
+from bench import ladder, perf_report, plots, runs, tables
 from bench.errors import UserError
 from bench.runs import Run
 from bench.tables import md_table, plural, short
@@ -134,6 +134,49 @@ def _convergence_table(best: pd.DataFrame, lanes: pd.DataFrame) -> str:
     return md_table(header, rows, right=set(range(3, len(header))) | {1})
 
 
+def _status_table(best: pd.DataFrame, lanes: pd.DataFrame) -> str:
+    """Lane counts by status (at tol, over the whole grid) and the kernel's times, per row."""
+    header = ["variant", "batch", "optimizer", "converged", "diverged", "max_steps"]
+    header += ["compile s", "run s"]
+    rows = [
+        [
+            str(b.variant),
+            str(b.batch_size),
+            str(b.optimizer),
+            str(b.converged),
+            str(b.diverged),
+            str(b.max_steps),
+            short(b.compile_s) + (" (cached)" if _cache_hit(lanes, b) else ""),
+            short(b.run_s),
+        ]
+        for b in best.itertuples(index=False)
+    ]
+    return md_table(header, rows, right=set(range(3, len(header))) | {1})
+
+
+def _ladder_tables(hits: pd.DataFrame, lanes: pd.DataFrame, best: pd.DataFrame) -> list[str]:
+    """A problem's theory line, samples and seconds to each target, the batch-GD prediction,
+    and the status counts."""
+    lad = ladder.ladder(hits)
+    out = [*ladder.theory_lines(lanes), ""] if ladder.theory_lines(lanes) else []
+    out += [
+        "Samples to each target, first-hit / stay-below:",
+        "",
+        ladder.ladder_table(lad, "samples"),
+        "",
+        "Seconds to each target, first-hit / stay-below:",
+        "",
+        ladder.ladder_table(lad, "seconds"),
+        "",
+    ]
+    predicted = ladder.predicted_table(hits, lad)
+    if predicted:
+        out += ["Batch GD steps predicted from the spectrum beside the measured ones:", ""]
+        out += [predicted, ""]
+    out += ["Lanes by status at tol, over the whole grid:", "", _status_table(best, lanes), ""]
+    return out
+
+
 def _cache_hit(lanes: pd.DataFrame, b) -> bool:
     """Whether JAX's persistent compilation cache served this row's kernel."""
     if "compile_cache_hit" not in lanes.columns:
@@ -245,18 +288,25 @@ def _run_section(r: Run) -> list[str]:
     out = [f"## {r.heading}", "", *_machine_lines(r), ""]
     lanes = r.lanes
     best = tables.best(lanes)
+    hits = r.hits()
     for problem in tables.problems(lanes):
         g = lanes[lanes["problem"].astype(str) == problem]
         b = best[best["problem"].astype(str) == problem]
         n, d = int(g["n"].iloc[0]), int(g["d"].iloc[0])
         out += [f"### {problem} ({n} x {d})", "", _problem_line(g), ""]
-        out += [_convergence_table(b, g), ""]
+        h = hits[hits["problem"].astype(str) == problem] if hits is not None else None
+        if h is not None and len(h):
+            out += _ladder_tables(h, g, b)
+        else:  # a run made before target ladders: the steps to tol only
+            out += [_convergence_table(b, g), ""]
         embedded = r.plots.get(problem, [])
         if embedded:
             alt = dict(zip(plots.PLOT_KINDS, plots.PLOT_ALT, strict=True))
             kind = {p: Path(p).stem.rsplit("-", 1)[-1] for p in embedded}
             out.append(" ".join(f"![{problem}: {alt.get(kind[p], 'plot')}]({p})" for p in embedded))
             out.append("")
+    if hits is not None:
+        out += _summary(r, hits)
     cols = perf_columns(lanes)
     if cols:
         out += [
@@ -269,6 +319,25 @@ def _run_section(r: Run) -> list[str]:
             _perf_table(lanes, cols),
             "",
         ]
+    return out
+
+
+def _summary(r: Run, hits: pd.DataFrame) -> list[str]:
+    """Which variant wins each target of each problem, and the performance profile."""
+    table = ladder.winners_table(ladder.ladder(hits))
+    if table is None:
+        return []
+    out = [
+        f"### Summary across problems ({r.meta.get('suite')})",
+        "",
+        "The variant with the fewest samples / the fewest seconds to each target (first-hit, "
+        'median over seeds at each row\'s best lr; "-": no variant got there on every seed):',
+        "",
+        table,
+        "",
+    ]
+    for p in r.plots.get(plots.RUN_PLOTS, []):
+        out += [f"![{r.meta.get('suite')}: performance profiles]({p})", ""]
     return out
 
 
@@ -285,6 +354,9 @@ def readme_text(runs_dir: Path, results_dir: Path, *, smooth: float | None = Non
         for problem in tables.problems(run.lanes):
             files = [out_dir / f for f in plots.plot_names(problem) if (out_dir / f).is_file()]
             run.plots[problem] = _relative(files, results_dir)
+        profile = out_dir / plots.PROFILE
+        if run.hits() is not None and profile.is_file():
+            run.plots[plots.RUN_PLOTS] = _relative([profile], results_dir)
     return render_readme(found, smooth=smooth)
 
 
@@ -338,6 +410,9 @@ def draw_plots(found: list[Run], results_dir: Path, smooth: float | None) -> lis
             files = plots.plot_problem(run, problem, out_dir, smooth)
             drawn.setdefault(str(run.meta.get("suite")), []).extend(files)
             run.plots[problem] = _relative(files, results_dir)
+        files = plots.plot_run(run, out_dir)
+        drawn.setdefault(str(run.meta.get("suite")), []).extend(files)
+        run.plots[plots.RUN_PLOTS] = _relative(files, results_dir)
     _forget_stale_plots(results_dir, {k: _relative(v, results_dir) for k, v in drawn.items()})
     return [f for files in drawn.values() for f in files]
 

@@ -53,6 +53,32 @@ def _best_lr_by_hand(lanes: pd.DataFrame) -> dict[str, float]:
     return out
 
 
+def _ladder_best_by_hand(hits: pd.DataFrame) -> dict[str, float]:
+    """Per variant: the tightest target some lr hit on every seed, then that lr's fewest samples."""
+    out = {}
+    for variant, g in hits.groupby("variant"):
+        cands = []
+        for (lr, target), h in g.groupby(["lr", "target"]):
+            if h["first_step"].notna().all():
+                cands.append((target, float(h["first_samples"].astype(float).median()), lr))
+        if cands:
+            out[variant] = min(cands)[2]
+    return out
+
+
+def _rows(text: str, problem: str, after: str) -> dict[str, list[str]]:
+    """The cells of the first table after the line ``after`` in a problem's section."""
+    section = _section(text, problem)
+    lines = section[section.index(after) :].split("\n\n")[1].splitlines()
+    return {ln.split("|")[1].strip(): [c.strip() for c in ln.split("|")[1:-1]] for ln in lines[2:]}
+
+
+def _drop_hits(run: Path) -> None:
+    """Make a copied run look like one made before target ladders."""
+    for p in [run / "hits.parquet", run / "hits.csv", *run.glob("parts/*.hits.parquet")]:
+        p.unlink(missing_ok=True)
+
+
 def test_readme_tables_plots_and_determinism(run_dir, tmp_path):
     folder = tmp_path / "runs"
     folder.mkdir()
@@ -66,41 +92,67 @@ def test_readme_tables_plots_and_determinism(run_dir, tmp_path):
     assert {p: p.read_bytes() for p in pngs1} == pngs1  # plots are byte-for-byte stable too
 
     lanes = pd.read_parquet(run_dir / "lanes.parquet")
+    hits = runs.read_hits(run_dir)
     section = _section(text1, "linear-64x3")
     assert "### linear-64x3 (64 x 3)" in text1
     assert "by `python -m bench report`" in text1 and "Do not edit" in text1
     assert "## How to add a GPU or TPU run" in text1 and "## Reading the tables" in text1
-    picks = _best_lr_by_hand(lanes)
-    assert picks, "the tiny suite should converge somewhere"
-    rows = {line.split("|")[1].strip(): line for line in section.splitlines() if line[:2] == "| "}
+    assert "Theory: L = " in section and "2/L = " in section
+    picks = _ladder_best_by_hand(hits)
+    assert picks, "the tiny suite should reach a target somewhere"
+    samples = _rows(text1, "linear-64x3", "Samples to each target")
+    counts = _rows(text1, "linear-64x3", "Lanes by status")
     for variant, lr in picks.items():
-        cells = [c.strip() for c in rows[variant].split("|")[1:-1]]
-        assert cells[3].split(" ")[0] == f"{lr:.3g}", (variant, cells)
-        assert "none converged" not in cells[3]
+        assert samples[variant][2] == f"{lr:.3g}", (variant, samples[variant])
+        assert samples[variant][-1] == "exact"  # least squares: monitored every step
         statuses = lanes.loc[lanes["variant"] == variant, "status"]
-        assert cells[9:12] == [str((statuses == s).sum()) for s in STATUSES]
+        assert counts[variant][3:6] == [str((statuses == s).sum()) for s in STATUSES]
+    assert "Batch GD steps predicted from the spectrum" in section
+    assert "### Summary across problems (tiny)" in text1
 
-    assert len(pngs1) == 3
+    assert len(pngs1) == 4  # three per problem, and the run's performance profiles
     for p in pngs1:
         assert p.parent == res / "plots" / "tiny"
         assert pngs1[p].startswith(PNG)
         rel = p.relative_to(res).as_posix()
-        assert f"]({rel})" in section
+        assert f"]({rel})" in text1
     import matplotlib.image
 
     assert matplotlib.image.imread(next(iter(pngs1))).ndim == 3
 
 
-def test_best_lr_follows_the_lanes(run_dir, tmp_path):
-    """Make the smallest converged lr of each variant the fastest: the README must pick it."""
+def test_best_lr_follows_the_hits(run_dir, tmp_path):
+    """Make the smallest rate that hit the tightest target the fastest: the README picks it."""
     dest = _copy(run_dir, tmp_path / "runs", "20300101T000000Z")
+    hits = runs.read_hits(dest)
+    for variant, g in hits.groupby("variant"):
+        tight = g[g["first_step"].notna()]["target"].min()
+        at = g[g["target"] == tight]
+        ok = at.groupby("lr")["first_step"].apply(lambda s: s.notna().all())
+        sel = (hits["variant"] == variant) & (hits["lr"] == ok[ok].index.min())
+        hits.loc[sel & (hits["target"] == tight), "first_samples"] = 1
+    hits.to_parquet(dest / "hits.parquet", index=False)
+    text = report.write(dest, tmp_path / "results", plots=False)[0].read_text()
+    rows = _rows(text, "linear-64x3", "Samples to each target")
+    for variant, lr in _ladder_best_by_hand(hits).items():
+        assert rows[variant][2] == f"{lr:.3g}"
+        assert any(c.startswith("1 / ") for c in rows[variant])  # that target's cell
+
+
+def test_runs_without_hits_keep_the_tol_table(run_dir, tmp_path):
+    """An old run (no hits): the table of steps to tol, its best lr from the lanes."""
+    dest = _copy(run_dir, tmp_path / "runs", "20300101T000000Z")
+    _drop_hits(dest)
     lanes = pd.read_parquet(dest / "lanes.parquet")
     for variant, g in lanes.groupby("variant"):
         ok = g.groupby("lr")["status"].apply(lambda s: (s == "converged").all())
         lr = ok[ok].index.min()
         lanes.loc[(lanes["variant"] == variant) & (lanes["lr"] == lr), "samples_to_target"] = 1
     lanes.to_parquet(dest / "lanes.parquet", index=False)
-    text = report.write(dest, tmp_path / "results", plots=False)[0].read_text()
+    written = report.write(dest, tmp_path / "results")
+    text = written[0].read_text()
+    assert "Samples to each target" not in text and "Summary across problems" not in text
+    assert sum(p.suffix == ".png" for p in written) == 3  # no profile without hits
     rows = {
         line.split("|")[1].strip(): [c.strip() for c in line.split("|")[1:-1]]
         for line in _section(text, "linear-64x3").splitlines()
@@ -109,12 +161,14 @@ def test_best_lr_follows_the_lanes(run_dir, tmp_path):
     for variant, lr in _best_lr_by_hand(lanes).items():
         assert rows[variant][3].split(" ")[0] == f"{lr:.3g}"
         assert rows[variant][6] == "1"  # samples
+        statuses = lanes.loc[lanes["variant"] == variant, "status"]
+        assert rows[variant][9:12] == [str((statuses == s).sum()) for s in STATUSES]
 
 
 def test_smoothing_and_no_plots(run_dir, tmp_path):
     res = tmp_path / "results"
     written = report.write(run_dir, res, smooth=0.5)
-    assert sum(p.suffix == ".png" for p in written) == 3
+    assert sum(p.suffix == ".png" for p in written) == 4
     assert report.write(run_dir, tmp_path / "tables", plots=False) == [
         tmp_path / "tables" / "README.md"
     ]

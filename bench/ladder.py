@@ -1,0 +1,261 @@
+"""The target ladder of a run, as tables: samples and seconds to each target, theory, winners.
+
+Every number here comes from a run's hits (``bench.runs.read_hits``: one row per lane and
+target, see :mod:`gdjax.metrics` for what ``first_step``, ``stay_step`` and the resolution mean)
+and its lanes (for L and mu). The **best learning rate** of an entry (problem x variant x
+optimizer) is chosen once and used for every target of its row:
+
+1. the *reached* target is the tightest target of the ladder that every seed of at least one
+   learning rate hit (first-hit);
+2. among the learning rates whose every seed hit it, the best is the one with the fewest median
+   samples to it; ties go to the smaller rate.
+
+An entry that reached no target on every seed has no best rate (its row says so).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from bench.tables import ENTRY, md_table, short
+
+# the columns of ``ladder``: per entry and target, medians over seeds at the best lr
+LADDER_COLUMNS = [*ENTRY, "schedule", "lr", "target", "seeds", "reached", "stayed"]
+LADDER_COLUMNS += ["first_samples", "first_seconds", "stay_samples", "stay_seconds"]
+LADDER_COLUMNS += ["resolution", "exact"]
+
+
+def _num(s: pd.Series) -> pd.Series:
+    return pd.to_numeric(s, errors="coerce").astype("float64")
+
+
+def best_lrs(hits: pd.DataFrame) -> pd.DataFrame:
+    """Each entry's best learning rate and the tightest target it reached (module docstring).
+
+    Args:
+        hits: one row per (lane, target), as ``bench.runs.read_hits`` returns.
+
+    Returns:
+        One row per entry, in the order of ``hits``: the entry keys, schedule, lr (NaN when no
+        target was reached on every seed of any rate), reached_target (NaN likewise) and seeds.
+    """
+    rows = []
+    for key, g in hits.groupby(ENTRY, sort=False):
+        seeds = int(g["seed"].nunique())
+        hit = g[_num(g["first_step"]).notna()]
+        per = hit.groupby(["lr", "target"]).agg(
+            n=("seed", "nunique"), samples=("first_samples", lambda s: _num(s).median())
+        )
+        full = per[per["n"] == seeds].reset_index()
+        lr = target = np.nan
+        if len(full):
+            target = float(full["target"].min())
+            pick = full[full["target"] == target].sort_values(["samples", "lr"], kind="stable")
+            lr = float(pick["lr"].iloc[0])
+        rows.append(
+            {
+                **dict(zip(ENTRY, key, strict=True)),
+                "schedule": str(g["schedule"].iloc[0]) if "schedule" in g else "constant",
+                "lr": lr,
+                "reached_target": target,
+                "seeds": seeds,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def ladder(hits: pd.DataFrame) -> pd.DataFrame:
+    """Samples and seconds to every target at each entry's best learning rate.
+
+    A median is given only when every seed got there (``reached`` or ``stayed`` equals
+    ``seeds``); otherwise it is NaN and the counts say how many did.
+
+    Args:
+        hits: one row per (lane, target).
+
+    Returns:
+        One row per (entry, target), columns ``LADDER_COLUMNS``. ``resolution`` is the largest
+        relative bracket ``(resolution - 1) / step`` over the seeds' first and stay steps: 0 when
+        every count is exact; the true count lies within that fraction below the reported one.
+    """
+    rows = []
+    for b in best_lrs(hits).itertuples(index=False):
+        g = hits
+        for k in ENTRY:
+            g = g[g[k] == getattr(b, k)]
+        for target, t in g.groupby("target", sort=True):
+            at = t[np.isclose(t["lr"].astype(float), b.lr, rtol=1e-9, atol=0)]
+            first, stay = _num(at["first_step"]), _num(at["stay_step"])
+            reached, stayed = int(first.notna().sum()), int(stay.notna().sum())
+            every = reached == b.seeds and reached > 0
+            stays = stayed == b.seeds and stayed > 0
+            rel = pd.concat(
+                [
+                    (_num(at["first_resolution"]) - 1) / first,
+                    (_num(at["stay_resolution"]) - 1) / stay,
+                ]
+            ).dropna()
+            rows.append(
+                {
+                    **{k: getattr(b, k) for k in ENTRY},
+                    "schedule": b.schedule,
+                    "lr": b.lr,
+                    "target": float(target),
+                    "seeds": b.seeds,
+                    "reached": reached,
+                    "stayed": stayed,
+                    "first_samples": _num(at["first_samples"]).median() if every else np.nan,
+                    "first_seconds": _num(at["first_seconds"]).median() if every else np.nan,
+                    "stay_samples": _num(at["stay_samples"]).median() if stays else np.nan,
+                    "stay_seconds": _num(at["stay_seconds"]).median() if stays else np.nan,
+                    "resolution": float(rel.max()) if len(rel) else np.nan,
+                    "exact": bool(at["exact"].astype(bool).all()) if len(at) else False,
+                }
+            )
+    return pd.DataFrame(rows, columns=LADDER_COLUMNS)
+
+
+def winners(lad: pd.DataFrame, on: str) -> pd.DataFrame:
+    """Which variant wins each (problem, target): the fewest median ``first_<on>``.
+
+    Args:
+        lad: ``ladder`` rows (several problems allowed).
+        on: "samples" or "seconds".
+
+    Returns:
+        One row per (problem, target) that some variant reached on every seed: problem, target,
+        variant, value. Ties go to the variant listed first.
+    """
+    col = f"first_{on}"
+    rows = []
+    for (problem, target), g in lad.groupby(["problem", "target"], sort=False):
+        g = g[g[col].notna()]
+        if len(g):
+            w = g.sort_values(col, kind="stable").iloc[0]
+            rows.append(
+                {"problem": problem, "target": target, "variant": w["variant"], "value": w[col]}
+            )
+    return pd.DataFrame(rows, columns=["problem", "target", "variant", "value"])
+
+
+# ---------------------------------------------------------------------------------- text
+
+
+def compact(v, digits: int = 3) -> str:
+    """A count or a time in few characters: "-" when missing, ``1.23e4`` from 10 000 up.
+
+    Examples:
+        >>> compact(832), compact(12288), compact(0.0123), compact(2.5e-05), compact(None)
+        ('832', '1.23e4', '0.0123', '2.5e-5', '-')
+    """
+    if v is None or pd.isna(v):
+        return "-"
+    v = float(v)
+    if abs(v) >= 1e4 or 0 < abs(v) < 1e-3:
+        mantissa, exp = f"{v:.{digits - 1}e}".split("e")
+        return f"{mantissa.rstrip('0').rstrip('.')}e{int(exp)}"
+    if float(v).is_integer():
+        return f"{v:.0f}"
+    return short(v, digits)
+
+
+def resolution_text(lad_rows: pd.DataFrame) -> str:
+    """ "exact" when every count of an entry's row is exact to the step, else "<= x%"."""
+    rel = lad_rows["resolution"].dropna()
+    if not len(rel):
+        return "-"
+    return "exact" if rel.max() == 0 else f"<= {short(100 * rel.max(), 2)}%"
+
+
+def _cell(r, on: str) -> str:
+    """``first / stay`` for one target; "k/n seeds" where only some seeds got there."""
+
+    def one(value, got) -> str:
+        if not pd.isna(value):
+            return compact(value)
+        return "-" if got == 0 else f"({got}/{r.seeds})"
+
+    first = one(getattr(r, f"first_{on}"), r.reached)
+    return f"{first} / {one(getattr(r, f'stay_{on}'), r.stayed)}"
+
+
+def ladder_table(lad: pd.DataFrame, on: str) -> str:
+    """The markdown table of one problem: a row per variant, a ``first / stay`` cell per target.
+
+    Args:
+        lad: ``ladder`` rows of one problem.
+        on: "samples" or "seconds".
+    """
+    targets = sorted(lad["target"].unique(), reverse=True)
+    header = ["variant", "schedule", "best lr", *(f"{short(t)}" for t in targets), "resolution"]
+    rows = []
+    for key, g in lad.groupby(ENTRY, sort=False):
+        first = g.iloc[0]
+        lr = short(first["lr"]) if not pd.isna(first["lr"]) else "(no target on every seed)"
+        by_target = {r.target: r for r in g.itertuples(index=False)}
+        cells = [_cell(by_target[t], on) if t in by_target else "-" for t in targets]
+        rows.append([str(key[2]), str(first["schedule"]), lr, *cells, resolution_text(g)])
+    return md_table(header, rows, right=set(range(2, len(header) - 1)))
+
+
+def theory_lines(lanes: pd.DataFrame) -> list[str]:
+    """L, mu, kappa, 2/L and 2/(L+mu) of one problem; the textbook case lr = 2/L named."""
+    if "L" not in lanes.columns or _num(lanes["L"]).isna().all():
+        return []
+    L, mu = float(_num(lanes["L"]).iloc[0]), float(_num(lanes["mu"]).iloc[0])
+    kappa = L / mu if mu > 0 else np.inf
+    line = (
+        f"Theory: L = {short(L)}, mu = {short(mu)}, kappa = L/mu = {short(kappa)}; batch GD is "
+        f"stable for lr < 2/L = {short(2 / L)}, fastest at the constant rate 2/(L+mu) = "
+        f"{short(2 / (L + mu))}."
+    )
+    lrs = _num(lanes["lr"]).unique()
+    edge = [lr for lr in lrs if np.isclose(lr, 2 / L, rtol=1e-6, atol=0)]
+    if edge:
+        line += (
+            f" The rate lr = {short(edge[0])} is exactly 2/L: each step multiplies the error by "
+            "1 - lr L = -1, so batch GD oscillates for ever (max_steps, not diverged)."
+        )
+    return [line]
+
+
+def predicted_table(hits: pd.DataFrame, lad: pd.DataFrame) -> str | None:
+    """Batch GD on least squares: steps to each target predicted from the spectrum beside the
+    measured ones, at the batch row's best lr (None where there is no prediction)."""
+    if "predicted_first_step" not in hits.columns:
+        return None
+    pred = hits[_num(hits["predicted_first_step"]).notna()]
+    rows = []
+    for key, g in lad.groupby(ENTRY, sort=False):
+        lr = g["lr"].iloc[0]
+        p = pred[(pred["variant"] == key[2]) & np.isclose(pred["lr"].astype(float), lr, atol=0)]
+        for target, t in sorted(p.groupby("target"), key=lambda kv: -kv[0]):
+            measured = _num(hits.loc[t.index, "first_step"]).median()
+            predicted = _num(t["predicted_first_step"]).median()
+            rows.append(
+                [str(key[2]), short(lr), short(target), compact(predicted), compact(measured)]
+            )
+    if not rows:
+        return None
+    header = ["variant", "lr", "target", "predicted steps", "measured steps"]
+    return md_table(header, rows, right={1, 2, 3, 4})
+
+
+def winners_table(lad: pd.DataFrame) -> str | None:
+    """Per problem and target: the variant with the fewest samples, and with the fewest seconds."""
+    by_samples, by_seconds = winners(lad, "samples"), winners(lad, "seconds")
+    if by_samples.empty:
+        return None
+    targets = sorted(lad["target"].unique(), reverse=True)
+    rows = []
+    for problem in dict.fromkeys(lad["problem"]):
+        cells = []
+        for t in targets:
+            s = by_samples[(by_samples["problem"] == problem) & (by_samples["target"] == t)]
+            c = by_seconds[(by_seconds["problem"] == problem) & (by_seconds["target"] == t)]
+            a = s["variant"].iloc[0] if len(s) else "-"
+            b = c["variant"].iloc[0] if len(c) else "-"
+            cells.append(f"{a} / {b}")
+        rows.append([str(problem), *cells])
+    return md_table(["problem", *(short(t) for t in targets)], rows, right=set())
