@@ -165,10 +165,16 @@ def resolution_text(lad_rows: pd.DataFrame) -> str:
     rel = lad_rows["resolution"].dropna()
     if not len(rel):
         return "-"
-    return "exact" if rel.max() == 0 else f"<= {short(100 * rel.max(), 2)}%"
+    if rel.max() == 0:
+        return "exact"
+    # rounded up to two significant digits: "at most" must not understate the bracket
+    pct = 100 * float(rel.max())
+    unit = 10 ** (np.floor(np.log10(pct)) - 1)
+    up = np.ceil(pct / unit - 1e-9) * unit
+    return f"<= {up:.0f}%" if up >= 10 else f"<= {up:.2g}%"
 
 
-def _cell(r, on: str) -> str:
+def cell(r, on: str) -> str:
     """``first / stay`` for one target; "k/n seeds" where only some seeds got there."""
 
     def one(value, got) -> str:
@@ -194,7 +200,7 @@ def ladder_table(lad: pd.DataFrame, on: str) -> str:
         first = g.iloc[0]
         lr = short(first["lr"]) if not pd.isna(first["lr"]) else "(no target on every seed)"
         by_target = {r.target: r for r in g.itertuples(index=False)}
-        cells = [_cell(by_target[t], on) if t in by_target else "-" for t in targets]
+        cells = [cell(by_target[t], on) if t in by_target else "-" for t in targets]
         rows.append([str(key[2]), str(first["schedule"]), lr, *cells, resolution_text(g)])
     return md_table(header, rows, right=set(range(2, len(header) - 1)))
 
@@ -242,20 +248,27 @@ def predicted_table(hits: pd.DataFrame, lad: pd.DataFrame) -> str | None:
     return md_table(header, rows, right={1, 2, 3, 4})
 
 
-def winners_table(lad: pd.DataFrame) -> str | None:
-    """Per problem and target: the variant with the fewest samples, and with the fewest seconds."""
+def winners_frame(lad: pd.DataFrame) -> pd.DataFrame:
+    """Per problem (rows) and target (columns): ``samples winner / seconds winner`` ("-": no
+    variant got there on every seed)."""
     by_samples, by_seconds = winners(lad, "samples"), winners(lad, "seconds")
-    if by_samples.empty:
-        return None
     targets = sorted(lad["target"].unique(), reverse=True)
     rows = []
     for problem in dict.fromkeys(lad["problem"]):
-        cells = []
+        row = {"problem": str(problem)}
         for t in targets:
-            s = by_samples[(by_samples["problem"] == problem) & (by_samples["target"] == t)]
-            c = by_seconds[(by_seconds["problem"] == problem) & (by_seconds["target"] == t)]
-            a = s["variant"].iloc[0] if len(s) else "-"
-            b = c["variant"].iloc[0] if len(c) else "-"
-            cells.append(f"{a} / {b}")
-        rows.append([str(problem), *cells])
-    return md_table(["problem", *(short(t) for t in targets)], rows, right=set())
+            a = by_samples[(by_samples["problem"] == problem) & (by_samples["target"] == t)]
+            b = by_seconds[(by_seconds["problem"] == problem) & (by_seconds["target"] == t)]
+            wa = a["variant"].iloc[0] if len(a) else "-"
+            wb = b["variant"].iloc[0] if len(b) else "-"
+            row[short(t)] = f"{wa} / {wb}"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def winners_table(lad: pd.DataFrame) -> str | None:
+    """``winners_frame`` as markdown; None when no variant reached any target."""
+    if winners(lad, "samples").empty:
+        return None
+    frame = winners_frame(lad)
+    return md_table(list(frame.columns), frame.to_numpy().tolist(), right=set())

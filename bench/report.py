@@ -3,11 +3,13 @@
 Everything in the README comes from the run files, read through ``bench.runs``; nothing is typed
 by hand. For each machine (suite, backend, device kind, host) only the newest complete run is
 used. The text is deterministic: the same runs give the same bytes. The plots are drawn by
-``bench.plots`` and ``results/perf.md`` by ``bench.perf_report``.
+``bench.plots`` (profiles by ``bench.profiles``), the ladder tables made by ``bench.ladder``,
+their LaTeX copies under ``tables/`` by ``bench.latex``, and ``results/perf.md`` by
+``bench.perf_report``.
 
-Every file is written atomically, and ``write`` deletes only plots that an earlier report wrote
-for the suites it is rewriting (``plots/manifest.json`` lists them): reporting a scratch folder of
-runs into ``results/`` leaves the other suites' published plots alone.
+Every file is written atomically, and ``write`` deletes only plots and LaTeX tables that an
+earlier report wrote for the suites it is rewriting (``plots/manifest.json`` lists them):
+reporting a scratch folder of runs into ``results/`` leaves the other suites' files alone.
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench import ladder, perf_report, plots, runs, tables
+from bench import ladder, latex, perf_report, plots, profiles, runs, tables
 from bench.errors import UserError
+from bench.prose import READING, how_to
 from bench.runs import Run
 from bench.tables import md_table, plural, short
 
 TITLE = "# gdjax results"
-MANIFEST = "manifest.json"  # under plots/: suite -> the plot files report wrote for it
+MANIFEST = "manifest.json"  # under plots/: suite -> the plot and .tex files report wrote for it
 
 
 def perf_columns(lanes: pd.DataFrame) -> list[str]:
@@ -194,62 +197,6 @@ def _perf_table(lanes: pd.DataFrame, cols: list[str]) -> str:
     return md_table(header, rows, right=set(range(4, len(header))) | {2})
 
 
-READING = """\
-## Reading the tables
-
-- **Relative suboptimality** is `(f(w_t) - f*) / (f(w_0) - f*)`: 1 at the start, 0 at the optimum.
-  `f*` is the true optimum computed in float64 (closed form for least squares, Newton's method for
-  the regularised logistic and softmax losses). **final subopt** is the absolute `f - f*` at the
-  last evaluated step (median over seeds); a converged lane stops at its target when early
-  stopping is on, so its final subopt is about `tol x (f(w_0) - f*)`.
-- A lane has **converged** at the first evaluated step whose relative suboptimality is `<= tol`
-  (the tol above each table); **diverged** when its loss went non-finite or far above `f(w_0)`;
-  otherwise it ran out of budget: **max_steps**. The three counts are over every lane (learning
-  rate x seed) of the row, not only the best learning rate.
-- **best lr**: among the learning rates whose every seed converged, the one that needed the fewest
-  samples (median over seeds; ties go to the smaller rate). When no learning rate converged on
-  every seed the row says "(none converged)", shows the rate with the smallest median final
-  suboptimality, and leaves the to-target columns empty. "(grid edge)" marks a best lr that is the
-  smallest or largest of the grid: a wider grid might do better.
-- **steps**, **epochs** (steps / steps per epoch) and **samples** (steps x batch size) to target
-  are medians over seeds at the best lr. Samples are the fair axis between variants: a stochastic
-  step reads one row, a batch step reads all n. Steps are resolved to the evaluation interval.
-- **seconds to target** = run time x steps_to_target / steps run: every lane of a row (the whole
-  learning-rate x seed grid) runs in one vmapped kernel, so this is the time that kernel, all lanes
-  together, took to reach the step, on the machine named in the section (not a single-lane time).
-  **compile s** is the ahead-of-time compile of the kernel ("(cached)": loaded from JAX's
-  persistent compilation cache, filled by an earlier run); **run s** the median of its timed runs
-  (all lanes together).
-- Plots: median over seeds, the band spans the 25-75% quantiles; suboptimalities at or below zero
-  (float rounding at the optimum) are drawn at a small floor.
-"""
-
-
-def _how_to(found: list[Run]) -> str:
-    machines = "; ".join(
-        dict.fromkeys(
-            f"{r.device} ({r.env.get('backend')}, host `{r.env.get('host')}`)" for r in found
-        )
-    )
-    return f"""\
-## How to add a GPU or TPU run
-
-Every number above was measured on the machines named in the section titles and nowhere else:
-{machines}. To add another machine, run the suite there and regenerate this file:
-
-```bash
-pip install -U "jax[cuda12]"   # NVIDIA GPU; on a Cloud TPU VM: pip install -U "jax[tpu]"
-python -m bench env            # check that the backend and devices are the ones you expect
-python -m bench run --suite default
-python -m bench report         # rewrites results/README.md and results/plots/
-python -m bench compare results/runs/<cpu run folder> results/runs/<gpu run folder>
-```
-
-Commit the new folder under `results/runs/` with the regenerated README and plots. The report keeps
-the newest complete run of each (suite, backend, device kind, host).
-"""
-
-
 def render_readme(found: list[Run], *, smooth: float | None = None) -> str:
     """The text of ``results/README.md`` for these runs (deterministic).
 
@@ -259,7 +206,7 @@ def render_readme(found: list[Run], *, smooth: float | None = None) -> str:
     out = _intro(found, smooth)
     for r in found:
         out += _run_section(r)
-    out.append(_how_to(found))
+    out.append(how_to(found))
     return "\n".join(out).rstrip("\n") + "\n"
 
 
@@ -337,7 +284,14 @@ def _summary(r: Run, hits: pd.DataFrame) -> list[str]:
         "",
     ]
     for p in r.plots.get(plots.RUN_PLOTS, []):
-        out += [f"![{r.meta.get('suite')}: performance profiles]({p})", ""]
+        reached = profiles.ratios(ladder.ladder(hits), "samples")["target"]
+        listed = ", ".join(f"{k} {short(t)}" for k, t in reached.items())
+        out += [
+            f"![{r.meta.get('suite')}: performance profiles]({p})",
+            "",
+            f"Performance profiles at the tightest target reached per problem: {listed}.",
+            "",
+        ]
     return out
 
 
@@ -363,7 +317,8 @@ def readme_text(runs_dir: Path, results_dir: Path, *, smooth: float | None = Non
 def write(
     runs_dir: Path, results_dir: Path, *, smooth: float | None = None, plots: bool = True
 ) -> list[Path]:
-    """Write ``results_dir/README.md``, ``perf.md`` (with a perf run) and the plots.
+    """Write ``results_dir/README.md``, ``perf.md`` (with a perf run), the plots and the LaTeX
+    tables.
 
     Args:
         runs_dir: a run folder, or a folder of run folders.
@@ -371,11 +326,11 @@ def write(
         smooth: EWMA weight in (0, 1] applied to each stochastic or mini-batch lane's curve
             before the median (for noisy SGD curves; batch GD curves are drawn as they are, an
             EWMA would only make them lag); None draws the raw curves. Tables are never smoothed.
-        plots: False writes the tables only and leaves plots/ alone.
+        plots: False writes README.md and perf.md only, and leaves plots/ and tables/ alone.
 
     Returns:
-        The files written. Plots that an earlier report wrote for the suites drawn now and that
-        this one did not redraw are removed; no other file is.
+        The files written. Plots and tables that an earlier report wrote for the suites drawn now
+        and that this one did not rewrite are removed; no other file is.
 
     Raises:
         UserError: ``smooth`` out of range.
@@ -402,7 +357,8 @@ def write(
 
 
 def draw_plots(found: list[Run], results_dir: Path, smooth: float | None) -> list[Path]:
-    """Draw every problem's plots (filling ``run.plots``) and drop this report's stale ones."""
+    """Draw every problem's plots and each run's profiles (filling ``run.plots``), write the
+    LaTeX tables (``bench.latex``), and drop the files of an earlier report that are stale."""
     drawn: dict[str, list[Path]] = {}
     for run in found:
         out_dir = plots.plot_dir(results_dir, run, found)
@@ -411,15 +367,19 @@ def draw_plots(found: list[Run], results_dir: Path, smooth: float | None) -> lis
             drawn.setdefault(str(run.meta.get("suite")), []).extend(files)
             run.plots[problem] = _relative(files, results_dir)
         files = plots.plot_run(run, out_dir)
-        drawn.setdefault(str(run.meta.get("suite")), []).extend(files)
         run.plots[plots.RUN_PLOTS] = _relative(files, results_dir)
+        # LaTeX tables go under tables/ in the plots' layout, listed in the same manifest
+        tex_dir = results_dir / "tables" / out_dir.relative_to(results_dir / "plots")
+        files += latex.write_tables(run, tex_dir)
+        drawn.setdefault(str(run.meta.get("suite")), []).extend(files)
     _forget_stale_plots(results_dir, {k: _relative(v, results_dir) for k, v in drawn.items()})
     return [f for files in drawn.values() for f in files]
 
 
 def _forget_stale_plots(results_dir: Path, drawn: dict[str, list[str]]) -> None:
-    """Delete the plots the manifest says an earlier report wrote for these suites and that were
-    not drawn now; record what was drawn. Files of other suites, and files no report wrote, stay."""
+    """Delete the plots and tables the manifest says an earlier report wrote for these suites
+    and that were not written now; record what was written. Files of other suites, and files
+    no report wrote, stay."""
     path = results_dir / "plots" / MANIFEST
     manifest = json.loads(path.read_text()) if path.is_file() else {}
     for suite, files in drawn.items():

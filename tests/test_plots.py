@@ -43,7 +43,7 @@ def test_report_deletes_no_plot_it_did_not_write(tiny_run, tmp_path):
     manifest = json.loads((results / "plots" / "manifest.json").read_text())
     assert sorted(manifest) == ["tiny"]
     assert sorted(manifest["tiny"]) == sorted(
-        p.relative_to(results).as_posix() for p in written if p.suffix == ".png"
+        p.relative_to(results).as_posix() for p in written if p.suffix in (".png", ".tex")
     )
 
 
@@ -59,9 +59,17 @@ def test_report_removes_its_own_stale_plots(tiny_run, tmp_path):
     drawn = json.loads(manifest.read_text())
     drawn["tiny"].append("plots/tiny/gone-lr.png")
     manifest.write_text(json.dumps(drawn))
+    old_tex = results / "tables" / "tiny" / "gone.tex"
+    old_tex.write_text("\\toprule")
+    drawn["tiny"].append("tables/tiny/gone.tex")
+    by_hand = results / "tables" / "tiny" / "typed-by-hand.tex"
+    by_hand.write_text("kept")
+    manifest.write_text(json.dumps(drawn))
     report.write(scratch, results)
-    assert not old.exists()
-    assert "plots/tiny/gone-lr.png" not in json.loads(manifest.read_text())["tiny"]
+    assert not old.exists() and not old_tex.exists()
+    assert by_hand.read_text() == "kept"  # no report wrote it
+    listed = json.loads(manifest.read_text())["tiny"]
+    assert "plots/tiny/gone-lr.png" not in listed and "tables/tiny/gone.tex" not in listed
 
 
 def test_report_writes_through_temporary_files(tiny_run, tmp_path, monkeypatch):
@@ -80,3 +88,15 @@ def test_report_writes_through_temporary_files(tiny_run, tmp_path, monkeypatch):
     written = report.write(tiny_run, tmp_path / "results")
     assert set(written) <= set(seen)
     assert not list((tmp_path / "results").rglob(".*tmp*"))
+
+
+def test_profile_and_latex_tables_are_written(tiny_run, tmp_path):
+    """A run with target ladders: profile.png beside the problem plots, LaTeX under tables/."""
+    written = report.write(tiny_run, tmp_path / "results")
+    names = {p.relative_to(tmp_path / "results").as_posix() for p in written}
+    assert "plots/tiny/profile.png" in names
+    assert {"tables/tiny/linear-64x3.tex", "tables/tiny/summary.tex"} <= names
+    assert (tmp_path / "results" / "plots" / "tiny" / "profile.png").read_bytes().startswith(PNG)
+    tex = (tmp_path / "results" / "tables" / "tiny" / "linear-64x3.tex").read_text()
+    assert "\\toprule" in tex and "\\midrule" in tex and "\\bottomrule" in tex
+    assert "minibatch-8" in tex and "samples 0.1" in tex
