@@ -183,6 +183,7 @@ def plot_curves(p: _Problem, curves: pd.DataFrame, kind: str, out_dir: Path, smo
         ax.axhline(p.floor, color="0.6", ls="--", lw=0.8, label=FLOOR_LABEL)
     # symlog: step 0 (x = 0) is drawn; linear below the smallest first step, log above it
     ax.set_xscale("symlog", linthresh=min(first_x) if first_x else 1.0, linscale=1.0)
+    ax.set_xlim(left=0)  # nothing is negative: no mirrored half-axis
     smooth_note = f", EWMA alpha={short(smooth)} (not batch)" if smooth is not None else ""
     _finish(
         ax,
