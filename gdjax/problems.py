@@ -209,6 +209,7 @@ def quadratic(a: float, b: float, c: float, *, dtype=None, name: str = "quadrati
     b = checks.real(b, "quadratic: b", lo=-np.inf)
     c = checks.real(c, "quadratic: c", lo=-np.inf)
     dtype = checks.float_dtype(dtype)
+    checks.fits_dtype([a], "quadratic: a", dtype)  # a that rounds to 0 leaves no minimum
     coef = np.array([[a, b, c]])
     X = _in_dtype(coef, dtype, "quadratic: coefficients")
     return Problem(_name(name), Quadratic(), X, jnp.zeros((1,), dtype))
