@@ -228,6 +228,12 @@ def _listed(check_all) -> Callable[[Any], list]:
     return check
 
 
+def _baselines(v) -> list[str]:
+    if not isinstance(v, list):
+        raise TypeError(f"baselines must be a list of names ({', '.join(BASELINES)}), got {v!r}")
+    return [_choice("baseline", BASELINES)(x) for x in v]
+
+
 RUN_FIELDS: dict[str, Field] = {
     "lrs": Field(
         "a non-empty list of numbers > 0, or {geomspace = [lo, hi, count]}", _lrs, own_message=True
@@ -254,7 +260,7 @@ RUN_FIELDS: dict[str, Field] = {
     "repeats": Field("an int >= 1", lambda v: checks.integer(v, "repeats", lo=1)),
     "baselines": Field(
         f"a list of baseline names ({', '.join(BASELINES)})",
-        lambda v: [_choice("baseline", BASELINES)(x) for x in _list(v)],
+        _baselines,
         own_message=True,
     ),
     "baseline_lanes": Field("an int >= 1", lambda v: checks.integer(v, "baseline_lanes", lo=1)),
@@ -279,12 +285,6 @@ RUN_KEYS = {
     "targets": "relative-suboptimality target ladder, each in (0, 1) (default: the library's)",
     "schedule": "learning-rate schedule: constant | inverse_time | cosine",
 }
-
-
-def _list(v) -> list:
-    if not isinstance(v, list):
-        raise ValueError(f"must be a list, got {v!r}")
-    return v
 
 
 def _batch_size(v):
@@ -646,9 +646,7 @@ class _Loader:
             self.fail("", "no [[problems]]")
         entries, builders, where = [], {}, {}
         for i, p in enumerate(top["problems"]):
-            pwhere = f"problems[{i}]" + (
-                f" ({p['name']})" if isinstance(p.get("name"), str) else ""
-            )
+            pwhere = f"problems[{i}]{_named(p)}"
             args, run, pdef = self.problem(p, pwhere)
             pname = pdef["name"]
             if pname in builders:
@@ -684,9 +682,7 @@ class _Loader:
     def variants(self, tables) -> dict[str, tuple[dict, dict]]:
         out = {}
         for j, v in enumerate(tables):
-            vwhere = f"variants[{j}]" + (
-                f" ({v['name']})" if isinstance(v.get("name"), str) else ""
-            )
+            vwhere = f"variants[{j}]{_named(v)}"
             fields = self.table(v, VARIANT_FIELDS, vwhere, extra=RUN_FIELDS)
             run = self.table(
                 {k: v[k] for k in RUN_FIELDS if k in v}, RUN_FIELDS, vwhere, partial=True
@@ -733,6 +729,15 @@ class _Loader:
         if s["baselines"] and s["early_stop"]:
             # a baseline runs every step; gdjax must too, or the final losses cannot be compared
             self.fail(where, "baselines need early_stop = false")
+
+
+def _named(table) -> str:
+    """`` (NAME)`` after a table's index in messages, when it has a valid name."""
+    name = table.get("name") if isinstance(table, dict) else None
+    try:
+        return f" ({label(name)})"
+    except (TypeError, ValueError):
+        return ""
 
 
 def _builder(source, args, pname, dtype, base) -> Callable[[], Problem]:
