@@ -28,6 +28,9 @@ import numpy as np
 
 INT32_MAX = 2**31 - 1
 
+# what counts as a sequence of values: ordered, and not a string
+_SEQUENCES = (list, tuple, range, np.ndarray, jax.Array)
+
 #: The learning-rate schedules the kernel knows (optax schedules scaled by each lane's lr).
 SCHEDULES = ("constant", "inverse_time", "cosine")
 
@@ -144,6 +147,8 @@ def float_dtype(dtype) -> np.dtype:
     """
     if dtype is None:
         return np.dtype(jnp.asarray(0.0).dtype)
+    if isinstance(dtype, (np.ndarray, jax.Array, np.generic)):  # NumPy would take its dtype
+        raise TypeError(f"dtype must be a floating dtype, got a value {dtype!r}")
     try:
         dt = np.dtype(dtype)
     except (TypeError, ValueError):
@@ -294,7 +299,8 @@ def seeds(values) -> np.ndarray:
     """
     if is_int(values):
         values = [values]
-    if isinstance(values, (str, bytes, dict)) or not hasattr(values, "__iter__"):
+    # a sequence, so the order is the user's: a set or a generator has none to keep
+    if not isinstance(values, _SEQUENCES):
         raise TypeError(f"seeds must be a sequence of ints, got {type(values).__name__}")
     if isinstance(values, (np.ndarray, jax.Array)):
         if values.ndim != 1:
@@ -338,7 +344,7 @@ def init_params(init, template):
         return template
     if isinstance(init, (np.ndarray, jax.Array)) and np.ndim(init) == 0:
         init = init.item()  # a 0-d array is a number
-    if isinstance(init, (complex, np.complexfloating)) or np.iscomplexobj(init):
+    if isinstance(init, (complex, np.complexfloating)):
         raise TypeError(f"init must be real, got {type(init).__name__}")
     if isinstance(init, (bool, np.bool_)):
         raise TypeError(f"init must be a real number or a pytree, got {type(init).__name__}")
@@ -348,8 +354,8 @@ def init_params(init, template):
             if _overflow(np.array(init), t.dtype).any():
                 raise ValueError(f"init {init:g} overflows the parameters' dtype {t.dtype}")
         return jax.tree.map(lambda t: jnp.full_like(t, init), template)
-    try:
-        leaves = jax.tree.map(lambda t, v: np.asarray(v), template, init)
+    try:  # the structure first; each leaf of init may still be a nested list
+        leaves = jax.tree.map(lambda t, v: v, template, init)
     except (ValueError, TypeError) as e:
         raise ValueError(
             f"init must be a float or a pytree like problem.init_params() "
@@ -357,11 +363,16 @@ def init_params(init, template):
         ) from None
     out = {}
     for k, t in template.items():
-        v = leaves[k]
-        if v.shape != t.shape:
-            raise ValueError(f"init[{k!r}] must have shape {t.shape}, got {v.shape}")
+        try:
+            v = np.asarray(leaves[k])
+        except Exception:  # ragged lists, bytes, objects: whatever NumPy cannot make an array of
+            raise TypeError(f"init[{k!r}] must be an array of real numbers") from None
+        if v.dtype.kind == "c":
+            raise TypeError(f"init[{k!r}] must be real, got dtype {v.dtype}")
         if v.dtype.kind not in "iuf":
             raise TypeError(f"init[{k!r}] must hold real numbers, got dtype {v.dtype}")
+        if v.shape != t.shape:
+            raise ValueError(f"init[{k!r}] must have shape {t.shape}, got {v.shape}")
         if not np.all(np.isfinite(v)):
             raise ValueError(f"init[{k!r}] contains NaN or inf")
         if _overflow(v, t.dtype).any():
@@ -448,7 +459,7 @@ def targets(values) -> np.ndarray:
         raise TypeError("targets must be a sequence of numbers, got a string")
     if is_real(values):
         values = [values]
-    if not hasattr(values, "__iter__") or isinstance(values, dict):
+    if not isinstance(values, _SEQUENCES):
         raise TypeError(f"targets must be a sequence of numbers, got {type(values).__name__}")
     arr = np.asarray(values, dtype=object if isinstance(values, (list, tuple)) else None)
     if arr.ndim != 1 or arr.size == 0:

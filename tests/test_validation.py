@@ -159,6 +159,8 @@ BIG = float(np.finfo(np.float32).max) * 10  # fine in float64, inf in float32
         (lambda: checks.seeds(np.array([0.0, 1.0])), TypeError, "seed must be an int"),
         (lambda: checks.seeds("01"), TypeError, "seeds must be a sequence"),
         (lambda: checks.seeds({"a": 1}), TypeError, "seeds must be a sequence"),
+        (lambda: checks.seeds({1, 2}), TypeError, "seeds must be a sequence"),
+        (lambda: checks.targets({0.1}), TypeError, "targets must be a sequence"),
         (lambda: checks.tol("1e-3"), TypeError, "tol must be a real number"),
         (lambda: checks.targets("0.1"), TypeError, "targets must be a sequence"),
         (lambda: checks.targets([0.1, "0.01"]), TypeError, "target must be a real number"),
