@@ -147,7 +147,8 @@ def float_dtype(dtype) -> np.dtype:
     """
     if dtype is None:
         return np.dtype(jnp.asarray(0.0).dtype)
-    if isinstance(dtype, (np.ndarray, jax.Array, np.generic)):  # NumPy would take its dtype
+    # a value, or a structured-dtype spec: NumPy would turn either into some dtype
+    if isinstance(dtype, (np.ndarray, jax.Array, np.generic, list, tuple, dict)):
         raise TypeError(f"dtype must be a floating dtype, got a value {dtype!r}")
     try:
         dt = np.dtype(dtype)
