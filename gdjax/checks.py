@@ -187,7 +187,7 @@ def _first_bad(mask: np.ndarray) -> tuple[int, ...]:
     return tuple(int(i) for i in np.argwhere(mask)[0])
 
 
-def data(X, y) -> tuple[jax.Array, jax.Array]:
+def data(X, y, *, labels: tuple | None = None) -> tuple[jax.Array, jax.Array]:
     """Validate X (n, d) and y (n,) before any tracing; return both in X's floating dtype.
 
     Both are converted to the float dtype they will run in (X's own float dtype, float64 for
@@ -198,6 +198,8 @@ def data(X, y) -> tuple[jax.Array, jax.Array]:
     Args:
         X: features, shape (n, d), finite real numbers.
         y: targets, shape (n,), finite real numbers.
+        labels: the values ``y`` may take (``(0, 1)`` for logistic regression), checked before
+            the conversion: 1e-300 is not a 0 label even though float32 rounds it to 0.
 
     Returns:
         ``(X, y)`` as JAX arrays of the same floating dtype.
@@ -225,6 +227,9 @@ def data(X, y) -> tuple[jax.Array, jax.Array]:
         if not np.all(np.isfinite(a)):
             bad = _first_bad(~np.isfinite(a))
             raise ValueError(f"{arg} contains NaN or inf (first at index {bad})")
+    if labels is not None and not np.all(np.isin(yn, labels)):
+        bad = yn[~np.isin(yn, labels)][0].item()
+        raise ValueError(f"labels y must be {' or '.join(map(str, labels))}, found {bad}")
     dt = Xn.dtype if np.issubdtype(Xn.dtype, np.floating) else np.float64
     dt = np.dtype(jax.dtypes.canonicalize_dtype(dt))
     out = []

@@ -233,7 +233,7 @@ def logistic(X, y, *, intercept: bool = True, l2: float = 1e-2, name: str = "log
         >>> p.optimum()[1] < 0.7
         True
     """
-    X, y = checks.data(X, y)
+    X, y = checks.data(X, y, labels=(0, 1))  # on the values given: 1e-300 is no 0 in float32
     labels = np.asarray(y)
     if not np.all((labels == 0) | (labels == 1)):
         bad = labels[(labels != 0) & (labels != 1)][0]

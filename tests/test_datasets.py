@@ -374,7 +374,7 @@ def test_csv_data_errors_from_the_constructor_name_the_file(tmp_path):
 
     f = tmp_path / "labels.csv"
     f.write_text("x,y\n1,0\n2,3\n")
-    with pytest.raises(ValueError, match=r"labels\.csv: logistic: labels y must be 0 or 1"):
+    with pytest.raises(ValueError, match=r"labels\.csv: labels y must be 0 or 1, found 3"):
         datasets.load_csv(f, target="y", kind="logistic")
     f.write_text("x,y\n1,0\n2,20000\n")
     with pytest.raises(ValueError, match=r"labels\.csv: softmax: label 20000"):

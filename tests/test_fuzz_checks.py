@@ -12,22 +12,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import gdjax
 from gdjax import checks
+from tests.fuzzing import fuzz
 
 pytestmark = pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")
 
-FUZZ = settings(
-    max_examples=150,
-    deadline=None,
-    derandomize=True,  # the same examples on every run: CI must not be a lottery
-    database=None,  # and no replay of examples saved by earlier local runs
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+FUZZ = fuzz(150)
 CLEAR = (TypeError, ValueError)
 
 # what users pass, right and wrong: Python, NumPy and JAX numbers, 0-d and 1-d arrays, and junk
@@ -62,14 +57,27 @@ def _names(exc: Exception, *names: str) -> bool:
     return any(n in str(exc) for n in names)
 
 
+REFUSED = object()
+
+
+def _outcome(call, *names: str):
+    """``call()``'s value, or REFUSED after a TypeError/ValueError that names one of ``names``.
+
+    Any other exception propagates and fails the test.
+    """
+    try:
+        return call()
+    except CLEAR as e:
+        assert _names(e, *names), f"message does not name {names}: {e}"
+        return REFUSED
+
+
 @FUZZ
 @given(v=anything, lo=st.integers(-3, 3), span=st.none() | st.integers(0, 5))
 def test_integer(v, lo, span):
     hi = None if span is None else lo + span
-    try:
-        out = checks.integer(v, "epochs", lo=lo, hi=hi)
-    except CLEAR as e:
-        assert _names(e, "epochs")
+    out = _outcome(lambda: checks.integer(v, "epochs", lo=lo, hi=hi), "epochs")
+    if out is REFUSED:
         return
     assert type(out) is int and out == int(np.asarray(v)) and lo <= out
     assert hi is None or out <= hi
@@ -79,10 +87,8 @@ def test_integer(v, lo, span):
 @FUZZ
 @given(v=anything, lo=st.sampled_from([-math.inf, 0.0, 1.0]), strict=st.booleans())
 def test_real(v, lo, strict):
-    try:
-        out = checks.real(v, "l2", lo=lo, strict=strict)
-    except CLEAR as e:
-        assert _names(e, "l2")
+    out = _outcome(lambda: checks.real(v, "l2", lo=lo, strict=strict), "l2")
+    if out is REFUSED:
         return
     assert type(out) is float and math.isfinite(out)
     assert out > lo if strict else out >= lo
@@ -92,10 +98,8 @@ def test_real(v, lo, strict):
 @FUZZ
 @given(v=anything)
 def test_boolean(v):
-    try:
-        out = checks.boolean(v, "shuffle")
-    except CLEAR as e:
-        assert _names(e, "shuffle")
+    out = _outcome(lambda: checks.boolean(v, "shuffle"), "shuffle")
+    if out is REFUSED:
         return
     assert type(out) is bool and np.asarray(v).dtype == np.bool_ and out == bool(v)
 
@@ -103,10 +107,8 @@ def test_boolean(v):
 @FUZZ
 @given(v=anything)
 def test_tol(v):
-    try:
-        out = checks.tol(v)
-    except CLEAR as e:
-        assert _names(e, "tol")
+    out = _outcome(lambda: checks.tol(v), "tol")
+    if out is REFUSED:
         return
     assert 0 < out < 1 and out == float(np.asarray(v))
 
@@ -114,10 +116,8 @@ def test_tol(v):
 @FUZZ
 @given(v=anything)
 def test_lrs(v):
-    try:
-        out = checks.lrs(v)
-    except CLEAR as e:
-        assert _names(e, "lr")
+    out = _outcome(lambda: checks.lrs(v), "lr")
+    if out is REFUSED:
         return
     assert out.dtype == np.float64 and out.ndim == 1 and out.size >= 1
     assert np.all(np.isfinite(out)) and np.all(out > 0)
@@ -127,10 +127,8 @@ def test_lrs(v):
 @FUZZ
 @given(v=anything)
 def test_seeds(v):
-    try:
-        out = checks.seeds(v)
-    except CLEAR as e:
-        assert _names(e, "seed")
+    out = _outcome(lambda: checks.seeds(v), "seed")
+    if out is REFUSED:
         return
     assert out.dtype == np.int64 and out.ndim == 1 and out.size >= 1
     assert np.all((out >= 0) & (out < 2**32))
@@ -140,10 +138,8 @@ def test_seeds(v):
 @FUZZ
 @given(v=anything)
 def test_targets(v):
-    try:
-        out = checks.targets(v)
-    except CLEAR as e:
-        assert _names(e, "target")
+    out = _outcome(lambda: checks.targets(v), "target")
+    if out is REFUSED:
         return
     assert out.dtype == np.float64 and out.size >= 1
     assert np.all((out > 0) & (out < 1)) and np.all(np.diff(out) < 0)  # sorted, no duplicates
@@ -152,10 +148,8 @@ def test_targets(v):
 @FUZZ
 @given(v=anything)
 def test_schedule(v):
-    try:
-        out = checks.schedule(v)
-    except CLEAR as e:
-        assert _names(e, "schedule")
+    out = _outcome(lambda: checks.schedule(v), "schedule")
+    if out is REFUSED:
         return
     assert out in checks.SCHEDULES
 
@@ -163,10 +157,8 @@ def test_schedule(v):
 @FUZZ
 @given(epochs=anything | st.integers(1, 2**33), spe=st.integers(-1, 2**32))
 def test_steps(epochs, spe):
-    try:
-        out = checks.steps(epochs, spe)
-    except CLEAR as e:
-        assert _names(e, "epochs", "steps_per_epoch")
+    out = _outcome(lambda: checks.steps(epochs, spe), "epochs", "steps_per_epoch")
+    if out is REFUSED:
         return
     assert out == int(np.asarray(epochs)) * spe <= checks.INT32_MAX
 
@@ -179,10 +171,11 @@ def test_steps(epochs, spe):
     dtype=st.sampled_from([np.float32, np.float64]),
 )
 def test_lanes_memory(lanes, params, evals, dtype):
-    try:
-        out = checks.lanes_memory(lanes, params, evals, dtype)
-    except ValueError as e:
-        assert _names(e, "num_lanes", "num_params", "num_evals", "GiB")
+    out = _outcome(
+        lambda: checks.lanes_memory(lanes, params, evals, dtype),
+        *("num_lanes", "num_params", "num_evals", "GiB"),
+    )
+    if out is REFUSED:
         return
     assert out == lanes * (checks.PARAM_COPIES * params + evals) * np.dtype(dtype).itemsize
 
@@ -190,11 +183,8 @@ def test_lanes_memory(lanes, params, evals, dtype):
 @FUZZ
 @given(v=anything | st.text(max_size=12), dtype=st.sampled_from([np.float32, np.float64]))
 def test_fits_dtype(v, dtype):
-    try:
-        arr = checks.lrs(v)
-        checks.fits_dtype(arr, "lr", dtype)
-    except CLEAR as e:
-        assert _names(e, "lr")
+    arr = _outcome(lambda: checks.lrs(v), "lr")
+    if arr is REFUSED or _outcome(lambda: checks.fits_dtype(arr, "lr", dtype), "lr") is REFUSED:
         return
     info = np.finfo(dtype)
     assert np.all(arr <= info.max) and np.all(arr >= info.smallest_normal)
@@ -204,10 +194,8 @@ def test_fits_dtype(v, dtype):
 @FUZZ
 @given(v=anything)
 def test_float_dtype(v):
-    try:
-        out = checks.float_dtype(v)
-    except CLEAR as e:
-        assert _names(e, "dtype")
+    out = _outcome(lambda: checks.float_dtype(v), "dtype")
+    if out is REFUSED:
         return
     assert np.issubdtype(out, np.floating) and jax.dtypes.canonicalize_dtype(out) == out
 
@@ -222,10 +210,8 @@ TEMPLATE = {"w": jnp.zeros(2, jnp.float32), "b": jnp.zeros((), jnp.float32)}
     | st.fixed_dictionaries({"w": st.lists(st.floats(), min_size=2, max_size=2), "b": st.floats()})
 )
 def test_init_params(v):
-    try:
-        out = checks.init_params(v, TEMPLATE)
-    except CLEAR as e:
-        assert _names(e, "init")
+    out = _outcome(lambda: checks.init_params(v, TEMPLATE), "init")
+    if out is REFUSED:
         return
     assert jax.tree.structure(out) == jax.tree.structure(TEMPLATE)
     for k, t in TEMPLATE.items():
@@ -279,10 +265,8 @@ def _x_dtype(X) -> np.dtype:
 @given(data=xy(), intercept=st.booleans() | st.integers(0, 1))
 def test_linear(data, intercept):
     X, y = data
-    try:
-        p = gdjax.problems.linear(X, y, intercept=intercept)
-    except CLEAR as e:
-        assert _names(e, "X", "y", "intercept")
+    p = _outcome(lambda: gdjax.problems.linear(X, y, intercept=intercept), "X", "y", "intercept")
+    if p is REFUSED:
         return
     dt = _x_dtype(X)
     assert p.dtype == dt and isinstance(intercept, bool)
@@ -297,10 +281,8 @@ def test_linear(data, intercept):
 @given(data=xy(), l2=scalar)
 def test_logistic(data, l2):
     X, y = data
-    try:
-        p = gdjax.problems.logistic(X, y, l2=l2)
-    except CLEAR as e:
-        assert _names(e, "X", "y", "l2")
+    p = _outcome(lambda: gdjax.problems.logistic(X, y, l2=l2), "X", "y", "l2")
+    if p is REFUSED:
         return
     assert set(np.unique(np.asarray(p.y)).tolist()) <= {0.0, 1.0}
     np.testing.assert_array_equal(np.asarray(p.y), y.astype(np.float64))  # no wrapped label
@@ -311,10 +293,10 @@ def test_logistic(data, l2):
 @given(data=xy(), k=st.none() | st.integers(-1, 12_000) | scalar)
 def test_softmax(data, k):
     X, y = data
-    try:
-        p = gdjax.problems.softmax(X, y, num_classes=k)
-    except CLEAR as e:
-        assert _names(e, "X", "y", "label", "num_classes")
+    p = _outcome(
+        lambda: gdjax.problems.softmax(X, y, num_classes=k), "X", "y", "label", "num_classes"
+    )
+    if p is REFUSED:
         return
     labels = np.asarray(p.y)
     assert labels.dtype == np.int32
@@ -326,10 +308,8 @@ def test_softmax(data, k):
 @FUZZ
 @given(a=scalar, b=scalar, c=scalar)
 def test_quadratic(a, b, c):
-    try:
-        p = gdjax.problems.quadratic(a, b, c)
-    except CLEAR as e:
-        assert _names(e, "a", "b", "c", "coefficients")
+    p = _outcome(lambda: gdjax.problems.quadratic(a, b, c), "a", "b", "c", "coefficients")
+    if p is REFUSED:
         return
     coef = np.asarray(p.X)[0]
     assert coef[0] > 0 and np.all(np.isfinite(coef))
@@ -345,10 +325,16 @@ def test_quadratic(a, b, c):
     cond=st.none() | scalar | st.floats(0.5, 100),
 )
 def test_makers(maker, n, d, seed, cond):
-    try:
-        p = getattr(gdjax.problems, maker)(n, d, seed=seed, cond=cond)
-    except CLEAR as e:
-        assert _names(e, "n", "d", "seed", "cond", "GiB", "num_classes")
+    p = _outcome(
+        lambda: getattr(gdjax.problems, maker)(n, d, seed=seed, cond=cond),
+        "n",
+        "d",
+        "seed",
+        "cond",
+        "GiB",
+        "num_classes",
+    )
+    if p is REFUSED:
         return
     assert (p.n, p.d) == (int(np.asarray(n)), int(np.asarray(d)))
     assert np.all(np.isfinite(np.asarray(p.X)))
@@ -372,10 +358,11 @@ def parabola():
     shuffle=st.sampled_from([True, np.bool_(False), 1]),
 )
 def test_run(parabola, lr, tol, init, shuffle):
-    try:
-        r = gdjax.run(parabola, lr=lr, tol=tol, init=init, shuffle=shuffle, epochs=5)
-    except CLEAR as e:
-        assert _names(e, "lr", "tol", "init", "shuffle")
+    r = _outcome(
+        lambda: gdjax.run(parabola, lr=lr, tol=tol, init=init, shuffle=shuffle, epochs=5),
+        *("lr", "tol", "init", "shuffle"),
+    )
+    if r is REFUSED:
         return
     assert r.status in ("converged", "diverged", "max_steps")
     x0 = 0.0 if init is None else float(np.asarray(init))

@@ -10,22 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from gdjax import datasets
+from tests.fuzzing import fuzz
 
-FUZZ = settings(
-    max_examples=120,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.large_base_example,
-    ],
-)
+FUZZ = fuzz(120)
 
 # cells that are not finite numbers, as written in the file (quoted where CSV needs it)
 BAD_CELLS = [

@@ -254,12 +254,15 @@ def test_lr_that_underflows_float32_is_refused_by_run(lin):
         (
             np.array([0, 2**32 + 1], np.int64),
             "logistic",
-            "must be 0 or 1, found 4294967296",
+            "must be 0 or 1, found 4294967297",
         ),
         (np.array([0, 2**31], np.int64), "softmax", "more than 10000"),
         (np.array([0, 2**63 - 1], np.int64), "softmax", "more than 10000"),
         (np.array([0, 2**64 - 1], np.uint64), "softmax", "more than 10000"),
         (np.array([0.0, 1e300]), "softmax", "more than 10000"),
+        # a label that float32 would round to 0
+        (np.array([0.0, 1e-300]), "logistic", "must be 0 or 1, found 1e-300"),
+        (np.array([1.0, 1 + 1e-12]), "logistic", "must be 0 or 1, found 1.000000000001"),
         # one stray label makes an absurd class count
         (np.array([0, 1, 2, 10_000]), "softmax", "label 10000 would make 10001 classes"),
         (np.array([0, 1, 2, 10**6]), "softmax", "relabel the classes"),
