@@ -1,6 +1,8 @@
-"""Command line: ``python -m bench {run,report,compare,env,list,roofline}``.
+"""Command line: ``python -m bench COMMAND`` (installed as ``gdjax-bench COMMAND``).
 
-Errors a user can fix (unknown suite, field or file, malformed TOML) print one line and exit 2.
+A user error (``bench.errors.UserError``, ``bench.suites.SuiteError``, a file the system cannot
+open) prints one line on stderr and exits with status 2. Anything else is a bug and keeps its
+traceback.
 """
 
 from __future__ import annotations
@@ -10,18 +12,178 @@ import json
 import sys
 from pathlib import Path
 
+from bench.errors import UserError
+
 DEFAULT_OUT = Path("results/runs")
 DEFAULT_CACHE = Path.home() / ".cache" / "gdjax" / "xla"
+DESCRIPTION = "Benchmark batch, stochastic and mini-batch gradient descent with gdjax."
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    sub = p.add_subparsers(dest="cmd", required=True)
+# ---------------------------------------------------------------------------------- checked numbers
 
+
+def positive_int(text: str) -> int:
+    """An int >= 1 (``--repeats``, ``--devices``); argparse turns the error into exit 2.
+
+    Examples:
+        >>> positive_int("3")
+        3
+    """
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an int >= 1, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
+    return v
+
+
+def smoothing(text: str) -> float:
+    """An EWMA weight in (0, 1].
+
+    Examples:
+        >>> smoothing("0.5")
+        0.5
+    """
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}") from None
+    if not 0 < v <= 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {v:g}")
+    return v
+
+
+# ---------------------------------------------------------------------------------- commands
+
+
+def cmd_run(args) -> int:
+    if args.x64:
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+    from bench import baselines, runner, suites, timing
+
+    suite = suites.load(args.suite)
+    if not args.no_cache:
+        timing.enable_compilation_cache(args.cache_dir)
+    resume = Path(args.resume) if isinstance(args.resume, str) else args.resume
+    runner.run_suite(
+        suite,
+        args.out,
+        repeats=args.repeats,
+        resume=resume,
+        progress=not args.no_progress,
+        only=args.only,
+        extra=baselines.attach,
+    )
+    return 0
+
+
+def cmd_report(args) -> int:
+    from bench import report
+
+    written = report.write(args.runs, args.results, smooth=args.smooth, plots=not args.no_plots)
+    for p in written:
+        print(p)
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from bench import compare
+
+    print(compare.render(compare.load(args.paths)))
+    return 0
+
+
+def cmd_env(args) -> int:
+    del args
+    import jax
+
+    from bench import envinfo
+
+    info = envinfo.describe()
+    info["devices"] = [str(d) for d in jax.devices()]
+    print(json.dumps(info, indent=2))
+    return 0
+
+
+def cmd_list(args) -> int:
+    del args
+    from bench import suites
+
+    for name in suites.available():
+        s = suites.load(name)
+        print(f"{name}: {len(s.entries)} entries - {s.description}")
+        for e in s.entries:
+            lanes = len(e.settings["lrs"]) * len(e.settings["seeds"])
+            print(f"    {e.key}  ({lanes} lanes, {e.settings['epochs']} epochs)")
+    return 0
+
+
+def cmd_scaling(args) -> int:
+    from bench import scaling
+
+    scaling.run(args.suite, args.devices, args.out, args.repeats, args.only)
+    return 0
+
+
+def cmd_scaling_worker(args) -> int:
+    from bench import scaling
+
+    rows = scaling.worker(args.suite, args.devices, args.repeats or None, args.only)
+    print(json.dumps(rows))
+    return 0
+
+
+def cmd_roofline(args) -> int:
+    from bench import roofline, runs
+
+    r = roofline.measure()
+    print(json.dumps(r, indent=2))
+    if args.out:
+        runs.write_json(args.out, r)
+    return 0
+
+
+# ---------------------------------------------------------------------------------- parser
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (exit 2), like every other user error."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {self.prog}: {message} (see --help)\n")
+
+
+def parser(prog: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; ``prog`` is how the help names the program (default: argv[0])."""
+    p = _Parser(prog=prog, description=DESCRIPTION)
+    # metavar: the help lists the commands added with help=..., not the internal worker
+    sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+    _add_run(sub)
+    _add_report(sub)
+    c = sub.add_parser("compare", help="runs on different backends/devices side by side")
+    c.add_argument(
+        "paths", nargs="+", type=Path, help="run folders, lanes files or folders of runs"
+    )
+    c.set_defaults(func=cmd_compare)
+    sub.add_parser("env", help="backend, devices and versions").set_defaults(func=cmd_env)
+    sub.add_parser("list", help="the shipped suites and their entries").set_defaults(func=cmd_list)
+    _add_scaling(sub)
+    rf = sub.add_parser("roofline", help="measure this machine's GEMM GFLOP/s and copy GB/s")
+    rf.add_argument("--out", type=Path, default=None, help="save the measurement as JSON here")
+    rf.set_defaults(func=cmd_roofline)
+    return p
+
+
+def _add_run(sub) -> None:
     r = sub.add_parser("run", help="run a suite and save its lanes and curves")
     r.add_argument("--suite", required=True, help="suite name (bench/suites/NAME.toml) or path")
     r.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder of run folders")
-    r.add_argument("--repeats", type=int, help="timed repeats per kernel (default: suite's)")
+    r.add_argument(
+        "--repeats", type=positive_int, help="timed repeats per kernel (default: suite's)"
+    )
     r.add_argument(
         "--resume",
         nargs="?",
@@ -40,54 +202,63 @@ def _parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--no-cache", action="store_true", help="compile every kernel afresh")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
+    r.set_defaults(func=cmd_run)
 
+
+def _add_report(sub) -> None:
     rep = sub.add_parser("report", help="write results/README.md and plots from saved runs")
     rep.add_argument("runs", nargs="?", type=Path, default=DEFAULT_OUT, help="folder of runs")
     rep.add_argument("--results", type=Path, default=Path("results"), help="where to write")
     rep.add_argument(
         "--smooth",
-        type=float,
+        type=smoothing,
         default=None,
         metavar="ALPHA",
         help="EWMA-smooth the curves in the plots (0 < ALPHA <= 1)",
     )
     rep.add_argument("--no-plots", action="store_true", help="tables only")
+    rep.set_defaults(func=cmd_report)
 
-    c = sub.add_parser("compare", help="runs on different backends/devices side by side")
-    c.add_argument(
-        "paths", nargs="+", type=Path, help="run folders, lanes files or folders of runs"
-    )
 
-    sub.add_parser("env", help="backend, devices and versions")
-    sub.add_parser("list", help="the shipped suites and their entries")
-
+def _add_scaling(sub) -> None:
     sc = sub.add_parser("scaling", help="time a suite's kernels with lanes sharded over devices")
     sc.add_argument("--suite", default="perf", help="suite name or path (default perf)")
-    sc.add_argument("--devices", type=int, nargs="+", default=[1, 2], help="device counts")
+    sc.add_argument("--devices", type=positive_int, nargs="+", default=[1, 2], help="device counts")
     sc.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder of run folders")
-    sc.add_argument("--repeats", type=int, help="timed repeats per kernel (default: suite's)")
+    sc.add_argument(
+        "--repeats", type=positive_int, help="timed repeats per kernel (default: suite's)"
+    )
     sc.add_argument("--only", help="only entries whose key contains this text")
-    w = sub.add_parser("_scaling-worker")  # internal: one device count, in a fresh process
+    sc.set_defaults(func=cmd_scaling)
+    # internal: one device count, in a fresh process; no help=, so --help does not list it
+    w = sub.add_parser("_scaling-worker")
     w.add_argument("--suite", required=True)
-    w.add_argument("--devices", type=int, required=True)
+    w.add_argument("--devices", type=positive_int, required=True)
     w.add_argument("--repeats", type=int, default=0)
     w.add_argument("--only")
-
-    rf = sub.add_parser("roofline", help="measure this machine's GEMM GFLOP/s and copy GB/s")
-    rf.add_argument("--out", type=Path, default=None, help="save the measurement as JSON here")
-    return p
+    w.set_defaults(func=cmd_scaling_worker)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+# ---------------------------------------------------------------------------------- entry point
+
+
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
+    """Run one command; returns the exit status.
+
+    Args:
+        argv: the arguments (default: ``sys.argv[1:]``).
+        prog: the program's name in help and errors (default: the basename of ``sys.argv[0]``,
+            ``gdjax-bench`` for the console script; ``python -m bench`` passes its own).
+    """
+    args = parser(prog).parse_args(argv)
     from bench.suites import SuiteError
 
     try:
-        return _dispatch(args)
+        return args.func(args)
     except BrokenPipeError:  # output piped into head and the like
         return 0
-    except (SuiteError, OSError, ValueError, TypeError) as e:
-        # what a user can fix gets one line, not a traceback
+    except (UserError, SuiteError, OSError) as e:
+        # what a user can fix gets one line; any other exception is a bug: traceback
         print(f"error: {' '.join(str(e).split())}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -96,82 +267,3 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 130
-
-
-def _dispatch(args) -> int:
-    if args.cmd == "run":
-        if args.x64:
-            import jax
-
-            jax.config.update("jax_enable_x64", True)
-        from bench import baselines, runner, suites, timing
-
-        if not args.no_cache:
-            timing.enable_compilation_cache(args.cache_dir)
-        suite = suites.load(args.suite)
-        if args.repeats is not None and args.repeats < 1:
-            raise ValueError(f"--repeats must be >= 1, got {args.repeats}")
-        resume = Path(args.resume) if isinstance(args.resume, str) else args.resume
-        runner.run_suite(
-            suite,
-            args.out,
-            repeats=args.repeats,
-            resume=resume,
-            progress=not args.no_progress,
-            only=args.only,
-            extra=baselines.attach,
-        )
-        return 0
-    if args.cmd == "report":
-        from bench import report
-
-        written = report.write(args.runs, args.results, smooth=args.smooth, plots=not args.no_plots)
-        for p in written:
-            print(p)
-        return 0
-    if args.cmd == "compare":
-        from bench import compare
-
-        print(compare.render(compare.load(args.paths)))
-        return 0
-    if args.cmd == "env":
-        import jax
-
-        from bench import envinfo
-
-        info = envinfo.describe()
-        info["devices"] = [str(d) for d in jax.devices()]
-        print(json.dumps(info, indent=2))
-        return 0
-    if args.cmd == "list":
-        from bench import suites
-
-        for name in suites.available():
-            s = suites.load(name)
-            print(f"{name}: {len(s.entries)} entries - {s.description}")
-            for e in s.entries:
-                lanes = len(e.settings["lrs"]) * len(e.settings["seeds"])
-                print(f"    {e.key}  ({lanes} lanes, {e.settings['epochs']} epochs)")
-        return 0
-    if args.cmd == "scaling":
-        from bench import scaling
-
-        if any(k < 1 for k in args.devices):
-            raise ValueError(f"--devices must be >= 1, got {args.devices}")
-        scaling.run(args.suite, args.devices, args.out, args.repeats, args.only)
-        return 0
-    if args.cmd == "_scaling-worker":
-        from bench import scaling
-
-        rows = scaling.worker(args.suite, args.devices, args.repeats or None, args.only)
-        print(json.dumps(rows))
-        return 0
-    if args.cmd == "roofline":
-        from bench import roofline
-
-        r = roofline.measure()
-        print(json.dumps(r, indent=2))
-        if args.out:
-            args.out.write_text(json.dumps(r, indent=2) + "\n")
-        return 0
-    raise AssertionError(args.cmd)

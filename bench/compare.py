@@ -9,31 +9,15 @@ folder names when two runs come from the same machine.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
 
+from bench import runs
+from bench.errors import UserError
+from bench.tables import md_table
+
 WORKLOAD = ["suite", "problem", "variant", "batch_size", "optimizer", "lanes"]
-LANE_FILES = ("lanes.parquet", "lanes.csv")
-
-
-def _read(path: Path) -> pd.DataFrame:
-    return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
-
-
-def _lanes_file(run_dir: Path) -> Path | None:
-    for name in LANE_FILES:
-        if (run_dir / name).is_file():
-            return run_dir / name
-    return None
-
-
-def _complete(run_dir: Path) -> bool:
-    try:
-        return bool(json.loads((run_dir / "meta.json").read_text()).get("complete"))
-    except (OSError, json.JSONDecodeError):
-        return False
 
 
 def _sources(path: Path) -> list[Path]:
@@ -42,18 +26,16 @@ def _sources(path: Path) -> list[Path]:
     if path.is_file():
         if path.name.startswith("lanes.") and path.suffix in (".parquet", ".csv"):
             return [path]
-        raise ValueError(f"{path}: not a lanes.parquet or lanes.csv file")
+        raise UserError(f"{path}: not a lanes.parquet or lanes.csv file")
     if not path.is_dir():
-        raise FileNotFoundError(f"{path}: no such file or folder")
-    own = _lanes_file(path)
+        raise UserError(f"{path}: no such file or folder")
+    own = runs.lanes_file(path)
     if own is not None:
         return [own]
     # in a folder of runs, an unfinished run (meta.json not complete) is not a result yet
-    found = [
-        f for d in sorted(path.iterdir()) if d.is_dir() and _complete(d) and (f := _lanes_file(d))
-    ]
+    found = [f for d in runs.run_folders(path) if runs.is_complete(d) and (f := runs.lanes_file(d))]
     if not found:
-        raise ValueError(f"{path}: no lanes file in it or in its sub-folders")
+        raise UserError(f"{path}: no lanes file in it or in its sub-folders")
     return found
 
 
@@ -64,19 +46,18 @@ def load(paths: list[Path]) -> pd.DataFrame:
     "backend device-kind @ host", or the run folder's name when two runs share a machine.
 
     Raises:
-        ValueError: no run found.
-        FileNotFoundError: a path that does not exist.
+        UserError: no run found, a path that does not exist.
+        RunFolderError: a run folder or lanes file that cannot be read.
     """
     files: list[Path] = []
     for p in paths:
         files += _sources(Path(p))
     if not files:
-        raise ValueError("compare needs at least one run (a run folder, lanes file or runs folder)")
+        raise UserError("compare needs at least one run (a run folder, lanes file or runs folder)")
     frames, machines, folders = [], [], []
     for i, f in enumerate(files):
-        df = _read(f).copy()
-        meta = f.parent / "meta.json"
-        env = json.loads(meta.read_text()).get("env", {}) if meta.is_file() else {}
+        df = runs.read_lanes_file(f, [*WORKLOAD, "run_s", "compile_s"]).copy()
+        env = runs.folder_env(f.parent)
         first = df.iloc[0] if len(df) else {}
         key = {k: str(env.get(k) or first.get(k, "?")) for k in ("backend", "device_kind", "host")}
         device = key["device_kind"]
@@ -107,60 +88,56 @@ def render(df: pd.DataFrame) -> str:
     """A markdown table: one row per workload, run ms and speedup over the first run per run.
 
     Raises:
-        ValueError: no run in ``df``, or (with several runs) no workload that two runs share.
+        UserError: no run in ``df``, or (with several run_ids) no workload that two run_ids share.
     """
     if df is None or df.empty or "run" not in df:
-        raise ValueError("compare needs at least one run with lanes")
+        raise UserError("compare needs at least one run with lanes")
     missing = [c for c in [*WORKLOAD, "run_s", "compile_s"] if c not in df]
     if missing:
-        raise ValueError(f"lanes lack the columns {missing}")
-    runs = sorted(df["run"].unique())
+        raise UserError(f"lanes lack the columns {missing}")
+    run_ids = sorted(df["run"].unique())
     labels = {}
-    for r in runs:
+    for r in run_ids:
         first = df.loc[df["run"] == r].iloc[0]
         label, folder, machine = (str(first.get(k, "")) for k in ("label", "folder", "machine"))
         labels[r] = f"{label}, `{folder}`" if label == machine else f"{label}, {machine}"
     agg = df.groupby([*WORKLOAD, "run"], sort=False)[["run_s", "compile_s"]].median().reset_index()
     run_s = agg.pivot_table(index=WORKLOAD, columns="run", values="run_s", sort=False)
     comp = agg.pivot_table(index=WORKLOAD, columns="run", values="compile_s", sort=False)
-    run_s = run_s.reindex(columns=runs)
-    comp = comp.reindex(columns=runs)
-    if len(runs) > 1 and not (run_s.notna().sum(axis=1) > 1).any():
-        raise ValueError(
+    run_s = run_s.reindex(columns=run_ids)
+    comp = comp.reindex(columns=run_ids)
+    if len(run_ids) > 1 and not (run_s.notna().sum(axis=1) > 1).any():
+        raise UserError(
             "nothing matches: no workload (suite, problem, variant, batch size, optimizer, lanes) "
-            "appears in more than one of the runs"
+            "appears in more than one of the run_ids"
         )
-    letters = {r: _letter(i) for i, r in enumerate(runs)}
-    ref = runs[0]
+    letters = {r: _letter(i) for i, r in enumerate(run_ids)}
+    ref = run_ids[0]
     header = ["suite", "problem", "variant", "batch", "optimizer", "lanes"]
-    header += [f"{letters[r]} run ms" for r in runs]
-    header += [f"{letters[r]} speedup vs {letters[ref]}" for r in runs[1:]]
-    header += [f"{letters[r]} compile s" for r in runs]
+    header += [f"{letters[r]} run ms" for r in run_ids]
+    header += [f"{letters[r]} speedup vs {letters[ref]}" for r in run_ids[1:]]
+    header += [f"{letters[r]} compile s" for r in run_ids]
     rows = []
     for key in run_s.index:
         t = run_s.loc[key]
         row = [str(k) for k in key]
-        row += [_ms(t[r]) for r in runs]
+        row += [_ms(t[r]) for r in run_ids]
         row += [
             "-" if pd.isna(t[ref]) or pd.isna(t[r]) or t[r] <= 0 else f"{t[ref] / t[r]:.2f}"
-            for r in runs[1:]
+            for r in run_ids[1:]
         ]
-        row += ["-" if pd.isna(comp.loc[key, r]) else f"{comp.loc[key, r]:.3g}" for r in runs]
+        row += ["-" if pd.isna(comp.loc[key, r]) else f"{comp.loc[key, r]:.3g}" for r in run_ids]
         rows.append(row)
-    lines = [f"- {letters[r]}: {labels[r]}" for r in runs]
+    lines = [f"- {letters[r]}: {labels[r]}" for r in run_ids]
     lines += [
         "",
-        "run ms: median of the timed runs of the whole kernel (all lanes), in milliseconds.",
+        "run ms: median of the timed run_ids of the whole kernel (all lanes), in milliseconds.",
     ]
-    if len(runs) > 1:
+    if len(run_ids) > 1:
         a = letters[ref]
         lines.append(f"speedup vs {a}: {a} run ms / that run's run ms (above 1: faster than {a}).")
-    lines += [
-        "",
-        "| " + " | ".join(header) + " |",
-        "| " + " | ".join(["---"] * 3 + ["---:"] + ["---"] + ["---:"] * (len(header) - 5)) + " |",
-    ]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    # batch size and every number right-aligned
+    lines += ["", md_table(header, rows, right={3, *range(5, len(header))})]
     return "\n".join(lines) + "\n"
 
 

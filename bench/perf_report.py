@@ -1,19 +1,20 @@
 """``results/perf.md``: speed ratios, targets, roofline and scaling, from the newest perf run.
 
-Every number comes from the run files: the newest complete run whose lanes carry baseline
-columns (``speedup_*``), its ``meta.json`` (machine and roofline) and the newest ``scaling``
-folder of the same machine. The targets below are the project's goals, not measurements; the
-report says for each whether this run met it.
+Every number comes from the run files (read through ``bench.runs``): the newest complete run
+whose lanes carry baseline columns (``speedup_*``), its ``meta.json`` (machine and roofline) and
+the newest ``scaling`` folder of the same machine. One renderer per section. The targets below
+are the project's goals, not measurements; the report says for each whether this run met it.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
 
-from bench import report, suites
+from bench import runs, suites
+from bench.runs import Run
+from bench.tables import md_table
 
 # (workload, baseline) -> minimum speedup of the 64-lane gdjax sweep over that baseline
 SPEED_TARGETS = {
@@ -30,29 +31,14 @@ COMPILE_TARGET_S = 1.0
 BASELINES = suites.BASELINES
 
 
-def newest_perf_run(runs_dir: Path) -> report.Run | None:
+def newest_perf_run(runs_dir: Path) -> Run | None:
     """The newest complete run with baseline columns, or None."""
     try:
-        runs = report.discover(runs_dir)
-    except FileNotFoundError:
+        found = runs.discover(runs_dir)
+    except runs.NoRunError:  # no run at all, so no perf run
         return None
-    perf = [r for r in runs if any(c.startswith("speedup_") for c in r.lanes.columns)]
+    perf = [r for r in found if any(c.startswith("speedup_") for c in r.lanes.columns)]
     return max(perf, key=lambda r: (r.stamp, r.name)) if perf else None
-
-
-def newest_scaling(runs_dir: Path, host: str) -> tuple[dict, pd.DataFrame] | None:
-    """The newest complete scaling folder of ``host``: its meta and table."""
-    best = None
-    for d in report.run_folders(runs_dir):
-        if not (d / "scaling.csv").is_file():
-            continue
-        meta = json.loads((d / "meta.json").read_text())
-        if meta.get("complete") and meta.get("env", {}).get("host") == host:
-            if best is None or d.name > best[0].name:
-                best = (d, meta)
-    if best is None:
-        return None
-    return best[1], pd.read_csv(best[0] / "scaling.csv")
 
 
 def _ms(s) -> str:
@@ -72,8 +58,21 @@ def render(runs_dir: Path) -> str | None:
     run = newest_perf_run(runs_dir)
     if run is None:
         return None
-    lanes = run.lanes
-    first = lanes.groupby("problem", sort=False).first().reset_index()
+    first = run.lanes.groupby("problem", sort=False).first().reset_index()
+    records = first.to_dict("records")  # not itertuples: "jax-loop_s" is no identifier
+    roof = run.meta.get("roofline")
+    out = render_header(run)
+    out += render_speed(records, run.lanes)
+    out += render_targets(records, roof)
+    out += render_compile_cache(records)
+    out += render_roofline(records, roof)
+    out += render_scaling(runs_dir, run.env.get("host"))
+    out += render_elsewhere()
+    return "\n".join(out)
+
+
+def render_header(run: Run) -> list[str]:
+    """Title, the run, machine, software and roofline."""
     env, roof = run.env, run.meta.get("roofline")
     out = [
         "# gdjax speed",
@@ -93,7 +92,12 @@ def render(runs_dir: Path) -> str | None:
             f"{roof['gemm_gflops']:.4g} GFLOP/s ({roof['gemm_n']}x{roof['gemm_n']}), copy "
             f"{roof['copy_gbs']:.4g} GB/s ({roof['copy_mib']} MiB)"
         )
-    out += [
+    return out
+
+
+def render_speed(records: list[dict], lanes: pd.DataFrame) -> list[str]:
+    """The speed table (gdjax against every baseline) and its cross-check line."""
+    out = [
         "",
         "Each workload is one 64-lane sweep (64 learning rates, one seed, float32), every step run "
         "(no early stop). gdjax times are medians of repeated calls of the compiled kernel, "
@@ -108,7 +112,7 @@ def render(runs_dir: Path) -> str | None:
     for b in BASELINES:
         header += [f"{b} ms (64 lanes)", f"vs {b}", f"vs {b} incl. compile"]
     rows = []
-    for r in first.to_dict("records"):  # records, not itertuples: "jax-loop_s" is no identifier
+    for r in records:
         row = [
             r["problem"],
             f"{r['n']} x {r['d']}",
@@ -124,9 +128,9 @@ def render(runs_dir: Path) -> str | None:
                 _x(r.get(f"speedup_{b}_with_compile")),
             ]
         rows.append(row)
-    out.append(report._md_table(header, rows, right=set(range(1, len(header)))))
+    out.append(md_table(header, rows, right=set(range(1, len(header)))))
     checks = []
-    for r in first.to_dict("records"):
+    for r in records:
         diffs = [r.get(f"{b}_max_rel_diff") for b in BASELINES if f"{b}_max_rel_diff" in r]
         diffs = [v for v in diffs if not pd.isna(v)]
         if diffs:
@@ -138,9 +142,23 @@ def render(runs_dir: Path) -> str | None:
         "and gdjax's for the same lane: " + ", ".join(checks) + ".",
     ]
     out += [f"Note: {n}." for n in notes]
+    return out
 
-    # targets
-    out += [
+
+def _at_peak(r: dict, roof: dict | None) -> float:
+    """Seconds the workload's kernel would take at this machine's GEMM rate."""
+    if not roof or pd.isna(r.get("flops_per_step", float("nan"))):
+        return float("nan")
+    return r["flops_per_step"] * r["steps_run"] / (roof["gemm_gflops"] * 1e9)
+
+
+def _target(name, goal, measured, ok, ceiling=float("nan")) -> list[str]:
+    return [name, goal, measured, _x(ceiling), _met(ok)]
+
+
+def render_targets(records: list[dict], roof: dict | None) -> list[str]:
+    """The project's speed goals, each with this run's value, its ceiling and met / not met."""
+    out = [
         "",
         "## Targets",
         "",
@@ -150,23 +168,26 @@ def render(runs_dir: Path) -> str | None:
         "arithmetic.",
         "",
     ]
-    by = {r["problem"]: r for r in first.to_dict("records")}
+    by = {r["problem"]: r for r in records}
+    rows = _speed_targets(by, roof) + _with_compile_targets(by, roof) + _single_targets(by, roof)
+    rows += _gemm_target(by, roof) + _compile_targets(by)
+    out.append(md_table(["target", "goal", "measured", "ceiling", ""], rows, {1, 2, 3}))
+    return out
 
-    def at_peak(r) -> float:
-        if not roof or pd.isna(r.get("flops_per_step", float("nan"))):
-            return float("nan")
-        return r["flops_per_step"] * r["steps_run"] / (roof["gemm_gflops"] * 1e9)
 
-    def row(name, goal, measured, ok, ceiling=float("nan")):
-        return [name, goal, measured, _x(ceiling), _met(ok)]
-
-    trows = []
+def _speed_targets(by: dict, roof) -> list[list[str]]:
+    rows = []
     for (w, b), goal in SPEED_TARGETS.items():
         r = by.get(w, {})
         v = r.get(f"speedup_{b}")
         if v is not None and not pd.isna(v):
-            ceil = r[f"{b}_s"] / at_peak(r)
-            trows.append(row(f"{w} vs {b}", f">= {goal}x", _x(v), v >= goal, ceil))
+            ceil = r[f"{b}_s"] / _at_peak(r, roof)
+            rows.append(_target(f"{w} vs {b}", f">= {goal}x", _x(v), v >= goal, ceil))
+    return rows
+
+
+def _with_compile_targets(by: dict, roof) -> list[list[str]]:
+    rows = []
     for w, r in by.items():
         if pd.isna(r.get("numpy_s", float("nan"))):
             continue
@@ -177,152 +198,137 @@ def render(runs_dir: Path) -> str | None:
             if pd.isna(comp):
                 continue
             v = r["numpy_s"] / (r["run_s"] + comp)
-            ceil = r["numpy_s"] / (at_peak(r) + comp)
-            trows.append(
-                row(
-                    f"{w} vs numpy, {label} compile included",
-                    f">= {WITH_COMPILE_TARGET}x",
-                    _x(v),
-                    v >= WITH_COMPILE_TARGET,
-                    ceil,
-                )
-            )
+            ceil = r["numpy_s"] / (_at_peak(r, roof) + comp)
+            goal = f">= {WITH_COMPILE_TARGET}x"
+            name = f"{w} vs numpy, {label} compile included"
+            rows.append(_target(name, goal, _x(v), v >= WITH_COMPILE_TARGET, ceil))
+    return rows
+
+
+def _single_targets(by: dict, roof) -> list[list[str]]:
+    rows = []
     for w, r in by.items():
         v = r.get("speedup_single")
         if v is not None and not pd.isna(v):
-            ceil = r["single_s"] / at_peak(r)
-            trows.append(
-                row(
-                    f"{w}: sweep vs 64 single runs",
-                    f">= {SINGLE_TARGET}x",
-                    _x(v),
-                    v >= SINGLE_TARGET,
-                    ceil,
-                )
-            )
-    if roof and "fullbatch" in by and not pd.isna(by["fullbatch"].get("gflops")):
-        frac = by["fullbatch"]["gflops"] / roof["gemm_gflops"]
-        trows.append(
-            row(
-                "fullbatch GFLOP/s / GEMM GFLOP/s",
-                f">= {GEMM_FRACTION_TARGET:.0%}",
-                f"{frac:.0%}",
-                frac >= GEMM_FRACTION_TARGET,
-            )
-        )
+            ceil = r["single_s"] / _at_peak(r, roof)
+            name, goal = f"{w}: sweep vs 64 single runs", f">= {SINGLE_TARGET}x"
+            rows.append(_target(name, goal, _x(v), v >= SINGLE_TARGET, ceil))
+    return rows
+
+
+def _gemm_target(by: dict, roof) -> list[list[str]]:
+    if not roof or "fullbatch" not in by or pd.isna(by["fullbatch"].get("gflops")):
+        return []
+    frac = by["fullbatch"]["gflops"] / roof["gemm_gflops"]
+    name, goal = "fullbatch GFLOP/s / GEMM GFLOP/s", f">= {GEMM_FRACTION_TARGET:.0%}"
+    return [_target(name, goal, f"{frac:.0%}", frac >= GEMM_FRACTION_TARGET)]
+
+
+def _compile_targets(by: dict) -> list[list[str]]:
+    rows = []
     for w, r in by.items():
         v = r.get("compile_cold_s", r["compile_s"])
-        trows.append(
-            row(
-                f"{w}: compile (no cache)",
-                f"<= {COMPILE_TARGET_S:g} s",
-                f"{v:.2f} s",
-                v <= COMPILE_TARGET_S,
-            )
-        )
-    out.append(report._md_table(["target", "goal", "measured", "ceiling", ""], trows, {1, 2, 3}))
+        name, goal = f"{w}: compile (no cache)", f"<= {COMPILE_TARGET_S:g} s"
+        rows.append(_target(name, goal, f"{v:.2f} s", v <= COMPILE_TARGET_S))
+    return rows
 
-    # compile cache
-    if "compile_cold_s" in first.columns:
-        out += [
-            "",
-            "## Compile time and the persistent cache",
-            "",
-            "Cold: compiled with JAX's persistent compilation cache off. Warm: what a second "
-            "`bench run` pays, the trace and lowering plus loading the executable the first "
-            "run stored in the cache (`--cache-dir`, on by default).",
-            "",
-        ]
-        crows = [
-            [
-                r["problem"],
-                f"{r['compile_cold_s']:.3f}",
-                f"{r['compile_warm_s']:.3f}",
-                _x(r["compile_cold_s"] / r["compile_warm_s"]),
-            ]
-            for r in first.to_dict("records")
-        ]
-        out.append(report._md_table(["workload", "cold s", "warm s", "saved"], crows, {1, 2, 3}))
 
-    # roofline
-    if roof and "flops_per_step" in first.columns:
-        out += [
-            "",
-            "## Roofline",
-            "",
-            "Flops and bytes of one step come from XLA's cost analysis of the compiled step "
-            "(all 64 lanes; its bytes count every operand read, cache hits included); "
-            "achieved = per step x steps / median run time. The copy rate is measured on "
-            f"{roof['copy_mib']} MiB, i.e. from memory: workloads whose data stay in cache "
-            "move bytes faster than that, so only the GEMM column is a ceiling.",
-            "",
+def render_compile_cache(records: list[dict]) -> list[str]:
+    """Cold against warm (persistent cache) compile times, when the run measured both."""
+    if not records or "compile_cold_s" not in records[0]:
+        return []
+    out = [
+        "",
+        "## Compile time and the persistent cache",
+        "",
+        "Cold: compiled with JAX's persistent compilation cache off. Warm: what a second "
+        "`bench run` pays, the trace and lowering plus loading the executable the first "
+        "run stored in the cache (`--cache-dir`, on by default).",
+        "",
+    ]
+    rows = [
+        [
+            r["problem"],
+            f"{r['compile_cold_s']:.3f}",
+            f"{r['compile_warm_s']:.3f}",
+            _x(r["compile_cold_s"] / r["compile_warm_s"]),
         ]
-        rrows = []
-        for r in first.to_dict("records"):
-            rrows.append(
-                [
-                    r["problem"],
-                    f"{r['flops_per_step'] / 1e6:.3g}",
-                    f"{r['bytes_per_step'] / 1e6:.3g}",
-                    f"{r['flops_per_step'] / r['bytes_per_step']:.3g}",
-                    f"{r['gflops']:.3g}",
-                    f"{r['gflops'] / roof['gemm_gflops']:.1%}",
-                    f"{r['gbytes_s']:.3g}",
-                    f"{r['gbytes_s'] / roof['copy_gbs']:.0%}",
-                ]
-            )
-        out.append(
-            report._md_table(
-                [
-                    "workload",
-                    "MFLOP/step",
-                    "MB/step",
-                    "flop/byte",
-                    "GFLOP/s",
-                    "of GEMM",
-                    "GB/s",
-                    "of copy",
-                ],
-                rrows,
-                set(range(1, 8)),
-            )
-        )
+        for r in records
+    ]
+    out.append(md_table(["workload", "cold s", "warm s", "saved"], rows, {1, 2, 3}))
+    return out
 
-    # scaling
-    sc = newest_scaling(runs_dir, env.get("host"))
-    if sc is not None:
-        smeta, table = sc
-        forced = smeta.get("forced_host_devices")
-        out += [
-            "",
-            "## Scaling over devices",
-            "",
-            (
-                "CPU 'devices' here are made with `XLA_FLAGS=--xla_force_host_platform_device_"
-                "count=K`: they split the same cores, so this checks that sharded lanes give the "
-                "same results and shows the sharding overhead, not a speedup. "
-                if forced
-                else ""
-            )
-            + "The lane axis is sharded over the devices (`gdjax.devices.lane_sharding`).",
-            "",
+
+def render_roofline(records: list[dict], roof: dict | None) -> list[str]:
+    """Achieved GFLOP/s and GB/s of each workload against the machine's measured rates."""
+    if not roof or not records or "flops_per_step" not in records[0]:
+        return []
+    out = [
+        "",
+        "## Roofline",
+        "",
+        "Flops and bytes of one step come from XLA's cost analysis of the compiled step "
+        "(all 64 lanes; its bytes count every operand read, cache hits included); "
+        "achieved = per step x steps / median run time. The copy rate is measured on "
+        f"{roof['copy_mib']} MiB, i.e. from memory: workloads whose data stay in cache "
+        "move bytes faster than that, so only the GEMM column is a ceiling.",
+        "",
+    ]
+    rows = [
+        [
+            r["problem"],
+            f"{r['flops_per_step'] / 1e6:.3g}",
+            f"{r['bytes_per_step'] / 1e6:.3g}",
+            f"{r['flops_per_step'] / r['bytes_per_step']:.3g}",
+            f"{r['gflops']:.3g}",
+            f"{r['gflops'] / roof['gemm_gflops']:.1%}",
+            f"{r['gbytes_s']:.3g}",
+            f"{r['gbytes_s'] / roof['copy_gbs']:.0%}",
         ]
-        srows = [
-            [
-                r.problem,
-                str(r.devices),
-                f"{r.run_s * 1e3:.3g}",
-                _x(r.speedup_vs_first),
-                f"{r.max_rel_diff_vs_first:.1e}",
-            ]
-            for r in table.itertuples()
+        for r in records
+    ]
+    header = ["workload", "MFLOP/step", "MB/step", "flop/byte", "GFLOP/s", "of GEMM", "GB/s"]
+    out.append(md_table([*header, "of copy"], rows, set(range(1, 8))))
+    return out
+
+
+def render_scaling(runs_dir: Path, host: str | None) -> list[str]:
+    """The newest scaling table of this host, if there is one."""
+    sc = runs.newest_scaling(runs_dir, host)
+    if sc is None:
+        return []
+    smeta, table = sc
+    forced = (
+        "CPU 'devices' here are made with `XLA_FLAGS=--xla_force_host_platform_device_"
+        "count=K`: they split the same cores, so this checks that sharded lanes give the "
+        "same results and shows the sharding overhead, not a speedup. "
+    )
+    out = [
+        "",
+        "## Scaling over devices",
+        "",
+        (forced if smeta.get("forced_host_devices") else "")
+        + "The lane axis is sharded over the devices (`gdjax.devices.lane_sharding`).",
+        "",
+    ]
+    rows = [
+        [
+            r.problem,
+            str(r.devices),
+            f"{r.run_s * 1e3:.3g}",
+            _x(r.speedup_vs_first),
+            f"{r.max_rel_diff_vs_first:.1e}",
         ]
-        out.append(
-            report._md_table(
-                ["workload", "devices", "run ms", "speedup", "max rel diff"], srows, {1, 2, 3, 4}
-            )
-        )
-    out += [
+        for r in table.itertuples()
+    ]
+    header = ["workload", "devices", "run ms", "speedup", "max rel diff"]
+    out.append(md_table(header, rows, {1, 2, 3, 4}))
+    return out
+
+
+def render_elsewhere() -> list[str]:
+    """How to make these numbers on another machine."""
+    return [
         "",
         "## Run it elsewhere",
         "",
@@ -335,4 +341,3 @@ def render(runs_dir: Path) -> str | None:
         "No GPU or TPU figures are published here until such a run is committed.",
         "",
     ]
-    return "\n".join(out)

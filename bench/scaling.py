@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench import envinfo, runner, suites, timing
+from bench import envinfo, runs, suites, timing
+from bench.errors import UserError
 
 
 def worker(suite_name: str, devices: int, repeats: int, only: str | None) -> list[dict]:
@@ -30,7 +31,7 @@ def worker(suite_name: str, devices: int, repeats: int, only: str | None) -> lis
 
     available = jax.devices()
     if len(available) < devices:
-        raise ValueError(f"asked for {devices} devices, {len(available)} available")
+        raise UserError(f"asked for {devices} devices, {len(available)} available")
     sharding = gdjax.devices.lane_sharding(available[:devices])
     suite = suites.load(suite_name)
     rows = []
@@ -76,7 +77,7 @@ def run(
     """
     import jax
 
-    suites.load(suite_name)  # fail fast on a bad suite name
+    label = suites.load(suite_name).name  # fail fast on a bad suite; the folder takes its name
     env = envinfo.describe()
     cpu = jax.default_backend() == "cpu"
     results = []
@@ -103,16 +104,18 @@ def run(
         proc = subprocess.run(cmd, env=child_env, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
-            raise ValueError(f"scaling worker for {k} device(s) failed: {last}")
+            if proc.returncode == 2:  # the worker's own user error, already one line
+                raise UserError(f"scaling worker for {k} device(s): {last}")
+            raise RuntimeError(f"scaling worker for {k} device(s) failed:\n{proc.stderr[-3000:]}")
         results += json.loads(proc.stdout.strip().splitlines()[-1])
     df = pd.DataFrame(results)
     if df.empty:
-        raise ValueError(f"no entry of suite {suite_name!r} ran (check --only and --devices)")
+        raise UserError(f"no entry of suite {label!r} ran (check --only and --devices)")
     # an entry whose lanes do not split over some device count is left out of every count
     counts = df.groupby(["problem", "variant", "optimizer"])["devices"].transform("nunique")
     df = df[counts == len(set(device_counts))].reset_index(drop=True)
     if df.empty:
-        raise ValueError("no entry ran on every device count (lanes must split evenly)")
+        raise UserError("no entry ran on every device count (lanes must split evenly)")
     one = {
         (r.problem, r.variant, r.optimizer): np.asarray(r.final_losses)
         for r in df[df.devices == device_counts[0]].itertuples()
@@ -134,18 +137,13 @@ def run(
         base.loc[(r.problem, r.variant, r.optimizer), "run_s"] / r.run_s for r in df.itertuples()
     ]
     df = df.drop(columns=["final_losses"])
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    machine = f"{env['backend']}-{runner.slug(env['device_kind'])}"
-    folder = Path(out) / f"scaling-{suite_name}__{machine}__{stamp}"
-    folder.mkdir(parents=True, exist_ok=True)
-    runner.atomic_write(folder / "scaling.csv", lambda p: df.to_csv(p, index=False))
-    runner.write_json(
-        folder / "meta.json",
+    folder = runs.write_scaling(
+        out,
+        label,
+        env,
+        df,
         {
-            "kind": "scaling",
-            "suite": suite_name,
             "device_counts": device_counts,
-            "env": env,
             "forced_host_devices": cpu,
             "complete": True,
             "finished": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -7,6 +7,8 @@ one with the smallest median final suboptimality, and the table says "not conver
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -139,3 +141,48 @@ def count_text(v) -> str:
     if pd.isna(v):
         return "-"
     return f"{v:.0f}" if float(v).is_integer() else f"{v:.1f}"
+
+
+def short(v, digits: int = 3) -> str:
+    """Stable short float: ``digits`` significant digits, "-" for missing.
+
+    Examples:
+        >>> short(0.0123456), short(None), short(float("inf"))
+        ('0.0123', '-', 'inf')
+    """
+    if v is None or pd.isna(v):
+        return "-"
+    v = float(v)
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    return f"{v:.{digits}g}"
+
+
+def plural(k: int, word: str) -> str:
+    """``k`` and the word, with an "s" unless k is 1.
+
+    Examples:
+        >>> plural(1, "seed"), plural(3, "seed")
+        ('1 seed', '3 seeds')
+    """
+    return f"{k} {word}" + ("" if k == 1 else "s")
+
+
+def problems(lanes: pd.DataFrame) -> list[str]:
+    """Problems in the order they appear in the lanes."""
+    return list(dict.fromkeys(lanes["problem"].astype(str)))
+
+
+def md_table(header: list[str], rows: list[list[str]], right: set[int]) -> str:
+    """A markdown pipe table; columns whose index is in ``right`` are right-aligned.
+
+    Examples:
+        >>> print(md_table(["a", "n"], [["x", "1"]], right={1}))
+        | a | n |
+        | --- | ---: |
+        | x | 1 |
+    """
+    rule = ["---:" if i in right else "---" for i in range(len(header))]
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(rule) + " |"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)

@@ -8,25 +8,45 @@ Example:
     'converged'
 """
 
-from gdjax import datasets, devices, metrics, optimizers, problems, sampling
+from gdjax import (
+    checks,
+    datasets,
+    devices,
+    kernel,
+    losses,
+    metrics,
+    optimizers,
+    problems,
+    sampling,
+    synthetic,
+    theory,
+)
+from gdjax.config import x64
 from gdjax.problems import Problem
 from gdjax.result import Result, SweepResult
-from gdjax.train import build, run, sweep
+from gdjax.train import DEFAULT_TARGETS, build, run, sweep
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "DEFAULT_TARGETS",
     "Problem",
     "Result",
     "SweepResult",
     "__version__",
     "build",
+    "checks",
     "datasets",
     "devices",
+    "kernel",
+    "losses",
     "metrics",
     "optimizers",
     "problems",
     "run",
     "sampling",
     "sweep",
+    "synthetic",
+    "theory",
+    "x64",
 ]

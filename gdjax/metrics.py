@@ -1,11 +1,29 @@
-"""Convergence bookkeeping: lane status, to-target counts, suboptimality, EWMA smoothing.
+"""The metrics, defined once: status, steps to a target, suboptimality; EWMA smoothing.
 
-Every lane ends with exactly one status:
+**Relative suboptimality** is ``(f(w_t) - f*) / (f(w_0) - f*)``: 1 at the start, 0 at the optimum,
+with f* the float64 optimum of the problem.
 
-- ``converged``: relative suboptimality ``(f - f*) / (f(w0) - f*) <= tol`` at some evaluation;
-- ``diverged``: the loss became non-finite or its relative suboptimality exceeded the divergence
-  factor (a scale-free test: it means the same on every problem);
+Every lane ends with exactly one **status**:
+
+- ``converged``: its relative suboptimality reached ``tol`` at a checked step (with early stop
+  the lane is frozen there);
+- ``diverged``: its loss became non-finite, or ``f - f* > divergence_factor * max(f(w_0) - f*,
+  |f*|)``: far worse than the start, on the problem's own scale (measured against the start
+  alone, ordinary SGD noise next to a start at the optimum would count as divergence);
 - ``max_steps``: neither, when the steps ran out (a slow lane, or one oscillating for ever).
+
+**Steps to a target** (one per lane and target of the ladder, in the same kernel run):
+
+- ``first_step``: the first checked step at or below the target;
+- ``stay_step``: the first checked step from which the lane stays at or below the target through
+  the last step it ran (missing if it ended above);
+- the **resolution** of each: the true step lies in ``(step - resolution, step]``. Where the
+  full-data loss is cheap (least squares, quadratic) it is checked after every step, so the
+  resolution is 1: exact. Elsewhere it is checked on a geometric grid (every step early on, then
+  a constant factor apart), so the resolution is a small fraction of the count at any scale.
+
+Epochs to a target are steps / steps per epoch, samples are steps x batch size (the fair axis
+between variants), seconds are run time x steps / steps run (the lanes share one kernel).
 
 Example:
     >>> import numpy as np
@@ -16,6 +34,7 @@ Example:
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 __all__ = [
     "CONVERGED",
@@ -56,6 +75,9 @@ def relative_suboptimality(losses, f_star: float, f0: float) -> np.ndarray:
 def ewma(values, alpha: float = 0.1) -> np.ndarray:
     """Exponentially weighted moving average, skipping NaN (for noisy SGD curves).
 
+    ``y_t = alpha x_t + (1 - alpha) y_{t-1}``, started at the first value: pandas'
+    ``Series.ewm(alpha=alpha, adjust=False, ignore_na=True)``.
+
     Args:
         values: a 1-D sequence.
         alpha: weight of the newest value, in (0, 1]; 1 returns the values unchanged.
@@ -69,12 +91,6 @@ def ewma(values, alpha: float = 0.1) -> np.ndarray:
     """
     if not 0 < alpha <= 1:
         raise ValueError(f"alpha must be in (0, 1], got {alpha}")
-    x = np.asarray(values, np.float64)
-    out = np.full_like(x, np.nan)
-    acc = np.nan
-    for i, v in enumerate(x):
-        if np.isnan(v):
-            continue
-        acc = v if np.isnan(acc) else alpha * v + (1 - alpha) * acc
-        out[i] = acc
-    return out
+    x = pd.Series(np.asarray(values, np.float64))
+    out = x.ewm(alpha=alpha, adjust=False, ignore_na=True).mean().to_numpy()
+    return np.where(np.isnan(x.to_numpy()), np.nan, out)

@@ -1,10 +1,20 @@
 """Results of runs and sweeps, as NumPy arrays on the host and as pandas tables.
 
+Steps to a target (see :mod:`gdjax.metrics` for the definitions): for each lane and each target of
+the ladder, ``first_step`` is the first checked step at or below the target and ``stay_step`` the
+step from which the lane stayed at or below it through the last step it ran. Each comes with its
+*resolution*: the true step lies in ``(step - resolution, step]``, so 1 means exact to the step
+(the loss was checked after every step) and a larger number is the spacing of the evaluation
+grid there.
+
 Example:
     >>> import gdjax
     >>> res = gdjax.sweep(gdjax.problems.make_linear(128, 2), lrs=[0.1, 0.2], epochs=50)
     >>> list(res.to_frame()[["lr", "status"]].itertuples(index=False, name=None))
     [(0.1, 'converged'), (0.2, 'converged')]
+    >>> h = res.hits()
+    >>> h[h["target"] == 1e-2][["lr", "first_step", "first_resolution"]].values.tolist()
+    [[0.1, 12, 1], [0.2, 6, 1]]
 """
 
 from __future__ import annotations
@@ -18,7 +28,46 @@ import pandas as pd
 
 from gdjax import metrics
 
-__all__ = ["Result", "SweepResult"]
+__all__ = ["Result", "SweepResult", "hits_frame"]
+
+
+def _count(values) -> pd.arrays.IntegerArray:
+    """Step counts as nullable integers: a level not reached has no count, not a -1 or a 0."""
+    v = np.asarray(values, np.int64)
+    return pd.arrays.IntegerArray(np.where(v < 0, 0, v), mask=v < 0)
+
+
+def hits_frame(
+    lrs, seeds, targets, first, first_lo, stay, stay_lo, *, batch_size, steps_per_epoch, step_s
+) -> pd.DataFrame:
+    """The long table of steps to each target: one row per (lane, target).
+
+    Args:
+        lrs, seeds: per lane, (N,).
+        targets: the ladder, (K,).
+        first, first_lo, stay, stay_lo: per lane and target, (N, K); -1 where not reached.
+        batch_size, steps_per_epoch: to turn steps into samples and epochs.
+        step_s: seconds per step of the timed kernel, or None (then the seconds are NaN).
+
+    Returns:
+        Columns lr, seed, target, then for ``first`` and ``stay``: ``*_step``,
+        ``*_resolution``, ``*_epochs``, ``*_samples``, ``*_seconds``.
+    """
+    N, K = np.shape(first)
+    out = {
+        "lr": np.repeat(np.asarray(lrs, np.float64), K),
+        "seed": np.repeat(np.asarray(seeds), K),
+        "target": np.tile(np.asarray(targets, np.float64), N),
+    }
+    for name, hi, lo in (("first", first, first_lo), ("stay", stay, stay_lo)):
+        hi, lo = np.ravel(hi).astype(np.int64), np.ravel(lo).astype(np.int64)
+        steps = np.where(hi >= 0, hi, np.nan)
+        out[f"{name}_step"] = _count(hi)
+        out[f"{name}_resolution"] = _count(np.where(hi >= 0, hi - lo, -1))
+        out[f"{name}_epochs"] = steps / steps_per_epoch
+        out[f"{name}_samples"] = _count(np.where(hi >= 0, hi * batch_size, -1))
+        out[f"{name}_seconds"] = steps * (np.nan if step_s is None else step_s)
+    return pd.DataFrame(out)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,10 +76,11 @@ class Result:
 
     Attributes:
         params: final parameters (NumPy pytree); frozen where the lane converged or diverged.
-        losses: full-data loss at step 0 and at every evaluation the lane reached.
+        losses: full-data loss at step 0 and at every point of the curve the lane reached.
         steps: the step index of each loss.
         status: "converged", "diverged" or "max_steps".
-        steps_to_target: first evaluated step with relative suboptimality <= tol, else None.
+        steps_to_target: first step with relative suboptimality <= tol, else None.
+        resolution: the resolution of ``steps_to_target`` (1: exact to the step), else None.
         epochs_to_target: steps_to_target / steps_per_epoch, else None.
         samples_to_target: steps_to_target * batch_size (the fair axis between variants), else None.
         f_star: the float64 optimum.
@@ -39,6 +89,7 @@ class Result:
         seed: the sampling seed.
         batch_size: rows per step.
         steps_per_epoch: steps in one epoch.
+        sweep: the one-lane :class:`SweepResult` this run came from.
     """
 
     params: Any
@@ -46,6 +97,7 @@ class Result:
     steps: np.ndarray
     status: str
     steps_to_target: int | None
+    resolution: int | None
     epochs_to_target: float | None
     samples_to_target: int | None
     f_star: float
@@ -54,6 +106,7 @@ class Result:
     seed: int
     batch_size: int
     steps_per_epoch: int
+    sweep: SweepResult = dataclasses.field(repr=False)
 
     @property
     def final_loss(self) -> float:
@@ -65,6 +118,12 @@ class Result:
         """``losses - f*`` at each evaluation."""
         return self.losses.astype(np.float64) - self.f_star
 
+    def hits(self) -> pd.DataFrame:
+        """Steps to each target of the ladder: one row per target (see :func:`hits_frame`)."""
+        h = self.sweep.hits()
+        keep = (h["lr"] == self.lr) & (h["seed"] == self.seed)
+        return h[keep].reset_index(drop=True)
+
 
 @dataclasses.dataclass(frozen=True)
 class SweepResult:
@@ -73,26 +132,40 @@ class SweepResult:
     Attributes:
         lrs: learning rates (L,).
         seeds: seeds (S,).
+        targets: the target ladder (K,), descending.
+        tol: the status target.
         params: final parameters, a pytree of (S, L, ...) arrays.
-        losses: (S, L, E + 1) full-data losses; NaN after a lane stopped.
-        eval_steps: (E + 1,) step index of each evaluation.
+        losses: (S, L, E + 1) full-data losses on the curve grid; NaN after a lane stopped.
+        eval_steps: (E + 1,) step index of each curve point.
         status: (S, L) status codes (see gdjax.metrics).
-        target_eval: (S, L) index of the first converged evaluation, -1 if none.
-        last_eval: (S, L) index of the last evaluation each lane recorded.
+        first_step, first_lo, stay_step, stay_lo: (S, L, K + 1) step bookkeeping per target,
+            the last column being tol; -1 where not reached.
+        last_eval: (S, L) index of the last curve point each lane recorded.
+        lane_steps: (S, L) the last step each lane was checked at: where it stopped.
+        final_loss: (S, L) its full-data loss there.
         f_star: the optimum; f0: the initial loss.
-        batch_size, steps_per_epoch, total_steps: the schedule.
+        batch_size, steps_per_epoch, total_steps: the budget.
         steps_run: steps the kernel executed (all lanes share it; fewer with early stop).
-        optimizer: the optimizer name.
+        optimizer, schedule: the update rule.
+        exact: whether the loss was checked after every step.
+        run_s: the measured run time of the kernel (None when not timed).
     """
 
     lrs: np.ndarray
     seeds: np.ndarray
+    targets: np.ndarray
+    tol: float
     params: Any
     losses: np.ndarray
     eval_steps: np.ndarray
     status: np.ndarray
-    target_eval: np.ndarray
+    first_step: np.ndarray
+    first_lo: np.ndarray
+    stay_step: np.ndarray
+    stay_lo: np.ndarray
     last_eval: np.ndarray
+    lane_steps: np.ndarray
+    final_loss: np.ndarray
     f_star: float
     f0: float
     batch_size: int
@@ -100,20 +173,30 @@ class SweepResult:
     total_steps: int
     steps_run: int
     optimizer: str
+    schedule: str
+    exact: bool
+    run_s: float | None = None
 
     @classmethod
-    def from_kernel(cls, kernel, out) -> SweepResult:
+    def from_kernel(cls, kernel, out, run_s: float | None = None) -> SweepResult:
         """Build from a ``gdjax.train.Kernel`` and its host-side output."""
         cfg = kernel.config
         return cls(
             lrs=kernel.lrs,
             seeds=kernel.seeds,
+            targets=np.asarray(kernel.targets, np.float64),
+            tol=float(kernel.tol),
             params=jax.tree.map(np.asarray, out.params),
             losses=np.asarray(out.losses),
-            eval_steps=cfg.eval_steps,
+            eval_steps=np.asarray(cfg.eval_steps, np.int64),
             status=np.asarray(out.status),
-            target_eval=np.asarray(out.target_eval),
+            first_step=np.asarray(out.first_step),
+            first_lo=np.asarray(out.first_lo),
+            stay_step=np.asarray(out.stay_step),
+            stay_lo=np.asarray(out.stay_lo),
             last_eval=np.asarray(out.last_eval),
+            lane_steps=np.asarray(out.lane_steps),
+            final_loss=np.asarray(out.final_loss),
             f_star=float(kernel.problem.optimum()[1]),
             f0=float(out.f0),
             batch_size=cfg.batch_size,
@@ -121,6 +204,9 @@ class SweepResult:
             total_steps=cfg.total_steps,
             steps_run=int(out.steps_run),
             optimizer=cfg.optimizer,
+            schedule=cfg.schedule,
+            exact=cfg.exact,
+            run_s=run_s,
         )
 
     @property
@@ -128,28 +214,53 @@ class SweepResult:
         """Number of lanes, seeds x learning rates."""
         return self.status.size
 
+    @property
+    def step_s(self) -> float | None:
+        """Seconds per step of the timed kernel (all lanes together), or None if not timed."""
+        return None if self.run_s is None else self.run_s / max(self.steps_run, 1)
+
     def _index(self, i: int) -> tuple[int, int]:
         if not 0 <= i < self.num_lanes:
             raise IndexError(f"lane {i} out of range for {self.num_lanes} lanes")
         return divmod(i, len(self.lrs))
 
     def steps_to_target(self) -> np.ndarray:
-        """(S, L) steps to target as float, NaN where a lane did not converge."""
-        steps = self.eval_steps[np.maximum(self.target_eval, 0)].astype(np.float64)
+        """(S, L) steps to tol as float, NaN where a lane did not converge."""
+        steps = self.first_step[..., -1].astype(np.float64)
         return np.where(self.status == metrics.CONVERGED, steps, np.nan)
+
+    def resolution(self) -> np.ndarray:
+        """(S, L) resolution of :meth:`steps_to_target` (1: exact), NaN where not converged."""
+        res = (self.first_step[..., -1] - self.first_lo[..., -1]).astype(np.float64)
+        return np.where(self.status == metrics.CONVERGED, res, np.nan)
 
     def lane(self, i: int) -> Result:
         """Lane ``i`` (seed-major order: ``i = seed_index * len(lrs) + lr_index``) as a Result."""
         s, j = self._index(i)
-        last = int(self.last_eval[s, j])
+        steps, losses = self._curve(s, j)
         status = metrics.status_name(self.status[s, j])
-        stt = int(self.eval_steps[self.target_eval[s, j]]) if status == "converged" else None
+        ok = status == "converged"
+        stt = int(self.first_step[s, j, -1]) if ok else None
+        one = dataclasses.replace(
+            self,
+            lrs=self.lrs[j : j + 1],
+            seeds=self.seeds[s : s + 1],
+            params=jax.tree.map(lambda a: a[s : s + 1, j : j + 1], self.params),
+            **{
+                k: getattr(self, k)[s : s + 1, j : j + 1]
+                for k in ("losses", "status", "first_step", "first_lo", "stay_step", "stay_lo")
+            },
+            last_eval=self.last_eval[s : s + 1, j : j + 1],
+            lane_steps=self.lane_steps[s : s + 1, j : j + 1],
+            final_loss=self.final_loss[s : s + 1, j : j + 1],
+        )
         return Result(
             params=jax.tree.map(lambda a: a[s, j], self.params),
-            losses=self.losses[s, j, : last + 1],
-            steps=self.eval_steps[: last + 1],
+            losses=losses,
+            steps=steps,
             status=status,
             steps_to_target=stt,
+            resolution=int(self.first_step[s, j, -1] - self.first_lo[s, j, -1]) if ok else None,
             epochs_to_target=None if stt is None else stt / self.steps_per_epoch,
             samples_to_target=None if stt is None else stt * self.batch_size,
             f_star=self.f_star,
@@ -158,6 +269,50 @@ class SweepResult:
             seed=int(self.seeds[s]),
             batch_size=self.batch_size,
             steps_per_epoch=self.steps_per_epoch,
+            sweep=one,
+        )
+
+    def _curve(self, s: int, j: int) -> tuple[np.ndarray, np.ndarray]:
+        """(steps, losses) of one lane: the grid points it reached, then the step where it
+        stopped if that is not a grid point (a curve ends where its lane did)."""
+        last = int(self.last_eval[s, j])
+        steps, losses = self.eval_steps[: last + 1], self.losses[s, j, : last + 1]
+        if self.lane_steps[s, j] > steps[-1]:
+            steps = np.append(steps, self.lane_steps[s, j])
+            losses = np.append(losses, self.final_loss[s, j]).astype(self.losses.dtype)
+        return steps, losses
+
+    def _lane_labels(self) -> tuple[np.ndarray, np.ndarray]:
+        S, L = self.status.shape
+        s_idx, l_idx = np.divmod(np.arange(S * L), L)
+        return self.lrs[l_idx], self.seeds[s_idx]
+
+    def hits(self) -> pd.DataFrame:
+        """Steps to each target of the ladder: one row per (lane, target).
+
+        Returns:
+            Columns lr, seed, target; for the first step at or below the target and the step
+            from which the lane stayed at or below it: ``first_step``/``stay_step`` (nullable
+            ints, missing when not reached), their ``*_resolution``, ``*_epochs``,
+            ``*_samples`` and ``*_seconds`` (NaN unless the kernel was timed).
+        """
+        K = len(self.targets)
+        lrs, seeds = self._lane_labels()
+
+        def per_target(a):
+            return a[..., :K].reshape(-1, K)
+
+        return hits_frame(
+            lrs,
+            seeds,
+            self.targets,
+            per_target(self.first_step),
+            per_target(self.first_lo),
+            per_target(self.stay_step),
+            per_target(self.stay_lo),
+            batch_size=self.batch_size,
+            steps_per_epoch=self.steps_per_epoch,
+            step_s=self.step_s,
         )
 
     def to_frame(self) -> pd.DataFrame:
@@ -165,48 +320,50 @@ class SweepResult:
 
         Returns:
             A DataFrame with columns lr, seed, status, final_loss, final_subopt, steps_to_target,
-            epochs_to_target, samples_to_target (NaN when not converged), last_step, batch_size,
-            optimizer.
+            resolution, epochs_to_target, samples_to_target (missing when not converged),
+            last_step, batch_size, optimizer, schedule.
         """
-        S, L = self.status.shape
-        s_idx, l_idx = np.divmod(np.arange(S * L), L)
-        last = self.last_eval.ravel()
-        final = self.losses.reshape(S * L, -1)[np.arange(S * L), last].astype(np.float64)
+        lrs, seeds = self._lane_labels()
+        final = self.final_loss.ravel().astype(np.float64)
         stt = self.steps_to_target().ravel()
+        res = self.resolution().ravel()
         return pd.DataFrame(
             {
-                "lr": self.lrs[l_idx],
-                "seed": self.seeds[s_idx],
+                "lr": lrs,
+                "seed": seeds,
                 "status": [metrics.status_name(c) for c in self.status.ravel()],
                 "final_loss": final,
                 "final_subopt": final - self.f_star,
-                # nullable integers: a lane that did not converge has no count, not a 0
-                "steps_to_target": pd.array(stt, dtype="Float64").astype("Int64"),
+                "steps_to_target": _count(np.nan_to_num(stt, nan=-1)),
+                "resolution": _count(np.nan_to_num(res, nan=-1)),
                 "epochs_to_target": stt / self.steps_per_epoch,
-                "samples_to_target": pd.array(stt * self.batch_size, dtype="Float64").astype(
-                    "Int64"
-                ),
-                "last_step": self.eval_steps[last],
+                "samples_to_target": _count(np.nan_to_num(stt * self.batch_size, nan=-1)),
+                "last_step": self.lane_steps.ravel().astype(np.int64),
                 "batch_size": self.batch_size,
                 "optimizer": self.optimizer,
+                "schedule": self.schedule,
             }
         )
 
     def curves(self) -> pd.DataFrame:
-        """Loss curves in long format: one row per (lane, evaluation) the lane reached.
+        """Loss curves in long format: one row per (lane, curve point) the lane reached, ending
+        at the step where the lane stopped.
 
         Returns:
             A DataFrame with columns lr, seed, step, epoch, samples, loss, subopt, rel_subopt.
         """
-        S, L, E = self.losses.shape
-        s_idx, l_idx, e_idx = np.meshgrid(np.arange(S), np.arange(L), np.arange(E), indexing="ij")
-        keep = (e_idx <= self.last_eval[..., None]).ravel()
-        steps = self.eval_steps[e_idx.ravel()][keep]
-        loss = self.losses.ravel()[keep].astype(np.float64)
+        S, L = self.status.shape
+        parts = []
+        for s in range(S):
+            for j in range(L):
+                steps, losses = self._curve(s, j)
+                parts.append((np.full(len(steps), j), np.full(len(steps), s), steps, losses))
+        l_idx, s_idx, steps, loss = (np.concatenate(c) for c in zip(*parts, strict=True))
+        loss = loss.astype(np.float64)
         return pd.DataFrame(
             {
-                "lr": self.lrs[l_idx.ravel()][keep],
-                "seed": self.seeds[s_idx.ravel()][keep],
+                "lr": self.lrs[l_idx],
+                "seed": self.seeds[s_idx],
                 "step": steps,
                 "epoch": steps / self.steps_per_epoch,
                 "samples": steps * self.batch_size,

@@ -7,6 +7,10 @@ scale its update differently. With ``shuffle=False`` the rows are taken in order
 The permutation of epoch ``e`` for seed ``s`` is ``epoch_permutation(key(s), e, n)``. It is public
 so that an independent reference implementation can replay exactly the rows gdjax used.
 
+:func:`plan` draws the rows of every step of a run at once, before the run: the kernel then reads
+them as the input of its scan, with no branch and no permutation carried through its steps (the
+way a hand-written ``jit(vmap(scan))`` program and the NumPy baselines take their rows).
+
 Example:
     >>> import jax
     >>> steps_per_epoch(10, 3)
@@ -17,12 +21,13 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
 
 import jax
 import jax.numpy as jnp
 
-__all__ = ["batch_rows", "epoch_permutation", "steps_per_epoch"]
+__all__ = ["batch_rows", "epoch_permutation", "plan", "steps_per_epoch"]
 
 
 def steps_per_epoch(n: int, batch_size: int) -> int:
@@ -83,3 +88,33 @@ def batch_rows(perm: jax.Array, step_in_epoch, batch_size: int) -> jax.Array:
         Indices of shape (..., batch_size).
     """
     return jax.lax.dynamic_slice_in_dim(perm, step_in_epoch * batch_size, batch_size, axis=-1)
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2, 3))
+def plan(seeds: jax.Array, n: int, batch_size: int, epochs: int) -> jax.Array:
+    """The shuffled rows of every step of a run, for every seed: shape (steps, seeds, batch).
+
+    Step ``t`` of seed ``s`` reads ``plan[t, s]``: the ``t % spe``-th slice of
+    ``epoch_permutation(key(s), t // spe, n)``, with ``spe = n // batch_size`` (the remainder of
+    each permutation is dropped).
+
+    Args:
+        seeds: (S,) uint32 sampling seeds.
+        n: rows in the data set.
+        batch_size: rows per step.
+        epochs: passes over the data.
+
+    Returns:
+        An int32 array of shape (epochs * spe, S, batch_size).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> plan(jnp.asarray([0, 1], jnp.uint32), 10, 3, 2).shape
+        (6, 2, 3)
+    """
+    spe = steps_per_epoch(n, batch_size)
+    keys = jax.vmap(jax.random.key)(seeds)
+    epoch_ids = jnp.arange(epochs)
+    perms = jax.vmap(lambda e: jax.vmap(lambda k: epoch_permutation(k, e, n))(keys))(epoch_ids)
+    rows = perms[:, :, : spe * batch_size].reshape(epochs, len(seeds), spe, batch_size)
+    return rows.transpose(0, 2, 1, 3).reshape(epochs * spe, len(seeds), batch_size)

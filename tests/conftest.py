@@ -1,7 +1,49 @@
-"""Shared fixtures: float64 on demand (restored afterwards), small problems."""
+"""Shared fixtures: float64 on demand (restored afterwards), small problems, one tiny run."""
 
 import jax
 import pytest
+
+TINY_SUITE = """
+name = "tiny"
+description = "Two kernels on one small least-squares problem (tests)."
+
+[defaults]
+seeds = [0, 1]
+tol = 1e-2
+repeats = 1
+
+[[problems]]
+name = "linear-64x3"
+source = "linear"
+n = 64
+d = 3
+
+[[variants]]
+name = "batch"
+batch_size = "all"
+epochs = 40
+lrs = [0.03, 0.3, 1.0, 3.0]
+
+[[variants]]
+name = "minibatch-8"
+batch_size = 8
+epochs = 4
+lrs = [0.01, 0.1, 0.3]
+"""
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """One real run of the tiny suite (about two seconds), shared by the harness tests.
+
+    Tests read or copy it; none may change it.
+    """
+    from bench import runner, suites
+
+    root = tmp_path_factory.mktemp("tiny")
+    (root / "tiny.toml").write_text(TINY_SUITE)
+    suite = suites.load(str(root / "tiny.toml"))
+    return runner.run_suite(suite, root / "runs", repeats=1, progress=False, log=lambda s: None)
 
 
 @pytest.fixture

@@ -69,19 +69,24 @@ def gd_loop(
     optimizer="sgd",
     theta0=None,
     dtype=np.float64,
+    lr_factor=None,
 ):
-    """Gradient descent one step at a time; returns (theta, full-data losses after each step)."""
+    """Gradient descent one step at a time; returns (theta, full-data losses after each step).
+
+    ``lr_factor(t)``, if given, multiplies the learning rate of step t (t = 0, 1, ...): a schedule.
+    """
     A = design(np.asarray(X, dtype), intercept)
     y = np.asarray(y, dtype)
     k = int(y.max()) + 1 if kind == "softmax" else None
     shape = (A.shape[1], k) if kind == "softmax" else (A.shape[1],)
     theta = np.zeros(shape, dtype) if theta0 is None else np.array(theta0, dtype)
-    lr = dtype(lr)
+    base_lr = dtype(lr)
     m = np.zeros_like(theta)
     v = np.zeros_like(theta)
     losses = [loss_and_grad(kind, theta, A, y, l2, intercept)[0]]
     for t, idx in enumerate(batches(len(A), b, epochs, shuffle, seed), start=1):
         _, g = loss_and_grad(kind, theta, A[idx], y[idx], l2, intercept)
+        lr = base_lr if lr_factor is None else dtype(base_lr * lr_factor(t - 1))
         if optimizer == "sgd":
             theta = theta - lr * g
         elif optimizer == "momentum":

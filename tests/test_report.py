@@ -7,46 +7,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bench import cli, compare, report, runner, suites
+from bench import cli, compare, report, runs
 
-SUITE = """
-name = "tiny"
-description = "Two kernels on one small least-squares problem (tests)."
-
-[defaults]
-seeds = [0, 1]
-tol = 1e-2
-repeats = 1
-
-[[problems]]
-name = "linear-64x3"
-source = "linear"
-n = 64
-d = 3
-
-[[variants]]
-name = "batch"
-batch_size = "all"
-epochs = 40
-lrs = [0.03, 0.3, 1.0, 3.0]
-
-[[variants]]
-name = "minibatch-8"
-batch_size = 8
-epochs = 4
-lrs = [0.01, 0.1, 0.3]
-"""
 STATUSES = ("converged", "diverged", "max_steps")
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory) -> Path:
-    """One real run of the tiny suite (about two seconds)."""
-    root = tmp_path_factory.mktemp("tiny")
-    (root / "tiny.toml").write_text(SUITE)
-    suite = suites.load(str(root / "tiny.toml"))
-    return runner.run_suite(suite, root / "runs", repeats=1, progress=False, log=lambda s: None)
+@pytest.fixture
+def run_dir(tiny_run) -> Path:
+    """The tiny suite's run (conftest): read it, copy it, never change it."""
+    return tiny_run
 
 
 def _copy(run: Path, dest_root: Path, stamp: str, **meta_changes) -> Path:
@@ -84,14 +54,14 @@ def _best_lr_by_hand(lanes: pd.DataFrame) -> dict[str, float]:
 
 
 def test_readme_tables_plots_and_determinism(run_dir, tmp_path):
-    runs = tmp_path / "runs"
-    runs.mkdir()
-    shutil.copytree(run_dir, runs / run_dir.name)
+    folder = tmp_path / "runs"
+    folder.mkdir()
+    shutil.copytree(run_dir, folder / run_dir.name)
     res = tmp_path / "results"
-    written = report.write(runs, res)
+    written = report.write(folder, res)
     text1 = (res / "README.md").read_text()
     pngs1 = {p: p.read_bytes() for p in written if p.suffix == ".png"}
-    report.write(runs, res)
+    report.write(folder, res)
     assert (res / "README.md").read_text() == text1
     assert {p: p.read_bytes() for p in pngs1} == pngs1  # plots are byte-for-byte stable too
 
@@ -154,31 +124,31 @@ def test_smoothing_and_no_plots(run_dir, tmp_path):
 
 
 def test_newest_complete_run_per_machine(run_dir, tmp_path):
-    runs = tmp_path / "runs"
-    runs.mkdir()
-    current = _copy(run_dir, runs, "20300101T000000Z")
-    _copy(run_dir, runs, "20200101T000000Z")  # older, same machine
-    _copy(run_dir, runs, "20400101T000000Z", complete=False)  # newer but unfinished
-    other = _copy(run_dir, runs, "20100101T000000Z", host="other-host")  # another machine
-    picked = report.discover(runs)
+    folder = tmp_path / "runs"
+    folder.mkdir()
+    current = _copy(run_dir, folder, "20300101T000000Z")
+    _copy(run_dir, folder, "20200101T000000Z")  # older, same machine
+    _copy(run_dir, folder, "20400101T000000Z", complete=False)  # newer but unfinished
+    other = _copy(run_dir, folder, "20100101T000000Z", host="other-host")  # another machine
+    picked = runs.discover(folder)
     assert sorted(r.path for r in picked) == sorted([current, other])
     text = report.render_readme(picked)
     assert current.name in text and other.name in text
     for stamp in ("20200101T000000Z", "20400101T000000Z"):
         assert stamp not in text
     # two machines for one suite: their plots go to separate folders
-    written = report.write(runs, tmp_path / "results")
+    written = report.write(folder, tmp_path / "results")
     assert len({p.parent for p in written if p.suffix == ".png"}) == 2
 
 
 def test_perf_columns_get_their_own_table(run_dir, tmp_path):
-    runs = tmp_path / "runs"
-    dest = _copy(run_dir, runs, "20300101T000000Z")
+    folder = tmp_path / "runs"
+    dest = _copy(run_dir, folder, "20300101T000000Z")
     lanes = pd.read_parquet(dest / "lanes.parquet")
     lanes["numpy_s"] = lanes["run_s"] * 4
     lanes["speedup_numpy"] = 4.0
     lanes.to_parquet(dest / "lanes.parquet", index=False)
-    text = report.write(runs, tmp_path / "results", plots=False)[0].read_text()
+    text = report.write(folder, tmp_path / "results", plots=False)[0].read_text()
     table = text[text.index("### Speed (tiny)") :]
     assert "speedup_numpy" in table and "| 4 |" in table
     assert "numpy_s" not in table  # the README shows the ratios; perf.md has the seconds
@@ -195,7 +165,7 @@ def test_empty_and_incomplete_runs_raise(run_dir, tmp_path, capsys):
     only_incomplete.mkdir()
     _copy(run_dir, only_incomplete, "20300101T000000Z", complete=False)
     with pytest.raises(FileNotFoundError):
-        report.discover(only_incomplete)
+        runs.discover(only_incomplete)
     assert cli.main(["report", str(empty), "--results", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "Traceback" not in err and err.count("\n") == 1

@@ -1,0 +1,452 @@
+"""The fused kernel: every step of every lane of a sweep in one compiled program.
+
+The rows of every step are drawn before the run (:func:`gdjax.sampling.plan`) and read as the
+input of a ``lax.scan``: no branch and no permutation are carried through the steps. The loss
+is monitored in one of two ways (see :mod:`gdjax.metrics` for the definitions)::
+
+    exact (least squares, quadratic: the full-data loss costs O(d^2)):
+        while a chunk of C steps remains and a lane is still moving:
+            scan C steps: rows -> vmap over lanes(jax.grad(loss) -> optax update), keep params
+            loss of every kept step of every lane in one batched pass (a GEMM for least squares)
+            book status, freeze and targets step by step; a stopped lane gets its params back
+
+    grid (logistic, softmax: the full-data loss is a pass over the data):
+        while a point of the evaluation grid remains and a lane is still moving:
+            loop the steps up to the next grid point
+            loss of every lane; book status, freeze and targets at that point
+
+Lanes are (learning rate, seed) pairs on one flat axis; every lane of a seed sees the same rows,
+so a vmap turns their matrix-vector products into one matrix-matrix product. Lanes never mix: a
+converged (with early stop) or diverged lane is frozen at its parameters and cannot put NaN into
+another. Learning rates, seeds, the plan, tolerance, targets and divergence factor are traced
+arrays: a new grid of the same size reuses the compiled kernel.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from gdjax import optimizers
+from gdjax.monitor import Booking, HitTracker, Levels
+
+__all__ = [
+    "DEFAULT_EVALS",
+    "Config",
+    "KernelArgs",
+    "KernelOutput",
+    "LoopState",
+    "chunk_length",
+    "eval_grid",
+    "jitted_program",
+    "one_step",
+]
+
+DEFAULT_EVALS = 128  # points of the default geometric evaluation grid
+MAX_CHUNK = 512  # most steps an exact-monitoring chunk keeps
+MIN_CHUNKS = 16  # early stop acts at chunk ends: a run has at least this many chunks
+MAX_KEPT = 2**22  # parameters a chunk keeps (C x lanes x params): 16 MiB in float32
+
+
+def eval_grid(total_steps: int, eval_every: int | None = None) -> tuple[int, ...]:
+    """The steps at which the loss curve is recorded (and, in grid monitoring, checked).
+
+    Args:
+        total_steps: steps in the run, >= 1.
+        eval_every: None for the default geometric grid (0, 1, 2, ... then steps growing by a
+            constant factor, :data:`DEFAULT_EVALS` points at most, the last one ``total_steps``);
+            an int k for the uniform grid 0, k, 2k, ... plus the last step.
+
+    Returns:
+        Sorted distinct step indices, starting at 0 and ending at ``total_steps``.
+
+    Example:
+        >>> eval_grid(10, 4)
+        (0, 4, 8, 10)
+        >>> eval_grid(100_000)[:6], len(eval_grid(100_000))
+        ((0, 1, 2, 3, 4, 5), 113)
+    """
+    if eval_every is None:
+        grid = np.round(np.geomspace(1, total_steps, DEFAULT_EVALS)).astype(np.int64)
+        return (0, *sorted({int(s) for s in grid} | {total_steps}))
+    points = list(range(0, total_steps + 1, eval_every))
+    if points[-1] != total_steps:
+        points.append(total_steps)
+    return tuple(points)
+
+
+def chunk_length(total_steps: int, lanes: int, num_params: int) -> int:
+    """Steps per chunk of exact monitoring.
+
+    At most :data:`MAX_CHUNK`, and about 1/:data:`MIN_CHUNKS` of the run (early stop acts at
+    chunk ends, so it wastes at most that share of the budget), but at least 16 steps (each chunk
+    has a fixed cost); few enough that the kept parameters (C x lanes x params) stay under
+    :data:`MAX_KEPT`; a divisor of the run when one is close, so that no chunk needs padding.
+
+    Example:
+        >>> chunk_length(8192, 64, 17), chunk_length(800, 64, 5), chunk_length(1009, 64, 17)
+        (512, 50, 64)
+    """
+    share = max(16, math.ceil(total_steps / MIN_CHUNKS))
+    memory = MAX_KEPT // max(1, lanes * num_params)
+    cap = max(1, min(MAX_CHUNK, share, total_steps, memory))
+    for c in range(cap, max(cap // 2, 1) - 1, -1):
+        if total_steps % c == 0:
+            return c
+    return cap
+
+
+class Config(NamedTuple):
+    """The static part of a kernel: everything that changes the compiled program.
+
+    Attributes:
+        spec: the problem's loss spec (hashable).
+        optimizer: optimizer name.
+        schedule: learning-rate schedule name.
+        n: rows in the data.
+        batch_size: rows per step (n for batch GD).
+        steps_per_epoch: n // batch_size.
+        total_steps: epochs * steps_per_epoch.
+        eval_steps: the steps where the loss curve is recorded (see :func:`eval_grid`).
+        shuffle: a new permutation every epoch (else rows in order).
+        early_stop: freeze a lane once it converges and stop when no lane moves.
+        exact: monitor the full-data loss after every step (else at ``eval_steps``).
+        chunk: steps per chunk of exact monitoring (see :func:`chunk_length`).
+    """
+
+    spec: Any
+    optimizer: str
+    schedule: str
+    n: int
+    batch_size: int
+    steps_per_epoch: int
+    total_steps: int
+    eval_steps: tuple[int, ...]
+    shuffle: bool
+    early_stop: bool
+    exact: bool
+    chunk: int
+
+    @property
+    def sampling(self) -> str:
+        """ "full" (every row), "ordered" (rows in order) or "shuffled" (rows from the plan)."""
+        if self.batch_size == self.n:
+            return "full"
+        return "shuffled" if self.shuffle else "ordered"
+
+
+class KernelArgs(NamedTuple):
+    """The traced arguments of the kernel, in the order the compiled program takes them.
+
+    Attributes:
+        X, y: the data.
+        aux: what the problem's cheap monitor needs (None for most problems).
+        init: initial parameters (one lane's pytree).
+        f_star: the optimum, in the problem's dtype.
+        tol: the status target (relative suboptimality).
+        targets: the target ladder, (K,).
+        div_factor: the divergence factor.
+        lrs: learning rates, (L,).
+        seeds: sampling seeds, (S,) uint32.
+        rows: the sampling plan, (steps, S, batch) int32, padded to whole chunks ((0,) when
+            rows are not shuffled).
+    """
+
+    X: jax.Array
+    y: jax.Array
+    aux: Any
+    init: Any
+    f_star: jax.Array
+    tol: jax.Array
+    targets: jax.Array
+    div_factor: jax.Array
+    lrs: jax.Array
+    seeds: jax.Array
+    rows: jax.Array
+
+
+class LoopState(NamedTuple):
+    """The carry of the kernel's outer loop."""
+
+    index: jax.Array  # the next chunk (exact) or grid interval (grid)
+    step: jax.Array  # steps run so far
+    params: Any
+    opt_state: Any
+    status: jax.Array  # (lanes,) metrics.RUNNING / CONVERGED / DIVERGED
+    hits: HitTracker
+    losses: jax.Array  # (grid points, lanes) the recorded curve
+    last: jax.Array  # (lanes,) index of the last curve point each lane recorded
+    lane_step: jax.Array  # (lanes,) the last step each lane was checked at
+    lane_loss: jax.Array  # (lanes,) its loss there
+
+
+class KernelOutput(NamedTuple):
+    """What the compiled kernel returns; lane arrays have leading axes (seeds, lrs).
+
+    Attributes:
+        params: final (or frozen) parameters of every lane.
+        losses: full-data loss at each point of the grid, (S, L, E + 1); NaN after a lane stopped.
+        status: metrics.RUNNING (ran to the end: max_steps), CONVERGED or DIVERGED, (S, L).
+        first_step, first_lo, stay_step, stay_lo: (S, L, K + 1) step counts of the
+            :class:`~gdjax.monitor.HitTracker`; the last column is ``tol``.
+        last_eval: index of the last curve point each lane recorded, (S, L).
+        lane_steps: the last step each lane was checked at (where it stopped), (S, L).
+        final_loss: its full-data loss there, (S, L).
+        steps_run: steps the kernel executed (shared by all lanes; < total with early stop).
+        f0: full-data loss at the initial parameters.
+    """
+
+    params: Any
+    losses: jax.Array
+    status: jax.Array
+    first_step: jax.Array
+    first_lo: jax.Array
+    stay_step: jax.Array
+    stay_lo: jax.Array
+    last_eval: jax.Array
+    lane_steps: jax.Array
+    final_loss: jax.Array
+    steps_run: jax.Array
+    f0: jax.Array
+
+
+def make_step(config: Config, X, y, lrs, S: int):
+    """``step((params, opt_state), (t, rows)) -> (params, opt_state)`` for every lane, and the
+    optimizer's ``init``.
+
+    ``rows`` is the step's (S, batch) slice of the plan when rows are shuffled. Lanes are one flat
+    axis of S * L (seed-major); where every lane sees the same rows (batch GD, rows in order, one
+    seed) a single vmap makes one matrix-matrix product. Several seeds see different rows: their
+    lanes are split per seed, and XLA's CPU backend runs that batched product slower.
+    """
+    spec, b, spe = config.spec, config.batch_size, config.steps_per_epoch
+    L = lrs.shape[0]
+    lane_lrs = jnp.tile(lrs, S)
+    grad_fn = jax.grad(spec.loss)
+
+    def optimizer(lr):
+        return optimizers.make(
+            config.optimizer,
+            lr,
+            config.schedule,
+            steps_per_epoch=spe,
+            total_steps=config.total_steps,
+        )
+
+    def lane_update(params, opt_state, lr, Xb, yb):
+        updates, opt_state = optimizer(lr).update(grad_fn(params, Xb, yb), opt_state, params)
+        return optax.apply_updates(params, updates), opt_state
+
+    shared = jax.vmap(lane_update, in_axes=(0, 0, 0, None, None))
+    per_seed = jax.vmap(shared, in_axes=(0, 0, 0, 0, 0))
+
+    def split(tree):
+        return jax.tree.map(lambda a: a.reshape(S, L, *a.shape[1:]), tree)
+
+    def merge(tree):
+        return jax.tree.map(lambda a: a.reshape(S * L, *a.shape[2:]), tree)
+
+    def step(carry, xs):
+        params, opt_state = carry
+        t, rows = xs
+        if config.sampling == "full":
+            return shared(params, opt_state, lane_lrs, X, y)
+        if config.sampling == "ordered":
+            start = (t % spe) * b
+            Xb = jax.lax.dynamic_slice_in_dim(X, start, b)
+            yb = jax.lax.dynamic_slice_in_dim(y, start, b)
+            return shared(params, opt_state, lane_lrs, Xb, yb)
+        if S == 1:
+            return shared(params, opt_state, lane_lrs, X[rows[0]], y[rows[0]])
+        p, o = per_seed(split(params), split(opt_state), lane_lrs.reshape(S, L), X[rows], y[rows])
+        return merge(p), merge(o)
+
+    def init(params):
+        return jax.vmap(lambda p, lr: optimizer(lr).init(p))(params, lane_lrs)
+
+    return step, init
+
+
+def one_step(config: Config, X, y, aux, init, lrs, seeds, rows):
+    """One step of every lane, with its loss when that is monitored every step: what XLA's cost
+    analysis of a step should see."""
+    S, L = seeds.shape[0], lrs.shape[0]
+    step, opt_init = make_step(config, X, y, lrs, S)
+    params = jax.tree.map(lambda a: jnp.broadcast_to(a, (S * L, *a.shape)), init)
+    t_rows = rows[1] if config.sampling == "shuffled" else rows
+    params, _ = step((params, opt_init(params)), (jnp.int32(1), t_rows))
+    if config.exact:
+        return params, jax.vmap(lambda p: config.spec.monitor(p, X, y, aux))(params)
+    return params
+
+
+def _select(mask, new, old):
+    """Per lane: ``new`` where ``mask``, else ``old`` (pytrees with a leading lane axis)."""
+
+    def pick(a, b):
+        return jnp.where(mask.reshape(mask.shape + (1,) * (a.ndim - 1)), a, b)
+
+    return jax.tree.map(pick, new, old)
+
+
+def _program(config: Config, *arrays) -> KernelOutput:
+    a = KernelArgs(*arrays)
+    spec = config.spec
+    S, L = a.seeds.shape[0], a.lrs.shape[0]
+    lanes = S * L
+    step, opt_init = make_step(config, a.X, a.y, a.lrs, S)
+    monitor = jax.vmap(lambda p: spec.monitor(p, a.X, a.y, a.aux))
+    f0 = spec.monitor(a.init, a.X, a.y, a.aux)
+    # when the start is already optimal, relative suboptimality is 0, not 0/0
+    denom = jnp.maximum(f0 - a.f_star, jnp.finfo(f0.dtype).tiny)
+    # Diverged means far worse than the start on the problem's own scale. Relative to f0 - f*
+    # alone, a start next to the optimum would make ordinary SGD noise count as divergence.
+    blowup = a.div_factor * jnp.maximum(denom, jnp.abs(a.f_star))
+    ladder = jnp.concatenate([a.targets, a.tol[None]])
+    booking = Booking(Levels(a.f_star, denom, blowup, a.tol, ladder), config.early_stop)
+
+    params0 = jax.tree.map(lambda x: jnp.broadcast_to(x, (lanes, *x.shape)), a.init)
+    status0, hits0 = booking.start(f0, lanes)
+    grid = np.asarray(config.eval_steps, np.int32)
+    losses0 = jnp.full((len(grid), lanes), jnp.nan, f0.dtype).at[0].set(f0)
+    zero, lanes0 = jnp.int32(0), jnp.zeros((lanes,), jnp.int32)
+    state = LoopState(
+        zero,
+        zero,
+        params0,
+        opt_init(params0),
+        status0,
+        hits0,
+        losses0,
+        lanes0,
+        lanes0,
+        jnp.full((lanes,), f0),
+    )
+    if config.exact:
+        state = _exact_loop(config, a, step, monitor, booking, state)
+    else:
+        state = _grid_loop(config, a, step, monitor, booking, state)
+
+    def by_seed(x):  # lanes back to (seeds, learning rates)
+        return x.reshape(S, L, *x.shape[1:])
+
+    h = state.hits
+    return KernelOutput(
+        jax.tree.map(by_seed, state.params),
+        by_seed(state.losses.T),
+        by_seed(state.status),
+        by_seed(h.first),
+        by_seed(h.first_lo),
+        by_seed(h.stay),
+        by_seed(h.stay_lo),
+        by_seed(state.last),
+        by_seed(state.lane_step),
+        by_seed(state.lane_loss),
+        state.step,
+        f0,
+    )
+
+
+def _exact_loop(config, a: KernelArgs, step, monitor, booking: Booking, state: LoopState):
+    """Chunks of C steps; the loss of every step of a chunk in one batched pass afterwards."""
+    C, T = config.chunk, config.total_steps
+    lanes = state.status.shape[0]
+    padded = T % C != 0
+    grid = jnp.asarray(config.eval_steps, jnp.int32)
+    points = len(config.eval_steps)
+
+    def body(carry, xs):
+        new = step(carry, xs)
+        if padded:  # steps past the end of the run leave the lanes as they are
+            new = jax.tree.map(lambda n, o: jnp.where(xs[0] < T, n, o), new, carry)
+        return new, new[0]
+
+    def chunk(s: LoopState) -> LoopState:
+        t0 = s.step
+        ts = t0 + jnp.arange(C, dtype=jnp.int32)
+        rows = None  # batch GD and rows in order need no plan
+        if config.sampling == "shuffled":
+            rows = jax.lax.dynamic_slice_in_dim(a.rows, t0, C)
+        moving = booking.moving(s.status)
+        (params, opt_state), kept = jax.lax.scan(body, (s.params, s.opt_state), (ts, rows))
+        flat = jax.tree.map(lambda x: x.reshape(C * lanes, *x.shape[2:]), kept)
+        loss = monitor(flat).reshape(C, lanes)
+        status, hits, stop, active = booking.book(
+            s.status, s.hits, loss, ts + 1, ts, moving, ts < T
+        )
+        # a lane that stopped inside the chunk keeps the parameters of the step it stopped at
+        at = jnp.clip(stop, 0, C - 1)
+        stopped = jax.tree.map(lambda x: x[at, jnp.arange(lanes)], kept)
+        params = _select(stop < C, stopped, params)
+        params = _select(moving, params, s.params)
+        opt_state = _select(moving, opt_state, s.opt_state)
+        # the curve: the chunk's steps that are grid points, where the lane was active
+        pos = jnp.searchsorted(grid, ts + 1).astype(jnp.int32)
+        is_point = (pos < points) & (grid[jnp.clip(pos, 0, points - 1)] == ts + 1)
+        rec = active & is_point[:, None]
+        losses = s.losses.at[jnp.where(is_point, pos, points)].set(
+            jnp.where(rec, loss, jnp.nan), mode="drop"
+        )
+        last = jnp.where(rec.any(0), jnp.max(jnp.where(rec, pos[:, None], -1), 0), s.last)
+        last_act = jnp.max(jnp.where(active, jnp.arange(C, dtype=jnp.int32)[:, None], -1), 0)
+        booked = last_act >= 0
+        lane_step = jnp.where(booked, t0 + last_act + 1, s.lane_step)
+        lane_loss = jnp.where(booked, loss[jnp.clip(last_act, 0), jnp.arange(lanes)], s.lane_loss)
+        end = jnp.minimum(t0 + C, T)
+        return LoopState(
+            s.index + 1, end, params, opt_state, status, hits, losses, last, lane_step, lane_loss
+        )
+
+    chunks = math.ceil(T / C)
+    return jax.lax.while_loop(
+        lambda s: (s.index < chunks) & jnp.any(booking.moving(s.status)), chunk, state
+    )
+
+
+def _grid_loop(config, a: KernelArgs, step, monitor, booking: Booking, state: LoopState):
+    """Steps up to each point of the evaluation grid, then the loss of every lane there."""
+    grid = jnp.asarray(config.eval_steps, jnp.int32)
+    shuffled = config.sampling == "shuffled"
+
+    def train_step(t, carry):
+        rows = jax.lax.dynamic_index_in_dim(a.rows, t, keepdims=False) if shuffled else a.rows
+        return step(carry, (t, rows))
+
+    def interval(s: LoopState) -> LoopState:
+        start, end = grid[s.index], grid[s.index + 1]
+        moving = booking.moving(s.status)
+        params, opt_state = jax.lax.fori_loop(start, end, train_step, (s.params, s.opt_state))
+        params = _select(moving, params, s.params)
+        opt_state = _select(moving, opt_state, s.opt_state)
+        loss = monitor(params)
+        status, hits, _, _ = booking.book(
+            s.status, s.hits, loss[None], end[None], start[None], moving, jnp.ones(1, bool)
+        )
+        point = s.index + 1
+        losses = s.losses.at[point].set(jnp.where(moving, loss, jnp.nan))
+        return LoopState(
+            point,
+            end,
+            params,
+            opt_state,
+            status,
+            hits,
+            losses,
+            jnp.where(moving, point, s.last),
+            jnp.where(moving, end, s.lane_step),
+            jnp.where(moving, loss, s.lane_loss),
+        )
+
+    intervals = len(config.eval_steps) - 1
+    return jax.lax.while_loop(
+        lambda s: (s.index < intervals) & jnp.any(booking.moving(s.status)), interval, state
+    )
+
+
+#: The compiled program: ``jitted_program(config, *KernelArgs) -> KernelOutput``.
+jitted_program = jax.jit(_program, static_argnums=0)
