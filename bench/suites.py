@@ -49,7 +49,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -237,20 +236,32 @@ def _one_line(e: Exception) -> str:
 
 
 def _check_entry(e: Entry, problem: Problem) -> None:
-    """What gdjax.build would refuse for this entry on this problem, without the optimum."""
+    """What ``gdjax.build`` would refuse for this entry on this problem, short of building it.
+
+    build solves for the optimum and draws the sampling plan; this checks the same arguments
+    with the same ``gdjax.checks`` calls, and the plan's and the lanes' sizes, in milliseconds.
+    """
     s = e.settings
     n = problem.n
     b = n if e.batch_size is None else e.batch_size
     if b > n:
         raise ValueError(f"batch_size must be <= n = {n} rows of the problem, got {b}")
     total = checks.steps(s["epochs"], gdjax.sampling.steps_per_epoch(n, b))
-    checks.fits_dtype(np.asarray(s["lrs"]), "lr", problem.dtype)
+    dtype = problem.dtype
+    checks.fits_dtype(np.asarray(s["lrs"]), "lr", dtype)
+    targets = [] if s["targets"] is None else s["targets"]
+    checks.fits_dtype(np.append(targets, s["tol"]), "target", dtype)
+    checks.fits_dtype([s["divergence_factor"]], "divergence_factor", dtype)
     template = problem.init_params()
     checks.init_params(s["init"], template)
-    every = s["eval_every"] or max(1, math.ceil(total / gdjax.train.DEFAULT_EVALS))
+    if b < n and s["shuffle"]:  # a drawn plan of rows: steps x seeds x batch int32 indices
+        checks.memory((total, len(s["seeds"]), b), np.int32, "the sampling plan")
+    # counted, not listed: eval_grid(total, 1) would itself be a list of every step
+    every = s["eval_every"]
+    evals = gdjax.kernel.DEFAULT_EVALS + 1 if every is None else -(-total // every) + 1
     num_params = sum(int(np.size(t)) for t in jax.tree.leaves(template))
     lanes = len(s["lrs"]) * len(s["seeds"])
-    checks.lanes_memory(lanes, num_params, total // min(every, total) + 1, problem.dtype)
+    checks.lanes_memory(lanes, num_params, evals, dtype)
 
 
 def available() -> list[str]:

@@ -208,6 +208,11 @@ BAD_DATA = [
     (GOOD.replace("epochs = 1", "epochs = 2000000000") + "batch_size = 1\n", r"int32"),
     (GOOD.replace("n = 16", "n = 100000000000"), r"GiB"),
     (
+        _defaults("seeds = [0, 1, 2, 3]").replace("epochs = 1", "epochs = 1000000000")
+        + "batch_size = 8\n",
+        r"the sampling plan of shape \(2000000000, 4, 8\) in int32 needs 238\.4 GiB",
+    ),
+    (
         GOOD.replace("lrs = [0.1]", "lrs = { geomspace = [1e-3, 1, 100000] }")
         .replace("[defaults]", "[defaults]\nseeds = " + str(list(range(4000))))
         .replace("d = 2", "d = 1000"),
