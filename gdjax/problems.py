@@ -209,6 +209,7 @@ def quadratic(a: float, b: float, c: float, *, dtype=None, name: str = "quadrati
     b = checks.real(b, "quadratic: b", lo=-np.inf)
     c = checks.real(c, "quadratic: c", lo=-np.inf)
     dtype = checks.float_dtype(dtype)
+    checks.fits_dtype([a], "quadratic: a", dtype)  # a that rounds to 0 leaves no minimum
     coef = np.array([[a, b, c]])
     X = _in_dtype(coef, dtype, "quadratic: coefficients")
     return Problem(_name(name), Quadratic(), X, jnp.zeros((1,), dtype))
@@ -232,7 +233,7 @@ def logistic(X, y, *, intercept: bool = True, l2: float = 1e-2, name: str = "log
         >>> p.optimum()[1] < 0.7
         True
     """
-    X, y = checks.data(X, y)
+    X, y = checks.data(X, y, labels=(0, 1))  # on the values given: 1e-300 is no 0 in float32
     labels = np.asarray(y)
     if not np.all((labels == 0) | (labels == 1)):
         bad = labels[(labels != 0) & (labels != 1)][0]
