@@ -57,6 +57,7 @@ import jax
 import numpy as np
 
 import gdjax
+from bench.errors import UserError
 from bench.suite_schema import (  # noqa: F401 (BASELINES, label: public names of this module)
     BASELINES,
     PROBLEM_FIELDS,
@@ -91,7 +92,7 @@ DEFAULT_SETTINGS = {
 }
 
 
-class SuiteError(ValueError):
+class SuiteError(UserError):
     """A suite that cannot run: unknown name, field or value, malformed TOML, bad data.
 
     Attributes:

@@ -281,9 +281,10 @@ def softmax(
     if labels.min() < 0:
         raise ValueError(f"softmax: labels y must be >= 0, found {labels.min():g}")
     if labels.max() >= MAX_CLASSES:
+        top = int(labels.max())  # a Python int: no wrap-around for int64's largest label
         raise ValueError(
-            f"softmax: label {labels.max():g} would make {labels.max() + 1:g} classes, more than "
-            f"{MAX_CLASSES}; relabel the classes 0..k-1"
+            f"softmax: label {top} would make {top + 1} classes, more than {MAX_CLASSES}; "
+            "relabel the classes 0..k-1"
         )
     if num_classes is None:
         num_classes = int(labels.max()) + 1
@@ -463,7 +464,8 @@ def _name(name) -> str:
 def _in_dtype(values, dtype, arg) -> jax.Array:
     """``values`` converted to ``dtype``, refusing what overflows to inf there."""
     arr = np.asarray(values)
-    out = arr.astype(dtype)
+    with np.errstate(over="ignore"):  # an overflow is reported below, with its value
+        out = arr.astype(dtype)
     if not np.all(np.isfinite(out)):
         bad = np.argwhere(~np.isfinite(out))[0]
         raise ValueError(
