@@ -8,6 +8,7 @@ traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -58,25 +59,26 @@ def smoothing(text: str) -> float:
 
 
 def cmd_run(args) -> int:
-    if args.x64:
-        import jax
+    import gdjax
 
-        jax.config.update("jax_enable_x64", True)
-    from bench import baselines, runner, suites, timing
+    # x64 for this command only (a scoped config change, restored when the run ends)
+    with gdjax.x64(True) if args.x64 else contextlib.nullcontext():
+        from bench import baselines, runner, suites, timing
 
-    suite = suites.load(args.suite)
-    if not args.no_cache:
-        timing.enable_compilation_cache(args.cache_dir)
-    resume = Path(args.resume) if isinstance(args.resume, str) else args.resume
-    runner.run_suite(
-        suite,
-        args.out,
-        repeats=args.repeats,
-        resume=resume,
-        progress=not args.no_progress,
-        only=args.only,
-        extra=baselines.attach,
-    )
+        suite = suites.load(args.suite)
+        suite.validate()  # every problem's data and sizes, before the run folder exists
+        if not args.no_cache:
+            timing.enable_compilation_cache(args.cache_dir)
+        resume = Path(args.resume) if isinstance(args.resume, str) else args.resume
+        runner.run_suite(
+            suite,
+            args.out,
+            repeats=args.repeats,
+            resume=resume,
+            progress=not args.no_progress,
+            only=args.only,
+            extra=baselines.attach,
+        )
     return 0
 
 

@@ -77,7 +77,9 @@ def run(
     """
     import jax
 
-    label = suites.load(suite_name).name  # fail fast on a bad suite; the folder takes its name
+    suite = suites.load(suite_name)  # fail fast on a bad suite; the folder takes its name
+    suite.validate()
+    label = suite.name
     env = envinfo.describe()
     cpu = jax.default_backend() == "cpu"
     results = []

@@ -20,6 +20,28 @@ A suite file (see ``bench/README.md`` for the full schema)::
 Run settings may sit in ``[defaults]``, in a variant or in a problem; a problem's own settings win
 (defaults < variant < problem), so a textbook setup can pin its learning rates. Every (problem,
 variant, optimizer) is one *entry*: one compiled kernel over every (learning rate, seed) lane.
+
+The file is described once, as a schema (:mod:`bench.suite_schema`): ``SUITE_FIELDS``,
+``RUN_FIELDS``, ``VARIANT_FIELDS``, ``PROBLEM_FIELDS`` and ``SOURCES`` map every field to a
+``Field`` (what it must be, in words, and the ``gdjax.checks`` call that decides it). The
+rules themselves live in ``gdjax.checks``, shared with the library API. Every error is a
+:class:`SuiteError` naming the file, the table and the field::
+
+    default.toml: problems[2] (logistic-4096x32): l2 must be a number >= 0, got -1
+
+Two steps, so that ``bench list`` stays fast and a run never stops halfway on a bad entry:
+
+- :func:`load` checks the document: fields, types, ranges, names (no data is built);
+- :meth:`Suite.validate` builds every problem's data once and checks what needs it: CSV paths
+  and cells, dataset names, batch size against n, the step count against int32, learning rates
+  and ``init`` in the problem's dtype, the lanes' memory. The runner calls it before the first
+  entry runs.
+
+Example:
+    >>> s = load("smoke")
+    >>> s.validate()
+    >>> s.entries[0].key
+    'linear-512x8__batch__sgd'
 """
 
 from __future__ import annotations
@@ -27,50 +49,32 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
-import re
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import jax
 import numpy as np
 
 import gdjax
+from bench.errors import UserError
+from bench.suite_schema import (  # noqa: F401 (BASELINES, label: public names of this module)
+    BASELINES,
+    PROBLEM_FIELDS,
+    REQUIRED,
+    RUN_FIELDS,
+    SOURCES,
+    SUITE_FIELDS,
+    VARIANT_FIELDS,
+    Field,
+    label,
+)
+from gdjax import checks
 from gdjax.problems import Problem
 
 SUITES_DIR = Path(__file__).parent / "suites"
-
-RUN_KEYS = {
-    "lrs": "learning rates: a list, or {geomspace = [lo, hi, count]}",
-    "seeds": "list of sampling seeds",
-    "epochs": "passes over the data",
-    "tol": "relative suboptimality that counts as converged",
-    "optimizer": "sgd | momentum | nesterov | adam, or a list of them",
-    "shuffle": "new permutation every epoch (false: row order)",
-    "init": "initial parameters: a number that fills them all",
-    "eval_every": "steps between full-loss evaluations",
-    "divergence_factor": "relative suboptimality that counts as diverged",
-    "early_stop": "stop a lane at convergence and the kernel when all are done",
-    "repeats": "timed repeats of each kernel (median, min, max)",
-    "baselines": "speed baselines beside gdjax: numpy, torch, jax-loop, single",
-    "baseline_lanes": "lanes each baseline times (its per-lane time scales to all lanes)",
-}
-SOURCES: dict[str, dict[str, Any]] = {
-    # source -> {argument: default (None = required)}
-    "linear": {"n": None, "d": None, "noise": 0.1, "seed": 0, "intercept": True},
-    "logistic": {"n": None, "d": None, "seed": 0, "intercept": True, "l2": 1e-2},
-    "softmax": {"n": None, "d": None, "classes": 3, "seed": 0, "intercept": True, "l2": 1e-2},
-    "dataset": {"dataset": None, "standardize": True},
-    "csv": {"path": None, "target": None, "kind": "linear", "standardize": False},
-    "textbook": {"setup": None, "seed": 0},
-    "quadratic": {"a": None, "b": None, "c": None},
-}
-BASELINES = ("numpy", "torch", "jax-loop", "single")  # implemented in bench.baselines
-PROBLEM_KEYS = {"name", "source", "variants", "dtype"}
-VARIANT_KEYS = {"name", "batch_size"}
-SUITE_KEYS = {"name", "description", "defaults", "problems", "variants"}
+#: Settings an entry gets where the suite says nothing. ``targets`` and ``schedule`` at None
+#: mean the library's defaults (``gdjax.build``'s), and are then not passed to it.
 DEFAULT_SETTINGS = {
     "seeds": [0],
     "tol": 1e-3,
@@ -83,14 +87,30 @@ DEFAULT_SETTINGS = {
     "repeats": 5,
     "baselines": [],
     "baseline_lanes": 4,
+    "targets": None,
+    "schedule": None,
 }
 
 
-NAME_RE = re.compile(r"[A-Za-z0-9._-]+")  # names become file names
+class SuiteError(UserError):
+    """A suite that cannot run: unknown name, field or value, malformed TOML, bad data.
+
+    Attributes:
+        path: the suite file at fault (None when no file was found).
+    """
+
+    def __init__(self, message: str, path: Path | None = None):
+        super().__init__(message)
+        self.path = path
 
 
-class SuiteError(ValueError):
-    """A suite that cannot run: unknown name, field or value, malformed TOML."""
+# --------------------------------------------------------------------------------------------
+# Entries and suites
+# --------------------------------------------------------------------------------------------
+
+# settings added after runs were published: left out of the fingerprint while unset, so a
+# resumed run of an unchanged suite keeps its finished entries
+_NEW_SETTINGS = ("targets", "schedule")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,6 +150,8 @@ class Entry:
             A ``gdjax.train.Kernel``.
         """
         s = self.settings
+        # targets and schedule only when the suite sets them: None is the library's default
+        extra = {k: s[k] for k in _NEW_SETTINGS if s.get(k) is not None}
         return gdjax.build(
             problem,
             lrs=s["lrs"] if lrs is None else lrs,
@@ -144,24 +166,103 @@ class Entry:
             divergence_factor=s["divergence_factor"],
             early_stop=s["early_stop"],
             sharding=sharding,
+            **extra,
         )
 
     def fingerprint(self) -> str:
         """Hash of the entry's problem table, variant and settings: a resumed run never keeps a
         part made from another definition."""
-        blob = json.dumps(dataclasses.asdict(self), sort_keys=True, default=str)
+        d = dataclasses.asdict(self)
+        for k in _NEW_SETTINGS:
+            if d["settings"].get(k) is None:
+                d["settings"].pop(k, None)
+        blob = json.dumps(d, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 @dataclasses.dataclass(frozen=True)
 class Suite:
-    """A parsed suite: its entries and how to build each problem."""
+    """A parsed suite: its entries and how to build each problem.
+
+    Attributes:
+        name: the suite's label.
+        description: one line for the report.
+        entries: every (problem, variant, optimizer).
+        builders: problem name -> a function that builds it (data made on each call).
+        path: the suite file.
+        where: problem name -> its location in the file, ``problems[2] (name)``, for errors.
+    """
 
     name: str
     description: str
     entries: list[Entry]
     builders: dict[str, Callable[[], Problem]]
     path: Path
+    where: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def validate(self) -> None:
+        """Build every problem once and check each entry against its data, before any runs.
+
+        Checks what :func:`load` cannot without the data: CSV paths and cells, dataset names
+        (scikit-learn installed), the data itself (labels, values in the dtype), batch size
+        against n, the total step count against int32, learning rates and ``init`` in the
+        problem's dtype (no overflow, no underflow to 0), and the memory of the lanes. Each
+        problem is built once here and dropped; nothing is compiled or run.
+
+        Raises:
+            SuiteError: ``FILE: problems[i] (NAME) [x variant 'V']: what is wrong``.
+
+        Example:
+            >>> load("textbook").validate()
+        """
+        entries: dict[str, list[Entry]] = {}
+        for e in self.entries:
+            entries.setdefault(e.problem, []).append(e)
+        for pname, build in self.builders.items():
+            where = f"{self.path.name}: {self.where.get(pname, pname)}"
+            try:
+                problem = build()
+            except (ValueError, TypeError, OSError, ImportError) as e:
+                raise SuiteError(f"{where}: {_one_line(e)}", self.path) from None
+            for e in entries.get(pname, []):
+                try:
+                    _check_entry(e, problem)
+                except (ValueError, TypeError) as err:
+                    msg = f"{where} x variant {e.variant!r}: {_one_line(err)}"
+                    raise SuiteError(msg, self.path) from None
+
+
+def _one_line(e: Exception) -> str:
+    return " ".join(str(e).split())
+
+
+def _check_entry(e: Entry, problem: Problem) -> None:
+    """What ``gdjax.build`` would refuse for this entry on this problem, short of building it.
+
+    build solves for the optimum and draws the sampling plan; this checks the same arguments
+    with the same ``gdjax.checks`` calls, and the plan's and the lanes' sizes, in milliseconds.
+    """
+    s = e.settings
+    n = problem.n
+    b = n if e.batch_size is None else e.batch_size
+    if b > n:
+        raise ValueError(f"batch_size must be <= n = {n} rows of the problem, got {b}")
+    total = checks.steps(s["epochs"], gdjax.sampling.steps_per_epoch(n, b))
+    dtype = problem.dtype
+    checks.fits_dtype(np.asarray(s["lrs"]), "lr", dtype)
+    targets = [] if s["targets"] is None else s["targets"]
+    checks.fits_dtype(np.append(targets, s["tol"]), "target", dtype)
+    checks.fits_dtype([s["divergence_factor"]], "divergence_factor", dtype)
+    template = problem.init_params()
+    checks.init_params(s["init"], template)
+    if b < n and s["shuffle"]:  # a drawn plan of rows: steps x seeds x batch int32 indices
+        checks.memory((total, len(s["seeds"]), b), np.int32, "the sampling plan")
+    # counted, not listed: eval_grid(total, 1) would itself be a list of every step
+    every = s["eval_every"]
+    evals = gdjax.kernel.DEFAULT_EVALS + 1 if every is None else -(-total // every) + 1
+    num_params = sum(int(np.size(t)) for t in jax.tree.leaves(template))
+    lanes = len(s["lrs"]) * len(s["seeds"])
+    checks.lanes_memory(lanes, num_params, evals, dtype)
 
 
 def available() -> list[str]:
@@ -170,11 +271,15 @@ def available() -> list[str]:
 
 
 def resolve(name_or_path: str) -> Path:
-    """The file of a suite given by name (bench/suites/NAME.toml) or by path."""
+    """The file of a suite given by name (bench/suites/NAME.toml) or by path.
+
+    Raises:
+        SuiteError: no such file, or no shipped suite of that name.
+    """
     p = Path(name_or_path)
     if p.suffix == ".toml" or p.exists():
         if not p.is_file():
-            raise SuiteError(f"suite file not found: {p}")
+            raise SuiteError(f"suite file not found: {p}", p)
         return p
     cand = SUITES_DIR / f"{name_or_path}.toml"
     if not cand.is_file():
@@ -183,7 +288,9 @@ def resolve(name_or_path: str) -> Path:
 
 
 def load(name_or_path: str) -> Suite:
-    """Parse and validate a suite.
+    """Parse a suite and check the document against the schema (no data is built).
+
+    Call :meth:`Suite.validate` as well before running it: that builds the data.
 
     Args:
         name_or_path: a shipped suite name (``smoke``, ``default``, ...) or a TOML file path.
@@ -192,214 +299,183 @@ def load(name_or_path: str) -> Suite:
         A :class:`Suite`.
 
     Raises:
-        SuiteError: with a one-line message naming the field at fault.
+        SuiteError: with a one-line message naming the file, the table and the field.
+
+    Example:
+        >>> [e.kind for e in load("smoke").entries][:3]
+        ['batch', 'stochastic', 'mini-batch']
     """
     path = resolve(name_or_path)
-    try:
-        doc = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as e:
-        raise SuiteError(f"{path}: malformed TOML: {e}") from None
-    _unknown(doc, SUITE_KEYS, f"{path.name}")
-    name = doc.get("name", path.stem)
-    defaults = doc.get("defaults", {})
-    _unknown(defaults, set(RUN_KEYS), f"{name}: [defaults]")
-    variants = doc.get("variants", [])
-    problems = doc.get("problems", [])
-    if not problems:
-        raise SuiteError(f"{name}: no [[problems]]")
-    vnames = []
-    if not isinstance(problems, list) or not isinstance(variants, list):
-        raise SuiteError(f"{name}: [[problems]] and [[variants]] must be arrays of tables")
-    for i, v in enumerate(variants):
-        where = f"{name}: variants[{i}]"
-        _unknown(v, VARIANT_KEYS | set(RUN_KEYS), where)
-        vnames.append(_required(v, "name", where))
-        if not isinstance(vnames[-1], str) or not NAME_RE.fullmatch(vnames[-1]):
-            raise SuiteError(f"{where}: name must be letters, digits, '.', '_' or '-'")
-        _batch_size(v.get("batch_size", "all"), where)
-    if len(set(vnames)) != len(vnames):
-        raise SuiteError(f"{name}: duplicate variant names")
+    return _Loader(path).suite()
 
-    entries, builders = [], {}
-    for i, p in enumerate(problems):
-        where = f"{name}: problems[{i}]"
-        pname = _required(p, "name", where)
-        if not isinstance(pname, str) or not NAME_RE.fullmatch(pname):
-            raise SuiteError(
-                f"{where}: name must be letters, digits, '.', '_' or '-', got {pname!r}"
-            )
-        if pname in builders:
-            raise SuiteError(f"{where}: duplicate problem name {pname!r}")
-        source = _required(p, "source", where)
-        if source not in SOURCES:
-            raise SuiteError(f"{where}: unknown source {source!r}; choose one of {list(SOURCES)}")
-        _unknown(p, PROBLEM_KEYS | set(RUN_KEYS) | set(SOURCES[source]), f"{where} ({source})")
-        builders[pname] = _builder(source, p, pname, where, path.parent)
-        chosen = p.get("variants", vnames)
-        for v in chosen:
-            if v not in vnames:
-                raise SuiteError(f"{where}: unknown variant {v!r}; suite has {vnames}")
-        for v in (variants[vnames.index(v)] for v in chosen):
-            settings = {**DEFAULT_SETTINGS, **defaults}
-            settings.update({k: v[k] for k in RUN_KEYS if k in v})
-            settings.update({k: p[k] for k in RUN_KEYS if k in p})
-            ewhere = f"{where} x variant {v['name']!r}"
-            settings = _check_settings(settings, ewhere)
-            opts = settings.pop("optimizer")
-            for opt in opts:
-                entries.append(
-                    Entry(
-                        suite=name,
-                        problem=pname,
-                        variant=v["name"],
-                        batch_size=_batch_size(v.get("batch_size", "all"), ewhere),
-                        optimizer=opt,
-                        settings=settings,
-                        problem_def=dict(p),
-                    )
+
+class _Loader:
+    """One suite file checked against the schema; every error names file, table and field."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def fail(self, where: str, message: str):
+        raise SuiteError(f"{self.path.name}: {where}{': ' if where else ''}{message}", self.path)
+
+    def table(self, doc, fields: dict[str, Field], where: str, *, extra=(), partial=False):
+        """The fields of one TOML table, each checked; unknown and missing fields refused.
+
+        ``partial``: only the fields present (run settings, merged later); ``extra``: fields
+        allowed here but checked by another call.
+        """
+        if not isinstance(doc, dict):
+            self.fail(where, f"expected a table, got {type(doc).__name__} {doc!r}")
+        known = set(fields) | set(extra)
+        unknown = sorted(set(doc) - known)
+        if unknown:
+            self.fail(where, f"unknown field {unknown[0]!r} (known: {', '.join(sorted(known))})")
+        out = {}
+        for key, f in fields.items():
+            if key not in doc:
+                if partial:
+                    continue
+                if f.default is REQUIRED:
+                    self.fail(where, f"missing field {key!r}")
+                out[key] = f.default
+                continue
+            out[key] = self.value(doc[key], key, f, where)
+        return out
+
+    def value(self, v, key: str, f: Field, where: str):
+        try:
+            return f.check(v)
+        except (TypeError, ValueError) as e:
+            if f.own_message:
+                self.fail(where, _one_line(e))
+            self.fail(where, f"{key} must be {f.doc}, got {v!r}")
+
+    def suite(self) -> Suite:
+        try:
+            doc = tomllib.loads(self.path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as e:
+            self.fail("", f"malformed TOML: {e}")
+        except UnicodeDecodeError as e:
+            self.fail("", f"not UTF-8 text (TOML files are UTF-8): {e.reason} at byte {e.start}")
+        for key in ("problems", "variants"):
+            if key in doc and not (
+                isinstance(doc[key], list) and all(isinstance(t, dict) for t in doc[key])
+            ):
+                self.fail(
+                    "",
+                    f"[[problems]] and [[variants]] must be arrays of tables, "
+                    f"got {key} = {doc[key]!r}",
                 )
-    if not entries:
-        raise SuiteError(f"{name}: no entries (no variants?)")
-    return Suite(name, doc.get("description", ""), entries, builders, path)
-
-
-def _unknown(table, known, where):
-    if not isinstance(table, dict):
-        raise SuiteError(f"{where}: expected a table, got {type(table).__name__}")
-    extra = sorted(set(table) - set(known))
-    if extra:
-        raise SuiteError(f"{where}: unknown field {extra[0]!r} (known: {', '.join(sorted(known))})")
-
-
-def _required(table, key, where):
-    if key not in table:
-        raise SuiteError(f"{where}: missing field {key!r}")
-    return table[key]
-
-
-def _batch_size(v, where):
-    if v == "all":
-        return None
-    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-        raise SuiteError(f'{where}: batch_size must be "all" or an int >= 1, got {v!r}')
-    return v
-
-
-def _check_settings(s, where):
-    s = dict(s)
-    if "lrs" not in s or "epochs" not in s:
-        raise SuiteError(f"{where}: needs lrs and epochs (in defaults, problem or variant)")
-    lrs = s["lrs"]
-    if isinstance(lrs, dict):
-        _unknown(lrs, {"geomspace"}, f"{where}: lrs")
-        g = lrs.get("geomspace")
-        if not (
-            isinstance(g, list)
-            and len(g) == 3
-            and all(_is_number(x) for x in g[:2])
-            and _is_int(g[2])
-            and g[2] >= 1
-        ):
-            raise SuiteError(f"{where}: lrs.geomspace must be [lo, hi, count]")
-        if not (g[0] > 0 and g[1] > 0):
-            raise SuiteError(f"{where}: lrs.geomspace bounds must be > 0")
-        lrs = [float(x) for x in np.geomspace(g[0], g[1], g[2])]
-    if not isinstance(lrs, list) or not lrs:
-        raise SuiteError(f"{where}: lrs must be a non-empty list or {{geomspace = [...]}}")
-    for x in lrs:
-        if isinstance(x, bool) or not isinstance(x, (int, float)) or not x > 0:
-            raise SuiteError(f"{where}: every learning rate must be a number > 0, got {x!r}")
-    s["lrs"] = [float(x) for x in lrs]
-    opts = s["optimizer"]
-    opts = [opts] if isinstance(opts, str) else opts
-    if not isinstance(opts, list):
-        raise SuiteError(f"{where}: optimizer must be a name or a list of names")
-    for o in opts:
-        if o not in gdjax.optimizers.OPTIMIZERS:
-            raise SuiteError(
-                f"{where}: unknown optimizer {o!r}; "
-                f"choose from {sorted(gdjax.optimizers.OPTIMIZERS)}"
+        top = self.table(doc, SUITE_FIELDS, "")
+        name = (
+            top["name"]
+            if top["name"] is not None
+            else self.value(
+                self.path.stem, "name", SUITE_FIELDS["name"], "the file name (set name = ...)"
             )
-    s["optimizer"] = list(opts)
-    if not isinstance(s["baselines"], list):
-        raise SuiteError(f"{where}: baselines must be a list")
-    if s["baselines"] and s["early_stop"]:
-        # a baseline runs every step; gdjax must too, or the final losses cannot be compared
-        raise SuiteError(f"{where}: baselines need early_stop = false")
-    for b in s["baselines"]:
-        if b not in BASELINES:
-            raise SuiteError(f"{where}: unknown baseline {b!r}; choose from {', '.join(BASELINES)}")
-    for key in ("epochs", "repeats", "baseline_lanes"):
-        if not _is_int(s[key]) or s[key] < 1:
-            raise SuiteError(f"{where}: {key} must be an int >= 1, got {s[key]!r}")
-    if s["eval_every"] is not None and (not _is_int(s["eval_every"]) or s["eval_every"] < 1):
-        raise SuiteError(f"{where}: eval_every must be an int >= 1, got {s['eval_every']!r}")
-    seeds = s["seeds"]
-    if not isinstance(seeds, list) or not seeds or not all(_is_int(x) and x >= 0 for x in seeds):
-        raise SuiteError(f"{where}: seeds must be a non-empty list of ints >= 0, got {seeds!r}")
-    for key in ("shuffle", "early_stop"):
-        if not isinstance(s[key], bool):
-            raise SuiteError(f"{where}: {key} must be true or false, got {s[key]!r}")
-    for key, strict in (("tol", False), ("divergence_factor", True)):
-        v = s[key]
-        if not _is_number(v) or not math.isfinite(v) or v < 0 or (strict and v == 0):
-            raise SuiteError(f"{where}: {key} must be a number {'>' if strict else '>='} 0")
-    if s["init"] is not None and not (_is_number(s["init"]) and math.isfinite(s["init"])):
-        raise SuiteError(f"{where}: init must be a number, got {s['init']!r}")
-    return s
+        )
+        defaults = self.table(top["defaults"], RUN_FIELDS, "[defaults]", partial=True)
+        variants = self.variants(top["variants"])
+        if not top["problems"]:
+            self.fail("", "no [[problems]]")
+        entries, builders, where = [], {}, {}
+        for i, p in enumerate(top["problems"]):
+            pwhere = f"problems[{i}]{_named(p)}"
+            args, run, pdef = self.problem(p, pwhere)
+            pname = pdef["name"]
+            if pname in builders:
+                self.fail(pwhere, f"duplicate problem name {pname!r}")
+            where[pname] = pwhere
+            builders[pname] = _builder(pdef["source"], args, pname, pdef["dtype"], self.path.parent)
+            chosen = pdef["variants"] if pdef["variants"] is not None else list(variants)
+            for v in chosen:
+                if v not in variants:
+                    self.fail(pwhere, f"unknown variant {v!r}; suite has {list(variants)}")
+            for vname in chosen:
+                vfields, vrun = variants[vname]
+                settings = {**DEFAULT_SETTINGS, **defaults, **vrun, **run}
+                ewhere = f"{pwhere} x variant {vname!r}"
+                self.cross_check(settings, ewhere)
+                opts = settings["optimizer"]
+                for opt in [opts] if isinstance(opts, str) else opts:
+                    entries.append(
+                        Entry(
+                            suite=name,
+                            problem=pname,
+                            variant=vname,
+                            batch_size=vfields["batch_size"],
+                            optimizer=opt,
+                            settings={k: v for k, v in settings.items() if k != "optimizer"},
+                            problem_def=dict(p),
+                        )
+                    )
+        if not entries:
+            self.fail("", "no entries (no [[variants]]?)")
+        return Suite(name, top["description"], entries, builders, self.path, where)
 
-
-def _is_int(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-ARG_TYPES = {  # what each source field must be: checked when the suite loads, not mid-run
-    "n": "int",
-    "d": "int",
-    "classes": "int",
-    "seed": "int",
-    "noise": "number",
-    "l2": "number",
-    "a": "number",
-    "b": "number",
-    "c": "number",
-    "intercept": "bool",
-    "standardize": "bool",
-    "dataset": "str",
-    "path": "str",
-    "setup": "str",
-    "kind": "str",
-    "target": "str or int",
-}
-
-
-def _builder(source, p, pname, where, base):
-    args = {}
-    for k, default in SOURCES[source].items():
-        if default is None and k not in p:
-            raise SuiteError(f"{where}: source {source!r} needs field {k!r}")
-        args[k] = v = p.get(k, default)
-        kind = ARG_TYPES[k]
-        ok = {
-            "int": _is_int(v),
-            "number": _is_number(v),
-            "bool": isinstance(v, bool),
-            "str": isinstance(v, str),
-            "str or int": isinstance(v, str) or _is_int(v),
-        }[kind]
-        if not ok:
-            raise SuiteError(
-                f"{where}: {k} must be {'an' if kind == 'int' else 'a'} {kind}, got {v!r}"
+    def variants(self, tables) -> dict[str, tuple[dict, dict]]:
+        out = {}
+        for j, v in enumerate(tables):
+            vwhere = f"variants[{j}]{_named(v)}"
+            fields = self.table(v, VARIANT_FIELDS, vwhere, extra=RUN_FIELDS)
+            run = self.table(
+                {k: v[k] for k in RUN_FIELDS if k in v}, RUN_FIELDS, vwhere, partial=True
             )
-    dtype = p.get("dtype")
-    if dtype not in (None, "float32", "float64"):
-        raise SuiteError(f'{where}: dtype must be "float32" or "float64", got {dtype!r}')
-    if dtype == "float64" and not jax.config.jax_enable_x64:
-        raise SuiteError(f'{where}: dtype "float64" needs 64-bit mode: bench run --x64')
+            if fields["name"] in out:
+                self.fail(vwhere, f"duplicate variant name {fields['name']!r}")
+            out[fields["name"]] = (fields, run)
+        return out
+
+    def problem(self, p, where) -> tuple[dict, dict, dict]:
+        """``(source arguments, run settings, problem fields)`` of one [[problems]] table."""
+        if not isinstance(p, dict):
+            self.fail(where, f"expected a table, got {p!r}")
+        base = {k: p[k] for k in ("name", "source") if k in p}
+        self.table(base, {k: PROBLEM_FIELDS[k] for k in ("name", "source")}, where, extra=())
+        source = p["source"]
+        own = SOURCES[source]
+        swhere = f"{where} (source {source!r})" if "(" not in where else where
+        for key, f in own.items():
+            if f.default is REQUIRED and key not in p:
+                self.fail(swhere, f"source {source!r} needs field {key!r}")
+        allowed = set(PROBLEM_FIELDS) | set(RUN_FIELDS) | set(own)
+        unknown = sorted(set(p) - allowed)
+        if unknown:
+            self.fail(
+                swhere,
+                f"unknown field {unknown[0]!r} for source {source!r} "
+                f"(known: {', '.join(sorted(allowed))})",
+            )
+        pdef = self.table({k: p[k] for k in PROBLEM_FIELDS if k in p}, PROBLEM_FIELDS, where)
+        if pdef["dtype"] == "float64" and not jax.config.jax_enable_x64:
+            self.fail(where, 'dtype "float64" needs 64-bit mode: bench run --x64')
+        args = self.table({k: p[k] for k in own if k in p}, own, where)
+        run = self.table(p, RUN_FIELDS, where, extra=allowed, partial=True)
+        return args, run, pdef
+
+    def cross_check(self, s: dict, where: str) -> None:
+        """Rules between settings, once defaults, variant and problem are merged."""
+        missing = [k for k in ("lrs", "epochs") if k not in s]
+        if missing:
+            self.fail(
+                where, f"needs {' and '.join(missing)} (in [defaults], the problem or the variant)"
+            )
+        if s["baselines"] and s["early_stop"]:
+            # a baseline runs every step; gdjax must too, or the final losses cannot be compared
+            self.fail(where, "baselines need early_stop = false")
+
+
+def _named(table) -> str:
+    """`` (NAME)`` after a table's index in messages, when it has a valid name."""
+    name = table.get("name") if isinstance(table, dict) else None
+    try:
+        return f" ({label(name)})"
+    except (TypeError, ValueError):
+        return ""
+
+
+def _builder(source, args, pname, dtype, base) -> Callable[[], Problem]:
+    """A function that builds the problem (called by validate and by the runner)."""
 
     def build() -> Problem:
         if source == "linear":
@@ -435,13 +511,14 @@ def _builder(source, p, pname, where, base):
                 args["dataset"], standardize=args["standardize"], dtype=dtype
             )
         elif source == "csv":
-            path = Path(args["path"])
+            path = Path(args["path"])  # relative to the suite file, not to the working directory
             prob = gdjax.datasets.load_csv(
                 path if path.is_absolute() else base / path,
                 target=args["target"],
                 kind=args["kind"],
                 standardize=args["standardize"],
                 dtype=dtype,
+                encoding=args["encoding"],
             )
         elif source == "textbook":
             prob = gdjax.problems.textbook(args["setup"], seed=args["seed"], dtype=dtype)

@@ -2,7 +2,8 @@
 
 Every check runs in Python before anything is traced, so a bad value gets a ``TypeError`` or
 ``ValueError`` that names the argument, not a tracer dump. Values are checked in the dtype they
-will run in: a learning rate that is fine in float64 may overflow, or round to 0, in float32.
+will run in: a learning rate that is fine in float64 may overflow, or round to 0, in float32;
+an int64 label past int32 would wrap around silently when JAX stores it without x64.
 This module imports nothing above it (it takes a params template, not a Problem).
 
 Example:
@@ -27,16 +28,26 @@ import numpy as np
 
 INT32_MAX = 2**31 - 1
 
+# what counts as a sequence of values: ordered, and not a string
+_SEQUENCES = (list, tuple, range, np.ndarray, jax.Array)
+
+#: The learning-rate schedules the kernel knows (optax schedules scaled by each lane's lr).
+SCHEDULES = ("constant", "inverse_time", "cosine")
+
+#: Copies of the parameters the kernel keeps per lane: the parameters, up to two optimizer
+#: moments (adam) and the frozen copy of a finished lane.
+PARAM_COPIES = 4
+
 
 def is_int(v) -> bool:
-    """A Python or NumPy integer, or a 0-d integer array; never a bool."""
+    """A Python or NumPy integer, or a 0-d integer array (NumPy or JAX); never a bool."""
     if isinstance(v, (np.ndarray, jax.Array)) and v.ndim == 0:
         return np.issubdtype(v.dtype, np.integer)
     return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
 
 
 def is_real(v) -> bool:
-    """A Python or NumPy real number, or a 0-d real array; never a bool."""
+    """A Python or NumPy real number, or a 0-d real array (NumPy or JAX); never a bool."""
     if isinstance(v, (np.ndarray, jax.Array)) and v.ndim == 0:
         return np.issubdtype(v.dtype, np.integer) or np.issubdtype(v.dtype, np.floating)
     return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(
@@ -47,9 +58,22 @@ def is_real(v) -> bool:
 def integer(v, arg: str, *, lo: int, hi: int | None = None) -> int:
     """``v`` as a Python int in [lo, hi].
 
+    Args:
+        v: an int, a NumPy integer or a 0-d integer array.
+        arg: the argument's name, for the message.
+        lo: smallest allowed value.
+        hi: largest allowed value (None: no limit).
+
+    Returns:
+        ``v`` as a Python int.
+
     Raises:
         TypeError: not an integer (a bool is not one).
         ValueError: out of range.
+
+    Example:
+        >>> integer(np.array(4), "epochs", lo=1)
+        4
     """
     if not is_int(v):
         raise TypeError(f"{arg} must be an int, got {type(v).__name__} {v!r}")
@@ -66,13 +90,31 @@ def real(
 ) -> float:
     """``v`` as a finite Python float with ``lo <= v`` (``<`` when strict) and ``v <= hi``.
 
+    Args:
+        v: a real number or a 0-d real array.
+        arg: the argument's name, for the message.
+        lo: lower bound (``-inf``: none).
+        hi: upper bound (None: none).
+        strict: exclude ``lo`` itself.
+        hi_strict: exclude ``hi`` itself.
+
+    Returns:
+        ``v`` as a Python float.
+
     Raises:
         TypeError: not a real number.
-        ValueError: not finite, or out of range.
+        ValueError: not finite (a Python int too large for a float included), or out of range.
+
+    Example:
+        >>> real(np.float32(0.25), "l2", lo=0.0)
+        0.25
     """
     if not is_real(v):
         raise TypeError(f"{arg} must be a real number, got {type(v).__name__} {v!r}")
-    v = float(v)
+    try:
+        v = float(v)
+    except OverflowError:  # a Python int past 1.8e308
+        v = math.inf
     bad_lo = v < lo or (strict and v == lo)
     bad_hi = hi is not None and (v > hi or (hi_strict and v == hi))
     if not math.isfinite(v) or bad_lo or bad_hi:
@@ -83,19 +125,34 @@ def real(
 
 
 def boolean(v, arg: str) -> bool:
-    """``v`` if it is a bool (a NumPy bool too); anything else is a TypeError."""
+    """``v`` if it is a bool (a NumPy bool or a 0-d bool array too); 0 and 1 are not.
+
+    Example:
+        >>> boolean(np.bool_(True), "shuffle")
+        True
+    """
+    if isinstance(v, (np.ndarray, jax.Array)) and v.ndim == 0 and v.dtype == np.bool_:
+        return bool(v)
     if not isinstance(v, (bool, np.bool_)):
         raise TypeError(f"{arg} must be a bool (True or False), got {type(v).__name__} {v!r}")
     return bool(v)
 
 
 def float_dtype(dtype) -> np.dtype:
-    """The requested floating dtype, or JAX's default float (float64 only with x64 on)."""
+    """The requested floating dtype, or JAX's default float (float64 only with x64 on).
+
+    Raises:
+        TypeError: not a floating dtype.
+        ValueError: float64 asked for with JAX's 64-bit mode off.
+    """
     if dtype is None:
         return np.dtype(jnp.asarray(0.0).dtype)
+    # a value, or a structured-dtype spec: NumPy would turn either into some dtype
+    if isinstance(dtype, (np.ndarray, jax.Array, np.generic, list, tuple, dict)):
+        raise TypeError(f"dtype must be a floating dtype, got a value {dtype!r}")
     try:
         dt = np.dtype(dtype)
-    except TypeError:
+    except (TypeError, ValueError):
         raise TypeError(f"dtype must be a floating dtype, got {dtype!r}") from None
     if not np.issubdtype(dt, np.floating):
         raise TypeError(f"dtype must be a floating dtype, got {dt}")
@@ -108,22 +165,54 @@ def float_dtype(dtype) -> np.dtype:
 
 
 def numeric_array(a, arg: str) -> np.ndarray:
-    """``a`` as a real NumPy array (bools allowed); TypeError for anything else."""
+    """``a`` as a real NumPy array (bools, ints, floats); TypeError for anything else.
+
+    Example:
+        >>> numeric_array([1, 2], "y").dtype.kind
+        'i'
+    """
     try:
         out = np.asarray(a)
     except Exception as e:  # ragged lists and the like
         raise TypeError(f"{arg} must be an array of numbers: {e}") from None
-    if out.dtype == object or not (
-        np.issubdtype(out.dtype, np.number) or np.issubdtype(out.dtype, np.bool_)
-    ):
-        raise TypeError(f"{arg} must be an array of numbers, got dtype {out.dtype}")
     if np.iscomplexobj(out):
         raise TypeError(f"{arg} must be real, got dtype {out.dtype}")
+    # by kind: timedelta64 counts as a NumPy "number" but is no data
+    if out.dtype.kind not in "biuf":
+        raise TypeError(f"{arg} must be an array of numbers, got dtype {out.dtype}")
     return out
 
 
-def data(X, y) -> tuple[jax.Array, jax.Array]:
-    """Validate X (n, d) and y (n,) before any tracing; return JAX arrays (X floating)."""
+def _first_bad(mask: np.ndarray) -> tuple[int, ...]:
+    return tuple(int(i) for i in np.argwhere(mask)[0])
+
+
+def data(X, y, *, labels: tuple | None = None) -> tuple[jax.Array, jax.Array]:
+    """Validate X (n, d) and y (n,) before any tracing; return both in X's floating dtype.
+
+    Both are converted to the float dtype they will run in (X's own float dtype, float64 for
+    integer X, canonicalised: float32 with x64 off) and checked there: a float64 value beyond
+    float32's range is an error, not an inf. ``y`` is converted in NumPy, never through a JAX
+    int32, so an int64 target past 2**31 cannot wrap around.
+
+    Args:
+        X: features, shape (n, d), finite real numbers.
+        y: targets, shape (n,), finite real numbers.
+        labels: the values ``y`` may take (``(0, 1)`` for logistic regression), checked before
+            the conversion: 1e-300 is not a 0 label even though float32 rounds it to 0.
+
+    Returns:
+        ``(X, y)`` as JAX arrays of the same floating dtype.
+
+    Raises:
+        TypeError: not arrays of real numbers.
+        ValueError: wrong shapes, NaN or inf, or a value that overflows the dtype.
+
+    Example:
+        >>> X, y = data([[1, 2], [3, 4]], [0, 1])
+        >>> X.dtype == y.dtype, X.shape
+        (True, (2, 2))
+    """
     Xn = numeric_array(X, "X")
     yn = numeric_array(y, "y")
     if Xn.ndim != 2:
@@ -136,17 +225,22 @@ def data(X, y) -> tuple[jax.Array, jax.Array]:
         raise ValueError(f"X must have at least one row and one column, got shape {Xn.shape}")
     for arg, a in (("X", Xn), ("y", yn)):
         if not np.all(np.isfinite(a)):
-            bad = np.argwhere(~np.isfinite(a))[0]
-            raise ValueError(
-                f"{arg} contains NaN or inf (first at index {tuple(int(i) for i in bad)})"
-            )
+            bad = _first_bad(~np.isfinite(a))
+            raise ValueError(f"{arg} contains NaN or inf (first at index {bad})")
+    if labels is not None and not np.all(np.isin(yn, labels)):
+        bad = yn[~np.isin(yn, labels)][0].item()
+        raise ValueError(f"labels y must be {' or '.join(map(str, labels))}, found {bad}")
     dt = Xn.dtype if np.issubdtype(Xn.dtype, np.floating) else np.float64
-    dt = jax.dtypes.canonicalize_dtype(dt)
-    Xd = Xn.astype(dt)
-    if not np.all(np.isfinite(Xd)):  # float64 values beyond float32's range, x64 off
-        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(Xd))[0])
-        raise ValueError(f"X value {Xn[bad]:g} at index {bad} overflows {np.dtype(dt)}")
-    return jnp.asarray(Xd), jnp.asarray(yn)
+    dt = np.dtype(jax.dtypes.canonicalize_dtype(dt))
+    out = []
+    for arg, a in (("X", Xn), ("y", yn)):
+        with np.errstate(over="ignore"):  # the overflow is reported below, with its value
+            ad = a.astype(dt)
+        if not np.all(np.isfinite(ad)):  # float64 values beyond float32's range, x64 off
+            bad = _first_bad(~np.isfinite(ad))
+            raise ValueError(f"{arg} value {a[bad]:g} at index {bad} overflows {dt}")
+        out.append(jnp.asarray(ad))
+    return out[0], out[1]
 
 
 def l2(v, where: str) -> float:
@@ -165,7 +259,22 @@ def seed(v, arg: str = "seed") -> int:
 
 
 def lrs(values) -> np.ndarray:
-    """Learning rates: a non-empty 1-D sequence of finite numbers > 0, as float64."""
+    """Learning rates: one number or a non-empty 1-D sequence of finite numbers > 0.
+
+    Args:
+        values: a number, a list or tuple, or a 1-D NumPy or JAX array.
+
+    Returns:
+        A 1-D float64 NumPy array.
+
+    Raises:
+        TypeError: a string, or an element that is not a real number.
+        ValueError: empty, not 1-D, or an element not finite and > 0.
+
+    Example:
+        >>> lrs(np.geomspace(0.01, 1.0, 3)).tolist()
+        [0.01, 0.1, 1.0]
+    """
     if isinstance(values, (str, bytes)):
         raise TypeError("lrs must be a sequence of numbers, got a string")
     arr = np.asarray(values, dtype=object if isinstance(values, (list, tuple)) else None)
@@ -173,37 +282,86 @@ def lrs(values) -> np.ndarray:
         arr = arr.reshape(1)
     if arr.ndim != 1 or arr.size == 0:
         raise ValueError(f"lrs must be a non-empty 1-D sequence, got shape {arr.shape}")
-    for v in arr:
-        real(v, "lr", lo=0.0, strict=True)
-    return arr.astype(np.float64)
+    return np.array([real(v, "lr", lo=0.0, strict=True) for v in arr], np.float64)
 
 
 def seeds(values) -> np.ndarray:
-    """Sampling seeds: one int or a non-empty sequence of ints in [0, 2**32)."""
+    """Sampling seeds: one int or a non-empty 1-D sequence of ints in [0, 2**32).
+
+    Args:
+        values: an int, a 0-d integer array, a list or tuple, or a 1-D NumPy or JAX integer
+            array.
+
+    Returns:
+        A 1-D int64 NumPy array.
+
+    Raises:
+        TypeError: not ints (floats, strings and bools are refused).
+        ValueError: empty, not 1-D, or out of range.
+
+    Example:
+        >>> seeds(jnp.arange(3)).tolist()
+        [0, 1, 2]
+    """
     if is_int(values):
         values = [values]
-    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+    # a sequence, so the order is the user's: a set or a generator has none to keep
+    if not isinstance(values, _SEQUENCES):
         raise TypeError(f"seeds must be a sequence of ints, got {type(values).__name__}")
-    out = [seed(s) for s in np.asarray(values, dtype=object).ravel()]
+    if isinstance(values, (np.ndarray, jax.Array)):
+        if values.ndim != 1:
+            raise ValueError(f"seeds must be 1-D, got shape {values.shape}")
+        values = list(np.asarray(values))  # NumPy scalars keep their dtype: no float slips in
+    out = [seed(s) for s in values]
     if not out:
         raise ValueError("seeds must not be empty")
     return np.asarray(out, np.int64)
 
 
+def _overflow(arr: np.ndarray, dtype) -> np.ndarray:
+    """Where finite ``arr`` becomes inf in ``dtype``."""
+    with np.errstate(over="ignore"):
+        return ~np.isfinite(np.asarray(arr, np.float64).astype(dtype))
+
+
 def init_params(init, template):
-    """Initial parameters like ``template``: None (the template), a number, or a pytree."""
+    """Initial parameters like ``template``: None (the template), a number, or a pytree.
+
+    Values are checked after conversion to the template's dtype: a float64 init past float32's
+    range is an error, not an inf.
+
+    Args:
+        init: None, a real number (a 0-d array counts as one) that fills every parameter, or a
+            pytree with the template's structure and shapes.
+        template: the problem's zero parameters (``problem.init_params()``).
+
+    Returns:
+        A pytree like ``template``, in its dtypes.
+
+    Raises:
+        TypeError: complex, or not a number nor a pytree of arrays.
+        ValueError: not finite, overflows the dtype, or wrong structure or shapes.
+
+    Example:
+        >>> init_params(2.0, {"x": jnp.zeros(())})["x"].item()
+        2.0
+    """
     if init is None:
         return template
     if isinstance(init, (np.ndarray, jax.Array)) and np.ndim(init) == 0:
         init = init.item()  # a 0-d array is a number
-    if isinstance(init, (complex, np.complexfloating)) or np.iscomplexobj(init):
+    if isinstance(init, (complex, np.complexfloating)):
         raise TypeError(f"init must be real, got {type(init).__name__}")
+    if isinstance(init, (bool, np.bool_)):
+        raise TypeError(f"init must be a real number or a pytree, got {type(init).__name__}")
     if is_real(init):
-        if not math.isfinite(init):
-            raise ValueError(f"init must be finite, got {init}")
+        init = real(init, "init", lo=-math.inf)
+        for t in jax.tree.leaves(template):
+            if _overflow(np.array(init), t.dtype).any():
+                raise ValueError(f"init {init:g} overflows the parameters' dtype {t.dtype}")
         return jax.tree.map(lambda t: jnp.full_like(t, init), template)
-    try:
-        leaves = jax.tree.map(lambda t, v: np.asarray(v), template, init)
+    try:  # the structure first; each leaf of init may still be a nested list
+        leaves = jax.tree.map(lambda t, v: v, template, init)
     except (ValueError, TypeError) as e:
         raise ValueError(
             f"init must be a float or a pytree like problem.init_params() "
@@ -211,90 +369,223 @@ def init_params(init, template):
         ) from None
     out = {}
     for k, t in template.items():
-        v = leaves[k]
+        try:
+            v = np.asarray(leaves[k])
+        except Exception:  # ragged lists, bytes, objects: whatever NumPy cannot make an array of
+            raise TypeError(f"init[{k!r}] must be an array of real numbers") from None
+        if v.dtype.kind == "c":
+            raise TypeError(f"init[{k!r}] must be real, got dtype {v.dtype}")
+        if v.dtype.kind not in "iuf":
+            raise TypeError(f"init[{k!r}] must hold real numbers, got dtype {v.dtype}")
         if v.shape != t.shape:
             raise ValueError(f"init[{k!r}] must have shape {t.shape}, got {v.shape}")
         if not np.all(np.isfinite(v)):
             raise ValueError(f"init[{k!r}] contains NaN or inf")
+        if _overflow(v, t.dtype).any():
+            raise ValueError(
+                f"init[{k!r}] has values that overflow the parameters' dtype {t.dtype}"
+            )
         out[k] = jnp.asarray(v, t.dtype)
     return out
 
 
 def fits_dtype(values: np.ndarray, arg: str, dtype) -> None:
-    """Positive values that must survive conversion to ``dtype``: no overflow, no underflow to 0.
+    """Positive values that must survive conversion to ``dtype``: no overflow, no underflow.
+
+    A value below the dtype's smallest normal number counts as underflow: it is 0 or a
+    subnormal there, and XLA on CPU flushes subnormals to 0, so a learning rate of 1e-40 in
+    float32 would silently never move.
+
+    Args:
+        values: finite numbers (``lrs`` output, say).
+        arg: the argument's name, for the message.
+        dtype: the floating dtype they will run in.
 
     Raises:
-        ValueError: naming the first value that overflows or rounds to zero.
+        ValueError: naming the first value that overflows or underflows.
+
+    Example:
+        >>> fits_dtype(np.array([1e-3, 1.0]), "lr", np.float32)
+        >>> fits_dtype(np.array([1e-50]), "lr", np.float32)
+        Traceback (most recent call last):
+        ...
+        ValueError: lr 1e-50 underflows the problem's dtype float32 (smallest normal 1.17549e-38)
     """
-    info = jnp.finfo(dtype)
+    info = np.finfo(dtype)
     for v in np.ravel(values):
         if abs(v) > float(info.max):
             raise ValueError(f"{arg} {v:g} overflows the problem's dtype {np.dtype(dtype)}")
-        if v != 0 and np.asarray(v, dtype) == 0:
-            raise ValueError(f"{arg} {v:g} rounds to 0 in the problem's dtype {np.dtype(dtype)}")
+        if v != 0 and abs(v) < float(info.smallest_normal):
+            raise ValueError(
+                f"{arg} {v:g} underflows the problem's dtype {np.dtype(dtype)} "
+                f"(smallest normal {float(info.smallest_normal):g})"
+            )
+
+
+def tol(v) -> float:
+    """The convergence tolerance: relative suboptimality, a float in (0, 1).
+
+    0 would never be reached by a float computation and 1 is reached at step 0.
+
+    Args:
+        v: a real number (a 0-d array counts as one).
+
+    Returns:
+        ``v`` as a Python float.
+
+    Raises:
+        TypeError: not a real number.
+        ValueError: not in the open interval (0, 1).
+
+    Example:
+        >>> tol(1e-3)
+        0.001
+    """
+    return real(v, "tol", lo=0.0, hi=1.0, strict=True, hi_strict=True)
+
+
+def targets(values) -> np.ndarray:
+    """The target ladder: relative suboptimalities, each in (0, 1), sorted descending.
+
+    Args:
+        values: a non-empty list, tuple or 1-D array of real numbers; no duplicates.
+
+    Returns:
+        A 1-D float64 NumPy array, largest target first.
+
+    Raises:
+        TypeError: a string, or an element that is not a real number.
+        ValueError: empty, not 1-D, a value outside (0, 1), or a duplicate.
+
+    Example:
+        >>> targets([1e-3, 1e-1, 1e-2]).tolist()
+        [0.1, 0.01, 0.001]
+    """
+    if isinstance(values, (str, bytes)):
+        raise TypeError("targets must be a sequence of numbers, got a string")
+    if is_real(values):
+        values = [values]
+    if not isinstance(values, _SEQUENCES):
+        raise TypeError(f"targets must be a sequence of numbers, got {type(values).__name__}")
+    arr = np.asarray(values, dtype=object if isinstance(values, (list, tuple)) else None)
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"targets must be a non-empty 1-D sequence, got shape {arr.shape}")
+    out = [real(v, "target", lo=0.0, hi=1.0, strict=True, hi_strict=True) for v in arr]
+    dup = sorted({v for v in out if out.count(v) > 1})
+    if dup:
+        raise ValueError(f"targets must not repeat a value, got {dup[0]:g} twice")
+    return np.array(sorted(out, reverse=True), np.float64)
+
+
+def schedule(name) -> str:
+    """A learning-rate schedule name: one of :data:`SCHEDULES`.
+
+    Raises:
+        TypeError: not a string.
+        ValueError: an unknown name.
+
+    Example:
+        >>> schedule("cosine")
+        'cosine'
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"schedule must be a string, got {type(name).__name__} {name!r}")
+    if name not in SCHEDULES:
+        raise ValueError(f"unknown schedule {name!r}; choose one of {', '.join(SCHEDULES)}")
+    return name
+
+
+def steps(epochs, steps_per_epoch) -> int:
+    """The total step count ``epochs * steps_per_epoch``, which the kernel counts in int32.
+
+    Args:
+        epochs: an int >= 1.
+        steps_per_epoch: an int >= 1 (``n // batch_size``).
+
+    Returns:
+        The total number of steps, a Python int.
+
+    Raises:
+        TypeError: not ints.
+        ValueError: below 1, or a total past int32's 2**31 - 1 (the message names epochs).
+
+    Example:
+        >>> steps(3, 10)
+        30
+    """
+    e = integer(epochs, "epochs", lo=1)
+    spe = integer(steps_per_epoch, "steps_per_epoch", lo=1)
+    total = e * spe
+    if total > INT32_MAX:
+        raise ValueError(
+            f"epochs={e} x {spe} steps per epoch = {total} steps, past the int32 step counter's "
+            f"{INT32_MAX}; use at most epochs={INT32_MAX // spe}"
+        )
+    return total
+
+
+def _machine_bytes() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not a POSIX system: no limit known
+        return None
+
+
+def _refuse_if_too_big(nbytes: int, what: str) -> None:
+    total = _machine_bytes()
+    # several working copies are made (draws, float64 solves, XLA buffers): half is the limit
+    if total is not None and 2 * nbytes > total:
+        raise ValueError(
+            f"{what} needs {nbytes / 2**30:.1f} GiB, "
+            f"more than half of this machine's {total / 2**30:.1f} GiB"
+        )
 
 
 def memory(shape, dtype, what: str) -> None:
     """Refuse an allocation that could not fit in this machine's memory, saying its size.
 
+    Args:
+        shape: the array's shape.
+        dtype: its dtype.
+        what: what it is, for the message.
+
     Raises:
-        ValueError: ``what`` of ``shape`` needs more bytes than the machine has.
+        ValueError: ``what`` of ``shape`` needs more than half the machine's memory.
+
+    Example:
+        >>> memory((10, 10), np.float64, "X")
     """
     nbytes = math.prod(int(s) for s in shape) * np.dtype(dtype).itemsize
-    try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):  # not a POSIX system: no limit known
-        return
-    # several working copies are made (draws, float64 solves): half the memory is the limit
-    if 2 * nbytes > total:
-        raise ValueError(
-            f"{what} of shape {tuple(shape)} needs {nbytes / 2**30:.1f} GiB in {np.dtype(dtype)}, "
-            f"more than half of this machine's {total / 2**30:.1f} GiB"
-        )
+    _refuse_if_too_big(nbytes, f"{what} of shape {tuple(shape)} in {np.dtype(dtype)}")
 
 
-def tol(v) -> float:
-    """The convergence tolerance: a relative suboptimality in (0, 1)."""
-    return real(v, "tol", lo=0.0, hi=1.0, strict=True, hi_strict=True)
+def lanes_memory(num_lanes, num_params, num_evals, dtype) -> int:
+    """Refuse a sweep whose per-lane arrays would not fit in memory; return their size in bytes.
 
+    Each lane holds :data:`PARAM_COPIES` copies of the parameters (parameters, optimizer
+    moments, the frozen copy) and its loss curve of ``num_evals`` evaluations.
 
-def targets(values) -> np.ndarray:
-    """A target ladder: relative suboptimalities in (0, 1), distinct, sorted descending."""
-    if isinstance(values, (str, bytes)) or is_real(values):
-        values = [values] if is_real(values) else values
-    if isinstance(values, (str, bytes)):
-        raise TypeError("targets must be a sequence of numbers, got a string")
-    arr = np.asarray(values, dtype=object).ravel()
-    if arr.size == 0:
-        raise ValueError("targets must not be empty")
-    out = np.asarray([real(v, "target", lo=0.0, hi=1.0, strict=True, hi_strict=True) for v in arr])
-    if len(set(out.tolist())) != len(out):
-        raise ValueError(f"targets must be distinct, got {out.tolist()}")
-    return np.sort(out)[::-1].copy()
+    Args:
+        num_lanes: learning rates x seeds, >= 1.
+        num_params: scalars in one lane's parameters, >= 1.
+        num_evals: full-loss evaluations per lane, >= 1.
+        dtype: the floating dtype the lanes run in.
 
+    Returns:
+        The bytes the lane arrays need.
 
-def schedule(name) -> str:
-    """A learning-rate schedule name: "constant", "inverse_time" or "cosine"."""
-    names = ("constant", "inverse_time", "cosine")
-    if not isinstance(name, str):
-        raise TypeError(f"schedule must be a string, got {type(name).__name__}")
-    if name not in names:
-        raise ValueError(f"unknown schedule {name!r}; choose one of {list(names)}")
-    return name
+    Raises:
+        ValueError: more than half the machine's memory (the message says the size in GiB).
 
-
-def steps(epochs: int, steps_per_epoch: int) -> int:
-    """The total step count, which the kernel counts in int32."""
-    total = epochs * steps_per_epoch
-    if total > INT32_MAX:
-        raise ValueError(
-            f"epochs={epochs} x {steps_per_epoch} steps per epoch = {total} steps, more than the "
-            f"kernel's int32 step counter holds ({INT32_MAX})"
-        )
-    return total
-
-
-def lanes_memory(num_lanes: int, num_params: int, num_evals: int, dtype) -> None:
-    """Refuse a sweep whose lane arrays (parameters, optimizer state, curves) cannot fit."""
-    # params, up to two optimizer moments and the update: about 4 copies of the parameters
-    memory((num_lanes, 4 * num_params + num_evals), dtype, f"a sweep of {num_lanes} lanes")
+    Example:
+        >>> lanes_memory(64, 33, 101, np.float32)
+        59648
+    """
+    lanes = integer(num_lanes, "num_lanes", lo=1)
+    params = integer(num_params, "num_params", lo=1)
+    evals = integer(num_evals, "num_evals", lo=1)
+    nbytes = lanes * (PARAM_COPIES * params + evals) * np.dtype(dtype).itemsize
+    _refuse_if_too_big(
+        nbytes, f"{lanes} lanes x ({PARAM_COPIES} x {params} parameters + {evals} evaluations)"
+    )
+    return nbytes

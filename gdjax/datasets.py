@@ -5,8 +5,8 @@
 ``"breast_cancer"`` (logistic regression) and ``"digits"`` (10-class softmax regression). It needs
 the optional dependency: ``pip install 'gdjax[datasets]'``.
 
-:func:`load_csv` reads any numeric CSV file with the standard library, one column being the target
-and the others the features, and builds the problem of the kind asked for.
+:func:`load_csv` reads any numeric CSV file with :func:`pandas.read_csv`, one column being the
+target and the others the features, and builds the problem of the kind asked for.
 
 Features are standardised to zero mean and unit variance by default for the bundled sets: raw
 features on wildly different scales make the condition number, not the optimiser, the subject of
@@ -21,12 +21,14 @@ Example:
 
 from __future__ import annotations
 
-import csv
-import math
+import codecs
+import io
 import os
+import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from gdjax import checks, problems
 from gdjax.problems import Problem
@@ -112,13 +114,14 @@ def load_csv(
     delimiter: str = ",",
     standardize: bool = False,
     dtype=None,
+    encoding: str = "utf-8",
     **problem_kwargs,
 ) -> Problem:
     """A problem from a numeric CSV file: one column is the target, the others are the features.
 
-    The file is read with the standard library :mod:`csv` module; every cell outside the header
-    must parse as a finite number. Blank lines are skipped but still counted, so the line numbers
-    in error messages are those an editor shows.
+    The file is parsed by :func:`pandas.read_csv`; every cell outside the header must be a finite
+    number (spaces around it are fine). Blank lines are skipped but still counted, so the line
+    numbers in error messages are those an editor shows. Every error names the file.
 
     Args:
         path: the CSV file.
@@ -127,10 +130,12 @@ def load_csv(
         kind: ``"linear"``, ``"logistic"`` (targets 0 or 1) or ``"softmax"`` (integer classes).
         header: ``True`` if the first row holds column names, ``False`` if it is data, ``None`` to
             decide from the file: the first row is a header iff one of its cells is not a number.
-        delimiter: the field separator.
+        delimiter: the field separator, one character.
         standardize: scale every feature column to zero mean and unit variance (a constant column
             becomes all zeros). The target is never changed.
         dtype: floating dtype of the features (default: JAX's default float).
+        encoding: the file's text encoding (a byte-order mark is tolerated); for example
+            ``"latin-1"`` or ``"cp1252"`` for spreadsheet exports.
         **problem_kwargs: passed on to the constructor of ``kind``, for example ``intercept``,
             ``l2`` or ``num_classes``; ``name`` defaults to the file name without its suffix.
 
@@ -140,9 +145,11 @@ def load_csv(
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
-        ValueError: an empty file, no data rows, a ragged row, a cell that is not a finite number
-            (with its line number and column), an unknown target column or ``kind``, or labels
-            the constructor rejects.
+        TypeError: an argument of the wrong type.
+        ValueError: naming the file: bytes that do not decode (with the line, suggesting
+            ``encoding=``), an empty file, no data rows, a ragged row, a cell that is not a finite
+            number (with its line number and column), an unknown target column or ``kind``, or
+            data the constructor rejects.
 
     Example:
         >>> import pathlib, tempfile
@@ -152,18 +159,26 @@ def load_csv(
         >>> (p.name, p.n, p.d)
         ('toy', 3, 2)
     """
-    if kind not in _KINDS:
+    if not isinstance(kind, str) or kind not in _KINDS:
         raise ValueError(f"load_csv: kind must be one of {', '.join(_KINDS)}, got {kind!r}")
-    if isinstance(target, bool) or not isinstance(target, (str, int, np.integer)):
+    if isinstance(target, (bool, np.bool_)) or not isinstance(target, (str, int, np.integer)):
         raise TypeError(
             f"load_csv: target must be a column name (str) or index (int), "
             f"got {type(target).__name__}"
         )
     if header is not None and not isinstance(header, bool):
         raise TypeError(f"load_csv: header must be True, False or None, got {header!r}")
+    if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '"\r\n':
+        raise ValueError(
+            f"load_csv: delimiter must be one character other than a quote or a line break, "
+            f"got {delimiter!r}"
+        )
+    if not isinstance(encoding, str):
+        raise TypeError(f"load_csv: encoding must be a str, got {type(encoding).__name__}")
+    standardize = checks.boolean(standardize, "load_csv: standardize")
     dt = checks.float_dtype(dtype)
 
-    columns, data = _read_csv(path, header=header, delimiter=delimiter)
+    columns, data, lines = _read_csv(path, header=header, delimiter=delimiter, encoding=encoding)
     ncol = data.shape[1]
     if ncol < 2:
         raise ValueError(f"{path}: need at least 2 columns (features and a target), got {ncol}")
@@ -174,7 +189,22 @@ def load_csv(
     if standardize:
         X = _standardize(X)
     problem_kwargs.setdefault("name", Path(path).stem)
-    return _KINDS[kind](np.asarray(X, dt), y, **problem_kwargs)
+    # checked in the dtype it will run in, here where the line is known: 1e39 is fine in
+    # float64 and inf in float32
+    with np.errstate(over="ignore"):
+        over = ~np.isfinite(np.column_stack([X, y]).astype(dt))
+    if over.any():
+        r, k = (int(i) for i in np.argwhere(over)[0])
+        k = j if k == X.shape[1] else k + (k >= j)  # back to the file's column
+        where = f"column {columns[k]!r}" if columns is not None else f"column index {k}"
+        raise ValueError(
+            f"{path} line {lines[r]}, {where}: {data[r, k]:g} overflows {np.dtype(dt)}"
+        )
+    X = X.astype(dt)
+    try:
+        return _KINDS[kind](X, y, **problem_kwargs)
+    except ValueError as e:  # the data's fault: say which file
+        raise ValueError(f"{path}: {e}") from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -195,7 +225,14 @@ def _standardize(X) -> np.ndarray:
     return Z
 
 
+#: Line breaks as pandas' parser knows them (not str.splitlines, which also breaks at \\x0b).
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
 def _is_number(cell: str) -> bool:
+    """A cell pandas parses as a number ("nan" and "inf" included; "1_000" is not one)."""
+    if "_" in cell or not cell.isascii():
+        return False
     try:
         float(cell)
     except ValueError:
@@ -203,50 +240,105 @@ def _is_number(cell: str) -> bool:
     return True
 
 
-def _read_csv(path, *, header, delimiter):
-    """``(column names or None, float64 array (rows, columns))`` of a numeric CSV file."""
+def _decode(path, encoding: str) -> str:
+    """The file's text; a byte it cannot decode is one ValueError with its line."""
     try:
-        # utf-8-sig: spreadsheet exports often start with a byte-order mark, which would
-        # otherwise glue itself onto the first column name
-        f = open(path, newline="", encoding="utf-8-sig")
+        raw = Path(path).read_bytes()
     except FileNotFoundError:
         raise FileNotFoundError(f"load_csv: no such file: {path}") from None
-    with f:
-        reader = csv.reader(f, delimiter=delimiter)
-        columns = None
-        rows = []
-        for row in reader:
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue
-            # reader.line_num, not a row count: it counts blank lines and quoted newlines
-            line = reader.line_num
-            if columns is None and not rows:
-                first = header if header is not None else not all(_is_number(c) for c in row)
-                if first:
-                    columns = [c.strip() for c in row]
-                    width = len(columns)
-                    continue
-                width = len(row)
-            if len(row) != width:
-                raise ValueError(f"{path} line {line}: expected {width} columns, got {len(row)}")
-            rows.append([_parse(path, line, c, k, columns) for k, c in enumerate(row)])
-    if columns is None and not rows:
-        raise ValueError(f"{path}: the file is empty")
-    if not rows:
-        raise ValueError(f"{path}: no data rows after the header")
-    return columns, np.array(rows, np.float64)
-
-
-def _parse(path, line, cell, k, columns):
+    except IsADirectoryError:
+        raise ValueError(f"load_csv: {path} is a directory, not a CSV file") from None
     try:
-        v = float(cell)
-    except ValueError:
-        v = None
-    if v is None or not math.isfinite(v):
-        where = f"column {columns[k]!r}" if columns is not None else f"column index {k}"
-        what = "a number" if v is None else "a finite number"
-        raise ValueError(f"{path} line {line}, {where}: {cell!r} is not {what}")
-    return v
+        codecs.lookup(encoding)
+    except LookupError:
+        raise ValueError(f"load_csv: unknown encoding={encoding!r}") from None
+    # utf-8-sig: spreadsheet exports often start with a byte-order mark, which would
+    # otherwise glue itself onto the first column name
+    codec = "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
+    try:
+        text = raw.decode(codec)
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise ValueError(
+            f"{path} line {line}: byte {raw[e.start : e.start + 1]!r} cannot be decoded as "
+            f"{encoding} ({e.reason}); pass the file's encoding, e.g. encoding='latin-1' or "
+            f"encoding='cp1252'"
+        ) from None
+    return text.removeprefix("\ufeff")
+
+
+def _record_lines(text: str, table: pd.DataFrame) -> list[int]:
+    """The line (1-based, as an editor counts) on which each parsed record starts."""
+    lines = _LINE_BREAK.split(text)
+    # pandas skips lines of spaces and tabs only
+    nonblank = [i + 1 for i, line in enumerate(lines) if line.strip(" \t")]
+    if '"' not in text:  # no quoted line breaks: one record per non-blank line
+        return nonblank[: len(table)]
+    breaks = table.apply(lambda c: c.str.count(_LINE_BREAK.pattern)).sum(axis=1).tolist()
+    out, i = [], 0
+    for extra in breaks:
+        while i < len(lines) and not lines[i].strip(" \t"):
+            i += 1
+        out.append(i + 1)
+        i += 1 + int(extra)
+    return out
+
+
+def _read_csv(path, *, header, delimiter, encoding):
+    """``(column names or None, float64 array (rows, columns), line of each row)`` of a CSV file."""
+    text = _decode(path, encoding)
+    try:
+        # every cell as a string, nothing turned into NaN: the checks below say which cell
+        # is not a number, and where, which pandas' own conversion would not
+        table = pd.read_csv(
+            io.StringIO(text),
+            sep=delimiter,
+            header=None,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=True,
+            skipinitialspace=True,  # 1, "2" is two numbers: a quote may follow a space
+            engine="c",
+        )
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{path}: the file is empty") from None
+    except pd.errors.ParserError as e:  # a row longer than the first
+        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(e))
+        if m is None:
+            raise ValueError(f"{path}: not a CSV file pandas can parse: {e}") from None
+        width, line, got = m.groups()
+        raise ValueError(f"{path} line {line}: expected {width} columns, got {got}") from None
+    table = table.apply(lambda c: c.str.strip(" \t"))
+    record_lines = _record_lines(text, table)
+    cells = table.to_numpy()
+    columns = None
+    first = header if header is not None else not all(_is_number(c) for c in cells[0])
+    if first:
+        columns = list(cells[0])
+        cells, record_lines = cells[1:], record_lines[1:]
+    if not len(cells):
+        raise ValueError(f"{path}: no data rows after the header")
+    values = table.iloc[len(table) - len(cells) :].apply(pd.to_numeric, errors="coerce")
+    values = values.to_numpy(np.float64)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        r, k = (int(i) for i in np.argwhere(bad)[0])
+        _cell_error(path, text, record_lines[r], cells[r, k], k, columns, delimiter, len(cells[r]))
+    return columns, values, record_lines
+
+
+def _cell_error(path, text, line, cell, k, columns, delimiter, width):
+    """Raise the ValueError for one cell that is not a finite number."""
+    raw = _LINE_BREAK.split(text)[line - 1]
+    # pandas pads a short row with empty cells: tell a short row from an empty cell by the
+    # line itself (when no quotes make counting delimiters wrong)
+    if cell == "" and '"' not in raw and raw.count(delimiter) + 1 < width:
+        got = raw.count(delimiter) + 1
+        raise ValueError(f"{path} line {line}: expected {width} columns, got {got}")
+    where = f"column {columns[k]!r}" if columns is not None else f"column index {k}"
+    what = "a finite number" if _is_number(cell) else "a number"
+    raise ValueError(f"{path} line {line}, {where}: {cell!r} is not {what}")
 
 
 def _target_index(path, target, columns, ncol) -> int:

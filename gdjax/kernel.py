@@ -386,7 +386,8 @@ def _exact_loop(config, a: KernelArgs, step, monitor, booking: Booking, state: L
         params = _select(moving, params, s.params)
         opt_state = _select(moving, opt_state, s.opt_state)
         # the curve: the chunk's steps that are grid points, where the lane was active
-        pos = jnp.searchsorted(grid, ts + 1).astype(jnp.int32)
+        # index of each step in the grid (a compare-and-count, not searchsorted's while loop)
+        pos = jnp.sum(grid[None, :] < (ts + 1)[:, None], axis=1, dtype=jnp.int32)
         is_point = (pos < points) & (grid[jnp.clip(pos, 0, points - 1)] == ts + 1)
         rec = active & is_point[:, None]
         losses = s.losses.at[jnp.where(is_point, pos, points)].set(

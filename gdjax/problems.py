@@ -209,6 +209,7 @@ def quadratic(a: float, b: float, c: float, *, dtype=None, name: str = "quadrati
     b = checks.real(b, "quadratic: b", lo=-np.inf)
     c = checks.real(c, "quadratic: c", lo=-np.inf)
     dtype = checks.float_dtype(dtype)
+    checks.fits_dtype([a], "quadratic: a", dtype)  # a that rounds to 0 leaves no minimum
     coef = np.array([[a, b, c]])
     X = _in_dtype(coef, dtype, "quadratic: coefficients")
     return Problem(_name(name), Quadratic(), X, jnp.zeros((1,), dtype))
@@ -232,7 +233,7 @@ def logistic(X, y, *, intercept: bool = True, l2: float = 1e-2, name: str = "log
         >>> p.optimum()[1] < 0.7
         True
     """
-    X, y = checks.data(X, y)
+    X, y = checks.data(X, y, labels=(0, 1))  # on the values given: 1e-300 is no 0 in float32
     labels = np.asarray(y)
     if not np.all((labels == 0) | (labels == 1)):
         bad = labels[(labels != 0) & (labels != 1)][0]
@@ -280,9 +281,10 @@ def softmax(
     if labels.min() < 0:
         raise ValueError(f"softmax: labels y must be >= 0, found {labels.min():g}")
     if labels.max() >= MAX_CLASSES:
+        top = int(labels.max())  # a Python int: no wrap-around for int64's largest label
         raise ValueError(
-            f"softmax: label {labels.max():g} would make {labels.max() + 1:g} classes, more than "
-            f"{MAX_CLASSES}; relabel the classes 0..k-1"
+            f"softmax: label {top} would make {top + 1} classes, more than {MAX_CLASSES}; "
+            "relabel the classes 0..k-1"
         )
     if num_classes is None:
         num_classes = int(labels.max()) + 1
@@ -462,7 +464,8 @@ def _name(name) -> str:
 def _in_dtype(values, dtype, arg) -> jax.Array:
     """``values`` converted to ``dtype``, refusing what overflows to inf there."""
     arr = np.asarray(values)
-    out = arr.astype(dtype)
+    with np.errstate(over="ignore"):  # an overflow is reported below, with its value
+        out = arr.astype(dtype)
     if not np.all(np.isfinite(out)):
         bad = np.argwhere(~np.isfinite(out))[0]
         raise ValueError(

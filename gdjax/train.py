@@ -148,8 +148,10 @@ def build(
     init_params = checks.init_params(init, problem.init_params())
     num_params = sum(int(np.size(v)) for v in jax.tree.leaves(init_params))
     lanes = len(lrs_np) * len(seeds_np)
+    # the curve's size before the grid itself: eval_every=1 over 2e9 steps must fail fast
+    points = kernel.DEFAULT_EVALS + 1 if eval_every is None else total // eval_every + 2
+    checks.lanes_memory(lanes, num_params, points, dtype)
     eval_steps = kernel.eval_grid(total, eval_every)
-    checks.lanes_memory(lanes, num_params, len(eval_steps), dtype)
     config = Config(
         spec=problem.spec,
         optimizer=optimizers.check(optimizer),

@@ -279,3 +279,144 @@ def test_csv_bom_and_whitespace(tmp_path):
     f.write_bytes("\ufeffx , y\r\n 1 , 2\r\n3,4\r\n".encode())
     p = datasets.load_csv(f, target="y")
     _assert_X(p, np.array([[1.0], [3.0]]))
+
+
+# --------------------------------------------------------------------------------------------
+# CSV: every data error names its file, and the line where it is known
+# --------------------------------------------------------------------------------------------
+
+
+def test_csv_latin1_file_names_the_line_and_suggests_encoding(tmp_path):
+    f = tmp_path / "export.csv"
+    f.write_bytes("x,y\n1,2\n3,4\n# caf\u00e9\n".encode("latin-1"))
+    with pytest.raises(
+        ValueError, match=r"export\.csv line 4: byte b'\\xe9' cannot be decoded as utf-8.*encoding="
+    ):
+        datasets.load_csv(f, target="y")
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "cp1252", "utf-16", "utf-8-sig"])
+def test_csv_other_encodings(tmp_path, encoding):
+    f = tmp_path / "enc.csv"
+    f.write_bytes("\u00e9t\u00e9,y\n1,2\n3,4\n".encode(encoding))
+    p = datasets.load_csv(f, target="y", encoding=encoding)
+    assert p.n == 2
+    with pytest.raises(ValueError, match=r"no column named target='x'.*'été'"):
+        datasets.load_csv(f, target="x", encoding=encoding)
+
+
+def test_csv_utf16_read_as_utf8_is_one_clear_error(tmp_path):
+    f = tmp_path / "wide.csv"
+    f.write_bytes("x,y\n1,2\n".encode("utf-16"))
+    with pytest.raises(ValueError, match=r"wide\.csv line 1: .*cannot be decoded as utf-8"):
+        datasets.load_csv(f, target="y")
+
+
+def test_csv_unknown_encoding(tmp_path):
+    f = tmp_path / "a.csv"
+    f.write_text("1,2\n")
+    with pytest.raises(ValueError, match="unknown encoding='klingon'"):
+        datasets.load_csv(f, target=0, encoding="klingon")
+
+
+def test_csv_row_longer_than_the_first(tmp_path):
+    f = tmp_path / "wide.csv"
+    f.write_text("x,y\n\n1,2\n3,4,5\n")
+    with pytest.raises(ValueError, match=r"wide\.csv line 4: expected 2 columns, got 3"):
+        datasets.load_csv(f, target="y")
+
+
+def test_csv_trailing_empty_cell_is_not_a_short_row(tmp_path):
+    f = tmp_path / "t.csv"
+    f.write_text("x,z,y\n1,2,3\n4,5,\n")
+    with pytest.raises(ValueError, match=r"t\.csv line 3, column 'y': '' is not a number"):
+        datasets.load_csv(f, target="y")
+
+
+def test_csv_quoted_line_break_counts_as_lines(tmp_path):
+    f = tmp_path / "q.csv"
+    f.write_text('x,y\n"1",2\n"a\nb",3\n\n5,six\n')
+    with pytest.raises(ValueError, match=r"q\.csv line 3, column 'x': 'a\\nb' is not a number"):
+        datasets.load_csv(f, target="y")
+    f.write_text('x,y\n"1\n",2\n\n5,six\n')
+    with pytest.raises(ValueError, match=r"q\.csv line 5, column 'y': 'six' is not a number"):
+        datasets.load_csv(f, target="y")
+
+
+def test_csv_quoted_numbers_parse(tmp_path):
+    f = tmp_path / "q.csv"
+    f.write_text('"x","y"\n"1.5", "2"\n')
+    p = datasets.load_csv(f, target="y")
+    np.testing.assert_allclose(np.asarray(p.X), [[1.5]])
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("x,y\n1,1e400\n", r"'1e400' is not a finite number"),
+        ("x,y\n1,inf\n", r"'inf' is not a finite number"),
+        ("x,y\n1,1_000\n", r"'1_000' is not a number"),
+        ("x,y\n1,0x10\n", r"'0x10' is not a number"),
+        ("x,y\n1,\u0661\n", r"'\u0661' is not a number"),
+        ("x,y\n1,2\x00\n", r"'2\\x00' is not a number"),
+        ("x,y\n1,true\n", r"'true' is not a number"),
+    ],
+)
+def test_csv_cells_that_are_not_finite_numbers(tmp_path, text, match):
+    f = tmp_path / "c.csv"
+    f.write_text(text)
+    with pytest.raises(ValueError, match=r"c\.csv line 2, column 'y': " + match):
+        datasets.load_csv(f, target="y")
+
+
+def test_csv_data_errors_from_the_constructor_name_the_file(tmp_path):
+    import jax
+
+    f = tmp_path / "labels.csv"
+    f.write_text("x,y\n1,0\n2,3\n")
+    with pytest.raises(ValueError, match=r"labels\.csv: labels y must be 0 or 1, found 3"):
+        datasets.load_csv(f, target="y", kind="logistic")
+    f.write_text("x,y\n1,0\n2,20000\n")
+    with pytest.raises(ValueError, match=r"labels\.csv: softmax: label 20000"):
+        datasets.load_csv(f, target="y", kind="softmax")
+    if not jax.config.jax_enable_x64:
+        f.write_text("x,y\n1e39,0\n2,1\n")
+        with pytest.raises(
+            ValueError, match=r"labels\.csv line 2, column 'x': 1e\+39 overflows float32"
+        ):
+            datasets.load_csv(f, target="y")
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        (dict(delimiter=";;"), ValueError, "delimiter must be one character"),
+        (dict(delimiter='"'), ValueError, "delimiter must be one character"),
+        (dict(delimiter=None), ValueError, "delimiter must be one character"),
+        (dict(encoding=8), TypeError, "encoding must be a str"),
+        (dict(standardize=1), TypeError, "standardize must be a bool"),
+        (dict(header="yes"), TypeError, "header must be True, False or None"),
+        (dict(target=True), TypeError, "target must be a column name"),
+        (dict(target=1.0), TypeError, "target must be a column name"),
+    ],
+)
+def test_csv_bad_arguments(tmp_path, kwargs, exc, match):
+    f = tmp_path / "a.csv"
+    f.write_text("1,2\n3,4\n")
+    kwargs.setdefault("target", 0)
+    with pytest.raises(exc, match=match):
+        datasets.load_csv(f, **kwargs)
+
+
+def test_csv_directory_is_a_value_error(tmp_path):
+    with pytest.raises(ValueError, match="is a directory"):
+        datasets.load_csv(tmp_path, target=0)
+
+
+def test_csv_whitespace_only_lines_are_blank_and_counted(tmp_path):
+    f = tmp_path / "w.csv"
+    f.write_text("x,y\n  \n1,2\n\t\n3,z\n")
+    with pytest.raises(ValueError, match=r"w\.csv line 5, column 'y': 'z'"):
+        datasets.load_csv(f, target="y")
+    f.write_text("x,y\r\n\r\n1,2\r3,4\r\n")
+    assert datasets.load_csv(f, target="y").n == 2

@@ -2,6 +2,8 @@
 
 import types
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -30,8 +32,8 @@ def lin():
         (lambda: gdjax.problems.softmax(X, Y, num_classes=3), ValueError, "out of range"),
         (lambda: gdjax.problems.softmax(X, Y - 1), ValueError, ">= 0"),
         (lambda: gdjax.problems.softmax(X, Y + 0.5), ValueError, "integers"),
-        (lambda: gdjax.problems.quadratic(0.0, 1.0, 1.0), ValueError, "a must be > 0"),
-        (lambda: gdjax.problems.quadratic(-1.0, 1.0, 1.0), ValueError, "a must be > 0"),
+        (lambda: gdjax.problems.quadratic(0.0, 1.0, 1.0), ValueError, "a must be finite and > 0"),
+        (lambda: gdjax.problems.quadratic(-1.0, 1.0, 1.0), ValueError, "a must be finite and > 0"),
         (lambda: gdjax.problems.quadratic(1.0, float("nan"), 1.0), ValueError, "b must be"),
         (lambda: gdjax.problems.make_linear(0, 3), ValueError, "n must be"),
         (lambda: gdjax.problems.make_linear(10, 2.5), TypeError, "d must be"),
@@ -120,3 +122,202 @@ def test_init_pytree_and_float_are_accepted(lin):
     c = gdjax.run(lin, lr=0.001, epochs=2, init=np.array(1.0))  # a 0-d array is a number
     np.testing.assert_allclose(a.losses, b.losses)
     np.testing.assert_allclose(c.losses, b.losses)
+
+
+# --------------------------------------------------------------------------------------------
+# gdjax.checks, called directly: each bad value once, by class
+# --------------------------------------------------------------------------------------------
+
+from gdjax import checks  # noqa: E402
+
+BIG = float(np.finfo(np.float32).max) * 10  # fine in float64, inf in float32
+
+
+@pytest.mark.parametrize(
+    "call, exc, match",
+    [
+        # wrong type
+        (lambda: checks.integer(True, "epochs", lo=1), TypeError, "epochs must be an int"),
+        (lambda: checks.integer(2.0, "epochs", lo=1), TypeError, "epochs must be an int"),
+        (lambda: checks.integer(np.array([2]), "epochs", lo=1), TypeError, "epochs"),
+        (lambda: checks.real("0.1", "tol", lo=0.0), TypeError, "tol must be a real number"),
+        (lambda: checks.real(np.bool_(True), "tol", lo=0.0), TypeError, "tol"),
+        (lambda: checks.real(1 + 0j, "tol", lo=0.0), TypeError, "tol"),
+        (lambda: checks.boolean(1, "shuffle"), TypeError, "shuffle must be a bool"),
+        (lambda: checks.boolean(0, "early_stop"), TypeError, "early_stop must be a bool"),
+        (lambda: checks.boolean("True", "shuffle"), TypeError, "shuffle must be a bool"),
+        (lambda: checks.boolean(np.array(1), "shuffle"), TypeError, "shuffle must be a bool"),
+        (lambda: checks.float_dtype("int32"), TypeError, "dtype must be a floating"),
+        (lambda: checks.float_dtype("no-such-dtype"), TypeError, "dtype must be a floating"),
+        (lambda: checks.numeric_array(["a"], "X"), TypeError, "X must be an array of numbers"),
+        (lambda: checks.numeric_array([1j], "X"), TypeError, "X must be real"),
+        (lambda: checks.numeric_array(np.array([1], "m8[s]"), "X"), TypeError, "X must be"),
+        (lambda: checks.lrs("0.1"), TypeError, "lrs must be a sequence"),
+        (lambda: checks.lrs([0.1, True]), TypeError, "lr must be a real number"),
+        (lambda: checks.lrs([0.1, None]), TypeError, "lr must be a real number"),
+        (lambda: checks.seeds([0, 1.0]), TypeError, "seed must be an int"),
+        (lambda: checks.seeds(np.array([0.0, 1.0])), TypeError, "seed must be an int"),
+        (lambda: checks.seeds("01"), TypeError, "seeds must be a sequence"),
+        (lambda: checks.seeds({"a": 1}), TypeError, "seeds must be a sequence"),
+        (lambda: checks.seeds({1, 2}), TypeError, "seeds must be a sequence"),
+        (lambda: checks.targets({0.1}), TypeError, "targets must be a sequence"),
+        (lambda: checks.tol("1e-3"), TypeError, "tol must be a real number"),
+        (lambda: checks.targets("0.1"), TypeError, "targets must be a sequence"),
+        (lambda: checks.targets([0.1, "0.01"]), TypeError, "target must be a real number"),
+        (lambda: checks.schedule(None), TypeError, "schedule must be a string"),
+        (lambda: checks.steps(2.0, 3), TypeError, "epochs must be an int"),
+        (lambda: checks.init_params(True, {"x": np.zeros(())}), TypeError, "init must be"),
+        (lambda: checks.init_params({"x": "a"}, {"x": np.zeros(())}), TypeError, "init"),
+        # out of range
+        (lambda: checks.integer(0, "epochs", lo=1), ValueError, "epochs must be >= 1"),
+        (lambda: checks.seed(2**32), ValueError, "seed must be <= 4294967295"),
+        (lambda: checks.seed(-1), ValueError, "seed must be >= 0"),
+        (lambda: checks.real(10**400, "l2", lo=0.0), ValueError, "l2 must be finite"),
+        (lambda: checks.lrs([]), ValueError, "lrs must be a non-empty"),
+        (lambda: checks.lrs(np.ones((2, 2))), ValueError, "1-D"),
+        (lambda: checks.lrs([0.1, 0.0]), ValueError, "lr must be finite and > 0"),
+        (lambda: checks.lrs([float("nan")]), ValueError, "lr must be finite"),
+        (lambda: checks.seeds([]), ValueError, "seeds must not be empty"),
+        (lambda: checks.seeds(np.zeros((2, 2), int)), ValueError, "seeds must be 1-D"),
+        (lambda: checks.tol(0.0), ValueError, "tol must be finite and > 0 and < 1"),
+        (lambda: checks.tol(1.0), ValueError, "tol must be finite and > 0 and < 1"),
+        (lambda: checks.tol(-1e-3), ValueError, "tol must be"),
+        (lambda: checks.tol(2.0), ValueError, "tol must be"),
+        (lambda: checks.tol(float("inf")), ValueError, "tol must be"),
+        (lambda: checks.targets([]), ValueError, "targets must be a non-empty"),
+        (lambda: checks.targets([[0.1]]), ValueError, "targets must be a non-empty 1-D"),
+        (lambda: checks.targets([0.1, 1.0]), ValueError, "target must be finite and > 0"),
+        (lambda: checks.targets([0.0]), ValueError, "target must be"),
+        (lambda: checks.targets([0.1, 0.01, 0.1]), ValueError, "must not repeat a value, got 0.1"),
+        (lambda: checks.schedule("linear"), ValueError, "unknown schedule 'linear'; choose"),
+        (lambda: checks.steps(0, 3), ValueError, "epochs must be >= 1"),
+        (lambda: checks.steps(2**31, 1), ValueError, "epochs=2147483648 x 1 steps per epoch"),
+        (lambda: checks.steps(2**20, 2**12), ValueError, "use at most epochs=524287"),
+        (lambda: checks.lanes_memory(0, 3, 3, np.float32), ValueError, "num_lanes must be >= 1"),
+        (lambda: checks.init_params(np.nan, {"x": np.zeros(())}), ValueError, "init must be"),
+        (lambda: checks.init_params({"x": np.zeros(3)}, {"x": np.zeros(2)}), ValueError, "shape"),
+        # memory, with the size in the message
+        (
+            lambda: checks.memory((2**40, 2**10), np.float64, "X"),
+            ValueError,
+            r"X of .* 8388608\.0 GiB",
+        ),
+        (lambda: checks.lanes_memory(2**20, 2**20, 1, np.float32), ValueError, r"\d+\.\d GiB"),
+    ],
+)
+def test_bad_check_input(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        # float64 values that overflow float32, and positive values that underflow there
+        (lambda: checks.fits_dtype(np.array([BIG]), "lr", np.float32), "lr .* overflows .*float32"),
+        (lambda: checks.fits_dtype(np.array([1e-50]), "lr", np.float32), "lr 1e-50 underflows"),
+        # a subnormal: nonzero in float32 but flushed to 0 by XLA on CPU
+        (lambda: checks.fits_dtype(np.array([1e-40]), "lr", np.float32), "underflows"),
+        (lambda: checks.fits_dtype(np.array([1e-320]), "lr", np.float64), "underflows .*float64"),
+        (lambda: checks.data([[BIG]], [1.0]), r"X value .* at index \(0, 0\) overflows float32"),
+        (lambda: checks.data([[1.0]], [BIG]), r"y value .* at index \(0,\) overflows float32"),
+        (lambda: checks.init_params(BIG, {"x": jnp.zeros(())}), "init .* overflows .*float32"),
+        (
+            lambda: checks.init_params({"w": np.array([BIG])}, {"w": jnp.zeros(1)}),
+            r"init\['w'\] has values that overflow the parameters' dtype float32",
+        ),
+        (lambda: gdjax.problems.quadratic(1e-50, 1.0, 1.0), "quadratic: a 1e-50 underflows"),
+        (lambda: gdjax.problems.quadratic(1.0, BIG, 1.0), "overflows float32"),
+        (lambda: gdjax.problems.linear([[1.0]], [BIG]), "y value .* overflows float32"),
+    ],
+)
+def test_dtype_overflow_and_underflow(call, match):
+    if jax.config.jax_enable_x64:
+        pytest.skip("float64 values only overflow float32 with x64 off")
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_lr_that_underflows_float32_is_refused_by_run(lin):
+    # the kernel itself must refuse it: today build checks overflow, the lead's build calls
+    # checks.fits_dtype; either way a 1e-50 lr never runs as 0 in float32
+    if jax.config.jax_enable_x64:
+        pytest.skip("x64 on: the problem is float64")
+    with pytest.raises(ValueError, match="lr"):
+        checks.fits_dtype(checks.lrs([1e-50]), "lr", lin.dtype)
+
+
+@pytest.mark.parametrize(
+    "labels, kind, match",
+    [
+        # int64 labels past int32 would wrap when JAX stores them without x64: 2**32 + 1 -> 1
+        (
+            np.array([0, 2**32 + 1], np.int64),
+            "logistic",
+            "must be 0 or 1, found 4294967297",
+        ),
+        (np.array([0, 2**31], np.int64), "softmax", "more than 10000"),
+        (np.array([0, 2**63 - 1], np.int64), "softmax", "more than 10000"),
+        (np.array([0, 2**64 - 1], np.uint64), "softmax", "more than 10000"),
+        (np.array([0.0, 1e300]), "softmax", "more than 10000"),
+        # a label that float32 would round to 0
+        (np.array([0.0, 1e-300]), "logistic", "must be 0 or 1, found 1e-300"),
+        (np.array([1.0, 1 + 1e-12]), "logistic", "must be 0 or 1, found 1.000000000001"),
+        # one stray label makes an absurd class count
+        (np.array([0, 1, 2, 10_000]), "softmax", "label 10000 would make 10001 classes"),
+        (np.array([0, 1, 2, 10**6]), "softmax", "relabel the classes"),
+    ],
+)
+def test_labels_that_would_wrap_or_explode_the_class_count(labels, kind, match):
+    X = np.ones((len(labels), 1))
+    with pytest.raises(ValueError, match=match):
+        getattr(gdjax.problems, kind)(X, labels)
+
+
+def test_int64_targets_past_int32_do_not_wrap():
+    y = np.array([2**32 + 1, 1], np.int64)
+    p = gdjax.problems.linear(np.ones((2, 1)), y)
+    np.testing.assert_allclose(np.asarray(p.y, np.float64), y.astype(np.float64), rtol=1e-6)
+
+
+def test_softmax_accepts_the_largest_class_count():
+    p = gdjax.problems.softmax(np.ones((2, 1)), [0, gdjax.problems.MAX_CLASSES - 1])
+    assert p.spec.num_classes == gdjax.problems.MAX_CLASSES
+
+
+@pytest.mark.parametrize(
+    "call, want",
+    [
+        # what numerical users pass: 0-d arrays as numbers, integer arrays as seeds
+        (lambda: checks.integer(np.array(3), "epochs", lo=1), 3),
+        (lambda: checks.integer(jnp.array(3), "epochs", lo=1), 3),
+        (lambda: checks.integer(np.uint8(3), "epochs", lo=1), 3),
+        (lambda: checks.real(jnp.array(0.5), "tol", lo=0.0), 0.5),
+        (lambda: checks.real(np.array(2), "l2", lo=0.0), 2.0),
+        (lambda: checks.tol(np.float32(0.5)), 0.5),
+        (lambda: checks.boolean(np.bool_(False), "shuffle"), False),
+        (lambda: checks.boolean(np.array(True), "shuffle"), True),
+        (lambda: checks.boolean(jnp.array(True), "shuffle"), True),
+        (lambda: checks.seeds(jnp.arange(3)).tolist(), [0, 1, 2]),
+        (lambda: checks.seeds(np.arange(2, dtype=np.uint32)).tolist(), [0, 1]),
+        (lambda: checks.seeds(jnp.array(7)).tolist(), [7]),
+        (lambda: checks.seeds((np.int64(4), 5)).tolist(), [4, 5]),
+        (lambda: checks.lrs(jnp.array([0.5, 0.25])).tolist(), [0.5, 0.25]),
+        (lambda: checks.lrs(np.array(0.5)).tolist(), [0.5]),
+        (lambda: checks.lrs([jnp.array(0.5), np.float32(0.25), 1]).tolist(), [0.5, 0.25, 1.0]),
+        (lambda: checks.targets(np.array([1e-2, 0.5])).tolist(), [0.5, 1e-2]),
+        (lambda: checks.targets(0.1).tolist(), [0.1]),
+        (lambda: checks.steps(np.int64(3), 7), 21),
+        (lambda: checks.steps(1, checks.INT32_MAX), checks.INT32_MAX),
+        (lambda: checks.schedule("inverse_time"), "inverse_time"),
+        (lambda: checks.lanes_memory(2, 3, 4, np.float64), 2 * (4 * 3 + 4) * 8),
+        (lambda: float(checks.init_params(jnp.array(2.0), {"x": jnp.zeros(())})["x"]), 2.0),
+    ],
+)
+def test_numbers_users_pass_are_accepted(call, want):
+    assert call() == want
+
+
+def test_targets_returns_sorted_float64():
+    out = checks.targets([1e-4, 1e-1, 1e-3, 1e-2])
+    assert out.dtype == np.float64 and out.tolist() == [1e-1, 1e-2, 1e-3, 1e-4]
