@@ -225,6 +225,11 @@ _BOOL = Field("true or false", lambda v: checks.boolean(v, "flag"), default=True
 _SEED = Field("an int in [0, 2**32)", checks.seed, default=0)
 _L2 = Field("a number >= 0", lambda v: checks.real(v, "l2", lo=0.0), default=1e-2)
 _SIZE = Field("an int >= 1", _int_field("size", 1))
+# None: isotropic data; K: the make_* function conditions the problem to K (n >= d + 1 is
+# checked when validate builds the problem)
+_COND = Field(
+    "a number >= 1 (condition number)", lambda v: checks.real(v, "cond", lo=1.0), default=None
+)
 #: Each source's own fields (on top of PROBLEM_FIELDS and RUN_FIELDS).
 SOURCES: dict[str, dict[str, Field]] = {
     "linear": {
@@ -233,8 +238,16 @@ SOURCES: dict[str, dict[str, Field]] = {
         "noise": Field("a number >= 0", lambda v: checks.real(v, "noise", lo=0.0), default=0.1),
         "seed": _SEED,
         "intercept": _BOOL,
+        "cond": _COND,
     },
-    "logistic": {"n": _SIZE, "d": _SIZE, "seed": _SEED, "intercept": _BOOL, "l2": _L2},
+    "logistic": {
+        "n": _SIZE,
+        "d": _SIZE,
+        "seed": _SEED,
+        "intercept": _BOOL,
+        "l2": _L2,
+        "cond": _COND,
+    },
     "softmax": {
         "n": _SIZE,
         "d": _SIZE,
@@ -246,6 +259,7 @@ SOURCES: dict[str, dict[str, Field]] = {
         "seed": _SEED,
         "intercept": _BOOL,
         "l2": _L2,
+        "cond": _COND,
     },
     "dataset": {
         "dataset": Field(

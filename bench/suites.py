@@ -485,6 +485,7 @@ def _builder(source, args, pname, dtype, base) -> Callable[[], Problem]:
                 noise=args["noise"],
                 seed=args["seed"],
                 intercept=args["intercept"],
+                cond=args["cond"],
                 dtype=dtype,
             )
         elif source == "logistic":
@@ -494,6 +495,7 @@ def _builder(source, args, pname, dtype, base) -> Callable[[], Problem]:
                 seed=args["seed"],
                 intercept=args["intercept"],
                 l2=args["l2"],
+                cond=args["cond"],
                 dtype=dtype,
             )
         elif source == "softmax":
@@ -504,6 +506,7 @@ def _builder(source, args, pname, dtype, base) -> Callable[[], Problem]:
                 seed=args["seed"],
                 intercept=args["intercept"],
                 l2=args["l2"],
+                cond=args["cond"],
                 dtype=dtype,
             )
         elif source == "dataset":

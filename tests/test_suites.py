@@ -298,3 +298,25 @@ def test_label(name, ok):
     else:
         with pytest.raises(ValueError, match="is not a label"):
             suites.label(name)
+
+
+@pytest.mark.parametrize("source", ["linear", "logistic", "softmax"])
+def test_cond_reaches_the_synthetic_problem(tmp_path, source):
+    """``cond = K`` builds the problem gdjax.problems.make_* builds with cond=K."""
+    text = GOOD.replace('source = "linear"', f'source = "{source}"\ncond = 100.0')
+    suite = suites.load(str(_write(tmp_path, text)))
+    made = suite.builders["p"]()
+    make = getattr(gdjax.problems, f"make_{source}")
+    want = make(16, 2, cond=100.0) if source != "softmax" else make(16, 2, 3, cond=100.0)
+    assert made.curvature() == pytest.approx(want.curvature())
+    if source == "linear":
+        L, mu = made.curvature()
+        assert L / mu == pytest.approx(100.0)
+
+
+def test_cond_needs_more_rows_than_columns(tmp_path):
+    text = GOOD.replace("n = 16", "n = 2\ncond = 10.0")
+    with pytest.raises(suites.SuiteError, match=r"cond needs n >= d \+ 1"):
+        suites.load(str(_write(tmp_path, text))).validate()
+    with pytest.raises(suites.SuiteError, match="cond must be a number >= 1"):
+        suites.load(str(_write(tmp_path, GOOD.replace("n = 16", "n = 16\ncond = 0.5"))))
