@@ -117,7 +117,8 @@ def predicted_steps(entry: Entry, problem, hits: pd.DataFrame, budget: int) -> p
         entry.batch_size is None
         and problem.kind == "linear"
         and entry.optimizer == "sgd"
-        and s.get("schedule", "constant") == "constant"
+        # None: the suite set no schedule (the library's default, constant)
+        and (s.get("schedule") or "constant") == "constant"
     )
     out = pd.array([pd.NA] * len(hits), dtype="Int64")
     if not plain:
