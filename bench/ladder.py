@@ -220,8 +220,9 @@ def theory_lines(lanes: pd.DataFrame) -> list[str]:
     edge = [lr for lr in lrs if np.isclose(lr, 2 / L, rtol=1e-6, atol=0)]
     if edge:
         line += (
-            f" The rate lr = {short(edge[0])} is exactly 2/L: each step multiplies the error by "
-            "1 - lr L = -1, so batch GD oscillates for ever (max_steps, not diverged)."
+            f" The rate lr = {short(edge[0])} is exactly 2/L: each step multiplies the error "
+            "along the top eigenvector by 1 - lr L = -1, so batch GD oscillates there for ever "
+            "(max_steps, not diverged; on the parabola that is the whole error)."
         )
     return [line]
 
