@@ -218,10 +218,7 @@ def plot_lr_samples(p: _Problem, out_dir: Path) -> Path:
         if miss.any():
             _top_marks(ax, lrs[miss], color)
             missed = True
-    ax.plot([], [], "o", mfc="none", mec="0.3", ms=9, label="best lr (README tables)")
-    if missed:
-        ax.plot([], [], "x", color="0.3", ms=7, mew=1.8, label="x: a seed missed the target")
-    _rate_marks(ax, p.lanes)
+    _lr_keys(ax, p, "best lr (README tables)", "x: a seed missed the target" if missed else None)
     _finish(
         ax,
         "learning rate (log scale)",
@@ -262,6 +259,15 @@ def _top_marks(ax, lrs: np.ndarray, color: str) -> None:
     )
 
 
+def _lr_keys(ax, p: _Problem, best: str, cross: str | None) -> None:
+    """What both learning-rate plots end with: legend keys for the best-lr circle and the top
+    "x" (when drawn), and the 2/L and 2/(L+mu) lines."""
+    ax.plot([], [], "o", mfc="none", mec="0.3", ms=9, label=best)
+    if cross is not None:
+        ax.plot([], [], "x", color="0.3", ms=7, mew=1.8, label=cross)
+    _rate_marks(ax, p.lanes)
+
+
 def _rate_marks(ax, lanes: pd.DataFrame) -> None:
     """Vertical lines at 2/L (batch GD's stability limit) and 2/(L+mu), where L is known."""
     if "L" not in lanes.columns:
@@ -299,10 +305,7 @@ def plot_lr(p: _Problem, out_dir: Path) -> Path:
         if bad.any():
             _top_marks(ax, lrs[bad], color)  # diverged: off the chart
             diverged = True
-    ax.plot([], [], "o", mfc="none", mec="0.3", ms=9, label="best lr")
-    if diverged:
-        ax.plot([], [], "x", color="0.3", ms=7, mew=1.8, label="x: a seed diverged (off the chart)")
-    _rate_marks(ax, p.lanes)
+    _lr_keys(ax, p, "best lr", "x: a seed diverged (off the chart)" if diverged else None)
     _finish(
         ax,
         "learning rate (log scale)",
