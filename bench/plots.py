@@ -173,7 +173,8 @@ def plot_curves(p: _Problem, curves: pd.DataFrame, kind: str, out_dir: Path, smo
         med, q25, q75 = (np.clip(v, p.floor, None) for v in (med, q25, q75))
         first_x += [v for v in x if v > 0][:1]
         label = f"{p.labels[key]}, lr={short(b.lr)}"
-        label += "" if b.all_converged else " (none converged)"
+        if p.hits is None:  # with a ladder, the tables say which targets each row reached
+            label += "" if b.all_converged else " (none converged)"
         # a curve of two or three points (a fast batch run) is invisible as a bare line
         marker = "o" if len(x) <= 3 else None
         color = p.colors[key]
