@@ -267,6 +267,20 @@ def winners_frame(lad: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def win_counts(lad: pd.DataFrame, on: str) -> str:
+    """How many (problem, target) pairs each variant wins, most first: ``"a 3, b 1"``.
+
+    Examples:
+        >>> lad = pd.DataFrame({"problem": ["p", "p", "q"], "target": [0.1, 0.1, 0.1],
+        ...     "variant": ["a", "b", "b"], "first_samples": [1.0, 2.0, 5.0]})
+        >>> win_counts(lad, "samples")
+        'a 1, b 1'
+    """
+    counts = winners(lad, on)["variant"].value_counts(sort=False)
+    order = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
+    return ", ".join(f"{v} {k}" for v, k in order) or "-"
+
+
 def winners_table(lad: pd.DataFrame) -> str | None:
     """``winners_frame`` as markdown; None when no variant reached any target."""
     if winners(lad, "samples").empty:

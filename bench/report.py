@@ -271,7 +271,8 @@ def _run_section(r: Run) -> list[str]:
 
 def _summary(r: Run, hits: pd.DataFrame) -> list[str]:
     """Which variant wins each target of each problem, and the performance profile."""
-    table = ladder.winners_table(ladder.ladder(hits))
+    lad = ladder.ladder(hits)
+    table = ladder.winners_table(lad)
     if table is None:
         return []
     out = [
@@ -282,9 +283,12 @@ def _summary(r: Run, hits: pd.DataFrame) -> list[str]:
         "",
         table,
         "",
+        f"Wins per (problem, target): on samples {ladder.win_counts(lad, 'samples')}; "
+        f"on seconds {ladder.win_counts(lad, 'seconds')}.",
+        "",
     ]
     for p in r.plots.get(plots.RUN_PLOTS, []):
-        reached = profiles.ratios(ladder.ladder(hits), "samples")["target"]
+        reached = profiles.ratios(lad, "samples")["target"]
         listed = ", ".join(f"{k} {short(t)}" for k, t in reached.items())
         out += [
             f"![{r.meta.get('suite')}: performance profiles]({p})",

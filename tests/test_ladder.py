@@ -97,6 +97,7 @@ def test_markdown_cells_and_winners():
     assert rows["b"] == ["b", "constant", "0.1", "8 / 8", "- / -", "<= 100%"]
     w = ladder.winners(lad, "samples").set_index("target")["variant"].to_dict()
     assert w == {0.1: "b", 0.01: "a"}
+    assert ladder.win_counts(lad, "samples") == "a 1, b 1"
     frame = ladder.winners_frame(lad)
     assert frame.to_dict("records") == [{"problem": "p", "0.1": "b / b", "0.01": "a / a"}]
 
