@@ -234,14 +234,10 @@ def time_jax_scan(problem, lanes: pd.DataFrame, entry, repeats: int) -> dict:
     fn = bare_program(problem.spec, steps)
     args = (problem.X, problem.y, problem.init_params(), lrs, idx)
     jax.clear_caches()
-    enabled = jax.config.jax_enable_compilation_cache
-    jax.config.update("jax_enable_compilation_cache", False)  # a cold compile, like gdjax's
-    try:
+    with timing.no_persistent_cache():  # a cold compile, like gdjax's
         t0 = time.perf_counter()
         compiled = fn.lower(*args).compile()
         compile_s = time.perf_counter() - t0
-    finally:
-        jax.config.update("jax_enable_compilation_cache", enabled)
     times, params = timing.time_calls(lambda: compiled(*args), repeats)
     finals = np.asarray(jax.vmap(problem.loss)(params), np.float64)
     ref = mine["final_loss"].to_numpy(np.float64)

@@ -60,15 +60,14 @@ def smoothing(text: str) -> float:
 
 def cmd_run(args) -> int:
     import gdjax
+    from bench import baselines, runner, suites, timing
 
-    # x64 for this command only (a scoped config change, restored when the run ends)
-    with gdjax.x64(True) if args.x64 else contextlib.nullcontext():
-        from bench import baselines, runner, suites, timing
-
+    # x64 and the compile cache for this command only (scoped, restored when the run ends)
+    x64 = gdjax.x64(True) if args.x64 else contextlib.nullcontext()
+    cache = contextlib.nullcontext() if args.no_cache else timing.compilation_cache(args.cache_dir)
+    with x64, cache:
         suite = suites.load(args.suite)
         suite.validate()  # every problem's data and sizes, before the run folder exists
-        if not args.no_cache:
-            timing.enable_compilation_cache(args.cache_dir)
         resume = Path(args.resume) if isinstance(args.resume, str) else args.resume
         runner.run_suite(
             suite,
