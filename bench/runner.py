@@ -286,10 +286,9 @@ def run_entries(
             if e.problem not in problems:
                 problems = {e.problem: suite.builders[e.problem]()}  # keep one in memory
             problem = problems[e.problem]
-            # lanes must split evenly over the devices
-            use = sharding if len(e.settings["lrs"]) % env["device_count"] == 0 else None
+            # every entry is sharded: gdjax pads learning rates that do not split evenly
             lanes, curves, hits, kernel = run_entry(
-                e, problem, env, repeats or e.settings["repeats"], use
+                e, problem, env, repeats or e.settings["repeats"], sharding
             )
             if extra is not None:
                 lanes = extra(e, problem, kernel, lanes)
