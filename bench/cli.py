@@ -12,6 +12,7 @@ import json
 import sys
 from pathlib import Path
 
+from bench import hosts
 from bench.errors import UserError
 
 DEFAULT_OUT = Path("results/runs")
@@ -58,6 +59,7 @@ def smoothing(text: str) -> float:
 
 
 def cmd_run(args) -> int:
+    hosts.join(args)  # before anything asks JAX for its devices; a bad flag is a user error
     if args.x64:
         import jax
 
@@ -202,6 +204,7 @@ def _add_run(sub) -> None:
     )
     r.add_argument("--no-cache", action="store_true", help="compile every kernel afresh")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
+    hosts.add_arguments(r)
     r.set_defaults(func=cmd_run)
 
 
