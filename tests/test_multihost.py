@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import gdjax
-from bench import cli, hosts, runs
+from bench import cli, compare, hosts, runs
 from tests.conftest import TINY_SUITE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,6 +128,11 @@ def test_bench_run_over_two_processes_writes_one_run_equal_to_one_process(tmp_pa
     assert two["status"].nunique() > 1  # the tiny suite has lanes that converge and some not
     pd.testing.assert_series_equal(two["steps_to_target"], one["steps_to_target"])
     np.testing.assert_allclose(two["final_loss"], one["final_loss"], rtol=2e-6, atol=1e-7)
+    # bench compare sets the two runs (1 device, 2 devices) side by side and finds them agreeing
+    text = compare.render(compare.load([tiny_run, folders[0]]))
+    assert "14 lanes matched, 0 unmatched; 0 disagreements" in text, text
+    summary, _ = compare.disagreements(compare.load([tiny_run, folders[0]]))
+    assert summary["max_rel_loss"].iloc[0] <= 2e-6
 
 
 @pytest.mark.parametrize(
