@@ -135,6 +135,36 @@ def test_bench_run_over_two_processes_writes_one_run_equal_to_one_process(tmp_pa
     assert summary["max_rel_loss"].iloc[0] <= 2e-6
 
 
+def test_bench_scaling_over_two_processes_saves_one_table(tmp_path):
+    suite = tmp_path / "tiny.toml"
+    suite.write_text(TINY_SUITE)
+    out = tmp_path / "runs"
+    args = ["scaling", "--suite", str(suite), "--out", str(out), "--devices", "1", "2"]
+    outs = _two_processes([*args, "--repeats", "1", "--only", "minibatch"], _free_port_pair())
+    assert "saved" in outs[0][0] and "saved" not in outs[1][0]
+    folders = runs.run_folders(out)
+    assert len(folders) == 1, folders  # process 1 saved nothing
+    table = pd.read_csv(folders[0] / "scaling.csv")
+    # 1 and 2 devices per process: 2 and 4 in all; 3 learning rates padded to 4 over 4 devices
+    assert table["devices"].tolist() == [2, 4] and (table["processes"] == 2).all()
+    assert (table["lanes"] == 6).all()
+    assert table["max_rel_diff_vs_first"].max() <= 1e-6
+    assert runs.read_meta(folders[0])["processes"] == 2
+
+
+def _free_port_pair() -> str:
+    """``127.0.0.1:PORT`` with PORT and PORT+1 free (scaling joins once per device count)."""
+    for _ in range(50):
+        port = _free_port()
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return f"127.0.0.1:{port}"
+    raise RuntimeError("no two adjacent free ports on loopback")
+
+
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
