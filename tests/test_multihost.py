@@ -40,21 +40,7 @@ def _free_port() -> int:
 
 def test_two_processes_share_the_lanes_and_both_get_the_whole_result():
     address = f"127.0.0.1:{_free_port()}"
-    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", WORKER, address, str(i)],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for i in range(2)
-    ]
-    outs = [p.communicate(timeout=240) for p in procs]
-    for p, (_, err) in zip(procs, outs, strict=True):
-        assert p.returncode == 0, err[-3000:]
+    outs = _two(lambda i: ["-c", WORKER, address, str(i)])
     results = [json.loads(out.strip().splitlines()[-1]) for out, _ in outs]
     assert results[0] == results[1]
     one = gdjax.sweep(
@@ -70,18 +56,18 @@ def test_two_processes_share_the_lanes_and_both_get_the_whole_result():
     )
 
 
-def _two_processes(args: list[str], address: str, timeout: float = 300) -> list[tuple[str, str]]:
-    """Run ``python -m bench ARGS`` as processes 0 and 1 of two, one CPU device each."""
+def _two(argv, timeout: float = 300) -> list[tuple[str, str]]:
+    """Run ``python *argv(i)`` as processes i = 0 and 1, one CPU device each; both must succeed.
+
+    Returns:
+        Each process's (stdout, stderr).
+    """
     # one device per process, and no inherited cluster that jax would try to join instead
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS" and not k.startswith("SLURM_")}
     env["JAX_PLATFORMS"] = "cpu"
-
-    def processes(i):
-        return ["--num-processes", "2", "--process-id", str(i)]
-
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "bench", *args, "--coordinator", address, *processes(i)],
+            [sys.executable, *argv(i)],
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,
@@ -100,6 +86,12 @@ def _two_processes(args: list[str], address: str, timeout: float = 300) -> list[
     for i, (p, (_, err)) in enumerate(zip(procs, outs, strict=True)):
         assert p.returncode == 0, f"process {i}:\n{err[-3000:]}"
     return outs
+
+
+def _two_processes(args: list[str], address: str) -> list[tuple[str, str]]:
+    """``python -m bench ARGS`` as processes 0 and 1 of two joined at ``address``."""
+    flags = ["--coordinator", address, "--num-processes", "2"]
+    return _two(lambda i: ["-m", "bench", *args, *flags, "--process-id", str(i)])
 
 
 LANE_KEYS = ["problem", "variant", "batch_size", "optimizer", "lr", "seed"]
