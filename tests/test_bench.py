@@ -398,19 +398,25 @@ SHARDED = """
 import jax, numpy as np, gdjax
 assert len(jax.devices()) == 2
 p = gdjax.problems.make_logistic(256, 4, seed=1)
-kw = dict(lrs=np.geomspace(0.01, 100.0, 8), seeds=[0, 1], batch_size=16, epochs=3)
-one = gdjax.sweep(p, **kw)
-k = gdjax.build(p, sharding=gdjax.devices.lane_sharding(), **kw)
-out = k.call()
-assert len(out.losses.sharding.device_set) == 2, out.losses.sharding
-two = k.to_result(out)
-assert (one.status == two.status).all()
-np.testing.assert_allclose(two.losses, one.losses, rtol=1e-12, equal_nan=True)
+for num_lrs in (8, 7):  # 7 does not split over 2 devices: padded to 8, the copy dropped
+    kw = dict(lrs=np.geomspace(0.01, 100.0, num_lrs), seeds=[0, 1], batch_size=16, epochs=3)
+    one = gdjax.sweep(p, **kw)
+    k = gdjax.build(p, sharding=gdjax.devices.lane_sharding(), **kw)
+    assert k.args.lrs.shape == (8,), k.args.lrs.shape
+    out = k.call()
+    assert len(out.losses.sharding.device_set) == 2, out.losses.sharding
+    two = k.to_result(out)
+    assert two.status.shape == one.status.shape == (2, num_lrs)
+    assert (one.status == two.status).all()
+    np.testing.assert_array_equal(two.first_step, one.first_step)
+    np.testing.assert_allclose(two.losses, one.losses, rtol=1e-12, equal_nan=True)
+    np.testing.assert_allclose(two.final_loss, one.final_loss, rtol=1e-12)
+    assert two.steps_run == one.steps_run
 print("ok")
 """
 
 
-def test_lanes_shard_over_two_host_devices_with_identical_results():
+def test_lanes_shard_over_two_host_devices_with_identical_results_padded_or_not():
     env = {
         **os.environ,
         "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
