@@ -13,6 +13,7 @@ import json
 import sys
 from pathlib import Path
 
+from bench import hosts
 from bench.errors import UserError
 
 DEFAULT_OUT = Path("results/runs")
@@ -59,16 +60,16 @@ def smoothing(text: str) -> float:
 
 
 def cmd_run(args) -> int:
+    hosts.join(args)  # before anything asks JAX for its devices; a bad flag is a user error
     import gdjax
+    from bench import baselines, runner, suites, timing
 
-    # x64 for this command only (a scoped config change, restored when the run ends)
-    with gdjax.x64(True) if args.x64 else contextlib.nullcontext():
-        from bench import baselines, runner, suites, timing
-
+    # x64 and the compile cache for this command only (scoped, restored when the run ends)
+    x64 = gdjax.x64(True) if args.x64 else contextlib.nullcontext()
+    cache = contextlib.nullcontext() if args.no_cache else timing.compilation_cache(args.cache_dir)
+    with x64, cache:
         suite = suites.load(args.suite)
         suite.validate()  # every problem's data and sizes, before the run folder exists
-        if not args.no_cache:
-            timing.enable_compilation_cache(args.cache_dir)
         resume = Path(args.resume) if isinstance(args.resume, str) else args.resume
         runner.run_suite(
             suite,
@@ -126,15 +127,21 @@ def cmd_list(args) -> int:
 def cmd_scaling(args) -> int:
     from bench import scaling
 
-    scaling.run(args.suite, args.devices, args.out, args.repeats, args.only)
+    processes = hosts.settings(
+        coordinator=args.coordinator, num_processes=args.num_processes, process_id=args.process_id
+    )  # checked here, joined by each worker: one jax.distributed session per device count
+    scaling.run(args.suite, args.devices, args.out, args.repeats, args.only, processes=processes)
     return 0
 
 
 def cmd_scaling_worker(args) -> int:
     from bench import scaling
 
+    hosts.join(args)
+    import jax
+
     rows = scaling.worker(args.suite, args.devices, args.repeats or None, args.only)
-    print(json.dumps(rows))
+    print(json.dumps({"process": jax.process_index(), "rows": rows}))
     return 0
 
 
@@ -204,6 +211,7 @@ def _add_run(sub) -> None:
     )
     r.add_argument("--no-cache", action="store_true", help="compile every kernel afresh")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
+    hosts.add_arguments(r)
     r.set_defaults(func=cmd_run)
 
 
@@ -231,6 +239,7 @@ def _add_scaling(sub) -> None:
         "--repeats", type=positive_int, help="timed repeats per kernel (default: suite's)"
     )
     sc.add_argument("--only", help="only entries whose key contains this text")
+    hosts.add_arguments(sc)
     sc.set_defaults(func=cmd_scaling)
     # internal: one device count, in a fresh process; no help=, so --help does not list it
     w = sub.add_parser("_scaling-worker")
@@ -238,6 +247,7 @@ def _add_scaling(sub) -> None:
     w.add_argument("--devices", type=positive_int, required=True)
     w.add_argument("--repeats", type=int, default=0)
     w.add_argument("--only")
+    hosts.add_arguments(w)
     w.set_defaults(func=cmd_scaling_worker)
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 import gdjax
-from bench import envinfo, runs, tables, timing
+from bench import envinfo, hosts, runs, tables, timing
 from bench.errors import UserError
 from bench.suites import Entry, Suite
 
@@ -156,7 +156,8 @@ def run_suite(
         log: where one-line messages go.
 
     Returns:
-        The run folder.
+        The run folder; None on a process other than 0 of several (``bench.hosts``), which
+        runs the same kernels and writes nothing.
 
     Raises:
         UserError: ``--only`` matches nothing, ``repeats`` < 1.
@@ -168,33 +169,38 @@ def run_suite(
     chosen = [e for e in suite.entries if only is None or only in e.key]
     if not chosen:
         raise UserError(f"no entry of suite {suite.name!r} matches --only {only!r}")
-    run_dir, new = choose_run_dir(suite, Path(out), env, resume, log)
-    # held for the whole session: a second process can neither resume nor write this folder
-    with runs.session_lock(run_dir):
-        meta = start_session(suite, run_dir, env, only, new)
-        if any(e.settings["baselines"] for e in chosen) and "roofline" not in meta:
-            from bench import roofline
+    kw = dict(env=env, repeats=repeats, total=len(chosen))
+    if not hosts.is_lead():
+        # the same kernels as process 0, in its order; no folder, no bar, no baselines (their
+        # columns would be thrown away: only process 0's lanes are saved)
+        todo = hosts.share_plan(chosen, None)
+        run_entries(suite, todo, None, {"wall_s": 0.0}, extra=None, progress=False, **kw)
+        return None
+    planned = False
+    try:
+        run_dir, new = choose_run_dir(suite, Path(out), env, resume, log)
+        # held for the whole session: a second process can neither resume nor write this folder
+        with runs.session_lock(run_dir):
+            meta = start_session(suite, run_dir, env, only, new)
+            done = runs.markers(run_dir)
+            todo = [e for e in chosen if done.get(e.key, {}).get("fingerprint") != e.fingerprint()]
+            planned = True  # from here on the others have the plan (or the broadcast failed)
+            todo = hosts.share_plan(chosen, todo)
+            if any(e.settings["baselines"] for e in chosen) and "roofline" not in meta:
+                from bench import roofline
 
-            log("measuring this machine's GEMM and copy rates (roofline)...")
-            meta["roofline"] = roofline.measure()
-        runs.write_meta(run_dir, meta)
-        done = runs.markers(run_dir)
-        todo = [e for e in chosen if done.get(e.key, {}).get("fingerprint") != e.fingerprint()]
-        if len(todo) < len(chosen):
-            skipped = len(chosen) - len(todo)
-            log(f"resuming {run_dir}: {skipped} of {len(chosen)} entries already done")
-        run_entries(
-            suite,
-            todo,
-            run_dir,
-            meta,
-            env=env,
-            repeats=repeats,
-            extra=extra,
-            progress=progress,
-            total=len(chosen),
-        )
-        return finish_run(suite, run_dir, meta, log)
+                log("measuring this machine's GEMM and copy rates (roofline)...")
+                meta["roofline"] = roofline.measure()
+            runs.write_meta(run_dir, meta)
+            if len(todo) < len(chosen):
+                skipped = len(chosen) - len(todo)
+                log(f"resuming {run_dir}: {skipped} of {len(chosen)} entries already done")
+            run_entries(suite, todo, run_dir, meta, extra=extra, progress=progress, **kw)
+            return finish_run(suite, run_dir, meta, log)
+    except BaseException:
+        if not planned:  # the other processes wait for the plan: tell them there is none
+            hosts.share_plan(chosen, None)
+        raise
 
 
 def choose_run_dir(
@@ -246,7 +252,7 @@ def start_session(suite: Suite, run_dir: Path, env: dict, only: str | None, new:
 def run_entries(
     suite: Suite,
     todo: list[Entry],
-    run_dir: Path,
+    run_dir: Path | None,
     meta: dict,
     *,
     env: dict,
@@ -260,7 +266,8 @@ def run_entries(
     Args:
         suite: the suite (its problem builders).
         todo: the entries to run, in order.
-        run_dir: the run folder, held by this session.
+        run_dir: the run folder, held by this session; None to run without saving (a
+            process other than 0 of several).
         meta: the session's meta (``wall_s`` is updated in place).
         env: ``envinfo.describe()``.
         repeats: timed repeats per kernel, or None for each entry's own.
@@ -287,11 +294,12 @@ def run_entries(
             if e.problem not in problems:
                 problems = {e.problem: suite.builders[e.problem]()}  # keep one in memory
             problem = problems[e.problem]
-            # lanes must split evenly over the devices
-            use = sharding if len(e.settings["lrs"]) % env["device_count"] == 0 else None
+            # every entry is sharded: gdjax pads learning rates that do not split evenly
             lanes, curves, hits, kernel = run_entry(
-                e, problem, env, repeats or e.settings["repeats"], use
+                e, problem, env, repeats or e.settings["repeats"], sharding
             )
+            if run_dir is None:
+                continue
             if extra is not None:
                 lanes = extra(e, problem, kernel, lanes)
             runs.save_entry(run_dir, e.key, e.fingerprint(), lanes, curves, hits)
@@ -302,7 +310,8 @@ def run_entries(
     finally:
         bar.close()
         meta["wall_s"] = round(wall_before + time.perf_counter() - t_start, 3)
-        runs.write_meta(run_dir, meta)
+        if run_dir is not None:
+            runs.write_meta(run_dir, meta)
 
 
 def finish_run(suite: Suite, run_dir: Path, meta: dict, log) -> Path:

@@ -5,6 +5,12 @@ device count, each in a fresh process (on a CPU the devices are made with
 ``XLA_FLAGS=--xla_force_host_platform_device_count=K``, which splits the host's cores; on a GPU
 or TPU host the first K real devices are used). It checks that every device count gives the same
 losses as one device and saves ``scaling.csv`` in a run folder of its own.
+
+Several processes (``bench.hosts``): every process runs the same command, and each device count
+K is then K devices per process, the lanes sharded over all of them; the table lists the total.
+Each device count's workers join on a port of their own (PORT, PORT+1, ...), so the workers of
+one count never meet the coordinator of the last. Only the process whose workers are process 0
+saves the table.
 """
 
 from __future__ import annotations
@@ -24,25 +30,34 @@ from bench.errors import UserError
 
 
 def worker(suite_name: str, devices: int, repeats: int, only: str | None) -> list[dict]:
-    """Time every entry with its lanes sharded over the first ``devices`` devices (in-process)."""
+    """Time every entry with its lanes sharded over the first ``devices`` devices (in-process).
+
+    Args:
+        suite_name: suite name or path.
+        devices: devices to use; with several processes, per process.
+        repeats: timed calls per kernel (0: the suite's own).
+        only: run only entries whose key contains this text.
+
+    Returns:
+        One dict per entry: its keys, the total ``devices``, the times and the final losses.
+
+    Raises:
+        UserError: fewer devices than asked for.
+    """
     import jax
 
     import gdjax
 
-    available = jax.devices()
-    if len(available) < devices:
-        raise UserError(f"asked for {devices} devices, {len(available)} available")
-    sharding = gdjax.devices.lane_sharding(available[:devices])
+    mesh = _first_devices(jax.devices(), devices)
+    sharding = gdjax.devices.lane_sharding(mesh)
     suite = suites.load(suite_name)
     rows = []
     for e in suite.entries:
         if only and only not in e.key:
             continue
         s = e.settings
-        if len(s["lrs"]) % devices:
-            continue  # lanes must split evenly over the devices
         problem = suite.builders[e.problem]()
-        kernel = e.kernel(problem, sharding=sharding if devices > 1 else None)
+        kernel = e.kernel(problem, sharding=sharding if len(mesh) > 1 else None)
         t = timing.time_kernel(kernel, repeats or s["repeats"])
         res = kernel.to_result(t.output)
         rows.append(
@@ -51,7 +66,8 @@ def worker(suite_name: str, devices: int, repeats: int, only: str | None) -> lis
                 "variant": e.variant,
                 "optimizer": e.optimizer,
                 "lanes": res.num_lanes,
-                "devices": devices,
+                "devices": len(mesh),
+                "processes": jax.process_count(),
                 "compile_s": t.compile_s,
                 "run_s": t.run_s,
                 "run_s_min": t.run_s_min,
@@ -62,6 +78,29 @@ def worker(suite_name: str, devices: int, repeats: int, only: str | None) -> lis
     return rows
 
 
+def _first_devices(available: list, k: int) -> list:
+    """The first ``k`` devices of every process (of this one alone without jax.distributed)."""
+    by_process: dict[int, list] = {}
+    for d in available:
+        by_process.setdefault(d.process_index, []).append(d)
+    short = {p: len(ds) for p, ds in by_process.items() if len(ds) < k}
+    if short:
+        raise UserError(f"asked for {k} devices per process; these have fewer: {short}")
+    return [d for p in sorted(by_process) for d in by_process[p][:k]]
+
+
+def _process_flags(processes: dict | None, index: int) -> list[str]:
+    """The worker's flags for the ``index``-th device count: its own port (see module doc)."""
+    if not processes:  # one process, or a cluster the worker detects by itself
+        return []
+    host, _, port = processes["coordinator_address"].rpartition(":")
+    flags = ["--coordinator", f"{host}:{int(port) + index}"]
+    flags += ["--num-processes", str(processes["num_processes"])]
+    if "process_id" in processes:
+        flags += ["--process-id", str(processes["process_id"])]
+    return flags
+
+
 def run(
     suite_name: str,
     device_counts: list[int],
@@ -69,11 +108,23 @@ def run(
     repeats: int | None = None,
     only: str | None = None,
     log=print,
-) -> Path:
+    processes: dict | None = None,
+) -> Path | None:
     """Run :func:`worker` in a fresh process per device count and save the comparison.
 
+    Args:
+        suite_name: suite name or path.
+        device_counts: devices per worker (per process, with several).
+        out: folder of run folders.
+        repeats: timed calls per kernel (None: the suite's own).
+        only: run only entries whose key contains this text.
+        log: where one-line messages go.
+        processes: ``bench.hosts.settings(...)``: how the workers join (None: they do not,
+            ``{}``: they detect the cluster).
+
     Returns:
-        The folder holding ``scaling.csv`` and ``meta.json``.
+        The folder holding ``scaling.csv`` and ``meta.json``; None where the workers were not
+        process 0 (nothing saved, nothing printed).
     """
     import jax
 
@@ -82,8 +133,9 @@ def run(
     label = suite.name
     env = envinfo.describe()
     cpu = jax.default_backend() == "cpu"
-    results = []
-    for k in device_counts:
+    # known from the flags; under a detected cluster, from the first worker's reply
+    results, lead = [], (processes or {}).get("process_id", 0) == 0
+    for i, k in enumerate(device_counts):
         child_env = dict(os.environ)
         if cpu:
             flags = child_env.get("XLA_FLAGS", "")
@@ -102,25 +154,27 @@ def run(
         ]
         if only:
             cmd += ["--only", only]
-        log(f"scaling: {k} device(s) ...")
+        cmd += _process_flags(processes, i)
+        if lead:
+            log(f"scaling: {k} device(s){' per process' if processes is not None else ''} ...")
         proc = subprocess.run(cmd, env=child_env, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
             if proc.returncode == 2:  # the worker's own user error, already one line
                 raise UserError(f"scaling worker for {k} device(s): {last}")
             raise RuntimeError(f"scaling worker for {k} device(s) failed:\n{proc.stderr[-3000:]}")
-        results += json.loads(proc.stdout.strip().splitlines()[-1])
+        reply = json.loads(proc.stdout.strip().splitlines()[-1])
+        lead = reply["process"] == 0
+        results += reply["rows"]
+    if not lead:
+        return None
     df = pd.DataFrame(results)
     if df.empty:
-        raise UserError(f"no entry of suite {label!r} ran (check --only and --devices)")
-    # an entry whose lanes do not split over some device count is left out of every count
-    counts = df.groupby(["problem", "variant", "optimizer"])["devices"].transform("nunique")
-    df = df[counts == len(set(device_counts))].reset_index(drop=True)
-    if df.empty:
-        raise UserError("no entry ran on every device count (lanes must split evenly)")
+        raise UserError(f"no entry of suite {label!r} ran (check --only)")
+    first = df.devices == df.devices.iloc[0]  # the first count (a total with several processes)
     one = {
         (r.problem, r.variant, r.optimizer): np.asarray(r.final_losses)
-        for r in df[df.devices == device_counts[0]].itertuples()
+        for r in df[first].itertuples()
     }
 
     def diff(r):
@@ -134,7 +188,7 @@ def run(
         )
 
     df["max_rel_diff_vs_first"] = [diff(r) for r in df.itertuples()]
-    base = df[df.devices == device_counts[0]].set_index(["problem", "variant", "optimizer"])
+    base = df[first].set_index(["problem", "variant", "optimizer"])
     df["speedup_vs_first"] = [
         base.loc[(r.problem, r.variant, r.optimizer), "run_s"] / r.run_s for r in df.itertuples()
     ]
@@ -146,6 +200,7 @@ def run(
         df,
         {
             "device_counts": device_counts,
+            "processes": int(df.processes.iloc[0]),
             "forced_host_devices": cpu,
             "complete": True,
             "finished": datetime.now(UTC).isoformat(timespec="seconds"),

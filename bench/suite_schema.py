@@ -25,7 +25,8 @@ import numpy as np
 import gdjax
 from gdjax import checks
 
-BASELINES = ("numpy", "torch", "jax-loop", "single")  # implemented in bench.baselines
+# implemented in bench.baselines
+BASELINES = ("numpy", "torch", "jax-loop", "single", "jax-scan", "seeds", "monitoring")
 #: Longest learning-rate grid a geomspace may ask for: the grid is built when the file loads,
 #: and a typo of 10**9 must not allocate gigabytes before anything else is checked.
 MAX_GRID = 100_000

@@ -137,7 +137,7 @@ class Entry:
             return "batch"
         return "stochastic" if self.batch_size == 1 else "mini-batch"
 
-    def kernel(self, problem: Problem, *, lrs=None, seeds=None, sharding=None):
+    def kernel(self, problem: Problem, *, lrs=None, seeds=None, sharding=None, exact=None):
         """The entry's ``gdjax.build`` kernel on ``problem`` (optionally other lanes).
 
         Args:
@@ -145,6 +145,7 @@ class Entry:
             lrs: learning rates instead of the entry's (a baseline times single lanes).
             seeds: seeds instead of the entry's.
             sharding: a lane sharding (``gdjax.devices.lane_sharding``).
+            exact: override the per-step monitoring (the perf suite times its cost).
 
         Returns:
             A ``gdjax.train.Kernel``.
@@ -166,6 +167,7 @@ class Entry:
             divergence_factor=s["divergence_factor"],
             early_stop=s["early_stop"],
             sharding=sharding,
+            exact=exact,
             **extra,
         )
 

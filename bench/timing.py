@@ -40,11 +40,38 @@ class Timing(NamedTuple):
     cache_hit: bool
 
 
-def enable_compilation_cache(path) -> None:
-    """Keep every compiled kernel in JAX's persistent cache at ``path`` (reused across runs)."""
-    jax.config.update("jax_compilation_cache_dir", str(path))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+@contextlib.contextmanager
+def _config(**values):
+    """Set JAX config values for the block, then restore the previous ones."""
+    before = {k: getattr(jax.config, k) for k in values}
+    for k, v in values.items():
+        jax.config.update(k, v)
+    try:
+        yield
+    finally:
+        for k, v in before.items():
+            jax.config.update(k, v)
+
+
+def compilation_cache(path):
+    """Keep every kernel compiled inside the block in JAX's persistent cache at ``path``
+    (reused across runs); the previous settings come back afterwards.
+
+    Example:
+        >>> import tempfile
+        >>> with compilation_cache(tempfile.mkdtemp()):
+        ...     pass
+    """
+    return _config(
+        jax_compilation_cache_dir=str(path),
+        jax_persistent_cache_min_compile_time_secs=0.0,
+        jax_persistent_cache_min_entry_size_bytes=0,
+    )
+
+
+def no_persistent_cache():
+    """Compile inside the block with the persistent cache off: a cold compile."""
+    return _config(jax_enable_compilation_cache=False)
 
 
 @contextlib.contextmanager
@@ -109,7 +136,10 @@ def time_kernel(kernel, repeats: int = 5) -> Timing:
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
     compiled, compile_s, hit = compile_kernel(kernel)
-    times, out = time_calls(lambda: compiled(*kernel.args), repeats)
+    # A kernel whose lanes span processes is one program that every process must call equally
+    # often; a count that depends on each process's own clock would leave one waiting forever.
+    min_time = MIN_TIMED_S if jax.process_count() == 1 else 0.0
+    times, out = time_calls(lambda: compiled(*kernel.args), repeats, min_time)
     return Timing(
         compile_s,
         statistics.median(times),
@@ -149,11 +179,8 @@ def cold_and_warm_compile(kernel) -> tuple[float, float]:
     """
     enabled = jax.config.jax_enable_compilation_cache
     have_dir = bool(jax.config.jax_compilation_cache_dir)
-    jax.config.update("jax_enable_compilation_cache", False)
-    try:
+    with no_persistent_cache():
         _, cold, _ = compile_kernel(kernel)
-    finally:
-        jax.config.update("jax_enable_compilation_cache", enabled)
     if not (enabled and have_dir):
         return cold, float("nan")
     compile_kernel(kernel)  # make sure it is stored

@@ -11,9 +11,8 @@ lists every host's devices, ``lane_sharding()`` spans them all, and every proces
 Example:
     >>> import gdjax
     >>> s = lane_sharding()
-    >>> k = gdjax.build(gdjax.problems.make_linear(64, 2), lrs=[0.1] * len(s.mesh.devices),
-    ...                 epochs=2, sharding=s)
-    >>> k.call().status.shape
+    >>> k = gdjax.build(gdjax.problems.make_linear(64, 2), lrs=[0.1], epochs=2, sharding=s)
+    >>> k.to_result(k.call()).status.shape
     (1, 1)
 """
 
@@ -33,8 +32,9 @@ def lane_sharding(devices=None) -> NamedSharding:
         devices: the devices to use (default: ``jax.devices()``: every device of every process).
 
     Returns:
-        A ``NamedSharding`` with mesh axis ``"lanes"``; the number of learning rates must be a
-        multiple of the number of devices.
+        A ``NamedSharding`` with mesh axis ``"lanes"``. ``gdjax.build`` pads a number of
+        learning rates that is not a multiple of the number of devices (the last rate
+        repeated) and drops the copies from the result.
     """
     devices = jax.devices() if devices is None else list(devices)
     if not devices:

@@ -83,7 +83,10 @@ class Kernel(NamedTuple):
             run_s: the measured run time of the kernel, if timed: it gives the seconds columns
                 of :meth:`SweepResult.hits`.
         """
-        return SweepResult.from_kernel(self, jax.tree.map(_to_host, out), run_s=run_s)
+        out = jax.tree.map(_to_host, out)
+        if self.args.lrs.shape[0] != len(self.lrs):  # padded to split over the devices
+            out = _drop_padding(out, len(self.lrs))
+        return SweepResult.from_kernel(self, out, run_s=run_s)
 
 
 def build(
@@ -166,11 +169,6 @@ def build(
         exact=exact,
         chunk=kernel.chunk_length(total, lanes, num_params) if exact else 1,
     )
-    if sharding is not None and len(lrs_np) % len(sharding.device_set):
-        raise ValueError(
-            f"lrs: {len(lrs_np)} learning rates do not split evenly over the "
-            f"{len(sharding.device_set)} devices of sharding"
-        )
     _, f_star = problem.optimum()
     seeds_u32 = jnp.asarray(seeds_np, jnp.uint32)
     args = KernelArgs(
@@ -182,7 +180,7 @@ def build(
         tol=jnp.asarray(tol, dtype),
         targets=jnp.asarray(targets_np, dtype),
         div_factor=jnp.asarray(divergence_factor, dtype),
-        lrs=np.asarray(lrs_np, dtype),
+        lrs=np.asarray(_pad_lanes(lrs_np, sharding), dtype),
         seeds=seeds_u32,
         rows=_plan(config, seeds_u32, epochs),
     )
@@ -198,6 +196,40 @@ def _plan(config: Config, seeds, epochs: int) -> jax.Array:
     checks.memory((steps, len(seeds), config.batch_size), np.int32, "the sampling plan")
     rows = sampling.plan(seeds, config.n, config.batch_size, epochs)
     return jnp.pad(rows, ((0, steps - config.total_steps), (0, 0), (0, 0)))
+
+
+def _pad_lanes(lrs: np.ndarray, sharding) -> np.ndarray:
+    """The learning rates, the last one repeated until they split evenly over the devices.
+
+    A sharded axis must divide by the device count. A repeated rate is a copy of a real lane
+    (same rate, same seeds, same rows), so it stops when that lane stops and cannot change the
+    kernel's shared step count; :meth:`Kernel.to_result` drops it. Only the traced argument
+    grows: the static config (chunk length included) stays that of the unpadded grid, so the
+    program is the same one, with a few more lanes.
+
+    Args:
+        lrs: the checked learning rates, 1-D.
+        sharding: the sharding of the learning-rate axis, or None.
+
+    Returns:
+        ``lrs`` itself when unsharded or already a multiple of the device count, else a copy
+        padded at the end.
+    """
+    if sharding is None:
+        return lrs
+    extra = -len(lrs) % len(sharding.device_set)
+    return np.concatenate([lrs, np.repeat(lrs[-1:], extra)]) if extra else lrs
+
+
+def _drop_padding(out: KernelOutput, num_lrs: int) -> KernelOutput:
+    """``out`` with only the first ``num_lrs`` learning rates: lane arrays are (S, L, ...)."""
+    shared = {"steps_run", "f0"}  # scalars of the whole kernel, no lane axis
+    return KernelOutput(
+        **{
+            k: v if k in shared else jax.tree.map(lambda a: a[:, :num_lrs], v)
+            for k, v in out._asdict().items()
+        }
+    )
 
 
 def _place(args: KernelArgs, sharding) -> KernelArgs:
@@ -261,7 +293,8 @@ def sweep(
         early_stop: freeze a lane once converged; the kernel stops when no lane is left moving.
         sharding: spread the lanes over devices, e.g. ``gdjax.devices.lane_sharding()``; with
             hosts joined by ``jax.distributed``, every process calls ``sweep`` alike and gets
-            the whole result.
+            the whole result. A number of learning rates that does not split evenly over the
+            devices is padded by repeating the last one; the copies are dropped from the result.
 
     Returns:
         A :class:`~gdjax.result.SweepResult`; ``.to_frame()`` gives one row per lane and

@@ -367,23 +367,71 @@ def test_baselines_attach_adds_ratios_and_cross_checks():
     assert out["compile_cold_s"].iloc[0] > 0
 
 
+def test_bare_program_seed_split_and_monitoring_cost_are_measured():
+    problem = gdjax.problems.make_linear(128, 4)
+    entry = suites.Entry(
+        suite="t",
+        problem="p",
+        variant="minibatch-16",
+        batch_size=16,
+        optimizer="sgd",
+        settings={
+            **suites.DEFAULT_SETTINGS,
+            "lrs": [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 1e4],
+            "epochs": 2,
+            "early_stop": False,
+            "baselines": ["jax-scan", "seeds", "monitoring"],
+            "seeds": [0],
+        },
+    )
+    from bench import envinfo
+
+    lanes, _, _, kernel = runner.run_entry(entry, problem, envinfo.describe(), repeats=1)
+    out = baselines.attach(entry, problem, kernel, lanes).iloc[0]
+    # the bare program does the same arithmetic: its final losses are gdjax's
+    assert out["jax-scan_max_rel_diff"] < 1e-5
+    assert out["vs_jax-scan"] == pytest.approx(out["run_s"] / out["jax-scan_s"])
+    assert out["compile_vs_jax-scan"] == pytest.approx(
+        out["compile_cold_s"] / out["jax-scan_compile_s"]
+    )
+    assert out["seeds4_vs_one_seed"] == pytest.approx(out["seeds4_s"] / out["run_s"])
+    assert out["exact_monitor_cost"] == pytest.approx(out["run_s"] / out["grid_monitor_s"])
+
+
+def test_bare_program_matches_a_numpy_loop():
+    problem = gdjax.problems.make_linear(64, 3)
+    rows = baselines.step_rows(64, 8, 2, True, 0)
+    fn = baselines.bare_program(problem.spec, 16)
+    lrs = np.asarray([0.01, 0.1], np.float32)
+    params = fn(problem.X, problem.y, problem.init_params(), lrs, np.concatenate(rows))
+    for i, lr in enumerate(lrs):
+        ref = baselines.numpy_loop(problem, float(lr), rows, 2)
+        np.testing.assert_allclose(params["w"][i], ref["w"], rtol=1e-4, atol=1e-5)
+
+
 SHARDED = """
 import jax, numpy as np, gdjax
 assert len(jax.devices()) == 2
 p = gdjax.problems.make_logistic(256, 4, seed=1)
-kw = dict(lrs=np.geomspace(0.01, 100.0, 8), seeds=[0, 1], batch_size=16, epochs=3)
-one = gdjax.sweep(p, **kw)
-k = gdjax.build(p, sharding=gdjax.devices.lane_sharding(), **kw)
-out = k.call()
-assert len(out.losses.sharding.device_set) == 2, out.losses.sharding
-two = k.to_result(out)
-assert (one.status == two.status).all()
-np.testing.assert_allclose(two.losses, one.losses, rtol=1e-12, equal_nan=True)
+for num_lrs in (8, 7):  # 7 does not split over 2 devices: padded to 8, the copy dropped
+    kw = dict(lrs=np.geomspace(0.01, 100.0, num_lrs), seeds=[0, 1], batch_size=16, epochs=3)
+    one = gdjax.sweep(p, **kw)
+    k = gdjax.build(p, sharding=gdjax.devices.lane_sharding(), **kw)
+    assert k.args.lrs.shape == (8,), k.args.lrs.shape
+    out = k.call()
+    assert len(out.losses.sharding.device_set) == 2, out.losses.sharding
+    two = k.to_result(out)
+    assert two.status.shape == one.status.shape == (2, num_lrs)
+    assert (one.status == two.status).all()
+    np.testing.assert_array_equal(two.first_step, one.first_step)
+    np.testing.assert_allclose(two.losses, one.losses, rtol=1e-12, equal_nan=True)
+    np.testing.assert_allclose(two.final_loss, one.final_loss, rtol=1e-12)
+    assert two.steps_run == one.steps_run
 print("ok")
 """
 
 
-def test_lanes_shard_over_two_host_devices_with_identical_results():
+def test_lanes_shard_over_two_host_devices_with_identical_results_padded_or_not():
     env = {
         **os.environ,
         "XLA_FLAGS": "--xla_force_host_platform_device_count=2",

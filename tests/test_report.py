@@ -228,7 +228,7 @@ def test_empty_and_incomplete_runs_raise(run_dir, tmp_path, capsys):
 def test_compare_run_with_itself(run_dir):
     df = compare.load([run_dir, run_dir / "lanes.csv"])
     text = compare.render(df)
-    rows = [line for line in text.splitlines() if line.startswith("| tiny |")]
+    rows = [line for line in compare.speed(df).splitlines() if line.startswith("| tiny |")]
     assert len(rows) == 2
     for line in rows:
         cells = [c.strip() for c in line.split("|")[1:-1]]
@@ -263,9 +263,11 @@ def _synthetic(folder: Path, host: str, run_s: float) -> Path:
 def test_compare_ratio_and_errors(tmp_path):
     slow = _synthetic(tmp_path / "runs" / "a", "slow-host", 0.004)
     _synthetic(tmp_path / "runs" / "b", "fast-host", 0.001)
-    text = compare.render(compare.load([slow, tmp_path / "runs" / "b"]))
+    df = compare.load([slow, tmp_path / "runs" / "b"])
+    text = compare.render(df)
     assert "A: cpu Test CPU @ slow-host" in text and "B: cpu Test CPU @ fast-host" in text
-    rows = [[c.strip() for c in r.split("|")[1:-1]] for r in text.splitlines() if r[:4] == "| s "]
+    speed = compare.speed(df).splitlines()
+    rows = [[c.strip() for c in r.split("|")[1:-1]] for r in speed if r[:4] == "| s "]
     assert [r[6:9] for r in rows] == [["4", "1", "4.00"], ["12", "3", "4.00"]]
     # a folder of runs gives the same table (runs in folder order)
     assert compare.render(compare.load([tmp_path / "runs"])) == text
@@ -279,3 +281,52 @@ def test_compare_ratio_and_errors(tmp_path):
     other.to_csv(tmp_path / "runs" / "b" / "lanes.csv", index=False)
     with pytest.raises(ValueError, match="nothing matches"):
         compare.render(compare.load([slow, tmp_path / "runs" / "b"]))
+
+
+def _planted(run_dir: Path, dest: Path) -> Path:
+    """A copy of the tiny run's lanes where one lane disagrees in status, one in steps to
+    target, and one's final loss moved by 1e-3 (relative)."""
+    lanes = pd.read_csv(run_dir / "lanes.csv")
+    conv = lanes.index[lanes["status"] == "converged"]
+    lanes.loc[conv[0], "status"] = "diverged"
+    lanes.loc[conv[1], "steps_to_target"] += 1
+    lanes.loc[conv[2], "final_loss"] *= 1 + 1e-3
+    dest.mkdir()
+    lanes.to_csv(dest / "lanes.csv", index=False)
+    return dest / "lanes.csv"
+
+
+def test_compare_flags_planted_disagreements(run_dir, tmp_path):
+    df = compare.load([run_dir, _planted(run_dir, tmp_path / "planted")])
+    summary, differing = compare.disagreements(df)
+    s = summary.iloc[0]
+    assert (s["lanes"], s["unmatched"], s["status"], s["steps"]) == (14, 0, 1, 1)
+    assert s["max_rel_loss"] == pytest.approx(1e-3, rel=1e-6)
+    assert len(differing) == 2
+    text = compare.render(df)
+    assert "## Disagreements" in text
+    assert "14 lanes matched, 0 unmatched; 2 disagreements (1 status, 1 steps to target)" in text
+    assert "largest relative final-loss difference 1.00e-03" in text
+
+
+def test_compare_a_run_agrees_with_itself_and_shows_throughput(run_dir):
+    df = compare.load([run_dir, run_dir / "lanes.csv"])
+    text = compare.render(df)
+    assert "Disagreements" not in text
+    assert "14 lanes matched, 0 unmatched; 0 disagreements" in text
+    assert "largest relative final-loss difference 0.00e+00" in text
+    table = compare.throughput(df)
+    assert table in text
+    rows = [[c.strip() for c in r.split("|")[1:-1]] for r in table.splitlines() if "| tiny |" in r]
+    throughput = [r for r in rows if len(r) == 6 + 5]  # 2 steps/s, 2 GFLOP/s, 1 ratio
+    assert len(throughput) == 2 and all(r[-1] == "1.00" for r in throughput)
+    lanes = pd.read_csv(run_dir / "lanes.csv")
+    first = lanes.iloc[0]
+    assert f"{first['steps_run'] / first['run_s']:.3g}" in {r[6] for r in throughput}
+
+
+def test_compare_without_lane_columns_says_agreement_is_not_checked(tmp_path):
+    a = _synthetic(tmp_path / "a", "h1", 0.004)
+    b = _synthetic(tmp_path / "b", "h2", 0.001)
+    text = compare.render(compare.load([a, b]))
+    assert "agreement not checked: lanes lack the columns ['lr', 'seed'" in text

@@ -1,7 +1,5 @@
 """Bad input gets a ValueError or TypeError naming the argument, before any tracing."""
 
-import types
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -103,12 +101,6 @@ def test_bad_sweep_lrs(lin, lrs, exc, match):
 def test_bad_seeds_name_the_argument(lin, seeds):
     with pytest.raises(TypeError, match="seed"):
         gdjax.sweep(lin, lrs=[0.1], seeds=seeds, epochs=1)
-
-
-def test_sharding_must_split_the_lanes_evenly(lin):
-    two_devices = types.SimpleNamespace(device_set={"device 0", "device 1"})  # checked, not used
-    with pytest.raises(ValueError, match="lrs: 3 learning rates do not split evenly"):
-        gdjax.build(lin, lrs=[0.1, 0.2, 0.3], epochs=1, sharding=two_devices)
 
 
 def test_bad_problem_type():
