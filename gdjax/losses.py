@@ -57,6 +57,18 @@ class LossSpec(Protocol):
     def curvature(self, X: np.ndarray, y: np.ndarray, opt_params) -> tuple[float, float]: ...
 
 
+class FullPassMonitor:
+    """The monitored loss is the loss itself over all the data (a pass, O(n d))."""
+
+    def monitor_aux(self, X, y, opt_params, f_star, dtype):
+        del X, y, opt_params, f_star, dtype
+        return None
+
+    def monitor(self, params, X, y, aux):
+        del aux
+        return self.loss(params, X, y)
+
+
 @dataclasses.dataclass(frozen=True)
 class LeastSquares:
     """Least squares: mean((X w + b - y)^2)."""
@@ -115,7 +127,7 @@ class LeastSquares:
 
 
 @dataclasses.dataclass(frozen=True)
-class Quadratic:
+class Quadratic(FullPassMonitor):
     """f(x) = a x^2 + b x + c in one scalar parameter.
 
     A quadratic has no data set; its single data row holds the coefficients (a, b, c). That
@@ -141,13 +153,6 @@ class Quadratic:
         a, b, c = X[0]
         return {"x": np.float64(-b / (2 * a))}, float(c - b * b / (4 * a))
 
-    def monitor_aux(self, X, y, opt_params, f_star, dtype):
-        return None
-
-    def monitor(self, params, X, y, aux):
-        del aux
-        return self.loss(params, X, y)
-
     def curvature(self, X, y, opt_params):
         del y, opt_params
         two_a = 2.0 * float(X[0][0])
@@ -155,7 +160,7 @@ class Quadratic:
 
 
 @dataclasses.dataclass(frozen=True)
-class Logistic:
+class Logistic(FullPassMonitor):
     """Mean binary cross-entropy on y in {0, 1} plus (l2 / 2) ||w||^2 (the intercept is free)."""
 
     intercept: bool
@@ -199,13 +204,6 @@ class Logistic:
         theta = _newton(value, grad_hess, np.zeros(p))
         return _unpack(theta, X.shape[1], self.intercept), value(theta)
 
-    def monitor_aux(self, X, y, opt_params, f_star, dtype):
-        return None
-
-    def monitor(self, params, X, y, aux):
-        del aux
-        return self.loss(params, X, y)
-
     def curvature(self, X, y, opt_params):
         del y
         A = _design(np.asarray(X, np.float64), self.intercept)
@@ -214,7 +212,7 @@ class Logistic:
 
 
 @dataclasses.dataclass(frozen=True)
-class Softmax:
+class Softmax(FullPassMonitor):
     """Mean softmax cross-entropy on integer labels plus (l2 / 2) ||W||^2."""
 
     num_classes: int
@@ -286,13 +284,6 @@ class Softmax:
         if self.intercept:
             params["b"] = T[-1]
         return params, value(theta)
-
-    def monitor_aux(self, X, y, opt_params, f_star, dtype):
-        return None
-
-    def monitor(self, params, X, y, aux):
-        del aux
-        return self.loss(params, X, y)
 
     def curvature(self, X, y, opt_params):
         """At the optimum. With an intercept the Hessian is singular along a common shift of the

@@ -1,7 +1,8 @@
 """Shared fixtures: float64 on demand (restored afterwards), small problems, one tiny run."""
 
-import jax
 import pytest
+
+import gdjax
 
 TINY_SUITE = """
 name = "tiny"
@@ -49,12 +50,8 @@ def tiny_run(tmp_path_factory):
 @pytest.fixture
 def x64():
     """Run one test with JAX's 64-bit mode on, and restore the previous setting after it."""
-    before = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", True)
-    try:
+    with gdjax.x64():
         yield
-    finally:
-        jax.config.update("jax_enable_x64", before)
 
 
 @pytest.fixture
