@@ -232,15 +232,30 @@ def data(X, y, *, labels: tuple | None = None) -> tuple[jax.Array, jax.Array]:
         raise ValueError(f"labels y must be {' or '.join(map(str, labels))}, found {bad}")
     dt = Xn.dtype if np.issubdtype(Xn.dtype, np.floating) else np.float64
     dt = np.dtype(jax.dtypes.canonicalize_dtype(dt))
-    out = []
-    for arg, a in (("X", Xn), ("y", yn)):
-        with np.errstate(over="ignore"):  # the overflow is reported below, with its value
-            ad = a.astype(dt)
-        if not np.all(np.isfinite(ad)):  # float64 values beyond float32's range, x64 off
-            bad = _first_bad(~np.isfinite(ad))
-            raise ValueError(f"{arg} value {a[bad]:g} at index {bad} overflows {dt}")
-        out.append(jnp.asarray(ad))
-    return out[0], out[1]
+    return in_dtype(Xn, dt, "X"), in_dtype(yn, dt, "y")
+
+
+def in_dtype(values, dtype, arg: str) -> jax.Array:
+    """Finite ``values`` converted to ``dtype``, refusing any that overflow to inf there
+    (float64 values beyond float32's range with x64 off).
+
+    Raises:
+        ValueError: naming the first value that overflows, and its index.
+
+    Example:
+        >>> in_dtype([1.0, 1e39], np.float32, "y")
+        Traceback (most recent call last):
+        ...
+        ValueError: y value 1e+39 at index (1,) overflows float32
+    """
+    a = np.asarray(values)
+    dt = np.dtype(dtype)
+    with np.errstate(over="ignore"):  # the overflow is reported below, with its value
+        ad = a.astype(dt)
+    if not np.all(np.isfinite(ad)):
+        bad = _first_bad(~np.isfinite(ad))
+        raise ValueError(f"{arg} value {a[bad]:g} at index {bad} overflows {dt}")
+    return jnp.asarray(ad)
 
 
 def l2(v, where: str) -> float:

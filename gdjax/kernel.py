@@ -33,7 +33,7 @@ import numpy as np
 import optax
 
 from gdjax import optimizers
-from gdjax.monitor import Booking, HitTracker, Levels
+from gdjax.monitor import Booking, HitTracker, Levels, last_index
 
 __all__ = [
     "DEFAULT_EVALS",
@@ -394,7 +394,7 @@ def _exact_loop(config, a: KernelArgs, step, monitor, booking: Booking, state: L
             jnp.where(rec, loss, jnp.nan), mode="drop"
         )
         last = jnp.where(rec.any(0), jnp.max(jnp.where(rec, pos[:, None], -1), 0), s.last)
-        last_act = jnp.max(jnp.where(active, jnp.arange(C, dtype=jnp.int32)[:, None], -1), 0)
+        last_act = last_index(active)  # the step each lane was last booked at (-1: none)
         booked = last_act >= 0
         lane_step = jnp.where(booked, t0 + last_act + 1, s.lane_step)
         lane_loss = jnp.where(booked, loss[jnp.clip(last_act, 0), jnp.arange(lanes)], s.lane_loss)

@@ -23,7 +23,7 @@ import jax.numpy as jnp
 
 from gdjax import metrics
 
-__all__ = ["Booking", "HitTracker", "Levels"]
+__all__ = ["Booking", "HitTracker", "Levels", "first_index", "last_index"]
 
 
 class HitTracker(NamedTuple):
@@ -60,12 +60,12 @@ def _iota(mask):
 
 # min / max of a masked index, not argmax: argmax is a two-operand reduction, which XLA's CPU
 # backend runs several times slower than a plain one (this booking runs once per chunk).
-def _first(mask):
+def first_index(mask):
     """Index of the first True along axis 0, or the axis length when there is none."""
     return jnp.min(jnp.where(mask, _iota(mask), mask.shape[0]), axis=0)
 
 
-def _last(mask):
+def last_index(mask):
     """Index of the last True along axis 0, or -1 when there is none."""
     return jnp.max(jnp.where(mask, _iota(mask), -1), axis=0)
 
@@ -115,7 +115,7 @@ class Booking(NamedTuple):
         diverged = ok & (~jnp.isfinite(loss) | (loss - lv.f_star > lv.blowup))
         running = (status == metrics.RUNNING)[None, :]
         converged = ok & running & (rel <= lv.tol) & ~diverged
-        div_at, conv_at = _first(diverged), _first(converged)
+        div_at, conv_at = first_index(diverged), first_index(converged)
         stop = jnp.minimum(div_at, conv_at) if self.early_stop else div_at
         active = ok & (_iota(ok) <= stop[None, :])
         status = jnp.where((conv_at < C) & (conv_at <= stop), metrics.CONVERGED, status)
@@ -126,10 +126,10 @@ class Booking(NamedTuple):
 
         below = rel[:, :, None] <= lv.ladder  # (C, lanes, K + 1)
         act = active[:, :, None]
-        first_in = _first(act & below)  # (lanes, K + 1); C if none
+        first_in = first_index(act & below)  # (lanes, K + 1); C if none
         new_first = (hits.first < 0) & (first_in < C)
-        above_last = _last(act & ~below)  # -1 if none
-        last_act = _last(active)[:, None]  # (lanes, 1); -1 for a lane with nothing booked
+        above_last = last_index(act & ~below)  # -1 if none
+        last_act = last_index(active)[:, None]  # (lanes, 1); -1 for a lane with nothing booked
         booked = last_act >= 0
         ends_above = booked & (above_last == last_act)
         rejoined = booked & ~ends_above & (above_last >= 0)  # went above, came back below

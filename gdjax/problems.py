@@ -121,6 +121,10 @@ class Problem:
         return self.spec.optimum(*self._float64_data)
 
     @functools.cached_property
+    def _curvature(self) -> tuple[float, float]:
+        return self.spec.curvature(*self._float64_data, self._optimum[0])
+
+    @functools.cached_property
     def _monitor_aux(self):
         params, f_star = self._optimum
         return self.spec.monitor_aux(*self._float64_data, params, f_star, self.dtype)
@@ -147,7 +151,7 @@ class Problem:
             >>> textbook("parabola").curvature()  # x^2 - 5x + 5: f'' = 2, so lr = 1.0 is 2 / L
             (2.0, 2.0)
         """
-        return self.spec.curvature(*self._float64_data, self._optimum[0])
+        return self._curvature
 
     def monitor_aux(self):
         """Arrays the cheap full-data loss of this problem needs (None for most problems)."""
@@ -182,7 +186,7 @@ def linear(X, y, *, intercept: bool = True, name: str = "linear") -> Problem:
     """
     X, y = checks.data(X, y)
     spec = LeastSquares(checks.boolean(intercept, "intercept"))
-    return Problem(_name(name), spec, X, _in_dtype(y, X.dtype, "y"))
+    return Problem(_name(name), spec, X, y)  # checks.data gave y in X's dtype
 
 
 def quadratic(a: float, b: float, c: float, *, dtype=None, name: str = "quadratic") -> Problem:
@@ -211,7 +215,7 @@ def quadratic(a: float, b: float, c: float, *, dtype=None, name: str = "quadrati
     dtype = checks.float_dtype(dtype)
     checks.fits_dtype([a], "quadratic: a", dtype)  # a that rounds to 0 leaves no minimum
     coef = np.array([[a, b, c]])
-    X = _in_dtype(coef, dtype, "quadratic: coefficients")
+    X = checks.in_dtype(coef, dtype, "quadratic: coefficients")
     return Problem(_name(name), Quadratic(), X, jnp.zeros((1,), dtype))
 
 
@@ -239,7 +243,7 @@ def logistic(X, y, *, intercept: bool = True, l2: float = 1e-2, name: str = "log
         bad = labels[(labels != 0) & (labels != 1)][0]
         raise ValueError(f"logistic: labels y must be 0 or 1, found {bad}")
     spec = Logistic(checks.boolean(intercept, "intercept"), checks.l2(l2, "logistic"))
-    return Problem(_name(name), spec, X, y.astype(X.dtype))
+    return Problem(_name(name), spec, X, y)
 
 
 def softmax(
@@ -459,20 +463,6 @@ def _name(name) -> str:
     if not isinstance(name, str) or not name:
         raise TypeError(f"name must be a non-empty str, got {name!r}")
     return name
-
-
-def _in_dtype(values, dtype, arg) -> jax.Array:
-    """``values`` converted to ``dtype``, refusing what overflows to inf there."""
-    arr = np.asarray(values)
-    with np.errstate(over="ignore"):  # an overflow is reported below, with its value
-        out = arr.astype(dtype)
-    if not np.all(np.isfinite(out)):
-        bad = np.argwhere(~np.isfinite(out))[0]
-        raise ValueError(
-            f"{arg} value {arr[tuple(bad)]:g} overflows {np.dtype(dtype)} "
-            f"(at index {tuple(int(i) for i in bad)})"
-        )
-    return jnp.asarray(out)
 
 
 def _synthetic_args(n, d, seed, cond, dtype, extra=1):

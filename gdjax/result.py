@@ -120,9 +120,7 @@ class Result:
 
     def hits(self) -> pd.DataFrame:
         """Steps to each target of the ladder: one row per target (see :func:`hits_frame`)."""
-        h = self.sweep.hits()
-        keep = (h["lr"] == self.lr) & (h["seed"] == self.seed)
-        return h[keep].reset_index(drop=True)
+        return self.sweep.hits()  # the one-lane sweep of this run
 
 
 @dataclasses.dataclass(frozen=True)

@@ -337,7 +337,10 @@ def test_baseline_loops_match_gdjax(kind, batch_size):
             )
 
 
-def test_baselines_attach_adds_ratios_and_cross_checks():
+def _attached(lrs, names, **settings):
+    """A minibatch-16 entry on linear 128x4, run once, with the baselines ``names`` attached."""
+    from bench import envinfo
+
     problem = gdjax.problems.make_linear(128, 4)
     entry = suites.Entry(
         suite="t",
@@ -347,18 +350,20 @@ def test_baselines_attach_adds_ratios_and_cross_checks():
         optimizer="sgd",
         settings={
             **suites.DEFAULT_SETTINGS,
-            "lrs": [0.01, 0.1, 1e4],
+            "lrs": lrs,
             "epochs": 2,
             "early_stop": False,
-            "baselines": ["numpy", "jax-loop", "single"],
-            "baseline_lanes": 2,
+            "baselines": names,
             "seeds": [0],
+            **settings,
         },
     )
-    from bench import envinfo
+    lanes, _, _, kernel = runner.run_entry(entry, problem, envinfo.describe(), repeats=1)
+    return baselines.attach(entry, problem, kernel, lanes)
 
-    lanes, _, _, info = runner.run_entry(entry, problem, envinfo.describe(), repeats=1)
-    out = baselines.attach(entry, problem, info, lanes)
+
+def test_baselines_attach_adds_ratios_and_cross_checks():
+    out = _attached([0.01, 0.1, 1e4], ["numpy", "jax-loop", "single"], baseline_lanes=2)
     for name in ("numpy", "jax-loop", "single"):
         assert out[f"{name}_lanes_timed"].iloc[0] == 2  # the diverged lane is not timed
         assert out[f"{name}_max_rel_diff"].iloc[0] < 1e-4
@@ -368,26 +373,8 @@ def test_baselines_attach_adds_ratios_and_cross_checks():
 
 
 def test_bare_program_seed_split_and_monitoring_cost_are_measured():
-    problem = gdjax.problems.make_linear(128, 4)
-    entry = suites.Entry(
-        suite="t",
-        problem="p",
-        variant="minibatch-16",
-        batch_size=16,
-        optimizer="sgd",
-        settings={
-            **suites.DEFAULT_SETTINGS,
-            "lrs": [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 1e4],
-            "epochs": 2,
-            "early_stop": False,
-            "baselines": ["jax-scan", "seeds", "monitoring"],
-            "seeds": [0],
-        },
-    )
-    from bench import envinfo
-
-    lanes, _, _, kernel = runner.run_entry(entry, problem, envinfo.describe(), repeats=1)
-    out = baselines.attach(entry, problem, kernel, lanes).iloc[0]
+    lrs = [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 1e4]
+    out = _attached(lrs, ["jax-scan", "seeds", "monitoring"]).iloc[0]
     # the bare program does the same arithmetic: its final losses are gdjax's
     assert out["jax-scan_max_rel_diff"] < 1e-5
     assert out["vs_jax-scan"] == pytest.approx(out["run_s"] / out["jax-scan_s"])
