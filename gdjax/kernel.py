@@ -4,11 +4,11 @@ The rows of every step are drawn before the run (:func:`gdjax.sampling.plan`) an
 input of a ``lax.scan``: no branch and no permutation are carried through the steps. The loss
 is monitored in one of two ways (see :mod:`gdjax.metrics` for the definitions)::
 
-    exact (least squares, quadratic: the full-data loss costs O(d^2)):
+    exact (least squares, quadratic: the full-data loss costs O(d^2), or O(d) in the eigenbasis):
         while a chunk of C steps remains and a lane is still moving:
-            scan C steps: rows -> vmap over lanes(jax.grad(loss) -> optax update), keep params
-            loss of every kept step of every lane in one batched pass (a GEMM for least squares)
-            book status, freeze and targets step by step; a stopped lane gets its params back
+            scan C steps: rows -> vmap over lanes(jax.grad(loss) -> optax update)
+                          -> loss of every lane (a lane that stopped keeps its parameters)
+            book status and targets for the chunk's C x lanes losses in one vectorised pass
 
     grid (logistic, softmax: the full-data loss is a pass over the data):
         while a point of the evaluation grid remains and a lane is still moving:
@@ -33,7 +33,7 @@ import numpy as np
 import optax
 
 from gdjax import optimizers
-from gdjax.monitor import Booking, HitTracker, Levels, last_index
+from gdjax.monitor import Booking, HitTracker, Levels
 
 __all__ = [
     "DEFAULT_EVALS",
@@ -48,9 +48,8 @@ __all__ = [
 ]
 
 DEFAULT_EVALS = 128  # points of the default geometric evaluation grid
-MAX_CHUNK = 512  # most steps an exact-monitoring chunk keeps
+MAX_CHUNK = 512  # most steps an exact-monitoring chunk books at once
 MIN_CHUNKS = 16  # early stop acts at chunk ends: a run has at least this many chunks
-MAX_KEPT = 2**22  # parameters a chunk keeps (C x lanes x params): 16 MiB in float32
 
 
 def eval_grid(total_steps: int, eval_every: int | None = None) -> tuple[int, ...]:
@@ -80,21 +79,18 @@ def eval_grid(total_steps: int, eval_every: int | None = None) -> tuple[int, ...
     return tuple(points)
 
 
-def chunk_length(total_steps: int, lanes: int, num_params: int) -> int:
+def chunk_length(total_steps: int) -> int:
     """Steps per chunk of exact monitoring.
 
     At most :data:`MAX_CHUNK`, and about 1/:data:`MIN_CHUNKS` of the run (early stop acts at
     chunk ends, so it wastes at most that share of the budget), but at least 16 steps (each chunk
-    has a fixed cost); few enough that the kept parameters (C x lanes x params) stay under
-    :data:`MAX_KEPT`; a divisor of the run when one is close, so that no chunk needs padding.
+    has a fixed cost); a divisor of the run when one is close, so that no chunk needs padding.
 
     Example:
-        >>> chunk_length(8192, 64, 17), chunk_length(800, 64, 5), chunk_length(1009, 64, 17)
+        >>> chunk_length(8192), chunk_length(800), chunk_length(1009)
         (512, 50, 64)
     """
-    share = max(16, math.ceil(total_steps / MIN_CHUNKS))
-    memory = MAX_KEPT // max(1, lanes * num_params)
-    cap = max(1, min(MAX_CHUNK, share, total_steps, memory))
+    cap = max(1, min(MAX_CHUNK, max(16, math.ceil(total_steps / MIN_CHUNKS)), total_steps))
     for c in range(cap, max(cap // 2, 1) - 1, -1):
         if total_steps % c == 0:
             return c
@@ -179,8 +175,7 @@ class LoopState(NamedTuple):
     opt_state: Any
     status: jax.Array  # (lanes,) metrics.RUNNING / CONVERGED / DIVERGED
     hits: HitTracker
-    losses: jax.Array  # (grid points, lanes) the recorded curve
-    last: jax.Array  # (lanes,) index of the last curve point each lane recorded
+    losses: jax.Array  # (grid points + 1, lanes) the curve; the extra row takes other steps
     lane_step: jax.Array  # (lanes,) the last step each lane was checked at
     lane_loss: jax.Array  # (lanes,) its loss there
 
@@ -313,8 +308,8 @@ def _program(config: Config, *arrays) -> KernelOutput:
     params0 = jax.tree.map(lambda x: jnp.broadcast_to(x, (lanes, *x.shape)), a.init)
     status0, hits0 = booking.start(f0, lanes)
     grid = np.asarray(config.eval_steps, np.int32)
-    losses0 = jnp.full((len(grid), lanes), jnp.nan, f0.dtype).at[0].set(f0)
-    zero, lanes0 = jnp.int32(0), jnp.zeros((lanes,), jnp.int32)
+    losses0 = jnp.full((len(grid) + 1, lanes), jnp.nan, f0.dtype).at[0].set(f0)
+    zero = jnp.int32(0)
     state = LoopState(
         zero,
         zero,
@@ -323,14 +318,16 @@ def _program(config: Config, *arrays) -> KernelOutput:
         status0,
         hits0,
         losses0,
-        lanes0,
-        lanes0,
+        jnp.zeros((lanes,), jnp.int32),
         jnp.full((lanes,), f0),
     )
-    if config.exact:
-        state = _exact_loop(config, a, step, monitor, booking, state)
-    else:
-        state = _grid_loop(config, a, step, monitor, booking, state)
+    loop = _exact_loop if config.exact else _grid_loop
+    state = loop(config, a, step, monitor, booking, state)
+
+    # a lane's curve ends at the last step it was checked at: later points are NaN
+    recorded = grid[:, None] <= state.lane_step[None, :]
+    losses = jnp.where(recorded, state.losses[:-1], jnp.nan)
+    last = jnp.sum(recorded, axis=0, dtype=jnp.int32) - 1
 
     def by_seed(x):  # lanes back to (seeds, learning rates)
         return x.reshape(S, L, *x.shape[1:])
@@ -338,13 +335,13 @@ def _program(config: Config, *arrays) -> KernelOutput:
     h = state.hits
     return KernelOutput(
         jax.tree.map(by_seed, state.params),
-        by_seed(state.losses.T),
+        by_seed(losses.T),
         by_seed(state.status),
         by_seed(h.first),
         by_seed(h.first_lo),
         by_seed(h.stay),
         by_seed(h.stay_lo),
-        by_seed(state.last),
+        by_seed(last),
         by_seed(state.lane_step),
         by_seed(state.lane_loss),
         state.step,
@@ -353,18 +350,25 @@ def _program(config: Config, *arrays) -> KernelOutput:
 
 
 def _exact_loop(config, a: KernelArgs, step, monitor, booking: Booking, state: LoopState):
-    """Chunks of C steps; the loss of every step of a chunk in one batched pass afterwards."""
+    """Chunks of C steps: each step computes the loss of every lane, the chunk books them."""
     C, T = config.chunk, config.total_steps
     lanes = state.status.shape[0]
     padded = T % C != 0
-    grid = jnp.asarray(config.eval_steps, jnp.int32)
-    points = len(config.eval_steps)
+    # where each point of the curve falls: its chunk and its index in that chunk (static)
+    grid = np.asarray(config.eval_steps[1:], np.int64)
+    point_chunk, point_at = (grid - 1) // C, (grid - 1) % C
 
-    def body(carry, xs):
-        new = step(carry, xs)
-        if padded:  # steps past the end of the run leave the lanes as they are
-            new = jax.tree.map(lambda n, o: jnp.where(xs[0] < T, n, o), new, carry)
-        return new, new[0]
+    def step_and_check(carry, xs):
+        params, opt_state, halted = carry
+        new_params, new_opt = step((params, opt_state), xs)
+        go = ~halted & (xs[0] < T) if padded else ~halted
+        # A lane halts right after the step where it diverged (or converged, with early
+        # stop): it keeps the parameters of that step, those of its last booked loss.
+        # Selecting before the monitor lets XLA fuse the select into the update.
+        params = _select(go, new_params, params)
+        opt_state = _select(go, new_opt, opt_state)
+        loss = monitor(params)
+        return (params, opt_state, halted | (go & booking.halts(loss))), loss
 
     def chunk(s: LoopState) -> LoopState:
         t0 = s.step
@@ -373,34 +377,26 @@ def _exact_loop(config, a: KernelArgs, step, monitor, booking: Booking, state: L
         if config.sampling == "shuffled":
             rows = jax.lax.dynamic_slice_in_dim(a.rows, t0, C)
         moving = booking.moving(s.status)
-        (params, opt_state), kept = jax.lax.scan(body, (s.params, s.opt_state), (ts, rows))
-        flat = jax.tree.map(lambda x: x.reshape(C * lanes, *x.shape[2:]), kept)
-        loss = monitor(flat).reshape(C, lanes)
-        status, hits, stop, active = booking.book(
-            s.status, s.hits, loss, ts + 1, ts, moving, ts < T
+        (params, opt_state, _), loss = jax.lax.scan(
+            step_and_check, (s.params, s.opt_state, ~moving), (ts, rows)
         )
-        # a lane that stopped inside the chunk keeps the parameters of the step it stopped at
-        at = jnp.clip(stop, 0, C - 1)
-        stopped = jax.tree.map(lambda x: x[at, jnp.arange(lanes)], kept)
-        params = _select(stop < C, stopped, params)
-        params = _select(moving, params, s.params)
-        opt_state = _select(moving, opt_state, s.opt_state)
-        # the curve: the chunk's steps that are grid points, where the lane was active
-        # index of each step in the grid (a compare-and-count, not searchsorted's while loop)
-        pos = jnp.sum(grid[None, :] < (ts + 1)[:, None], axis=1, dtype=jnp.int32)
-        is_point = (pos < points) & (grid[jnp.clip(pos, 0, points - 1)] == ts + 1)
-        rec = active & is_point[:, None]
-        losses = s.losses.at[jnp.where(is_point, pos, points)].set(
-            jnp.where(rec, loss, jnp.nan), mode="drop"
-        )
-        last = jnp.where(rec.any(0), jnp.max(jnp.where(rec, pos[:, None], -1), 0), s.last)
-        last_act = last_index(active)  # the step each lane was last booked at (-1: none)
-        booked = last_act >= 0
-        lane_step = jnp.where(booked, t0 + last_act + 1, s.lane_step)
-        lane_loss = jnp.where(booked, loss[jnp.clip(last_act, 0), jnp.arange(lanes)], s.lane_loss)
-        end = jnp.minimum(t0 + C, T)
+        status, hits, stop, _ = booking.book(s.status, s.hits, loss, ts + 1, ts, moving, ts < T)
+        # the curve's points in this chunk (a gather, later masked by each lane's last step)
+        here = (point_chunk == s.index)[:, None]
+        curve = jnp.where(here, loss[point_at], s.losses[1:-1])
+        # the last booked step of each lane: its stop, or the chunk's last step
+        last = jnp.minimum(stop, jnp.minimum(C, T - t0) - 1)
+        lane_loss = jnp.where(moving, loss[last, jnp.arange(lanes)], s.lane_loss)
         return LoopState(
-            s.index + 1, end, params, opt_state, status, hits, losses, last, lane_step, lane_loss
+            s.index + 1,
+            jnp.minimum(t0 + C, T),
+            params,
+            opt_state,
+            status,
+            hits,
+            s.losses.at[1:-1].set(curve),
+            jnp.where(moving, t0 + last + 1, s.lane_step),
+            lane_loss,
         )
 
     chunks = math.ceil(T / C)
@@ -420,27 +416,24 @@ def _grid_loop(config, a: KernelArgs, step, monitor, booking: Booking, state: Lo
 
     def interval(s: LoopState) -> LoopState:
         start, end = grid[s.index], grid[s.index + 1]
-        moving = booking.moving(s.status)
+        go = booking.moving(s.status)
         params, opt_state = jax.lax.fori_loop(start, end, train_step, (s.params, s.opt_state))
-        params = _select(moving, params, s.params)
-        opt_state = _select(moving, opt_state, s.opt_state)
+        params = _select(go, params, s.params)
+        opt_state = _select(go, opt_state, s.opt_state)
         loss = monitor(params)
         status, hits, _, _ = booking.book(
-            s.status, s.hits, loss[None], end[None], start[None], moving, jnp.ones(1, bool)
+            s.status, s.hits, loss[None], end[None], start[None], go, jnp.ones(1, bool)
         )
-        point = s.index + 1
-        losses = s.losses.at[point].set(jnp.where(moving, loss, jnp.nan))
         return LoopState(
-            point,
+            s.index + 1,
             end,
             params,
             opt_state,
             status,
             hits,
-            losses,
-            jnp.where(moving, point, s.last),
-            jnp.where(moving, end, s.lane_step),
-            jnp.where(moving, loss, s.lane_loss),
+            s.losses.at[s.index + 1].set(loss),
+            jnp.where(go, end, s.lane_step),
+            jnp.where(go, loss, s.lane_loss),
         )
 
     intervals = len(config.eval_steps) - 1

@@ -82,6 +82,19 @@ class Booking(NamedTuple):
             return status == metrics.RUNNING
         return status != metrics.DIVERGED
 
+    def _diverged(self, loss):
+        lv = self.levels
+        return ~jnp.isfinite(loss) | (loss - lv.f_star > lv.blowup)
+
+    def halts(self, loss):
+        """Whether a moving lane stops right after a step with this loss: it diverged, or,
+        with early stop, it converged. The rules of :meth:`book`, one step at a time, for a
+        kernel that freezes lanes inside a chunk."""
+        if not self.early_stop:
+            return self._diverged(loss)
+        lv = self.levels
+        return self._diverged(loss) | ((loss - lv.f_star) / lv.denom <= lv.tol)
+
     def start(self, f0, lanes: int):
         """Status and hits at step 0, when every lane is at f(w0) (never a divergence)."""
         lv = self.levels
@@ -112,7 +125,7 @@ class Booking(NamedTuple):
         C = loss.shape[0]
         rel = (loss - lv.f_star) / lv.denom
         ok = valid[:, None] & moving[None, :]
-        diverged = ok & (~jnp.isfinite(loss) | (loss - lv.f_star > lv.blowup))
+        diverged = ok & self._diverged(loss)
         running = (status == metrics.RUNNING)[None, :]
         converged = ok & running & (rel <= lv.tol) & ~diverged
         div_at, conv_at = first_index(diverged), first_index(converged)

@@ -26,6 +26,7 @@ import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec
 
 from gdjax import checks, kernel, optimizers, sampling
+from gdjax.eigenbasis import ROTATABLE, Eigenbasis
 from gdjax.kernel import Config, KernelArgs, KernelOutput
 from gdjax.problems import Problem
 from gdjax.result import Result, SweepResult
@@ -50,6 +51,7 @@ class Kernel(NamedTuple):
     seeds: np.ndarray
     targets: np.ndarray
     tol: float
+    basis: Eigenbasis | None = None
 
     def lower(self):
         """``jax.jit(...).lower`` of this kernel (call ``.compile()`` on the result)."""
@@ -86,6 +88,8 @@ class Kernel(NamedTuple):
         out = jax.tree.map(_to_host, out)
         if self.args.lrs.shape[0] != len(self.lrs):  # padded to split over the devices
             out = _drop_padding(out, len(self.lrs))
+        if self.basis is not None:  # the kernel ran in the eigenbasis
+            out = out._replace(params=self.basis.params(out.params["w"]))
         return SweepResult.from_kernel(self, out, run_s=run_s)
 
 
@@ -155,9 +159,18 @@ def build(
     points = kernel.DEFAULT_EVALS + 1 if eval_every is None else total // eval_every + 2
     checks.lanes_memory(lanes, num_params, points, dtype)
     eval_steps = kernel.eval_grid(total, eval_every)
+    optimizer = optimizers.check(optimizer)
+    # Exact monitoring of least squares costs O(d^2) a step, unless the run takes place in the
+    # eigenbasis of the Hessian (same iterates, O(d) monitor): possible for the optimizers
+    # whose steps commute with a rotation.
+    basis = None
+    spec, X, aux, kernel_init = problem.spec, problem.X, None, init_params
+    if exact and problem.kind == "linear" and optimizer in ROTATABLE:
+        basis = Eigenbasis.of(problem)
+        X, spec, aux, kernel_init = basis.kernel_data(problem, init_params)
     config = Config(
-        spec=problem.spec,
-        optimizer=optimizers.check(optimizer),
+        spec=spec,
+        optimizer=optimizer,
         schedule=checks.schedule(schedule),
         n=n,
         batch_size=b,
@@ -167,15 +180,15 @@ def build(
         shuffle=checks.boolean(shuffle, "shuffle"),
         early_stop=checks.boolean(early_stop, "early_stop"),
         exact=exact,
-        chunk=kernel.chunk_length(total, lanes, num_params) if exact else 1,
+        chunk=kernel.chunk_length(total) if exact else 1,
     )
     _, f_star = problem.optimum()
     seeds_u32 = jnp.asarray(seeds_np, jnp.uint32)
     args = KernelArgs(
-        X=problem.X,
+        X=X,
         y=problem.y,
-        aux=problem.monitor_aux(),
-        init=init_params,
+        aux=problem.monitor_aux() if aux is None else aux,
+        init=kernel_init,
         f_star=jnp.asarray(f_star, dtype),
         tol=jnp.asarray(tol, dtype),
         targets=jnp.asarray(targets_np, dtype),
@@ -185,7 +198,7 @@ def build(
         rows=_plan(config, seeds_u32, epochs),
     )
     args = _place(args, sharding)
-    return Kernel(config, args, problem, lrs_np, seeds_np, targets_np, tol)
+    return Kernel(config, args, problem, lrs_np, seeds_np, targets_np, tol, basis)
 
 
 def _plan(config: Config, seeds, epochs: int) -> jax.Array:

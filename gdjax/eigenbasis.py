@@ -1,0 +1,140 @@
+"""Least squares in the eigenbasis of its Hessian: the same iterates, monitored in O(d) a step.
+
+Exact monitoring checks ``f(theta) - f* = (theta - theta*)^T M (theta - theta*)`` after every
+step, ``M = A^T A / n`` (``A`` the design, with a column of ones for the intercept). In the
+coordinates ``z = Q^T theta`` of the eigenvectors ``M = Q diag(lam) Q^T`` the same number is
+``sum(lam * (z - z*)^2)``: O(d) instead of O(d^2), as cheap as the step itself.
+
+Plain SGD, heavy-ball momentum and Nesterov commute with an orthogonal change of coordinates:
+their update is a linear combination of gradients with scalar weights, and the gradient of
+``mean((A Q z - y)^2)`` is ``Q^T`` times the gradient in ``theta``. Run on the rotated data
+``A Q``, they take exactly the rotated steps; only rounding differs. Adam scales each
+coordinate separately, so it is not rotated (see :data:`ROTATABLE`).
+
+The rotation is computed once, in float64, from the same moment matrix the monitor uses.
+
+Example:
+    >>> import numpy as np, gdjax
+    >>> p = gdjax.problems.make_linear(256, 3)
+    >>> basis = Eigenbasis.of(p)
+    >>> theta = {"b": np.float64(0.5), "w": np.array([1.0, -2.0, 3.0])}
+    >>> back = basis.params(basis.coords(theta))
+    >>> bool(np.allclose(back["w"], theta["w"])), round(float(back["b"]), 12)
+    (True, 0.5)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import NamedTuple
+
+import jax.numpy as jnp
+import numpy as np
+
+from gdjax.losses import LeastSquares
+
+__all__ = ["ROTATABLE", "DiagonalLeastSquares", "Eigenbasis"]
+
+#: Optimizers whose steps commute with a rotation of the parameters (see the module docstring).
+ROTATABLE = frozenset({"sgd", "momentum", "nesterov"})
+
+
+@dataclasses.dataclass(frozen=True)
+class DiagonalLeastSquares(LeastSquares):
+    """Least squares on data whose moment matrix is diagonal: the data rotated by
+    :class:`Eigenbasis`, one parameter vector ``{"w": z}``, no intercept (the column of ones
+    is rotated in with the rest).
+
+    Its monitor is ``f* + sum(lam * (z - z*)^2)``: O(d), as cheap as the step it follows.
+    """
+
+    intercept: bool = False
+
+    def monitor(self, params, X, y, aux):
+        del X, y
+        delta = params["w"] - aux["theta_star"]
+        return aux["f_star"] + jnp.sum(aux["lam"] * delta * delta)
+
+
+class Eigenbasis(NamedTuple):
+    """The orthonormal eigenvectors of a least-squares problem's moment matrix.
+
+    Attributes:
+        Q: (p, p) float64, columns are eigenvectors; rows in the order of
+            :func:`gdjax.losses.flat` ("b" first when there is an intercept).
+        lam: (p,) float64 eigenvalues (the Hessian's are twice these).
+        d: features of the original problem.
+        intercept: whether the original problem fits a bias.
+    """
+
+    Q: np.ndarray
+    lam: np.ndarray
+    d: int
+    intercept: bool
+
+    @classmethod
+    def of(cls, problem) -> Eigenbasis:
+        """The eigenbasis of a least-squares :class:`~gdjax.problems.Problem`.
+
+        Args:
+            problem: a problem of kind "linear".
+
+        Returns:
+            An :class:`Eigenbasis`.
+        """
+        if problem.kind != "linear":
+            raise ValueError(f"problem must be least squares (kind 'linear'), got {problem.kind!r}")
+        lam, Q = np.linalg.eigh(problem.spec.moment(problem._float64_data[0]))
+        # an eigenvector's sign is arbitrary: fix it (largest entry positive), so that every
+        # process of a multi-host run, whatever its LAPACK, rotates the data alike
+        big = np.argmax(np.abs(Q), axis=0)
+        Q = Q * np.sign(Q[big, np.arange(Q.shape[1])])
+        return cls(Q, np.maximum(lam, 0.0), problem.d, problem.spec.intercept)
+
+    def design(self, X) -> np.ndarray:
+        """The rotated design ``A Q`` in float64, columns in the order of :func:`flat`."""
+        X = np.asarray(X, np.float64)
+        if self.intercept:
+            X = np.hstack([np.ones((X.shape[0], 1)), X])
+        return X @ self.Q
+
+    def coords(self, params) -> np.ndarray:
+        """``z = Q^T theta`` (float64) of original parameters ``{"w": ..., "b": ...}``."""
+        theta = [np.ravel(np.asarray(params[k], np.float64)) for k in sorted(params)]
+        return self.Q.T @ np.concatenate(theta)
+
+    def params(self, z) -> dict:
+        """Original parameters ``{"w": ..., "b": ...}`` of coordinates ``z``, lanes first.
+
+        Args:
+            z: (..., p) coordinates (any leading axes, e.g. seeds and learning rates).
+
+        Returns:
+            ``w`` of shape (..., d) and, with an intercept, ``b`` of shape (...,), in z's dtype.
+        """
+        z = np.asarray(z)
+        theta = (z.astype(np.float64) @ self.Q.T).astype(z.dtype)
+        if not self.intercept:
+            return {"w": theta}
+        return {"b": theta[..., 0], "w": theta[..., 1:]}
+
+    def kernel_data(self, problem, init) -> tuple:
+        """What the kernel takes in place of the problem's: ``(X, spec, aux, init)``.
+
+        Args:
+            problem: the least-squares problem this basis belongs to.
+            init: its initial parameters.
+
+        Returns:
+            The rotated data in the problem's dtype, a :class:`DiagonalLeastSquares`, the
+            monitor's ``{"lam", "theta_star", "f_star"}`` and the rotated initial parameters.
+        """
+        dtype = problem.dtype
+        params, f_star = problem.optimum()
+        aux = {
+            "lam": jnp.asarray(self.lam, dtype),
+            "theta_star": jnp.asarray(self.coords(params), dtype),
+            "f_star": jnp.asarray(f_star, dtype),
+        }
+        X = jnp.asarray(self.design(problem._float64_data[0]), dtype)
+        return X, DiagonalLeastSquares(), aux, {"w": jnp.asarray(self.coords(init), dtype)}
