@@ -1,15 +1,17 @@
 """Booking monitored losses inside the kernel: status, freeze, and steps to every target.
 
 The kernel hands over the full-data loss of every lane either at one checked step (grid
-monitoring, and the start) or for a whole chunk of consecutive steps (exact monitoring: the loss
-of every step, computed in one batched pass after the chunk ran). Both are booked with the same
-rules (:mod:`gdjax.metrics` defines them):
+monitoring, and the start) or for a whole chunk of consecutive steps (exact monitoring: each
+step computed the loss of every lane). Both are booked with the same rules (:mod:`gdjax.metrics`
+defines them), in one vectorised pass: per step inside the scan they would cost more than the
+step on XLA's CPU backend (a dozen small kernels each).
 
 - levels are the target ladder followed by ``tol``; per (lane, level) a :class:`HitTracker`
   keeps the first checked step at or below the level and the first step of the current run at
   or below it, each with the check before it (the lower end of its bracket);
 - a lane stops moving at its first divergence, and, with early stop, at its first convergence:
-  nothing after that step is booked for it.
+  nothing after that step is booked for it (with exact monitoring the kernel also freezes its
+  parameters right there, see :meth:`Booking.halts`).
 
 Everything here is traced JAX code over a leading lane axis; nothing syncs with the host.
 """
