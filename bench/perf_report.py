@@ -246,10 +246,11 @@ def render_bare(records: list[dict]) -> list[str]:
         "with no monitoring, status or early stop (`bench/baselines.py`): the floor for this "
         "arithmetic. gdjax runs with its default monitoring: least squares checks the full-data "
         "loss after every step, so its counts are exact (in the eigenbasis of the Hessian, "
-        "where that check costs O(d), see `gdjax/eigenbasis.py`). `gdjax ms, grid monitoring` is the same "
-        "kernel with that check only at the curve's points; `exact monitoring cost` is the "
-        "ratio of the two. `4 seeds / 1 seed`: the same 64 lanes as 4 seeds x 16 rates (each "
-        "seed its own rows) against 1 seed x 64 rates. Compiles are cold (caches off).",
+        "where that check costs O(d), see `gdjax/eigenbasis.py`). `gdjax ms, grid monitoring` "
+        "is the same kernel with that check only at the curve's points; `exact monitoring "
+        "cost` is the ratio of the two. `4 seeds / 1 seed`: the same 64 lanes as 4 seeds x 16 "
+        "rates (each seed its own rows) against 1 seed x 64 rates. Compiles are cold (caches "
+        "off).",
         "",
         md_table(header, rows, set(range(1, len(header)))),
     ]

@@ -160,12 +160,14 @@ def build(
     checks.lanes_memory(lanes, num_params, points, dtype)
     eval_steps = kernel.eval_grid(total, eval_every)
     optimizer = optimizers.check(optimizer)
-    # Exact monitoring of least squares costs O(d^2) a step, unless the run takes place in the
-    # eigenbasis of the Hessian (same iterates, O(d) monitor): possible for the optimizers
-    # whose steps commute with a rotation.
+    # Exact monitoring of least squares costs O(p^2) a step against the step's O(b p), unless
+    # the run takes place in the eigenbasis of the Hessian (same iterates, O(p) monitor):
+    # possible for the optimizers whose steps commute with a rotation, and worth it where the
+    # monitor would cost more than 1/16 of the step (p / 2b > 1/16). Large batches keep their
+    # data as it is (the intercept apart, GEMMs on d columns: d + 1 ones run slower).
     basis = None
     spec, X, aux, kernel_init = problem.spec, problem.X, None, init_params
-    if exact and problem.kind == "linear" and optimizer in ROTATABLE:
+    if exact and problem.kind == "linear" and optimizer in ROTATABLE and b < 8 * num_params:
         basis = Eigenbasis.of(problem)
         X, spec, aux, kernel_init = basis.kernel_data(problem, init_params)
     config = Config(

@@ -60,19 +60,23 @@ def test_diagonal_monitor_equals_the_quadratic_form(x64):
 
 
 @pytest.mark.parametrize(
-    "kind, optimizer, exact, rotated",
+    "kind, optimizer, exact, batch_size, rotated",
     [
-        ("linear", "sgd", None, True),
-        ("linear", "momentum", None, True),
-        ("linear", "nesterov", True, True),
-        ("linear", "adam", None, False),  # per-coordinate steps do not commute with a rotation
-        ("linear", "sgd", False, False),  # grid monitoring gains nothing from it
-        ("logistic", "sgd", True, False),
+        ("linear", "sgd", None, 8, True),
+        ("linear", "momentum", None, 1, True),
+        ("linear", "nesterov", True, 31, True),
+        ("linear", "adam", None, 8, False),  # per-coordinate steps do not commute with a rotation
+        ("linear", "sgd", False, 8, False),  # grid monitoring gains nothing from it
+        ("linear", "sgd", None, 32, False),  # the O(p^2) monitor costs < 1/16 of a 32-row step
+        ("linear", "sgd", None, None, False),  # batch GD
+        ("logistic", "sgd", True, 8, False),
     ],
 )
-def test_build_rotates_only_where_the_iterates_are_the_same(kind, optimizer, exact, rotated):
+def test_build_rotates_only_where_the_iterates_are_the_same_and_it_pays(
+    kind, optimizer, exact, batch_size, rotated
+):
     p = (gdjax.problems.make_linear if kind == "linear" else gdjax.problems.make_logistic)(64, 3)
-    k = gdjax.build(p, lrs=[0.1], epochs=2, batch_size=8, optimizer=optimizer, exact=exact)
+    k = gdjax.build(p, lrs=[0.1], epochs=2, batch_size=batch_size, optimizer=optimizer, exact=exact)
     assert (k.basis is not None) == rotated
     assert isinstance(k.config.spec, DiagonalLeastSquares) == rotated
 
