@@ -31,7 +31,7 @@ from typing import NamedTuple
 import jax.numpy as jnp
 import numpy as np
 
-from gdjax.losses import LeastSquares
+from gdjax.losses import LeastSquares, _design, _key_order
 
 __all__ = ["ROTATABLE", "DiagonalLeastSquares", "Eigenbasis"]
 
@@ -93,10 +93,8 @@ class Eigenbasis(NamedTuple):
 
     def design(self, X) -> np.ndarray:
         """The rotated design ``A Q`` in float64, columns in the order of :func:`flat`."""
-        X = np.asarray(X, np.float64)
-        if self.intercept:
-            X = np.hstack([np.ones((X.shape[0], 1)), X])
-        return X @ self.Q
+        A = _design(np.asarray(X, np.float64), self.intercept)
+        return A[:, _key_order(self.d, self.intercept)] @ self.Q
 
     def coords(self, params) -> np.ndarray:
         """``z = Q^T theta`` (float64) of original parameters ``{"w": ..., "b": ...}``."""

@@ -380,7 +380,7 @@ def _exact_loop(config, a: KernelArgs, step, monitor, booking: Booking, state: L
         (params, opt_state, _), loss = jax.lax.scan(
             step_and_check, (s.params, s.opt_state, ~moving), (ts, rows)
         )
-        status, hits, stop, _ = booking.book(s.status, s.hits, loss, ts + 1, ts, moving, ts < T)
+        status, hits, stop = booking.book(s.status, s.hits, loss, ts + 1, ts, moving, ts < T)
         # the curve's points in this chunk (a gather, later masked by each lane's last step)
         here = (point_chunk == s.index)[:, None]
         curve = jnp.where(here, loss[point_at], s.losses[1:-1])
@@ -421,7 +421,7 @@ def _grid_loop(config, a: KernelArgs, step, monitor, booking: Booking, state: Lo
         params = _select(go, params, s.params)
         opt_state = _select(go, opt_state, s.opt_state)
         loss = monitor(params)
-        status, hits, _, _ = booking.book(
+        status, hits, _ = booking.book(
             s.status, s.hits, loss[None], end[None], start[None], go, jnp.ones(1, bool)
         )
         return LoopState(

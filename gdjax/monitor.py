@@ -119,9 +119,8 @@ class Booking(NamedTuple):
             valid: (C,) checks that exist (a padded last chunk has steps past the end).
 
         Returns:
-            ``(status, hits, stop, active)``: ``stop`` (lanes,) is the index of the check where a
-            lane stopped moving (C if it did not); ``active`` (C, lanes) marks the checks booked
-            for each lane (up to and including its stop).
+            ``(status, hits, stop)``: ``stop`` (lanes,) is the index of the check where a lane
+            stopped moving (C if it did not).
         """
         lv = self.levels
         C = loss.shape[0]
@@ -159,4 +158,4 @@ class Booking(NamedTuple):
             stay=jnp.where(ends_above, -1, stay),
             stay_lo=stay_lo,
         )
-        return status, hits, stop, active
+        return status, hits, stop

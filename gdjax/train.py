@@ -165,11 +165,12 @@ def build(
     # possible for the optimizers whose steps commute with a rotation, and worth it where the
     # monitor would cost more than 1/16 of the step (p / 2b > 1/16). Large batches keep their
     # data as it is (the intercept apart, GEMMs on d columns: d + 1 ones run slower).
-    basis = None
-    spec, X, aux, kernel_init = problem.spec, problem.X, None, init_params
     if exact and problem.kind == "linear" and optimizer in ROTATABLE and b < 8 * num_params:
         basis = Eigenbasis.of(problem)
         X, spec, aux, kernel_init = basis.kernel_data(problem, init_params)
+    else:
+        basis = None
+        X, spec, aux, kernel_init = problem.X, problem.spec, problem.monitor_aux(), init_params
     config = Config(
         spec=spec,
         optimizer=optimizer,
@@ -189,7 +190,7 @@ def build(
     args = KernelArgs(
         X=X,
         y=problem.y,
-        aux=problem.monitor_aux() if aux is None else aux,
+        aux=aux,
         init=kernel_init,
         f_star=jnp.asarray(f_star, dtype),
         tol=jnp.asarray(tol, dtype),

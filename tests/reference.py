@@ -70,9 +70,11 @@ def gd_loop(
     theta0=None,
     dtype=np.float64,
     lr_factor=None,
+    max_steps=None,
 ):
     """Gradient descent one step at a time; returns (theta, full-data losses after each step).
 
+    ``max_steps``, if given, stops the loop after that many steps.
     ``lr_factor(t)``, if given, multiplies the learning rate of step t (t = 0, 1, ...): a schedule.
     """
     A = design(np.asarray(X, dtype), intercept)
@@ -104,6 +106,8 @@ def gd_loop(
         else:
             raise ValueError(optimizer)
         losses.append(loss_and_grad(kind, theta, A, y, l2, intercept)[0])
+        if t == max_steps:
+            break
     return theta, np.asarray(losses)
 
 

@@ -8,7 +8,7 @@ import gdjax
 from gdjax import kernel
 from gdjax.eigenbasis import DiagonalLeastSquares, Eigenbasis
 from gdjax.losses import LeastSquares
-from tests.reference import batches, design, flat_params, gd_loop, loss_and_grad
+from tests.reference import flat_params, gd_loop
 
 
 @pytest.mark.parametrize("intercept", [True, False])
@@ -113,21 +113,9 @@ def test_lane_stopped_inside_a_chunk_keeps_the_params_of_its_last_step(x64):
     i = int(np.flatnonzero(f["status"] == "converged")[0])
     steps = int(f["last_step"][i])
     theta, _ = gd_loop("linear", p.X, p.y, lr=lrs[i], b=4, epochs=6)
-    ref = _loop_until(p, lrs[i], 4, steps)
+    ref, _ = gd_loop("linear", p.X, p.y, lr=lrs[i], b=4, epochs=6, max_steps=steps)
     np.testing.assert_allclose(flat_params(res.lane(i).params), ref, rtol=1e-9, atol=1e-12)
     assert not np.allclose(ref, theta)  # a stopped lane is not the end of the run
-
-
-def _loop_until(p, lr, b, steps):
-    """The reference loop's parameters after ``steps`` steps (seed 0, shuffled)."""
-    epochs = -(-steps // (p.n // b))
-    A, y = design(np.asarray(p.X), True), np.asarray(p.y)
-    theta = np.zeros(A.shape[1])
-    for t, idx in enumerate(batches(p.n, b, epochs, True, 0), start=1):
-        theta = theta - lr * loss_and_grad("linear", theta, A[idx], y[idx])[1]
-        if t == steps:
-            return theta
-    raise AssertionError("not reached")
 
 
 def test_sweep_compiles_once_for_new_rates_and_data_of_the_same_shape():
