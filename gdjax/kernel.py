@@ -33,7 +33,7 @@ import numpy as np
 import optax
 
 from gdjax import optimizers
-from gdjax.monitor import Booking, HitTracker, Levels
+from gdjax.monitor import Booking, HitTracker, Levels, lower_ends
 
 __all__ = [
     "DEFAULT_EVALS",
@@ -43,6 +43,7 @@ __all__ = [
     "LoopState",
     "chunk_length",
     "eval_grid",
+    "finish",
     "jitted_program",
     "one_step",
 ]
@@ -50,6 +51,7 @@ __all__ = [
 DEFAULT_EVALS = 128  # points of the default geometric evaluation grid
 MAX_CHUNK = 512  # most steps an exact-monitoring chunk books at once
 MIN_CHUNKS = 16  # early stop acts at chunk ends: a run has at least this many chunks
+RUNS = np.int32(np.iinfo(np.int32).max)  # the stop step of a lane that has not halted
 
 
 def eval_grid(total_steps: int, eval_every: int | None = None) -> tuple[int, ...]:
@@ -143,10 +145,7 @@ class KernelArgs(NamedTuple):
         X, y: the data.
         aux: what the problem's cheap monitor needs (None for most problems).
         init: initial parameters (one lane's pytree).
-        f_star: the optimum, in the problem's dtype.
-        tol: the status target (relative suboptimality).
-        targets: the target ladder, (K,).
-        div_factor: the divergence factor.
+        levels: f(w0), f* and what the loss is compared with (:class:`~gdjax.monitor.Levels`).
         lrs: learning rates, (L,).
         seeds: sampling seeds, (S,) uint32.
         rows: the sampling plan, (steps, S, batch) int32, padded to whole chunks ((0,) when
@@ -157,10 +156,7 @@ class KernelArgs(NamedTuple):
     y: jax.Array
     aux: Any
     init: Any
-    f_star: jax.Array
-    tol: jax.Array
-    targets: jax.Array
-    div_factor: jax.Array
+    levels: Levels
     lrs: jax.Array
     seeds: jax.Array
     rows: jax.Array
@@ -181,7 +177,13 @@ class LoopState(NamedTuple):
 
 
 class KernelOutput(NamedTuple):
-    """What the compiled kernel returns; lane arrays have leading axes (seeds, lrs).
+    """What the kernel returns; lane arrays have leading axes (seeds, lrs).
+
+    The compiled program returns it raw, :func:`finish` completes it on the host: ``losses``
+    comes as (E + 2, S * L) not yet masked (its last row is scratch), ``last_eval`` as None,
+    and with exact monitoring ``first_lo`` and ``stay_lo`` as None. XLA compiles each
+    operation into a kernel of its own (about 8 ms each on a 2-core CPU): what NumPy does as
+    well is not compiled.
 
     Attributes:
         params: final (or frozen) parameters of every lane.
@@ -193,7 +195,6 @@ class KernelOutput(NamedTuple):
         lane_steps: the last step each lane was checked at (where it stopped), (S, L).
         final_loss: its full-data loss there, (S, L).
         steps_run: steps the kernel executed (shared by all lanes; < total with early stop).
-        f0: full-data loss at the initial parameters.
     """
 
     params: Any
@@ -207,7 +208,6 @@ class KernelOutput(NamedTuple):
     lane_steps: jax.Array
     final_loss: jax.Array
     steps_run: jax.Array
-    f0: jax.Array
 
 
 def make_step(config: Config, X, y, lrs, S: int):
@@ -296,17 +296,11 @@ def _program(config: Config, *arrays) -> KernelOutput:
     lanes = S * L
     step, opt_init = make_step(config, a.X, a.y, a.lrs, S)
     monitor = jax.vmap(lambda p: spec.monitor(p, a.X, a.y, a.aux))
-    f0 = spec.monitor(a.init, a.X, a.y, a.aux)
-    # when the start is already optimal, relative suboptimality is 0, not 0/0
-    denom = jnp.maximum(f0 - a.f_star, jnp.finfo(f0.dtype).tiny)
-    # Diverged means far worse than the start on the problem's own scale. Relative to f0 - f*
-    # alone, a start next to the optimum would make ordinary SGD noise count as divergence.
-    blowup = a.div_factor * jnp.maximum(denom, jnp.abs(a.f_star))
-    ladder = jnp.concatenate([a.targets, a.tol[None]])
-    booking = Booking(Levels(a.f_star, denom, blowup, a.tol, ladder), config.early_stop)
+    booking = Booking(a.levels, config.early_stop)
+    f0 = a.levels.f0
 
     params0 = jax.tree.map(lambda x: jnp.broadcast_to(x, (lanes, *x.shape)), a.init)
-    status0, hits0 = booking.start(f0, lanes)
+    status0, hits0 = booking.start(lanes, brackets=not config.exact)
     grid = np.asarray(config.eval_steps, np.int32)
     losses0 = jnp.full((len(grid) + 1, lanes), jnp.nan, f0.dtype).at[0].set(f0)
     zero = jnp.int32(0)
@@ -324,51 +318,62 @@ def _program(config: Config, *arrays) -> KernelOutput:
     loop = _exact_loop if config.exact else _grid_loop
     state = loop(config, a, step, monitor, booking, state)
 
-    # a lane's curve ends at the last step it was checked at: later points are NaN
-    recorded = grid[:, None] <= state.lane_step[None, :]
-    losses = jnp.where(recorded, state.losses[:-1], jnp.nan)
-    last = jnp.sum(recorded, axis=0, dtype=jnp.int32) - 1
-
     def by_seed(x):  # lanes back to (seeds, learning rates)
         return x.reshape(S, L, *x.shape[1:])
 
     h = state.hits
     return KernelOutput(
         jax.tree.map(by_seed, state.params),
-        by_seed(losses.T),
+        state.losses,  # raw: finish() drops the extra row, masks it, puts lanes first
         by_seed(state.status),
         by_seed(h.first),
-        by_seed(h.first_lo),
+        jax.tree.map(by_seed, h.first_lo),
         by_seed(h.stay),
-        by_seed(h.stay_lo),
-        by_seed(last),
+        jax.tree.map(by_seed, h.stay_lo),
+        None,
         by_seed(state.lane_step),
         by_seed(state.lane_loss),
         state.step,
-        f0,
     )
+
+
+def finish(config: Config, out: KernelOutput) -> KernelOutput:
+    """Complete the raw output of the compiled program on the host (NumPy arrays in).
+
+    The curve becomes (S, L, E + 1) and ends at the last step each lane was checked at (later
+    points are NaN; ``last_eval`` indexes the last one); with exact monitoring the lower ends
+    of the brackets are the steps before.
+    """
+    grid = np.asarray(config.eval_steps)
+    losses = out.losses[: len(grid)].T.reshape(*out.lane_steps.shape, len(grid))
+    recorded = grid <= out.lane_steps[..., None]
+    losses = np.where(recorded, losses, np.array(np.nan, losses.dtype))
+    last = np.searchsorted(grid, out.lane_steps, side="right").astype(np.int32) - 1
+    if config.exact:
+        out = out._replace(first_lo=lower_ends(out.first_step), stay_lo=lower_ends(out.stay_step))
+    return out._replace(losses=losses, last_eval=last)
 
 
 def _exact_loop(config, a: KernelArgs, step, monitor, booking: Booking, state: LoopState):
     """Chunks of C steps: each step computes the loss of every lane, the chunk books them."""
     C, T = config.chunk, config.total_steps
-    lanes = state.status.shape[0]
     padded = T % C != 0
     # where each point of the curve falls: its chunk and its index in that chunk (static)
     grid = np.asarray(config.eval_steps[1:], np.int64)
     point_chunk, point_at = (grid - 1) // C, (grid - 1) % C
 
     def step_and_check(carry, xs):
-        params, opt_state, halted = carry
+        params, opt_state, stop = carry
+        t = xs[0]
         new_params, new_opt = step((params, opt_state), xs)
-        go = ~halted & (xs[0] < T) if padded else ~halted
+        go = (stop == RUNS) & (t < T) if padded else stop == RUNS
         # A lane halts right after the step where it diverged (or converged, with early
         # stop): it keeps the parameters of that step, those of its last booked loss.
         # Selecting before the monitor lets XLA fuse the select into the update.
         params = _select(go, new_params, params)
         opt_state = _select(go, new_opt, opt_state)
         loss = monitor(params)
-        return (params, opt_state, halted | (go & booking.halts(loss))), loss
+        return (params, opt_state, jnp.where(go & booking.halts(loss), t, stop)), loss
 
     def chunk(s: LoopState) -> LoopState:
         t0 = s.step
@@ -377,16 +382,19 @@ def _exact_loop(config, a: KernelArgs, step, monitor, booking: Booking, state: L
         if config.sampling == "shuffled":
             rows = jax.lax.dynamic_slice_in_dim(a.rows, t0, C)
         moving = booking.moving(s.status)
-        (params, opt_state, _), loss = jax.lax.scan(
-            step_and_check, (s.params, s.opt_state, ~moving), (ts, rows)
+        # per lane, the step after which it halted: RUNS while it runs, -1 if idle
+        stop0 = jnp.where(moving, RUNS, -1)
+        (params, opt_state, stop), loss = jax.lax.scan(
+            step_and_check, (s.params, s.opt_state, stop0), (ts, rows)
         )
-        status, hits, stop = booking.book(s.status, s.hits, loss, ts + 1, ts, moving, ts < T)
+        stop = jnp.where(stop == RUNS, C, stop - t0)  # its index in the chunk, C if none
+        count = jnp.minimum(C, T - t0)
+        status, hits, last, last_loss = booking.book_run(
+            s.status, s.hits, loss, t0, stop, moving, count
+        )
         # the curve's points in this chunk (a gather, later masked by each lane's last step)
         here = (point_chunk == s.index)[:, None]
         curve = jnp.where(here, loss[point_at], s.losses[1:-1])
-        # the last booked step of each lane: its stop, or the chunk's last step
-        last = jnp.minimum(stop, jnp.minimum(C, T - t0) - 1)
-        lane_loss = jnp.where(moving, loss[last, jnp.arange(lanes)], s.lane_loss)
         return LoopState(
             s.index + 1,
             jnp.minimum(t0 + C, T),
@@ -396,7 +404,7 @@ def _exact_loop(config, a: KernelArgs, step, monitor, booking: Booking, state: L
             hits,
             s.losses.at[1:-1].set(curve),
             jnp.where(moving, t0 + last + 1, s.lane_step),
-            lane_loss,
+            jnp.where(moving, last_loss, s.lane_loss),
         )
 
     chunks = math.ceil(T / C)
@@ -421,9 +429,7 @@ def _grid_loop(config, a: KernelArgs, step, monitor, booking: Booking, state: Lo
         params = _select(go, params, s.params)
         opt_state = _select(go, opt_state, s.opt_state)
         loss = monitor(params)
-        status, hits, _ = booking.book(
-            s.status, s.hits, loss[None], end[None], start[None], go, jnp.ones(1, bool)
-        )
+        status, hits = booking.book_check(s.status, s.hits, loss, end, start, go)
         return LoopState(
             s.index + 1,
             end,

@@ -8,6 +8,7 @@ problems of the same kind and shapes share one compile) that holds no data. It k
   classification losses), so a mini-batch gradient is an unbiased estimate of the full one;
 - ``init(d, dtype)``: zero parameters of the right shapes;
 - ``optimum(X, y)``: the minimiser and f* in float64 with NumPy (lstsq, or Newton's method);
+- ``value(X, y, params)``: the loss in float64 with NumPy (the kernel's start, f(w0));
 - ``monitor_aux`` / ``monitor``: the full-data loss as the kernel tracks it, and ``cheap_monitor``,
   whether that costs O(d^2) instead of a pass over the data (then it is tracked every step);
 - ``curvature(X, y, opt_params)``: ``(L, mu)``, the extreme eigenvalues of the loss Hessian in
@@ -49,6 +50,8 @@ class LossSpec(Protocol):
     def init(self, d: int, dtype) -> Params: ...
 
     def optimum(self, X: np.ndarray, y: np.ndarray) -> tuple[Params, float]: ...
+
+    def value(self, X: np.ndarray, y: np.ndarray, params: Params) -> float: ...
 
     def monitor_aux(self, X, y, opt_params, f_star, dtype) -> Any: ...
 
@@ -95,6 +98,10 @@ class LeastSquares:
         theta, *_ = np.linalg.lstsq(A, y, rcond=None)
         r = A @ theta - y
         return _unpack(theta, X.shape[1], self.intercept), float(np.mean(r * r))
+
+    def value(self, X, y, params):
+        r = _design(X, self.intercept) @ _theta(params, self.intercept) - y
+        return float(np.mean(r * r))
 
     # The suboptimality comes out of the quadratic form without the cancellation of f(w) - f*
     # in float32, and it costs O(d^2) per evaluation: cheap enough to track at every step.
@@ -153,6 +160,12 @@ class Quadratic(FullPassMonitor):
         a, b, c = X[0]
         return {"x": np.float64(-b / (2 * a))}, float(c - b * b / (4 * a))
 
+    def value(self, X, y, params):
+        del y
+        a, b, c = X[0]
+        x = float(np.asarray(params["x"], np.float64))
+        return float(a * x * x + b * x + c)
+
     def curvature(self, X, y, opt_params):
         del y, opt_params
         two_a = 2.0 * float(X[0][0])
@@ -188,14 +201,17 @@ class Logistic(FullPassMonitor):
         s = _sigmoid(A @ theta)
         return (A.T * (s * (1 - s))) @ A / A.shape[0] + np.diag(pen)
 
+    def _value(self, A, y, theta, pen):
+        z = A @ theta
+        return float(np.mean(np.logaddexp(0.0, z) - y * z) + 0.5 * np.sum(pen * theta**2))
+
     def optimum(self, X, y):
         A = _design(X, self.intercept)
         n, p = A.shape
         pen = self._penalty(p)
 
         def value(theta):
-            z = A @ theta
-            return float(np.mean(np.logaddexp(0.0, z) - y * z) + 0.5 * np.sum(pen * theta**2))
+            return self._value(A, y, theta, pen)
 
         def grad_hess(theta):
             g = A.T @ (_sigmoid(A @ theta) - y) / n + pen * theta
@@ -203,6 +219,10 @@ class Logistic(FullPassMonitor):
 
         theta = _newton(value, grad_hess, np.zeros(p))
         return _unpack(theta, X.shape[1], self.intercept), value(theta)
+
+    def value(self, X, y, params):
+        A = _design(X, self.intercept)
+        return self._value(A, y, _theta(params, self.intercept), self._penalty(A.shape[1]))
 
     def curvature(self, X, y, opt_params):
         del y
@@ -262,6 +282,11 @@ class Softmax(FullPassMonitor):
                 H[:, c2, :, c] = block.T
         return H.reshape(q * k, q * k) + np.diag(pen)
 
+    def _value(self, A, Y, theta, pen):
+        Z, _ = self._probs(A, theta)
+        lse = np.log(np.exp(Z).sum(axis=1))
+        return float(np.mean(lse - (Z * Y).sum(axis=1)) + 0.5 * np.sum(pen * theta**2))
+
     def optimum(self, X, y):
         A = _design(X, self.intercept)
         n, q = A.shape
@@ -269,9 +294,7 @@ class Softmax(FullPassMonitor):
         pen = self._penalty(q)
 
         def value(theta):
-            Z, _ = self._probs(A, theta)
-            lse = np.log(np.exp(Z).sum(axis=1))
-            return float(np.mean(lse - (Z * Y).sum(axis=1)) + 0.5 * np.sum(pen * theta**2))
+            return self._value(A, Y, theta, pen)
 
         def grad_hess(theta):
             _, P = self._probs(A, theta)
@@ -284,6 +307,14 @@ class Softmax(FullPassMonitor):
         if self.intercept:
             params["b"] = T[-1]
         return params, value(theta)
+
+    def value(self, X, y, params):
+        A = _design(X, self.intercept)
+        T = np.asarray(params["w"], np.float64)
+        if self.intercept:
+            T = np.vstack([T, np.asarray(params["b"], np.float64)[None, :]])
+        Y = np.eye(self.num_classes)[np.asarray(y).astype(np.int64)]
+        return self._value(A, Y, T.ravel(), self._penalty(A.shape[1]))
 
     def curvature(self, X, y, opt_params):
         """At the optimum. With an intercept the Hessian is singular along a common shift of the
@@ -326,6 +357,12 @@ def _extremes(H) -> tuple[float, float]:
 
 def _design(X, intercept):
     return np.hstack([X, np.ones((X.shape[0], 1))]) if intercept else X
+
+
+def _theta(params, intercept):
+    """Parameters {"w": (d,), "b": ()} as the float64 vector of the design [X, 1]."""
+    w = np.asarray(params["w"], np.float64)
+    return np.append(w, np.float64(params["b"])) if intercept else w
 
 
 def _unpack(theta, d, intercept):

@@ -1,10 +1,12 @@
 """Booking monitored losses inside the kernel: status, freeze, and steps to every target.
 
 The kernel hands over the full-data loss of every lane either at one checked step (grid
-monitoring, and the start) or for a whole chunk of consecutive steps (exact monitoring: each
-step computed the loss of every lane). Both are booked with the same rules (:mod:`gdjax.metrics`
-defines them), in one vectorised pass: per step inside the scan they would cost more than the
-step on XLA's CPU backend (a dozen small kernels each).
+monitoring: :meth:`Booking.book_check`) or for a whole chunk of consecutive steps (exact
+monitoring: each step computed the loss of every lane, :meth:`Booking.book_run`). Both apply
+the rules :mod:`gdjax.metrics` defines. A chunk is booked in one vectorised pass: per step
+inside the scan the booking would cost more than the step on XLA's CPU backend (a dozen small
+kernels each). Every operation here is a kernel XLA compiles (about 8 ms each on a 2-core CPU),
+which is why the rules are written with as few of them as the rules allow.
 
 - levels are the target ladder followed by ``tol``; per (lane, level) a :class:`HitTracker`
   keeps the first checked step at or below the level and the first step of the current run at
@@ -22,10 +24,11 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from gdjax import metrics
 
-__all__ = ["Booking", "HitTracker", "Levels", "first_index", "last_index"]
+__all__ = ["Booking", "HitTracker", "Levels", "lower_ends"]
 
 
 class HitTracker(NamedTuple):
@@ -36,6 +39,9 @@ class HitTracker(NamedTuple):
         first_lo: the check before it (the true crossing lies in (first_lo, first]).
         stay: first step of the current run at or below the level (-1 while above).
         stay_lo: the check before ``stay``.
+
+    With a check after every step the lower ends are the steps before (:func:`lower_ends`):
+    the kernel does not carry them (``first_lo`` and ``stay_lo`` are None).
     """
 
     first: jax.Array
@@ -45,31 +51,41 @@ class HitTracker(NamedTuple):
 
 
 class Levels(NamedTuple):
-    """What a loss is compared with (traced scalars and the (K + 1,) ladder)."""
+    """What a loss is compared with: scalars and the (K + 1,) ladder, arguments of the kernel.
 
+    Computed once on the host in float64 (:meth:`of`), then cast to the problem's dtype: the
+    kernel compiles none of it, and ``f0 - f*`` does not cancel in float32.
+    """
+
+    f0: jax.Array  # the loss at the initial parameters
     f_star: jax.Array
     denom: jax.Array  # f(w0) - f*, at least the smallest normal number
     blowup: jax.Array  # f - f* above this is a divergence
     tol: jax.Array
     ladder: jax.Array  # the targets, then tol
 
+    @classmethod
+    def of(cls, f0: float, f_star: float, tol: float, targets, divergence_factor: float, dtype):
+        """The levels of a run that starts at ``f0``, as arrays of ``dtype``.
 
-def _iota(mask):
-    """The index along axis 0, broadcast like ``mask``."""
-    shape = (mask.shape[0],) + (1,) * (mask.ndim - 1)
-    return jnp.arange(mask.shape[0], dtype=jnp.int32).reshape(shape)
+        Example:
+            >>> lv = Levels.of(3.0, 1.0, 1e-3, [0.1], 1e4, np.float32)
+            >>> float(lv.denom), float(lv.blowup), lv.ladder.tolist()
+            (2.0, 20000.0, [0.10000000149011612, 0.0010000000474974513])
+        """
+        # when the start is already optimal, relative suboptimality is 0, not 0/0
+        denom = max(f0 - f_star, float(np.finfo(dtype).tiny))
+        # Diverged means far worse than the start on the problem's own scale. Relative to
+        # f0 - f* alone, a start next to the optimum would make SGD noise count as divergence.
+        blowup = divergence_factor * max(denom, abs(f_star))
+        ladder = np.append(np.asarray(targets, np.float64), tol)
+        return cls(*(jnp.asarray(v, dtype) for v in (f0, f_star, denom, blowup, tol, ladder)))
 
 
-# min / max of a masked index, not argmax: argmax is a two-operand reduction, which XLA's CPU
-# backend runs several times slower than a plain one (this booking runs once per chunk).
-def first_index(mask):
-    """Index of the first True along axis 0, or the axis length when there is none."""
-    return jnp.min(jnp.where(mask, _iota(mask), mask.shape[0]), axis=0)
-
-
-def last_index(mask):
-    """Index of the last True along axis 0, or -1 when there is none."""
-    return jnp.max(jnp.where(mask, _iota(mask), -1), axis=0)
+def _iota(x):
+    """The index along axis 0 of ``x``, shaped to broadcast against it."""
+    shape = (x.shape[0],) + (1,) * (x.ndim - 1)
+    return jnp.arange(x.shape[0], dtype=jnp.int32).reshape(shape)
 
 
 class Booking(NamedTuple):
@@ -90,72 +106,116 @@ class Booking(NamedTuple):
 
     def halts(self, loss):
         """Whether a moving lane stops right after a step with this loss: it diverged, or,
-        with early stop, it converged. The rules of :meth:`book`, one step at a time, for a
-        kernel that freezes lanes inside a chunk."""
+        with early stop, it converged. A kernel that checks every step halts the lane there,
+        and :meth:`book_run` books its steps up to that one."""
         if not self.early_stop:
             return self._diverged(loss)
         lv = self.levels
         return self._diverged(loss) | ((loss - lv.f_star) / lv.denom <= lv.tol)
 
-    def start(self, f0, lanes: int):
-        """Status and hits at step 0, when every lane is at f(w0) (never a divergence)."""
+    def start(self, lanes: int, brackets: bool):
+        """Status and hits at step 0, when every lane is at f(w0) (never a divergence).
+
+        ``brackets``: keep the lower ends of the brackets (``first_lo``, ``stay_lo``); checks
+        at every step need not, each is the step before (:func:`lower_ends`).
+        """
         lv = self.levels
-        rel = (f0 - lv.f_star) / lv.denom
+        rel = (lv.f0 - lv.f_star) / lv.denom
         below = jnp.broadcast_to(rel <= lv.ladder, (lanes, lv.ladder.shape[0]))
         at0 = jnp.where(below, 0, -1).astype(jnp.int32)
         status = jnp.where(rel <= lv.tol, metrics.CONVERGED, metrics.RUNNING)
-        return jnp.full((lanes,), status, jnp.int32), HitTracker(at0, at0, at0, at0)
+        lo = at0 if brackets else None
+        return jnp.full((lanes,), status, jnp.int32), HitTracker(at0, lo, at0, lo)
 
-    def book(self, status, hits: HitTracker, loss, steps, prevs, moving, valid):
-        """Book the losses of C checked steps, in order, of every lane.
+    def book_check(self, status, hits: HitTracker, loss, step, prev, moving):
+        """Book one check of every lane (the loss at ``step``; the check before was ``prev``).
+
+        Args:
+            status: (lanes,) status before the check.
+            hits: the tracker before the check (with its lower ends).
+            loss: (lanes,) full-data loss at ``step``.
+            step, prev: scalar step numbers.
+            moving: (lanes,) lanes that took the steps up to this check.
+
+        Returns:
+            ``(status, hits)`` after the check.
+        """
+        lv = self.levels
+        diverged = moving & self._diverged(loss)
+        rel = (loss - lv.f_star) / lv.denom
+        converged = moving & (status == metrics.RUNNING) & (rel <= lv.tol) & ~diverged
+        status = jnp.where(converged, metrics.CONVERGED, status)
+        status = jnp.where(diverged, metrics.DIVERGED, status)
+        below = rel[:, None] <= lv.ladder  # (lanes, K + 1)
+        go = moving[:, None]
+        new_first = go & below & (hits.first < 0)
+        runs_on = go & below & (hits.stay < 0)  # was above, is below
+        return status, HitTracker(
+            first=jnp.where(new_first, step, hits.first),
+            first_lo=jnp.where(new_first, prev, hits.first_lo),
+            stay=jnp.where(go & ~below, -1, jnp.where(runs_on, step, hits.stay)),
+            stay_lo=jnp.where(runs_on, prev, hits.stay_lo),
+        )
+
+    def book_run(self, status, hits: HitTracker, loss, t0, stop, moving, count):
+        """Book the losses of C consecutive steps, ``t0 + 1 ... t0 + C``, of every lane.
+
+        The kernel computed the loss after every step and halted each lane right after its
+        stop step (:meth:`halts`), so the stop is known and only the targets need reductions:
+        a max and a min over one (C, lanes, K + 1) array give both ends of every level's
+        crossings.
 
         Args:
             status: (lanes,) status before these steps.
-            hits: the tracker before these steps.
-            loss: (C, lanes) full-data loss at each checked step.
-            steps: (C,) the step number of each check.
-            prevs: (C,) the step number of the check before each (the lower end of a bracket).
+            hits: the tracker before these steps (without lower ends: each is the step before).
+            loss: (C, lanes) full-data loss after each step.
+            t0: scalar, steps run before these.
+            stop: (lanes,) index in ``loss`` of the step after which the lane halted; C (or
+                more) if it did not.
             moving: (lanes,) lanes that took these steps.
-            valid: (C,) checks that exist (a padded last chunk has steps past the end).
+            count: scalar, steps that exist (a padded last chunk has fewer than C).
 
         Returns:
-            ``(status, hits, stop)``: ``stop`` (lanes,) is the index of the check where a lane
-            stopped moving (C if it did not).
+            ``(status, hits, last, last_loss)``: ``last`` (lanes,) is the index of the lane's
+            last booked step (-1 for a lane that did not move), ``last_loss`` its loss there
+            (that of step 0 of the chunk for a lane that did not move).
         """
         lv = self.levels
         C = loss.shape[0]
-        rel = (loss - lv.f_star) / lv.denom
-        ok = valid[:, None] & moving[None, :]
-        diverged = ok & self._diverged(loss)
-        running = (status == metrics.RUNNING)[None, :]
-        converged = ok & running & (rel <= lv.tol) & ~diverged
-        div_at, conv_at = first_index(diverged), first_index(converged)
-        stop = jnp.minimum(div_at, conv_at) if self.early_stop else div_at
-        active = ok & (_iota(ok) <= stop[None, :])
-        status = jnp.where((conv_at < C) & (conv_at <= stop), metrics.CONVERGED, status)
-        status = jnp.where((div_at < C) & (div_at <= stop), metrics.DIVERGED, status)
-
-        def at(values, idx):  # values[idx] for (lanes, K + 1) indices, clipped into range
-            return jnp.take(values, jnp.clip(idx, 0, C - 1))
-
-        below = rel[:, :, None] <= lv.ladder  # (C, lanes, K + 1)
-        act = active[:, :, None]
-        first_in = first_index(act & below)  # (lanes, K + 1); C if none
-        new_first = (hits.first < 0) & (first_in < C)
-        above_last = last_index(act & ~below)  # -1 if none
-        last_act = last_index(active)[:, None]  # (lanes, 1); -1 for a lane with nothing booked
-        booked = last_act >= 0
-        ends_above = booked & (above_last == last_act)
+        last = jnp.where(moving, jnp.minimum(stop, count - 1), -1)
+        i = _iota(loss)[:, :, None]  # (C, 1, 1)
+        active = i <= last[None, :, None]
+        below = ((loss - lv.f_star) / lv.denom)[:, :, None] <= lv.ladder  # (C, lanes, K + 1)
+        # one array for both ends: C - i where at or below (its max: the first one), and
+        # -(i + 1) where above (its min: the last one); 0 where nothing is booked
+        marks = jnp.where(active, jnp.where(below, C, -1) - i, 0)
+        first_in = C - jnp.max(marks, axis=0)  # (lanes, K + 1); C if none
+        above_last = -jnp.min(marks, axis=0) - 1  # -1 if none
+        booked = (last >= 0)[:, None]
+        ends_above = booked & (above_last == last[:, None])
         rejoined = booked & ~ends_above & (above_last >= 0)  # went above, came back below
         runs_on = booked & (above_last < 0) & (hits.stay < 0)  # below throughout, was above
-        stay = jnp.where(rejoined, at(steps, above_last + 1), hits.stay)
-        stay_lo = jnp.where(rejoined, at(prevs, above_last + 1), hits.stay_lo)
-        stay = jnp.where(runs_on, steps[0], stay)
-        stay_lo = jnp.where(runs_on, prevs[0], stay_lo)
+        stay = jnp.where(rejoined, t0 + 2 + above_last, hits.stay)
+        stay = jnp.where(runs_on, t0 + 1, stay)
+        new_first = (hits.first < 0) & (first_in < C)
         hits = HitTracker(
-            first=jnp.where(new_first, at(steps, first_in), hits.first),
-            first_lo=jnp.where(new_first, at(prevs, first_in), hits.first_lo),
+            first=jnp.where(new_first, t0 + 1 + first_in, hits.first),
+            first_lo=None,
             stay=jnp.where(ends_above, -1, stay),
-            stay_lo=stay_lo,
+            stay_lo=None,
         )
-        return status, hits, stop
+        # tol is the ladder's last level. A step at or below it that also diverged (possible
+        # only with a divergence factor below tol) halted the lane: the divergence wins below.
+        converged = (status == metrics.RUNNING) & (first_in[:, -1] < C)
+        status = jnp.where(converged, metrics.CONVERGED, status)
+        # a lane halts at its first divergence: if any, it is its last booked step
+        last_loss = loss[jnp.maximum(last, 0), jnp.arange(loss.shape[1])]
+        diverged = (last >= 0) & self._diverged(last_loss)
+        return jnp.where(diverged, metrics.DIVERGED, status), hits, last, last_loss
+
+
+def lower_ends(steps: np.ndarray) -> np.ndarray:
+    """The lower ends of the brackets of steps booked by :meth:`Booking.book_run`: every step
+    was checked, so the check before step s > 0 is s - 1 (step 0 and "not reached" (-1) are
+    their own)."""
+    return np.where(steps > 0, steps - 1, steps)

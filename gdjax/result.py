@@ -196,7 +196,7 @@ class SweepResult:
             lane_steps=np.asarray(out.lane_steps),
             final_loss=np.asarray(out.final_loss),
             f_star=float(kernel.problem.optimum()[1]),
-            f0=float(out.f0),
+            f0=float(kernel.f0),
             batch_size=cfg.batch_size,
             steps_per_epoch=cfg.steps_per_epoch,
             total_steps=cfg.total_steps,

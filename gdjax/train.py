@@ -9,8 +9,8 @@ Example:
     >>> import gdjax
     >>> p = gdjax.problems.make_linear(256, 4)
     >>> k = build(p, lrs=[0.01, 0.1], seeds=[0], batch_size=16, epochs=3, eval_every=1)
-    >>> out = k.call()
-    >>> out.losses.shape  # (seeds, lrs, evaluations + 1)
+    >>> res = k.to_result(k.call())
+    >>> res.losses.shape  # (seeds, lrs, evaluations + 1)
     (1, 2, 49)
 """
 
@@ -28,6 +28,7 @@ from jax.sharding import NamedSharding, PartitionSpec
 from gdjax import checks, kernel, optimizers, sampling
 from gdjax.eigenbasis import ROTATABLE, Eigenbasis
 from gdjax.kernel import Config, KernelArgs, KernelOutput
+from gdjax.monitor import Levels
 from gdjax.problems import Problem
 from gdjax.result import Result, SweepResult
 
@@ -51,6 +52,7 @@ class Kernel(NamedTuple):
     seeds: np.ndarray
     targets: np.ndarray
     tol: float
+    f0: float  # the loss at the initial parameters, float64 (Problem.value)
     basis: Eigenbasis | None = None
 
     def lower(self):
@@ -58,7 +60,8 @@ class Kernel(NamedTuple):
         return kernel.jitted_program.lower(self.config, *self.args)
 
     def call(self) -> KernelOutput:
-        """Run the kernel through jit (compiling on first use) and return its raw output."""
+        """Run the kernel through jit (compiling on first use) and return its raw output
+        (on the devices; :meth:`to_result` completes it)."""
         return kernel.jitted_program(self.config, *self.args)
 
     def step_cost(self) -> dict:
@@ -85,7 +88,7 @@ class Kernel(NamedTuple):
             run_s: the measured run time of the kernel, if timed: it gives the seconds columns
                 of :meth:`SweepResult.hits`.
         """
-        out = jax.tree.map(_to_host, out)
+        out = kernel.finish(self.config, jax.tree.map(_to_host, out))
         if self.args.lrs.shape[0] != len(self.lrs):  # padded to split over the devices
             out = _drop_padding(out, len(self.lrs))
         if self.basis is not None:  # the kernel ran in the eigenbasis
@@ -186,22 +189,20 @@ def build(
         chunk=kernel.chunk_length(total) if exact else 1,
     )
     _, f_star = problem.optimum()
+    f0 = problem.value(init_params)
     seeds_u32 = jnp.asarray(seeds_np, jnp.uint32)
     args = KernelArgs(
         X=X,
         y=problem.y,
         aux=aux,
         init=kernel_init,
-        f_star=jnp.asarray(f_star, dtype),
-        tol=jnp.asarray(tol, dtype),
-        targets=jnp.asarray(targets_np, dtype),
-        div_factor=jnp.asarray(divergence_factor, dtype),
+        levels=Levels.of(f0, f_star, tol, targets_np, divergence_factor, dtype),
         lrs=np.asarray(_pad_lanes(lrs_np, sharding), dtype),
         seeds=seeds_u32,
         rows=_plan(config, seeds_u32, epochs),
     )
     args = _place(args, sharding)
-    return Kernel(config, args, problem, lrs_np, seeds_np, targets_np, tol, basis)
+    return Kernel(config, args, problem, lrs_np, seeds_np, targets_np, tol, f0, basis)
 
 
 def _plan(config: Config, seeds, epochs: int) -> jax.Array:
@@ -239,7 +240,7 @@ def _pad_lanes(lrs: np.ndarray, sharding) -> np.ndarray:
 
 def _drop_padding(out: KernelOutput, num_lrs: int) -> KernelOutput:
     """``out`` with only the first ``num_lrs`` learning rates: lane arrays are (S, L, ...)."""
-    shared = {"steps_run", "f0"}  # scalars of the whole kernel, no lane axis
+    shared = {"steps_run"}  # a scalar of the whole kernel, no lane axis
     return KernelOutput(
         **{
             k: v if k in shared else jax.tree.map(lambda a: a[:, :num_lrs], v)
