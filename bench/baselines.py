@@ -51,10 +51,9 @@ def step_rows(n: int, b: int, epochs: int, shuffle: bool, seed: int) -> list[np.
     if b == n:
         return []
     spe = gdjax.sampling.steps_per_epoch(n, b)
-    key = jax.random.key(seed)
     out = []
     for e in range(epochs):
-        order = np.asarray(gdjax.sampling.epoch_permutation(key, e, n)) if shuffle else np.arange(n)
+        order = gdjax.sampling.epoch_permutation(seed, e, n) if shuffle else np.arange(n)
         out.append(order[: spe * b].reshape(spe, b))
     return out
 

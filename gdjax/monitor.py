@@ -79,7 +79,9 @@ class Levels(NamedTuple):
         # f0 - f* alone, a start next to the optimum would make SGD noise count as divergence.
         blowup = divergence_factor * max(denom, abs(f_star))
         ladder = np.append(np.asarray(targets, np.float64), tol)
-        return cls(*(jnp.asarray(v, dtype) for v in (f0, f_star, denom, blowup, tol, ladder)))
+        values = (f0, f_star, denom, blowup, tol, ladder)
+        # NumPy casts, then transfers: jnp.asarray(v, dtype) would compile a convert each
+        return cls(*(jax.device_put(np.asarray(v, dtype)) for v in values))
 
 
 def _iota(x):

@@ -190,7 +190,6 @@ def build(
     )
     _, f_star = problem.optimum()
     f0 = problem.value(init_params)
-    seeds_u32 = jnp.asarray(seeds_np, jnp.uint32)
     args = KernelArgs(
         X=X,
         y=problem.y,
@@ -198,8 +197,8 @@ def build(
         init=kernel_init,
         levels=Levels.of(f0, f_star, tol, targets_np, divergence_factor, dtype),
         lrs=np.asarray(_pad_lanes(lrs_np, sharding), dtype),
-        seeds=seeds_u32,
-        rows=_plan(config, seeds_u32, epochs),
+        seeds=jax.device_put(np.asarray(seeds_np, np.uint32)),
+        rows=_plan(config, seeds_np, epochs),
     )
     args = _place(args, sharding)
     return Kernel(config, args, problem, lrs_np, seeds_np, targets_np, tol, f0, basis)
@@ -208,11 +207,12 @@ def build(
 def _plan(config: Config, seeds, epochs: int) -> jax.Array:
     """The rows of every step (shuffled sampling), padded to whole chunks; else a placeholder."""
     if config.sampling != "shuffled":
-        return jnp.zeros((0,), jnp.int32)
+        return jax.device_put(np.zeros((0,), np.int32))
     steps = math.ceil(config.total_steps / config.chunk) * config.chunk
     checks.memory((steps, len(seeds), config.batch_size), np.int32, "the sampling plan")
     rows = sampling.plan(seeds, config.n, config.batch_size, epochs)
-    return jnp.pad(rows, ((0, steps - config.total_steps), (0, 0), (0, 0)))
+    # NumPy, then one transfer: jnp.pad would compile a program of its own
+    return jax.device_put(np.pad(rows, ((0, steps - config.total_steps), (0, 0), (0, 0))))
 
 
 def _pad_lanes(lrs: np.ndarray, sharding) -> np.ndarray:

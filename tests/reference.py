@@ -4,7 +4,6 @@ Nothing here calls gdjax's kernels; only the row permutation is borrowed (throug
 ``gdjax.sampling.epoch_permutation``) so that both sides see exactly the same rows.
 """
 
-import jax
 import numpy as np
 
 from gdjax import sampling
@@ -42,12 +41,11 @@ def loss_and_grad(kind, theta, A, y, l2=0.0, intercept=True):
 def batches(n, b, epochs, shuffle, seed):
     """The row indices of every step, replaying gdjax's sampling rules."""
     spe = max(1, n // b)
-    key = jax.random.key(seed)
     for e in range(epochs):
         if b == n:
             order = np.arange(n)
         elif shuffle:
-            order = np.asarray(sampling.epoch_permutation(key, e, n))
+            order = sampling.epoch_permutation(seed, e, n)
         else:
             order = np.arange(n)
         for k in range(spe):

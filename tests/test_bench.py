@@ -411,8 +411,10 @@ for num_lrs in (8, 7):  # 7 does not split over 2 devices: padded to 8, the copy
     assert two.status.shape == one.status.shape == (2, num_lrs)
     assert (one.status == two.status).all()
     np.testing.assert_array_equal(two.first_step, one.first_step)
-    np.testing.assert_allclose(two.losses, one.losses, rtol=1e-12, equal_nan=True)
-    np.testing.assert_allclose(two.final_loss, one.final_loss, rtol=1e-12)
+    # 4 lanes a device multiply in narrower GEMMs than 8: the last bits may differ, and lanes
+    # with lr up to 100 blow them up along the run (4e-12 seen); statuses and steps are exact
+    np.testing.assert_allclose(two.losses, one.losses, rtol=1e-10, equal_nan=True)
+    np.testing.assert_allclose(two.final_loss, one.final_loss, rtol=1e-10)
     assert two.steps_run == one.steps_run
 print("ok")
 """

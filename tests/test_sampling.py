@@ -1,6 +1,5 @@
 """Sampling: epochs are permutations, uniform, reproducible; batches slice them."""
 
-import jax
 import numpy as np
 import pytest
 
@@ -9,24 +8,25 @@ from gdjax import sampling
 
 @pytest.mark.parametrize("n", [1, 2, 3, 7, 1000, 4096, 65537])
 def test_epoch_permutation_is_a_permutation(n):
-    p = np.asarray(sampling.epoch_permutation(jax.random.key(3), 2, n))
+    p = sampling.epoch_permutation(3, 2, n)
     assert p.dtype == np.int32
     np.testing.assert_array_equal(np.sort(p), np.arange(n))
 
 
 def test_epoch_permutation_depends_on_seed_and_epoch_and_is_reproducible():
-    k0, k1 = jax.random.key(0), jax.random.key(1)
-    a = np.asarray(sampling.epoch_permutation(k0, 0, 100))
-    np.testing.assert_array_equal(a, np.asarray(sampling.epoch_permutation(k0, 0, 100)))
-    assert not np.array_equal(a, np.asarray(sampling.epoch_permutation(k0, 1, 100)))
-    assert not np.array_equal(a, np.asarray(sampling.epoch_permutation(k1, 0, 100)))
+    a = sampling.epoch_permutation(0, 0, 100)
+    np.testing.assert_array_equal(a, sampling.epoch_permutation(0, 0, 100))
+    assert not np.array_equal(a, sampling.epoch_permutation(0, 1, 100))
+    assert not np.array_equal(a, sampling.epoch_permutation(1, 0, 100))
+    # seed s, epoch e is not seed e, epoch s
+    swapped = sampling.epoch_permutation(2, 1, 100)
+    assert not np.array_equal(sampling.epoch_permutation(1, 2, 100), swapped)
 
 
 def test_epoch_permutation_is_uniform_chi_square():
     # every (position, row) pair of a 5-row shuffle is equally likely: chi-square over 25 cells
     n, draws = 5, 40000
-    keys = jax.random.split(jax.random.key(7), draws)
-    perms = np.asarray(jax.jit(jax.vmap(lambda k: sampling.epoch_permutation(k, 0, n)))(keys))
+    perms = np.stack([sampling.epoch_permutation(s, 0, n) for s in range(draws)])
     counts = np.stack([np.bincount(perms[:, i], minlength=n) for i in range(n)])
     expected = draws / n
     chi2 = ((counts - expected) ** 2 / expected).sum()
@@ -38,6 +38,20 @@ def test_epoch_permutation_is_uniform_chi_square():
     assert len(freq) == 120
     chi2_orders = ((freq - draws / 120) ** 2 / (draws / 120)).sum()
     assert chi2_orders < 170.0  # 119 dof: P(chi2 > 170) < 0.002
+
+
+def test_plan_slices_each_seeds_epoch_permutations():
+    rows = sampling.plan([4, 9], 10, 3, 2)
+    assert rows.shape == (6, 2, 3) and rows.dtype == np.int32
+    for j, seed in enumerate([4, 9]):
+        for e in range(2):
+            perm = sampling.epoch_permutation(seed, e, 10)
+            np.testing.assert_array_equal(rows[3 * e : 3 * e + 3, j].ravel(), perm[:9])
+
+
+def test_epoch_permutation_refuses_too_many_rows():
+    with pytest.raises(ValueError, match="n must be"):
+        sampling.epoch_permutation(0, 0, 2**31)
 
 
 def test_batch_rows_and_steps_per_epoch():
