@@ -32,7 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from gdjax import optimizers
+from gdjax import fused, optimizers
 from gdjax.monitor import Booking, HitTracker, Levels, lower_ends
 
 __all__ = [
@@ -138,13 +138,55 @@ class Config(NamedTuple):
         return "shuffled" if self.shuffle else "ordered"
 
 
+class Start(NamedTuple):
+    """Every lane at step 0, made on the host by :func:`start` (lanes first)."""
+
+    params: Any
+    status: np.ndarray
+    hits: HitTracker
+    losses: np.ndarray  # the curve: f(w0), then zeros (one scratch row more, see LoopState)
+    lane_step: np.ndarray
+    lane_loss: np.ndarray
+
+
+def start(config: Config, levels: Levels, init, lanes: int) -> Start:
+    """The state of every lane at step 0, in NumPy.
+
+    Part of the kernel's arguments rather than of its program: XLA would compile each of these
+    broadcasts into a kernel of its own (about 7 ms each on a 2-core CPU).
+
+    Args:
+        config: the kernel's config (its grid and monitoring).
+        levels: NumPy levels (:meth:`~gdjax.monitor.Levels.of`).
+        init: one lane's initial parameters.
+        lanes: number of lanes.
+
+    Returns:
+        A :class:`Start`.
+    """
+    f0 = np.asarray(levels.f0)
+    status, hits = levels.start(lanes, brackets=not config.exact)
+    # zeros, not NaN: finish() masks the points a lane did not reach, and a multi-process
+    # device_put checks that every process passes equal arrays (NaN != NaN)
+    losses = np.zeros((len(config.eval_steps) + 1, lanes), f0.dtype)
+    losses[0] = f0
+    return Start(
+        params=jax.tree.map(lambda x: np.repeat(np.asarray(x)[None], lanes, axis=0), init),
+        status=status,
+        hits=hits,
+        losses=losses,
+        lane_step=np.zeros((lanes,), np.int32),
+        lane_loss=np.full((lanes,), f0),
+    )
+
+
 class KernelArgs(NamedTuple):
     """The traced arguments of the kernel, in the order the compiled program takes them.
 
     Attributes:
         X, y: the data.
         aux: what the problem's cheap monitor needs (None for most problems).
-        init: initial parameters (one lane's pytree).
+        start: every lane at step 0 (:func:`start`).
         levels: f(w0), f* and what the loss is compared with (:class:`~gdjax.monitor.Levels`).
         lrs: learning rates, (L,).
         seeds: sampling seeds, (S,) uint32.
@@ -155,7 +197,7 @@ class KernelArgs(NamedTuple):
     X: jax.Array
     y: jax.Array
     aux: Any
-    init: Any
+    start: Start
     levels: Levels
     lrs: jax.Array
     seeds: jax.Array
@@ -267,12 +309,10 @@ def make_step(config: Config, X, y, lrs, S: int):
     return step, init
 
 
-def one_step(config: Config, X, y, aux, init, lrs, seeds, rows):
-    """One step of every lane, with its loss when that is monitored every step: what XLA's cost
-    analysis of a step should see."""
-    S, L = seeds.shape[0], lrs.shape[0]
-    step, opt_init = make_step(config, X, y, lrs, S)
-    params = jax.tree.map(lambda a: jnp.broadcast_to(a, (S * L, *a.shape)), init)
+def one_step(config: Config, X, y, aux, params, lrs, seeds, rows):
+    """One step of every lane (``params`` lanes first), with its loss when that is monitored
+    every step: what XLA's cost analysis of a step should see."""
+    step, opt_init = make_step(config, X, y, lrs, seeds.shape[0])
     t_rows = rows[1] if config.sampling == "shuffled" else rows
     params, _ = step((params, opt_init(params)), (jnp.int32(1), t_rows))
     if config.exact:
@@ -293,27 +333,21 @@ def _program(config: Config, *arrays) -> KernelOutput:
     a = KernelArgs(*arrays)
     spec = config.spec
     S, L = a.seeds.shape[0], a.lrs.shape[0]
-    lanes = S * L
     step, opt_init = make_step(config, a.X, a.y, a.lrs, S)
     monitor = jax.vmap(lambda p: spec.monitor(p, a.X, a.y, a.aux))
     booking = Booking(a.levels, config.early_stop)
-    f0 = a.levels.f0
-
-    params0 = jax.tree.map(lambda x: jnp.broadcast_to(x, (lanes, *x.shape)), a.init)
-    status0, hits0 = booking.start(lanes, brackets=not config.exact)
-    grid = np.asarray(config.eval_steps, np.int32)
-    losses0 = jnp.full((len(grid) + 1, lanes), jnp.nan, f0.dtype).at[0].set(f0)
+    s0 = a.start
     zero = jnp.int32(0)
     state = LoopState(
         zero,
         zero,
-        params0,
-        opt_init(params0),
-        status0,
-        hits0,
-        losses0,
-        jnp.zeros((lanes,), jnp.int32),
-        jnp.full((lanes,), f0),
+        s0.params,
+        opt_init(s0.params),
+        s0.status,
+        s0.hits,
+        s0.losses,
+        s0.lane_step,
+        s0.lane_loss,
     )
     loop = _exact_loop if config.exact else _grid_loop
     state = loop(config, a, step, monitor, booking, state)
@@ -409,7 +443,7 @@ def _exact_loop(config, a: KernelArgs, step, monitor, booking: Booking, state: L
 
     chunks = math.ceil(T / C)
     return jax.lax.while_loop(
-        lambda s: (s.index < chunks) & jnp.any(booking.moving(s.status)), chunk, state
+        lambda s: (s.index < chunks) & fused.any0(booking.moving(s.status)), chunk, state
     )
 
 
@@ -444,7 +478,7 @@ def _grid_loop(config, a: KernelArgs, step, monitor, booking: Booking, state: Lo
 
     intervals = len(config.eval_steps) - 1
     return jax.lax.while_loop(
-        lambda s: (s.index < intervals) & jnp.any(booking.moving(s.status)), interval, state
+        lambda s: (s.index < intervals) & fused.any0(booking.moving(s.status)), interval, state
     )
 
 

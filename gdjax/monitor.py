@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gdjax import metrics
+from gdjax import fused, metrics
 
 __all__ = ["Booking", "HitTracker", "Levels", "lower_ends"]
 
@@ -79,9 +79,30 @@ class Levels(NamedTuple):
         # f0 - f* alone, a start next to the optimum would make SGD noise count as divergence.
         blowup = divergence_factor * max(denom, abs(f_star))
         ladder = np.append(np.asarray(targets, np.float64), tol)
+        # NumPy arrays, transferred with the kernel's other arguments (jnp.asarray(v, dtype)
+        # would compile a convert for each)
         values = (f0, f_star, denom, blowup, tol, ladder)
-        # NumPy casts, then transfers: jnp.asarray(v, dtype) would compile a convert each
-        return cls(*(jax.device_put(np.asarray(v, dtype)) for v in values))
+        return cls(*(np.asarray(v, dtype) for v in values))
+
+    def start(self, lanes: int, brackets: bool) -> tuple[np.ndarray, HitTracker]:
+        """Status and hits at step 0, when every lane is at f(w0) (never a divergence), in
+        NumPy from NumPy levels (the host makes the kernel's starting state: nothing of it is
+        compiled).
+
+        Args:
+            lanes: number of lanes.
+            brackets: keep the lower ends of the brackets (``first_lo``, ``stay_lo``); checks
+                at every step need not, each is the step before (:func:`lower_ends`).
+
+        Returns:
+            ``(status, hits)``: (lanes,) and (lanes, K + 1) int32 arrays.
+        """
+        rel = (self.f0 - self.f_star) / self.denom  # in the levels' dtype, like the kernel
+        at0 = np.where(rel <= self.ladder, 0, -1).astype(np.int32)
+        at0 = np.repeat(at0[None, :], lanes, axis=0)
+        status = metrics.CONVERGED if rel <= self.tol else metrics.RUNNING
+        lo = at0 if brackets else None
+        return np.full((lanes,), status, np.int32), HitTracker(at0, lo, at0.copy(), lo)
 
 
 def _iota(x):
@@ -114,20 +135,6 @@ class Booking(NamedTuple):
             return self._diverged(loss)
         lv = self.levels
         return self._diverged(loss) | ((loss - lv.f_star) / lv.denom <= lv.tol)
-
-    def start(self, lanes: int, brackets: bool):
-        """Status and hits at step 0, when every lane is at f(w0) (never a divergence).
-
-        ``brackets``: keep the lower ends of the brackets (``first_lo``, ``stay_lo``); checks
-        at every step need not, each is the step before (:func:`lower_ends`).
-        """
-        lv = self.levels
-        rel = (lv.f0 - lv.f_star) / lv.denom
-        below = jnp.broadcast_to(rel <= lv.ladder, (lanes, lv.ladder.shape[0]))
-        at0 = jnp.where(below, 0, -1).astype(jnp.int32)
-        status = jnp.where(rel <= lv.tol, metrics.CONVERGED, metrics.RUNNING)
-        lo = at0 if brackets else None
-        return jnp.full((lanes,), status, jnp.int32), HitTracker(at0, lo, at0, lo)
 
     def book_check(self, status, hits: HitTracker, loss, step, prev, moving):
         """Book one check of every lane (the loss at ``step``; the check before was ``prev``).
@@ -191,8 +198,8 @@ class Booking(NamedTuple):
         # one array for both ends: C - i where at or below (its max: the first one), and
         # -(i + 1) where above (its min: the last one); 0 where nothing is booked
         marks = jnp.where(active, jnp.where(below, C, -1) - i, 0)
-        first_in = C - jnp.max(marks, axis=0)  # (lanes, K + 1); C if none
-        above_last = -jnp.min(marks, axis=0) - 1  # -1 if none
+        first_in = C - fused.max0(marks)  # (lanes, K + 1); C if none
+        above_last = -fused.min0(marks) - 1  # -1 if none
         booked = (last >= 0)[:, None]
         ends_above = booked & (above_last == last[:, None])
         rejoined = booked & ~ends_above & (above_last >= 0)  # went above, came back below

@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec
 
@@ -74,7 +73,7 @@ class Kernel(NamedTuple):
         """
         a = self.args
         fn = jax.jit(kernel.one_step, static_argnums=0)
-        lowered = fn.lower(self.config, a.X, a.y, a.aux, a.init, a.lrs, a.seeds, a.rows)
+        lowered = fn.lower(self.config, a.X, a.y, a.aux, a.start.params, a.lrs, a.seeds, a.rows)
         cost = lowered.compile().cost_analysis()
         if isinstance(cost, list):  # older jax: one dict per program
             cost = cost[0] if cost else {}
@@ -190,14 +189,16 @@ def build(
     )
     _, f_star = problem.optimum()
     f0 = problem.value(init_params)
+    levels = Levels.of(f0, f_star, tol, targets_np, divergence_factor, dtype)
+    kernel_lrs = np.asarray(_pad_lanes(lrs_np, sharding), dtype)
     args = KernelArgs(
         X=X,
         y=problem.y,
         aux=aux,
-        init=kernel_init,
-        levels=Levels.of(f0, f_star, tol, targets_np, divergence_factor, dtype),
-        lrs=np.asarray(_pad_lanes(lrs_np, sharding), dtype),
-        seeds=jax.device_put(np.asarray(seeds_np, np.uint32)),
+        start=kernel.start(config, levels, kernel_init, len(seeds_np) * len(kernel_lrs)),
+        levels=levels,
+        lrs=kernel_lrs,
+        seeds=np.asarray(seeds_np, np.uint32),
         rows=_plan(config, seeds_np, epochs),
     )
     args = _place(args, sharding)
@@ -207,12 +208,12 @@ def build(
 def _plan(config: Config, seeds, epochs: int) -> jax.Array:
     """The rows of every step (shuffled sampling), padded to whole chunks; else a placeholder."""
     if config.sampling != "shuffled":
-        return jax.device_put(np.zeros((0,), np.int32))
+        return np.zeros((0,), np.int32)
     steps = math.ceil(config.total_steps / config.chunk) * config.chunk
     checks.memory((steps, len(seeds), config.batch_size), np.int32, "the sampling plan")
     rows = sampling.plan(seeds, config.n, config.batch_size, epochs)
-    # NumPy, then one transfer: jnp.pad would compile a program of its own
-    return jax.device_put(np.pad(rows, ((0, steps - config.total_steps), (0, 0), (0, 0))))
+    # NumPy (jnp.pad would compile a program of its own); _place transfers it
+    return np.pad(rows, ((0, steps - config.total_steps), (0, 0), (0, 0)))
 
 
 def _pad_lanes(lrs: np.ndarray, sharding) -> np.ndarray:
@@ -250,7 +251,10 @@ def _drop_padding(out: KernelOutput, num_lrs: int) -> KernelOutput:
 
 
 def _place(args: KernelArgs, sharding) -> KernelArgs:
-    """Put the learning rates on ``sharding`` (the one sharded argument), the rest alike."""
+    """Put the learning rates on ``sharding`` (the one sharded argument), the rest alike.
+
+    NumPy arguments (levels, starting state, plan) move to the devices here, once, rather than
+    at every call of the kernel."""
     if isinstance(sharding, NamedSharding):
         # Everything but the learning rates is replicated on the same mesh. With hosts joined
         # by jax.distributed the mesh spans processes, and an argument left on one process's
@@ -259,8 +263,8 @@ def _place(args: KernelArgs, sharding) -> KernelArgs:
         placed = {k: jax.device_put(v, replicated) for k, v in args._asdict().items()}
         placed["lrs"] = jax.device_put(args.lrs, sharding)
         return KernelArgs(**placed)
-    lrs = jnp.asarray(args.lrs) if sharding is None else jax.device_put(args.lrs, sharding)
-    return args._replace(lrs=lrs)
+    placed = jax.device_put(args)
+    return placed if sharding is None else placed._replace(lrs=jax.device_put(args.lrs, sharding))
 
 
 def sweep(
