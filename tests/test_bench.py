@@ -463,3 +463,42 @@ def test_committed_results_regenerate_identically():
     # every plot the README embeds is committed
     for link in re.findall(r"\]\((plots/[^)]+\.png)\)", readme.read_text()):
         assert (results / link).is_file(), link
+
+
+COLD_COMPILE = """
+import tempfile, jax, jax.numpy as jnp
+from bench import timing
+HIT = "/jax/compilation_cache/cache_hits"
+def compile_once():
+    jax.clear_caches()
+    with timing.cache_events() as events:
+        jax.jit(lambda x: jnp.sin(x) * 2.0 + 1.0).lower(1.0).compile()
+    return events
+with timing.compilation_cache(tempfile.mkdtemp()):
+    compile_once()  # stored
+    warm = compile_once()
+    for _ in range(2):  # the second must not read what the first may have stored
+        with timing.no_persistent_cache():
+            cold = compile_once()
+        assert HIT not in cold, cold
+    again = compile_once()
+assert HIT in warm and HIT in again, (warm, again)
+print("ok")
+"""
+
+
+def test_a_cold_compile_never_reads_the_persistent_cache():
+    # JAX memoizes whether the cache is in use at the first compile: switching the option
+    # off afterwards alone still read and wrote the cache, under a key of its own, so a
+    # "cold" compile read what an earlier cold compile had stored (0.04 s, not 0.15)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JAX_")}
+    proc = subprocess.run(
+        [sys.executable, "-c", COLD_COMPILE],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip() == "ok"
