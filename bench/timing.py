@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import jax
@@ -130,6 +130,35 @@ def time_calls(
     return times, out
 
 
+def time_alternating(
+    fns: Sequence[Callable[[], Any]], repeats: int, min_time: float = MIN_TIMED_S
+) -> tuple[list[list[float]], list[Any]]:
+    """Time programs in turn: one call of each per round, each ended by block_until_ready.
+
+    Slow spells of a shared machine last seconds. Programs timed one after the other can meet
+    different machines: the perf run at 5a79946 put the same minibatch kernel at 0.69x of
+    jax-scan, the run before at 1.32x. Called in turn they meet the same one, and the ratio of
+    their medians is what one run can publish. Each is called once untimed first; at least
+    ``repeats`` rounds, and more (up to MAX_CALLS) until the first has ``min_time`` seconds.
+
+    Returns:
+        Per program, its list of seconds per call, and its last output.
+
+    Example:
+        >>> times, _ = time_alternating([lambda: 1, lambda: 2], repeats=3, min_time=0.0)
+        >>> [len(t) for t in times]
+        [3, 3]
+    """
+    outs = [jax.block_until_ready(f()) for f in fns]
+    times: list[list[float]] = [[] for _ in fns]
+    while len(times[0]) < repeats or (sum(times[0]) < min_time and len(times[0]) < MAX_CALLS):
+        for i, f in enumerate(fns):
+            t0 = time.perf_counter()
+            outs[i] = jax.block_until_ready(f())
+            times[i].append(time.perf_counter() - t0)
+    return times, outs
+
+
 def time_kernel(kernel, repeats: int = 5) -> Timing:
     """Compile a ``gdjax.train.Kernel`` ahead of time, then time its calls.
 
@@ -184,19 +213,19 @@ def compile_kernel(kernel):
     return compiled, seconds, "/jax/compilation_cache/cache_hits" in events
 
 
-def cold_and_warm_compile(kernel) -> tuple[float, float]:
+def cold_and_warm_compile(kernel) -> tuple[Any, float, float]:
     """Compile seconds without the persistent cache, and from it (NaN when none is enabled).
 
     Returns:
-        ``(cold_s, warm_s)``: warm is a second process's experience when the first stored the
-        kernel: the trace and lowering, plus loading the executable from disk.
+        ``(compiled, cold_s, warm_s)``: warm is a second process's experience when the first
+        stored the kernel: the trace and lowering, plus loading the executable from disk.
     """
     enabled = jax.config.jax_enable_compilation_cache
     have_dir = bool(jax.config.jax_compilation_cache_dir)
     with no_persistent_cache():
-        _, cold, _ = compile_kernel(kernel)
+        compiled, cold, _ = compile_kernel(kernel)
     if not (enabled and have_dir):
-        return cold, float("nan")
+        return compiled, cold, float("nan")
     compile_kernel(kernel)  # make sure it is stored
     _, warm, hit = compile_kernel(kernel)
-    return cold, warm if hit else float("nan")
+    return compiled, cold, warm if hit else float("nan")
