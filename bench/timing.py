@@ -213,6 +213,16 @@ def compile_kernel(kernel):
     return compiled, seconds, "/jax/compilation_cache/cache_hits" in events
 
 
+def cold_compile_s(lower: Callable[[], Any]) -> float:
+    """Seconds of ``lower().compile()`` with JAX's caches cleared and the persistent one off:
+    the trace, the lowering and XLA's compile, as a new process would pay them."""
+    jax.clear_caches()
+    with no_persistent_cache():
+        t0 = time.perf_counter()
+        lower().compile()
+        return time.perf_counter() - t0
+
+
 def cold_and_warm_compile(kernel) -> tuple[Any, float, float]:
     """Compile seconds without the persistent cache, and from it (NaN when none is enabled).
 
