@@ -372,11 +372,25 @@ def _program(config: Config, *arrays) -> KernelOutput:
 
 
 def finish(config: Config, out: KernelOutput) -> KernelOutput:
-    """Complete the raw output of the compiled program on the host (NumPy arrays in).
+    """Complete the raw output of the compiled program on the host.
 
     The curve becomes (S, L, E + 1) and ends at the last step each lane was checked at (later
     points are NaN; ``last_eval`` indexes the last one); with exact monitoring the lower ends
     of the brackets are the steps before.
+
+    Args:
+        config: the kernel's config.
+        out: the compiled program's output, as NumPy arrays (gathered from every process).
+
+    Returns:
+        The :class:`KernelOutput` with every field filled in.
+
+    Example:
+        >>> import gdjax, jax, numpy as np
+        >>> k = gdjax.build(gdjax.problems.make_linear(64, 2), lrs=[0.1, 50.0], epochs=2)
+        >>> out = finish(k.config, jax.tree.map(np.asarray, k.call()))
+        >>> out.losses.shape, out.last_eval.tolist()  # the diverged lane's curve ends early
+        ((1, 2, 3), [[2, 1]])
     """
     grid = np.asarray(config.eval_steps)
     losses = out.losses[: len(grid)].T.reshape(*out.lane_steps.shape, len(grid))
