@@ -329,11 +329,10 @@ def attach(entry, problem, kernel, lanes: pd.DataFrame) -> pd.DataFrame:
         lanes["vs_jax-scan"] = lanes["jax-scan_gdjax_s"] / lanes["jax-scan_s"]
         # cold compiles in turn too, a few of each (medians): one is half a second of a
         # machine whose speed drifts by a third within a minute
-        colds, bares = [cold], []
-        for i in range(COMPILE_ROUNDS):
-            bares.append(timing.cold_compile_s(bare.lower))
-            if i + 1 < COMPILE_ROUNDS:
-                colds.append(timing.cold_compile_s(kernel.lower))
+        colds, bares = [cold], [timing.cold_compile(bare.lower)[1]]
+        for _ in range(COMPILE_ROUNDS - 1):
+            colds.append(timing.cold_compile(kernel.lower)[1])
+            bares.append(timing.cold_compile(bare.lower)[1])
         cold = statistics.median(colds)
         lanes["compile_cold_s"] = cold
         lanes["jax-scan_compile_s"] = statistics.median(bares)

@@ -213,14 +213,18 @@ def compile_kernel(kernel):
     return compiled, seconds, "/jax/compilation_cache/cache_hits" in events
 
 
-def cold_compile_s(lower: Callable[[], Any]) -> float:
-    """Seconds of ``lower().compile()`` with JAX's caches cleared and the persistent one off:
-    the trace, the lowering and XLA's compile, as a new process would pay them."""
+def cold_compile(lower: Callable[[], Any]) -> tuple[Any, float]:
+    """``lower().compile()`` with JAX's caches cleared and the persistent one off, timed: the
+    trace, the lowering and XLA's compile, as a new process would pay them.
+
+    Returns:
+        ``(compiled, seconds)``.
+    """
     jax.clear_caches()
     with no_persistent_cache():
         t0 = time.perf_counter()
-        lower().compile()
-        return time.perf_counter() - t0
+        compiled = lower().compile()
+        return compiled, time.perf_counter() - t0
 
 
 def cold_and_warm_compile(kernel) -> tuple[Any, float, float]:
@@ -232,8 +236,7 @@ def cold_and_warm_compile(kernel) -> tuple[Any, float, float]:
     """
     enabled = jax.config.jax_enable_compilation_cache
     have_dir = bool(jax.config.jax_compilation_cache_dir)
-    with no_persistent_cache():
-        compiled, cold, _ = compile_kernel(kernel)
+    compiled, cold = cold_compile(kernel.lower)
     if not (enabled and have_dir):
         return compiled, cold, float("nan")
     compile_kernel(kernel)  # make sure it is stored

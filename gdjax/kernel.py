@@ -144,7 +144,7 @@ class Start(NamedTuple):
     params: Any
     status: np.ndarray
     hits: HitTracker
-    losses: np.ndarray  # the curve: f(w0), then zeros (one scratch row more, see LoopState)
+    losses: np.ndarray  # the curve: f(w0), then zeros
     lane_step: np.ndarray
     lane_loss: np.ndarray
 
@@ -168,7 +168,7 @@ def start(config: Config, levels: Levels, init, lanes: int) -> Start:
     status, hits = levels.start(lanes, brackets=not config.exact)
     # zeros, not NaN: finish() masks the points a lane did not reach, and a multi-process
     # device_put checks that every process passes equal arrays (NaN != NaN)
-    losses = np.zeros((len(config.eval_steps) + 1, lanes), f0.dtype)
+    losses = np.zeros((len(config.eval_steps), lanes), f0.dtype)
     losses[0] = f0
     return Start(
         params=jax.tree.map(lambda x: np.repeat(np.asarray(x)[None], lanes, axis=0), init),
@@ -213,7 +213,7 @@ class LoopState(NamedTuple):
     opt_state: Any
     status: jax.Array  # (lanes,) metrics.RUNNING / CONVERGED / DIVERGED
     hits: HitTracker
-    losses: jax.Array  # (grid points + 1, lanes) the curve; the extra row takes other steps
+    losses: jax.Array  # (grid points, lanes) the curve
     lane_step: jax.Array  # (lanes,) the last step each lane was checked at
     lane_loss: jax.Array  # (lanes,) its loss there
 
@@ -222,7 +222,7 @@ class KernelOutput(NamedTuple):
     """What the kernel returns; lane arrays have leading axes (seeds, lrs).
 
     The compiled program returns it raw, :func:`finish` completes it on the host: ``losses``
-    comes as (E + 2, S * L) not yet masked (its last row is scratch), ``last_eval`` as None,
+    comes as (E + 1, S * L) not yet masked, ``last_eval`` as None,
     and with exact monitoring ``first_lo`` and ``stay_lo`` as None. XLA compiles each
     operation into a kernel of its own (about 8 ms each on a 2-core CPU): what NumPy does as
     well is not compiled.
@@ -358,7 +358,7 @@ def _program(config: Config, *arrays) -> KernelOutput:
     h = state.hits
     return KernelOutput(
         jax.tree.map(by_seed, state.params),
-        state.losses,  # raw: finish() drops the extra row, masks it, puts lanes first
+        state.losses,  # raw: finish() masks it and puts lanes first
         by_seed(state.status),
         by_seed(h.first),
         jax.tree.map(by_seed, h.first_lo),
@@ -393,7 +393,7 @@ def finish(config: Config, out: KernelOutput) -> KernelOutput:
         ((1, 2, 3), [[2, 1]])
     """
     grid = np.asarray(config.eval_steps)
-    losses = out.losses[: len(grid)].T.reshape(*out.lane_steps.shape, len(grid))
+    losses = out.losses.T.reshape(*out.lane_steps.shape, len(grid))
     recorded = grid <= out.lane_steps[..., None]
     losses = np.where(recorded, losses, np.array(np.nan, losses.dtype))
     last = np.searchsorted(grid, out.lane_steps, side="right").astype(np.int32) - 1
@@ -442,7 +442,7 @@ def _exact_loop(config, a: KernelArgs, step, monitor, booking: Booking, state: L
         )
         # the curve's points in this chunk (a gather, later masked by each lane's last step)
         here = (point_chunk == s.index)[:, None]
-        curve = jnp.where(here, loss[point_at], s.losses[1:-1])
+        curve = jnp.where(here, loss[point_at], s.losses[1:])
         return LoopState(
             s.index + 1,
             jnp.minimum(t0 + C, T),
@@ -450,7 +450,7 @@ def _exact_loop(config, a: KernelArgs, step, monitor, booking: Booking, state: L
             opt_state,
             status,
             hits,
-            s.losses.at[1:-1].set(curve),
+            s.losses.at[1:].set(curve),
             jnp.where(moving, t0 + last + 1, s.lane_step),
             jnp.where(moving, last_loss, s.lane_loss),
         )

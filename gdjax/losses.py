@@ -308,13 +308,17 @@ class Softmax(FullPassMonitor):
             params["b"] = T[-1]
         return params, value(theta)
 
-    def value(self, X, y, params):
-        A = _design(X, self.intercept)
+    def _theta(self, params):
+        """Parameters as the float64 vector of the (features + intercept) x classes weights."""
         T = np.asarray(params["w"], np.float64)
         if self.intercept:
             T = np.vstack([T, np.asarray(params["b"], np.float64)[None, :]])
+        return T.ravel()
+
+    def value(self, X, y, params):
+        A = _design(X, self.intercept)
         Y = np.eye(self.num_classes)[np.asarray(y).astype(np.int64)]
-        return self._value(A, Y, T.ravel(), self._penalty(A.shape[1]))
+        return self._value(A, Y, self._theta(params), self._penalty(A.shape[1]))
 
     def curvature(self, X, y, opt_params):
         """At the optimum. With an intercept the Hessian is singular along a common shift of the
@@ -322,10 +326,7 @@ class Softmax(FullPassMonitor):
         complement of that direction."""
         del y
         A = _design(np.asarray(X, np.float64), self.intercept)
-        T = np.asarray(opt_params["w"], np.float64)
-        if self.intercept:
-            T = np.vstack([T, np.asarray(opt_params["b"], np.float64)[None, :]])
-        H = self._hessian(A, T.ravel(), self._penalty(A.shape[1]))
+        H = self._hessian(A, self._theta(opt_params), self._penalty(A.shape[1]))
         if self.intercept:
             k = self.num_classes
             shift = np.zeros((A.shape[1], k))

@@ -102,7 +102,7 @@ class Levels(NamedTuple):
         at0 = np.repeat(at0[None, :], lanes, axis=0)
         status = metrics.CONVERGED if rel <= self.tol else metrics.RUNNING
         lo = at0 if brackets else None
-        return np.full((lanes,), status, np.int32), HitTracker(at0, lo, at0.copy(), lo)
+        return np.full((lanes,), status, np.int32), HitTracker(at0, lo, at0, lo)
 
 
 def _iota(x):

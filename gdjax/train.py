@@ -205,7 +205,7 @@ def build(
     return Kernel(config, args, problem, lrs_np, seeds_np, targets_np, tol, f0, basis)
 
 
-def _plan(config: Config, seeds, epochs: int) -> jax.Array:
+def _plan(config: Config, seeds, epochs: int) -> np.ndarray:
     """The rows of every step (shuffled sampling), padded to whole chunks; else a placeholder."""
     if config.sampling != "shuffled":
         return np.zeros((0,), np.int32)

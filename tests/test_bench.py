@@ -29,6 +29,20 @@ LANE_COLUMNS = (
 ).split()
 
 
+def _script_prints_ok(script: str, env: dict) -> None:
+    """Run ``python -c script`` from the repository root; it must exit 0 and print "ok"."""
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip() == "ok"
+
+
 def _bench(*args, **kwargs):
     """``python -m bench ...`` in a fresh process, from the repository root."""
     return subprocess.run(
@@ -431,16 +445,7 @@ def test_lanes_shard_over_two_host_devices_with_identical_results_padded_or_not(
         "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
         "JAX_ENABLE_X64": "1",
     }
-    proc = subprocess.run(
-        [sys.executable, "-c", SHARDED],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert proc.stdout.strip() == "ok"
+    _script_prints_ok(SHARDED, env)
 
 
 def test_env_command_names_the_machine(capsys):
@@ -497,13 +502,4 @@ def test_a_cold_compile_never_reads_the_persistent_cache():
     # off afterwards alone still read and wrote the cache, under a key of its own, so a
     # "cold" compile read what an earlier cold compile had stored (0.04 s, not 0.15)
     env = {k: v for k, v in os.environ.items() if not k.startswith("JAX_")}
-    proc = subprocess.run(
-        [sys.executable, "-c", COLD_COMPILE],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert proc.stdout.strip() == "ok"
+    _script_prints_ok(COLD_COMPILE, env)
