@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench import runs, suites
+from bench import bare_report, runs, suites
 from bench.runs import Run
-from bench.tables import md_table
+from bench.tables import md_table, ms, times
 
 # (workload, baseline) -> minimum speedup of the 64-lane gdjax sweep over that baseline
 SPEED_TARGETS = {
@@ -45,14 +45,6 @@ def newest_perf_run(runs_dir: Path) -> Run | None:
     return max(perf, key=lambda r: (r.stamp, r.name)) if perf else None
 
 
-def _ms(s) -> str:
-    return "-" if pd.isna(s) else f"{s * 1e3:.3g}"
-
-
-def _x(v) -> str:
-    return "-" if pd.isna(v) else f"{v:.3g}x"
-
-
 def _met(ok: bool) -> str:
     return "met" if ok else "**not met**"
 
@@ -67,7 +59,8 @@ def render(runs_dir: Path) -> str | None:
     roof = run.meta.get("roofline")
     out = render_header(run)
     out += render_speed(records, run.lanes)
-    out += render_bare(records)
+    out += bare_report.render_bare(records)
+    out += bare_report.render_floor(records)
     out += render_targets(records, roof)
     out += render_compile_cache(records)
     out += render_roofline(records, roof)
@@ -128,9 +121,9 @@ def render_speed(records: list[dict], lanes: pd.DataFrame) -> list[str]:
         ]
         for b in BASELINES:
             row += [
-                _ms(r.get(f"{b}_s")),
-                _x(r.get(f"speedup_{b}")),
-                _x(r.get(f"speedup_{b}_with_compile")),
+                ms(r.get(f"{b}_s")),
+                times(r.get(f"speedup_{b}")),
+                times(r.get(f"speedup_{b}_with_compile")),
             ]
         rows.append(row)
     out.append(md_table(header, rows, right=set(range(1, len(header)))))
@@ -158,7 +151,7 @@ def _at_peak(r: dict, roof: dict | None) -> float:
 
 
 def _target(name, goal, measured, ok, ceiling=float("nan")) -> list[str]:
-    return [name, goal, measured, _x(ceiling), _met(ok)]
+    return [name, goal, measured, times(ceiling), _met(ok)]
 
 
 def render_targets(records: list[dict], roof: dict | None) -> list[str]:
@@ -170,7 +163,8 @@ def render_targets(records: list[dict], roof: dict | None) -> list[str]:
         "`ceiling`: the ratio gdjax would reach if its kernel ran at this machine's GEMM rate "
         "(the run's flops per step x steps / GEMM GFLOP/s, plus the compile where it counts). "
         "A goal above its ceiling cannot be met on this machine by any kernel doing this "
-        "arithmetic.",
+        "arithmetic. For gdjax / jax-scan with exact monitoring the ceiling is the loss floor "
+        "(below): jax-scan itself, made to record every step's loss.",
         "",
     ]
     by = {r["problem"]: r for r in records}
@@ -189,73 +183,19 @@ def _bare_targets(by: dict) -> list[list[str]]:
             goal = BARE_TARGET[w]
             text = f"<= {goal:g}x" if goal > 1 else "< 1x (faster)"
             ok = v <= goal if goal > 1 else v < goal
-            rows.append(_target(f"{w}: gdjax / jax-scan run time", text, _x(v), ok))
+            floor = r.get("loss_floor", float("nan"))
+            rows.append(_target(f"{w}: gdjax / jax-scan run time", text, times(v), ok, floor))
     for w, r in by.items():
         v = r.get("compile_vs_jax-scan")
         if v is not None and not pd.isna(v):
             goal = f"<= {BARE_COMPILE_TARGET:g}x"
-            rows.append(_target(f"{w}: cold compile / jax-scan's", goal, _x(v), v <= 2.0))
+            rows.append(_target(f"{w}: cold compile / jax-scan's", goal, times(v), v <= 2.0))
     for w, r in by.items():
         v = r.get("seeds4_vs_one_seed")
         if v is not None and not pd.isna(v):
             name, goal = f"{w}: 4 seeds x 16 rates / 1 seed x 64", f"<= {SEEDS_TARGET:g}x"
-            rows.append(_target(name, goal, _x(v), v <= SEEDS_TARGET))
+            rows.append(_target(name, goal, times(v), v <= SEEDS_TARGET))
     return rows
-
-
-def render_bare(records: list[dict]) -> list[str]:
-    """gdjax beside the bare program of the same arithmetic, and what its monitoring costs."""
-    rows = []
-    for r in records:
-        if pd.isna(r.get("jax-scan_s", float("nan"))):
-            continue
-        cold = r.get("compile_cold_s", r["compile_s"])
-        rows.append(
-            [
-                r["problem"],
-                _ms(r.get("jax-scan_gdjax_s", r["run_s"])),
-                _ms(r["jax-scan_s"]),
-                _x(r["vs_jax-scan"]),
-                f"{cold:.2f}",
-                f"{r['jax-scan_compile_s']:.2f}",
-                f"{r['jax-scan_max_rel_diff']:.1e}",
-                _ms(r.get("grid_monitor_s", float("nan"))),
-                _x(r.get("exact_monitor_cost", float("nan"))),
-                _x(r.get("seeds4_vs_one_seed", float("nan"))),
-            ]
-        )
-    if not rows:
-        return []
-    header = [
-        "workload",
-        "gdjax ms",
-        "jax-scan ms",
-        "gdjax / jax-scan",
-        "gdjax compile s",
-        "jax-scan compile s",
-        "final-loss diff",
-        "gdjax ms, grid monitoring",
-        "exact monitoring cost",
-        "4 seeds / 1 seed",
-    ]
-    return [
-        "",
-        "## Against a bare program",
-        "",
-        "`jax-scan` is plain SGD as about 25 lines of `jit(vmap(scan))` over rows drawn ahead, "
-        "with no monitoring, status or early stop (`bench/baselines.py`): the floor for this "
-        "arithmetic. gdjax runs with its default monitoring: least squares checks the full-data "
-        "loss after every step, so its counts are exact (in the eigenbasis of the Hessian, "
-        "where that check costs O(d), see `gdjax/eigenbasis.py`). `gdjax ms, grid monitoring` "
-        "is the same kernel with that check only at the curve's points; `exact monitoring "
-        "cost` is the ratio of the two. `4 seeds / 1 seed`: the same 64 lanes as 4 seeds x 16 "
-        "rates (each seed its own rows) against 1 seed x 64 rates. Each ratio comes from the "
-        "two programs called in turn, one call of each per round (medians), so that both meet "
-        "the same spells of a shared machine; `gdjax ms` here is gdjax's median beside "
-        "jax-scan. Compiles are cold (caches off).",
-        "",
-        md_table(header, rows, set(range(1, len(header)))),
-    ]
 
 
 def _speed_targets(by: dict, roof) -> list[list[str]]:
@@ -265,7 +205,7 @@ def _speed_targets(by: dict, roof) -> list[list[str]]:
         v = r.get(f"speedup_{b}")
         if v is not None and not pd.isna(v):
             ceil = r[f"{b}_s"] / _at_peak(r, roof)
-            rows.append(_target(f"{w} vs {b}", f">= {goal}x", _x(v), v >= goal, ceil))
+            rows.append(_target(f"{w} vs {b}", f">= {goal}x", times(v), v >= goal, ceil))
     return rows
 
 
@@ -284,7 +224,7 @@ def _with_compile_targets(by: dict, roof) -> list[list[str]]:
             ceil = r["numpy_s"] / (_at_peak(r, roof) + comp)
             goal = f">= {WITH_COMPILE_TARGET}x"
             name = f"{w} vs numpy, {label} compile included"
-            rows.append(_target(name, goal, _x(v), v >= WITH_COMPILE_TARGET, ceil))
+            rows.append(_target(name, goal, times(v), v >= WITH_COMPILE_TARGET, ceil))
     return rows
 
 
@@ -295,7 +235,7 @@ def _single_targets(by: dict, roof) -> list[list[str]]:
         if v is not None and not pd.isna(v):
             ceil = r["single_s"] / _at_peak(r, roof)
             name, goal = f"{w}: sweep vs 64 single runs", f">= {SINGLE_TARGET}x"
-            rows.append(_target(name, goal, _x(v), v >= SINGLE_TARGET, ceil))
+            rows.append(_target(name, goal, times(v), v >= SINGLE_TARGET, ceil))
     return rows
 
 
@@ -334,7 +274,7 @@ def render_compile_cache(records: list[dict]) -> list[str]:
             r["problem"],
             f"{r['compile_cold_s']:.3f}",
             f"{r['compile_warm_s']:.3f}",
-            _x(r["compile_cold_s"] / r["compile_warm_s"]),
+            times(r["compile_cold_s"] / r["compile_warm_s"]),
         ]
         for r in records
     ]
@@ -399,7 +339,7 @@ def render_scaling(runs_dir: Path, host: str | None) -> list[str]:
             r.problem,
             str(r.devices),
             f"{r.run_s * 1e3:.3g}",
-            _x(r.speedup_vs_first),
+            times(r.speedup_vs_first),
             f"{r.max_rel_diff_vs_first:.1e}",
         ]
         for r in table.itertuples()

@@ -186,3 +186,23 @@ def md_table(header: list[str], rows: list[list[str]], right: set[int]) -> str:
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(rule) + " |"]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     return "\n".join(lines)
+
+
+def ms(seconds) -> str:
+    """Seconds as milliseconds, 3 significant digits ("-" when missing).
+
+    Example:
+        >>> ms(0.01234), ms(float("nan"))
+        ('12.3', '-')
+    """
+    return "-" if pd.isna(seconds) else f"{seconds * 1e3:.3g}"
+
+
+def times(ratio) -> str:
+    """A ratio as "1.23x" ("-" when missing).
+
+    Example:
+        >>> times(1.2345), times(None)
+        ('1.23x', '-')
+    """
+    return "-" if pd.isna(ratio) else f"{ratio:.3g}x"

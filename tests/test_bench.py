@@ -19,6 +19,7 @@ import pytest
 
 import gdjax
 from bench import baselines, cli, perf_report, report, runner, runs, suites
+from tests.reference import flat_params, gd_loop
 
 ROOT = Path(__file__).resolve().parents[1]
 LANE_COLUMNS = (
@@ -351,11 +352,12 @@ def test_baseline_loops_match_gdjax(kind, batch_size):
             )
 
 
-def _attached(lrs, names, **settings):
-    """A minibatch-16 entry on linear 128x4, run once, with the baselines ``names`` attached."""
+def _attached(lrs, names, problem=None, **settings):
+    """A minibatch-16 entry on linear 128x4 (or ``problem``), run once, with the baselines
+    ``names`` attached."""
     from bench import envinfo
 
-    problem = gdjax.problems.make_linear(128, 4)
+    problem = problem or gdjax.problems.make_linear(128, 4)
     entry = suites.Entry(
         suite="t",
         problem="p",
@@ -402,6 +404,16 @@ def test_bare_program_seed_split_and_monitoring_cost_are_measured():
     )
     for paired in ("jax-scan_gdjax_s", "seeds4_gdjax_s", "grid_monitor_gdjax_s"):
         assert 0 < out[paired] < 60
+    # least squares is monitored exactly: jax-scan + loss, timed in the same rounds
+    assert out["jax-scan-loss_max_rel_diff"] < 1e-5
+    assert out["loss_floor"] == pytest.approx(out["jax-scan-loss_s"] / out["jax-scan_s"])
+    assert out["jax-scan-loss_compile_s"] > 0
+
+
+def test_no_loss_floor_without_exact_monitoring():
+    out = _attached([0.01, 0.1], ["jax-scan"], gdjax.problems.make_logistic(128, 4)).iloc[0]
+    assert out["jax-scan_max_rel_diff"] < 1e-5
+    assert "loss_floor" not in out and "jax-scan-loss_s" not in out
 
 
 def test_bare_program_matches_a_numpy_loop():
@@ -413,6 +425,24 @@ def test_bare_program_matches_a_numpy_loop():
     for i, lr in enumerate(lrs):
         ref = baselines.numpy_loop(problem, float(lr), rows, 2)
         np.testing.assert_allclose(params["w"][i], ref["w"], rtol=1e-4, atol=1e-5)
+
+
+def test_bare_program_with_loss_records_every_steps_full_data_loss():
+    # in the eigenbasis, against a float64 loop in the original coordinates
+    problem = gdjax.problems.make_linear(64, 3, seed=2)
+    basis = gdjax.eigenbasis.Eigenbasis.of(problem)
+    X, spec, aux, init = basis.kernel_data(problem, problem.init_params())
+    rows = np.concatenate(baselines.step_rows(64, 8, 2, True, 0))
+    lrs = np.asarray([0.01, 0.3], np.float32)
+    params, losses = baselines.bare_program(spec, 16, monitored=True)(
+        X, problem.y, init, lrs, rows, aux
+    )
+    assert losses.shape == (2, 16)
+    for i, lr in enumerate(lrs):
+        theta, ref = gd_loop("linear", problem.X, problem.y, lr=float(lr), b=8, epochs=2)
+        np.testing.assert_allclose(losses[i], ref[1:], rtol=2e-5)
+        back = flat_params(basis.params(np.asarray(params["w"][i], np.float64)))
+        np.testing.assert_allclose(back, theta, rtol=1e-4, atol=1e-6)
 
 
 SHARDED = """

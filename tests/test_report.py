@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bench import cli, compare, report, runs
+from bench import bare_report, cli, compare, perf_report, report, runs
 
 STATUSES = ("converged", "diverged", "max_steps")
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -330,3 +330,29 @@ def test_compare_without_lane_columns_says_agreement_is_not_checked(tmp_path):
     b = _synthetic(tmp_path / "b", "h2", 0.001)
     text = compare.render(compare.load([a, b]))
     assert "agreement not checked: lanes lack the columns ['lr', 'seed'" in text
+
+
+def test_loss_floor_table_and_the_ceiling_of_the_bare_target():
+    r = {
+        "problem": "sgd",
+        "run_s": 0.009,
+        "jax-scan_gdjax_s": 0.008,
+        "jax-scan_s": 0.004,
+        "vs_jax-scan": 2.0,
+        "jax-scan-loss_s": 0.006,
+        "loss_floor": 1.5,
+        "jax-scan_compile_s": 0.1,
+        "jax-scan-loss_compile_s": 0.12,
+        "jax-scan-loss_max_rel_diff": 1e-6,
+    }
+    text = "\n".join(bare_report.render_floor([r]))
+    lines = [x for x in text.splitlines() if x.startswith("| sgd")]
+    cells = [c.strip() for c in lines[0].split("|")[1:-1]]
+    # gdjax's own median from the same rounds, over jax-scan + loss's
+    assert cells == ["sgd", "4", "6", "1.5x", "8", "1.33x", "0.10", "0.12", "1.0e-06"]
+    target = perf_report._bare_targets({"sgd": r})[0]
+    assert target == ["sgd: gdjax / jax-scan run time", "<= 1.1x", "2x", "1.5x", "**not met**"]
+    # grid monitoring (logistic) has no floor: no table, no ceiling
+    grid = {**r, "jax-scan-loss_s": float("nan"), "loss_floor": float("nan")}
+    assert bare_report.render_floor([grid]) == []
+    assert perf_report._bare_targets({"sgd": grid})[0][3] == "-"
