@@ -168,6 +168,8 @@ def build(
     # monitor would cost more than 1/16 of the step (p / 2b > 1/16). Large batches keep their
     # data as it is (the intercept apart, GEMMs on d columns: d + 1 ones run slower).
     if exact and problem.kind == "linear" and optimizer in ROTATABLE and b < 8 * num_params:
+        # the host makes the rotated design in float64 (the design, then its product)
+        checks.memory((2, n, num_params), np.float64, "the data rotated into the eigenbasis")
         basis = Eigenbasis.of(problem)
         X, spec, aux, kernel_init = basis.kernel_data(problem, init_params)
     else:
