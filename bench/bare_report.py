@@ -10,6 +10,13 @@ import pandas as pd
 from bench.tables import md_table, ms, times
 
 
+def _section(title: str, prose: str, header: list[str], rows: list[list[str]]) -> list[str]:
+    """A perf.md section: title, prose and a table, numbers right-aligned; none without rows."""
+    if not rows:
+        return []
+    return ["", f"## {title}", "", prose, "", md_table(header, rows, set(range(1, len(header))))]
+
+
 def render_bare(records: list[dict]) -> list[str]:
     """gdjax beside the bare program of the same arithmetic, and what its monitoring costs."""
     rows = []
@@ -31,8 +38,6 @@ def render_bare(records: list[dict]) -> list[str]:
                 times(r.get("seeds4_vs_one_seed", float("nan"))),
             ]
         )
-    if not rows:
-        return []
     header = [
         "workload",
         "gdjax ms",
@@ -45,10 +50,8 @@ def render_bare(records: list[dict]) -> list[str]:
         "exact monitoring cost",
         "4 seeds / 1 seed",
     ]
-    return [
-        "",
-        "## Against a bare program",
-        "",
+    return _section(
+        "Against a bare program",
         "`jax-scan` is plain SGD as about 25 lines of `jit(vmap(scan))` over rows drawn ahead, "
         "with no monitoring, status or early stop (`bench/baselines.py`): the floor for this "
         "arithmetic. gdjax runs with its default monitoring: least squares checks the full-data "
@@ -60,9 +63,9 @@ def render_bare(records: list[dict]) -> list[str]:
         "two programs called in turn, one call of each per round (medians), so that both meet "
         "the same spells of a shared machine; `gdjax ms` here is gdjax's median beside "
         "jax-scan. Compiles are cold (caches off).",
-        "",
-        md_table(header, rows, set(range(1, len(header)))),
-    ]
+        header,
+        rows,
+    )
 
 
 def render_floor(records: list[dict]) -> list[str]:
@@ -85,8 +88,6 @@ def render_floor(records: list[dict]) -> list[str]:
                 f"{r['jax-scan-loss_max_rel_diff']:.1e}",
             ]
         )
-    if not rows:
-        return []
     header = [
         "workload",
         "jax-scan ms",
@@ -98,10 +99,8 @@ def render_floor(records: list[dict]) -> list[str]:
         "jax-scan + loss compile s",
         "final-loss diff",
     ]
-    return [
-        "",
-        "## The floor of exact monitoring",
-        "",
+    return _section(
+        "The floor of exact monitoring",
         "`jax-scan + loss` is jax-scan run where gdjax runs least squares, in the eigenbasis of "
         "the Hessian, with the full-data loss of every lane after every step as its scan's "
         "output: O(d) a step (`bench/baselines.py`). It has no status, halting, early stop or "
@@ -111,6 +110,6 @@ def render_floor(records: list[dict]) -> list[str]:
         "that monitors every step this way meets the 1.1x goal. All three programs were called "
         "in turn, in the same rounds (medians); `final-loss diff` compares its last loss with "
         "gdjax's.",
-        "",
-        md_table(header, rows, set(range(1, len(header)))),
-    ]
+        header,
+        rows,
+    )

@@ -257,19 +257,20 @@ def _max_rel_diff(mine: pd.DataFrame, finals) -> float:
     return float(diff.max()) if diff.size else float("nan")
 
 
+def _bare(fn, args, max_rel_diff) -> BareProgram:
+    """Compile ``fn`` on ``args`` (no cache cleared: the cold compiles are timed apart)."""
+    compiled = fn.lower(*args).compile()
+    return BareProgram(
+        functools.partial(compiled, *args), functools.partial(fn.lower, *args), max_rel_diff
+    )
+
+
 def jax_scan(problem, lanes: pd.DataFrame, entry) -> BareProgram:
     """Compile the bare program on seed 0's lanes of an entry."""
     mine, idx, steps, lrs = _seed0(problem, lanes, entry)
     fn = bare_program(problem.spec, steps)
     args = (problem.X, problem.y, problem.init_params(), lrs, idx)
-    compiled = fn.lower(*args).compile()
-
-    def max_rel_diff(params) -> float:
-        return _max_rel_diff(mine, jax.vmap(problem.loss)(params))
-
-    return BareProgram(
-        functools.partial(compiled, *args), functools.partial(fn.lower, *args), max_rel_diff
-    )
+    return _bare(fn, args, lambda params: _max_rel_diff(mine, jax.vmap(problem.loss)(params)))
 
 
 def jax_scan_loss(problem, kernel, lanes: pd.DataFrame, entry) -> BareProgram | None:
@@ -278,22 +279,17 @@ def jax_scan_loss(problem, kernel, lanes: pd.DataFrame, entry) -> BareProgram | 
 
     It runs where gdjax does, in the eigenbasis of the Hessian (the loss in O(d) a step,
     :mod:`gdjax.eigenbasis`), and returns the losses from its scan; gdjax's kernel books them
-    too (status, halting, targets). None where the kernel does not monitor that way.
+    too (status, halting, targets). None where the kernel does not monitor that way (only
+    exact monitoring runs in the eigenbasis).
     """
-    if kernel.basis is None or not kernel.config.exact:
+    if kernel.basis is None:
         return None
     mine, idx, steps, lrs = _seed0(problem, lanes, entry)
     X, spec, aux, init = kernel.basis.kernel_data(problem, problem.init_params())
     fn = bare_program(spec, steps, monitored=True)
     args = (X, problem.y, init, lrs, idx, aux)
-    compiled = fn.lower(*args).compile()
-
-    def max_rel_diff(out) -> float:
-        return _max_rel_diff(mine, out[1][:, -1])  # its own last loss
-
-    return BareProgram(
-        functools.partial(compiled, *args), functools.partial(fn.lower, *args), max_rel_diff
-    )
+    # its final loss is its own last monitored one
+    return _bare(fn, args, lambda out: _max_rel_diff(mine, out[1][:, -1]))
 
 
 def seed_split(problem, entry, lanes: pd.DataFrame, seeds: int = 4):

@@ -24,7 +24,7 @@ import pandas as pd
 
 from bench import runs
 from bench.errors import UserError
-from bench.tables import md_table
+from bench.tables import md_table, ms
 
 WORKLOAD = ["suite", "problem", "variant", "batch_size", "optimizer", "lanes"]
 #: what identifies one lane across runs
@@ -95,10 +95,6 @@ def load(paths: list[Path]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def _ms(v) -> str:
-    return "-" if pd.isna(v) else f"{v * 1e3:.3g}"
-
-
 def render(df: pd.DataFrame) -> str:
     """The speed table, the throughput table and the agreement of every run with the first.
 
@@ -155,7 +151,7 @@ def speed(df: pd.DataFrame) -> str:
     for key in run_s.index:
         t = run_s.loc[key]
         row = [str(k) for k in key]
-        row += [_ms(t[r]) for r in run_ids]
+        row += [ms(t[r]) for r in run_ids]
         row += [
             "-" if pd.isna(t[ref]) or pd.isna(t[r]) or t[r] <= 0 else f"{t[ref] / t[r]:.2f}"
             for r in run_ids[1:]
