@@ -209,3 +209,26 @@ def test_curves_frame_long_format():
     np.testing.assert_allclose(sel["loss"], lane.losses)
     np.testing.assert_array_equal(sel["samples"], lane.steps * 8)
     assert (sel["rel_subopt"].iloc[0]) == pytest.approx(1.0)
+
+
+def test_rows_gathered_per_step_beyond_the_chunk_bound_give_the_same_sweep(x64, monkeypatch):
+    # exact monitoring gathers a chunk's rows at once; above CHUNK_ROWS_BYTES, each step's rows
+    p = gdjax.problems.make_linear(100, 3, seed=1, dtype=np.float64)
+    settings = dict(lrs=[0.01, 0.05, 2.0], seeds=[0, 5], batch_size=7, epochs=3, early_stop=False)
+    k = gdjax.build(p, **settings)
+    assert k.config.exact and gdjax.kernel.gathers_chunks(k.config, k.args.X, k.args.rows)
+    chunked = gdjax.sweep(p, **settings)
+    monkeypatch.setattr(gdjax.kernel, "CHUNK_ROWS_BYTES", 0)
+    jax.clear_caches()  # the bound is read at trace time
+    assert not gdjax.kernel.gathers_chunks(k.config, k.args.X, k.args.rows)
+    per_step = gdjax.sweep(p, **settings)
+    for field in ("status", "first_step", "stay_step", "lane_steps"):
+        np.testing.assert_array_equal(getattr(per_step, field), getattr(chunked, field))
+    np.testing.assert_allclose(per_step.losses, chunked.losses, rtol=1e-12)
+    np.testing.assert_allclose(
+        flat_params(per_step.params), flat_params(chunked.params), rtol=1e-12
+    )
+    # and both are the NumPy loop of seed 5's rows at lr 0.05
+    theta, _ = gd_loop("linear", p.X, p.y, lr=0.05, b=7, epochs=3, seed=5)
+    lane = per_step.lane(4)  # seed-major: seed 5, lr 0.05
+    np.testing.assert_allclose(flat_params(lane.params), theta, rtol=1e-10, atol=1e-12)
