@@ -257,11 +257,12 @@ def make_step(config: Config, X, y, lrs, S: int):
     """``step((params, opt_state), (t, batch)) -> (params, opt_state)`` for every lane, and the
     optimizer's ``init``.
 
-    ``batch`` is the step's rows ``(X[rows], y[rows])``, (S, b, p) and (S, b), when rows are
-    shuffled (see :func:`gather`), else None. Lanes are one flat axis of S * L (seed-major);
-    where every lane sees the same rows (batch GD, rows in order, one seed) a single vmap makes
-    one matrix-matrix product. Several seeds see different rows: their lanes are split per seed,
-    and XLA's CPU backend runs that batched product slower.
+    ``batch`` is the step's rows ``(X[rows], y[rows])`` when rows are shuffled, else None:
+    (S, b, p) and (S, b), or (b, p) and (b,) for one seed (see :func:`gather`). Lanes are one
+    flat axis of S * L (seed-major); where every lane sees the same rows (batch GD, rows in
+    order, one seed) a single vmap makes one matrix-matrix product. Several seeds see different
+    rows: their lanes are split per seed, and XLA's CPU backend runs that batched product
+    slower.
     """
     spec, b, spe = config.spec, config.batch_size, config.steps_per_epoch
     L = lrs.shape[0]
@@ -302,7 +303,7 @@ def make_step(config: Config, X, y, lrs, S: int):
             return shared(params, opt_state, lane_lrs, Xb, yb)
         Xb, yb = batch
         if S == 1:
-            return shared(params, opt_state, lane_lrs, Xb[0], yb[0])
+            return shared(params, opt_state, lane_lrs, Xb, yb)
         p, o = per_seed(split(params), split(opt_state), lane_lrs.reshape(S, L), Xb, yb)
         return merge(p), merge(o)
 
@@ -337,7 +338,12 @@ def gathers_chunks(config: Config, X, rows) -> bool:
 
 
 def gather(X, y, rows):
-    """The rows of a slice of the plan: ``(X[rows], y[rows])``, for ``rows`` of any shape."""
+    """The rows of a slice of the plan, ``(..., S, b)``: ``(X[rows], y[rows])``, without the
+    seed axis when there is one seed (the batch :func:`make_step` takes)."""
+    if rows.shape[-2] == 1:
+        # a seed axis of size 1 made XLA choose a layout for the gathered rows that it then
+        # copied into another, two more kernels
+        rows = rows[..., 0, :]
     return X[rows], y[rows]
 
 
