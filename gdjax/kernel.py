@@ -51,7 +51,6 @@ __all__ = [
 DEFAULT_EVALS = 128  # points of the default geometric evaluation grid
 MAX_CHUNK = 512  # most steps an exact-monitoring chunk books at once
 MIN_CHUNKS = 16  # early stop acts at chunk ends: a run has at least this many chunks
-RUNS = np.int32(np.iinfo(np.int32).max)  # the stop step of a lane that has not halted
 CHUNK_ROWS_BYTES = 16 << 20  # largest chunk of rows gathered at once (see _exact_loop)
 
 
@@ -148,6 +147,10 @@ class Start(NamedTuple):
     losses: np.ndarray  # the curve: f(w0), then zeros
     lane_step: np.ndarray
     lane_loss: np.ndarray
+    chunk_losses: np.ndarray | None  # exact monitoring: (C, lanes), each chunk's losses
+    # exact monitoring: 0 ... C - 1, a chunk's steps (an argument: an iota in the program
+    # would be a kernel run every chunk)
+    chunk_steps: np.ndarray | None
 
 
 def start(config: Config, levels: Levels, init, lanes: int) -> Start:
@@ -178,6 +181,8 @@ def start(config: Config, levels: Levels, init, lanes: int) -> Start:
         losses=losses,
         lane_step=np.zeros((lanes,), np.int32),
         lane_loss=np.full((lanes,), f0),
+        chunk_losses=np.zeros((config.chunk, lanes), f0.dtype) if config.exact else None,
+        chunk_steps=np.arange(config.chunk, dtype=np.int32) if config.exact else None,
     )
 
 
@@ -217,6 +222,7 @@ class LoopState(NamedTuple):
     losses: jax.Array  # (grid points, lanes) the curve
     lane_step: jax.Array  # (lanes,) the last step each lane was checked at
     lane_loss: jax.Array  # (lanes,) its loss there
+    chunk_losses: jax.Array | None  # exact: (C, lanes) the loss after each step of a chunk
 
 
 class KernelOutput(NamedTuple):
@@ -375,6 +381,7 @@ def _program(config: Config, *arrays) -> KernelOutput:
         s0.losses,
         s0.lane_step,
         s0.lane_loss,
+        s0.chunk_losses,
     )
     loop = _exact_loop if config.exact else _grid_loop
     state = loop(config, a, step, monitor, booking, state)
@@ -440,45 +447,49 @@ def _exact_loop(config, a: KernelArgs, step, monitor, booking: Booking, state: L
     shuffled = config.sampling == "shuffled"
     pregather = shuffled and gathers_chunks(config, a.X, a.rows)
 
-    def step_and_check(carry, xs):
-        params, opt_state, stop = carry
-        t, batch = xs
-        if shuffled and not pregather:
-            batch = gather(a.X, a.y, batch)
-        new_params, new_opt = step((params, opt_state), (t, batch))
-        go = (stop == RUNS) & (t < T) if padded else stop == RUNS
-        # A lane halts right after the step where it diverged (or converged, with early
-        # stop): it keeps the parameters of that step, those of its last booked loss.
-        # Selecting before the monitor lets XLA fuse the select into the update.
-        params = _select(go, new_params, params)
-        opt_state = _select(go, new_opt, opt_state)
-        loss = monitor(params)
-        return (params, opt_state, jnp.where(go & booking.halts(loss), t, stop)), loss
-
     def chunk(s: LoopState) -> LoopState:
         t0 = s.step
-        ts = t0 + jnp.arange(C, dtype=jnp.int32)
+        moving = booking.moving(s.status)
+        count = jnp.minimum(C, T - t0) if padded else C  # steps that exist
+
+        def step_and_check(carry, xs):
+            params, opt_state, losses = carry
+            i, batch = xs
+            if shuffled and not pregather:
+                batch = gather(a.X, a.y, batch)
+            new_params, new_opt = step((params, opt_state), (t0 + i, batch))
+            # A lane halts right after the step where it diverged (or converged, with early
+            # stop) and keeps the parameters of that step: its loss stays the one that halted
+            # it, so it stays halted. Reading that from the loss before, inside the update's
+            # kernel, saves two kernels a step: a halting state's update, and the loss's
+            # reduction, which fuses into its write only when that is its one use.
+            before = jax.lax.dynamic_index_in_dim(losses, jnp.maximum(i - 1, 0), keepdims=False)
+            go = jnp.where(i == 0, moving, ~booking.halts(before))
+            if padded:
+                go = go & (i < count)
+            # selecting before the monitor lets XLA fuse the select into the update
+            params = _select(go, new_params, params)
+            opt_state = _select(go, new_opt, opt_state)
+            losses = jax.lax.dynamic_update_index_in_dim(losses, monitor(params), i, 0)
+            return (params, opt_state, losses), None
+
         batches = None  # batch GD and rows in order need no plan
         if shuffled:
             batches = jax.lax.dynamic_slice_in_dim(a.rows, t0, C)
             batches = gather(a.X, a.y, batches) if pregather else batches
-        moving = booking.moving(s.status)
-        # per lane, the step after which it halted: RUNS while it runs, -1 if idle
-        stop0 = jnp.where(moving, RUNS, -1)
-        (params, opt_state, stop), loss = jax.lax.scan(
-            step_and_check, (s.params, s.opt_state, stop0), (ts, batches)
+        # the chunk's losses are carried, not the scan's output: the step reads the one before
+        (params, opt_state, loss), _ = jax.lax.scan(
+            step_and_check,
+            (s.params, s.opt_state, s.chunk_losses),
+            (a.start.chunk_steps, batches),
         )
-        stop = jnp.where(stop == RUNS, C, stop - t0)  # its index in the chunk, C if none
-        count = jnp.minimum(C, T - t0)
-        status, hits, last, last_loss = booking.book_run(
-            s.status, s.hits, loss, t0, stop, moving, count
-        )
+        status, hits, last, last_loss = booking.book_run(s.status, s.hits, loss, t0, moving, count)
         # the curve's points in this chunk (a gather, later masked by each lane's last step)
         here = (point_chunk == s.index)[:, None]
         curve = jnp.where(here, loss[point_at], s.losses[1:])
         return LoopState(
             s.index + 1,
-            jnp.minimum(t0 + C, T),
+            jnp.minimum(t0 + C, T) if padded else t0 + C,
             params,
             opt_state,
             status,
@@ -486,6 +497,7 @@ def _exact_loop(config, a: KernelArgs, step, monitor, booking: Booking, state: L
             s.losses.at[1:].set(curve),
             jnp.where(moving, t0 + last + 1, s.lane_step),
             jnp.where(moving, last_loss, s.lane_loss),
+            loss,
         )
 
     chunks = math.ceil(T / C)
@@ -523,6 +535,7 @@ def _grid_loop(config, a: KernelArgs, step, monitor, booking: Booking, state: Lo
             s.losses.at[s.index + 1].set(loss),
             jnp.where(go, end, s.lane_step),
             jnp.where(go, loss, s.lane_loss),
+            None,
         )
 
     intervals = len(config.eval_steps) - 1

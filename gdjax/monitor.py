@@ -166,23 +166,23 @@ class Booking(NamedTuple):
             stay_lo=jnp.where(runs_on, prev, hits.stay_lo),
         )
 
-    def book_run(self, status, hits: HitTracker, loss, t0, stop, moving, count):
+    def book_run(self, status, hits: HitTracker, loss, t0, moving, count):
         """Book the losses of C consecutive steps, ``t0 + 1 ... t0 + C``, of every lane.
 
-        The kernel computed the loss after every step and halted each lane right after its
-        stop step (:meth:`halts`), so the stop is known and only the targets need reductions:
-        a max and a min over one (C, lanes, K + 1) array give both ends of every level's
-        crossings.
+        The kernel computed the loss after every step and froze each lane right after the step
+        that halted it (:meth:`halts`), and after the steps that exist: from there on its loss
+        repeats. So the first halting loss is the lane's stop, and one max and one min over one
+        (C, lanes, K + 2) array (the levels, then halting) give both ends of every level's
+        crossings and the stop.
 
         Args:
             status: (lanes,) status before these steps.
             hits: the tracker before these steps (without lower ends: each is the step before).
-            loss: (C, lanes) full-data loss after each step.
+            loss: (C, lanes) full-data loss after each step; after a lane's last step (where
+                it halted, or the last that exists), that step's loss repeated.
             t0: scalar, steps run before these.
-            stop: (lanes,) index in ``loss`` of the step after which the lane halted; C (or
-                more) if it did not.
             moving: (lanes,) lanes that took these steps.
-            count: scalar, steps that exist (a padded last chunk has fewer than C).
+            count: steps that exist (a padded last chunk has fewer than C).
 
         Returns:
             ``(status, hits, last, last_loss)``: ``last`` (lanes,) is the index of the lane's
@@ -191,15 +191,22 @@ class Booking(NamedTuple):
         """
         lv = self.levels
         C = loss.shape[0]
-        last = jnp.where(moving, jnp.minimum(stop, count - 1), -1)
         i = _iota(loss)[:, :, None]  # (C, 1, 1)
-        active = i <= last[None, :, None]
-        below = ((loss - lv.f_star) / lv.denom)[:, :, None] <= lv.ladder  # (C, lanes, K + 1)
+        K1 = lv.ladder.shape[0]
+        # (C, lanes, K + 2): at or below each level, then halting (a select, not a
+        # concatenation, which XLA would make a kernel of its own)
+        rel = ((loss - lv.f_star) / lv.denom)[:, :, None]
+        level = jnp.append(lv.ladder, 0)  # the last is never used
+        below = jnp.where(np.arange(K1 + 1) < K1, rel <= level, self.halts(loss)[:, :, None])
         # one array for both ends: C - i where at or below (its max: the first one), and
-        # -(i + 1) where above (its min: the last one); 0 where nothing is booked
-        marks = jnp.where(active, jnp.where(below, C, -1) - i, 0)
-        first_in = C - fused.max0(marks)  # (lanes, K + 1); C if none
-        above_last = -fused.min0(marks) - 1  # -1 if none
+        # -(i + 1) where above (its min: the last one)
+        marks = jnp.where(below, C, -1) - i
+        first_in = C - fused.max0(marks)  # (lanes, K + 2); C if none
+        above_last = -fused.min0(marks[:, :, :-1]) - 1  # (lanes, K + 1); -1 if none
+        stop, first_in = first_in[:, -1], first_in[:, :-1]
+        last = jnp.where(moving, jnp.minimum(stop, count - 1), -1)
+        # after the last step the loss repeats: above there, the last above is the last step
+        above_last = jnp.minimum(above_last, last[:, None])
         booked = (last >= 0)[:, None]
         ends_above = booked & (above_last == last[:, None])
         rejoined = booked & ~ends_above & (above_last >= 0)  # went above, came back below

@@ -2,8 +2,8 @@
 
 The kernels' numbers are checked against NumPy training loops elsewhere; here the booking alone
 meets trajectories no optimiser produces on purpose: crossings back and forth at every level,
-NaN and blow-ups mid chunk, a padded last chunk, and garbage after a lane's stop step (which
-must be ignored).
+NaN and blow-ups mid chunk, and a padded last chunk. As in the kernel, a lane's loss repeats
+after its last step (the kernel freezes it there): the booking finds the stop from that.
 """
 
 import itertools
@@ -67,6 +67,7 @@ def test_book_run_matches_the_rules_step_by_step(x64, early_stop, C):
     booking = Booking(levels(), early_stop)
     status, hits = booking.levels.start(lanes, brackets=False)
     lane_step = np.zeros(lanes, np.int64)
+    lane_loss = np.full(lanes, F0)
     for t0 in range(0, T, C):
         chunk = losses[t0 : t0 + C].copy()
         moving = np.asarray(booking.moving(status))
@@ -77,15 +78,18 @@ def test_book_run_matches_the_rules_step_by_step(x64, early_stop, C):
             halts |= rel <= TOL
         halts &= (np.arange(C) < count)[:, None]
         stop = np.where(halts.any(axis=0), halts.argmax(axis=0), C)
-        for lane in range(lanes):  # after its stop a lane's losses mean nothing
-            chunk[stop[lane] + 1 :, lane] = rng.choice([np.nan, 0.0, F_STAR])
+        for lane in range(lanes):  # the kernel freezes a lane: its loss repeats from its stop
+            end = min(stop[lane], count - 1) if moving[lane] else -1
+            chunk[end + 1 :, lane] = chunk[end, lane] if end >= 0 else lane_loss[lane]
         status, hits, last, last_loss = booking.book_run(
-            status, hits, jnp.asarray(chunk), t0, jnp.asarray(stop), jnp.asarray(moving), count
+            status, hits, jnp.asarray(chunk), t0, jnp.asarray(moving), count
         )
         last = np.asarray(last)
         lane_step = np.where(moving, t0 + last + 1, lane_step)
+        np.testing.assert_array_equal(last, np.where(moving, np.minimum(stop, count - 1), -1))
         got = np.asarray(last_loss)[moving]
         np.testing.assert_array_equal(got, chunk[last[moving], np.flatnonzero(moving)])
+        lane_loss = np.where(moving, np.asarray(last_loss), lane_loss)
     for lane in range(lanes):
         want = reference(losses[:, lane], range(1, T + 1), early_stop)
         got = (
