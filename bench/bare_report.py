@@ -103,13 +103,14 @@ def render_floor(records: list[dict]) -> list[str]:
         "The floor of exact monitoring",
         "`jax-scan + loss` is jax-scan run where gdjax runs least squares, in the eigenbasis of "
         "the Hessian, with the full-data loss of every lane after every step as its scan's "
-        "output: O(d) a step (`bench/baselines.py`). It has no status, halting, early stop or "
-        "targets; gdjax books all of them from the same losses. `loss floor` is its time over "
-        "jax-scan's: what the per-step loss costs the bare program itself, the cheapest exact "
-        "monitoring we know how to write on this backend. Where it is above 1.1x, no kernel "
-        "that monitors every step this way meets the 1.1x goal. All three programs were called "
-        "in turn, in the same rounds (medians); `final-loss diff` compares its last loss with "
-        "gdjax's.",
+        "output: O(d) a step (`bench/baselines.py`). It gathers the rows of every step in one "
+        "go before its scan, as gdjax gathers a chunk's (jax-scan gathers each step's inside "
+        "it). It has no status, halting, early stop or targets; gdjax books all of them from "
+        "the same losses. `loss floor` is its time over jax-scan's: the cheapest exact "
+        "monitoring we know how to write on this backend, against the bare program. Where it is "
+        "above 1.1x, no kernel that monitors every step this way meets the 1.1x goal. All three "
+        "programs were called in turn, in the same rounds (medians); `final-loss diff` compares "
+        "its last loss with gdjax's.",
         header,
         rows,
     )

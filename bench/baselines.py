@@ -204,7 +204,9 @@ def bare_program(spec, steps: int, monitored: bool = False):
         spec: the loss.
         steps: steps of every lane.
         monitored: also return ``spec.monitor`` of every lane after every step (the scan's
-            output): exact monitoring at its barest, with no status, halting or targets.
+            output): exact monitoring at its barest, with no status, halting or targets. Its
+            rows are then gathered in one go before the scan, as gdjax gathers a chunk's, not
+            one step's at a time: the cheapest form of the loop we know.
 
     Returns:
         ``run(X, y, init, lrs, rows, aux=None) -> params`` (lanes first), or ``(params,
@@ -213,14 +215,20 @@ def bare_program(spec, steps: int, monitored: bool = False):
     """
 
     def run(X, y, init, lrs, rows, aux=None):
+        gathered = monitored and rows is not None
+        batches = (X[rows], y[rows]) if gathered else rows
+
         def lane(lr):
-            def step(params, idx):
-                Xb, yb = (X, y) if idx is None else (X[idx], y[idx])
+            def step(params, batch):
+                if gathered:
+                    Xb, yb = batch
+                else:
+                    Xb, yb = (X, y) if batch is None else (X[batch], y[batch])
                 grads = jax.grad(spec.loss)(params, Xb, yb)
                 params = jax.tree.map(lambda p, g: p - lr * g, params, grads)
                 return params, spec.monitor(params, X, y, aux) if monitored else None
 
-            params, losses = jax.lax.scan(step, init, rows, length=steps)
+            params, losses = jax.lax.scan(step, init, batches, length=steps)
             return (params, losses) if monitored else params
 
         return jax.vmap(lane)(lrs)
@@ -274,8 +282,8 @@ def jax_scan(problem, lanes: pd.DataFrame, entry) -> BareProgram:
 
 
 def jax_scan_loss(problem, kernel, lanes: pd.DataFrame, entry) -> BareProgram | None:
-    """The bare program with the loss of every lane after every step: the least that exact
-    monitoring costs, as far as we know how to write it.
+    """The bare program with the loss of every lane after every step, its rows gathered ahead:
+    the least that exact monitoring costs, as far as we know how to write it.
 
     It runs where gdjax does, in the eigenbasis of the Hessian (the loss in O(d) a step,
     :mod:`gdjax.eigenbasis`), and returns the losses from its scan; gdjax's kernel books them
@@ -286,6 +294,8 @@ def jax_scan_loss(problem, kernel, lanes: pd.DataFrame, entry) -> BareProgram | 
         return None
     mine, idx, steps, lrs = _seed0(problem, lanes, entry)
     X, spec, aux, init = kernel.basis.kernel_data(problem, problem.init_params())
+    if idx is not None:  # it gathers every step's rows at once
+        gdjax.checks.memory((*idx.shape, *X.shape[1:]), X.dtype, "jax-scan + loss's rows")
     fn = bare_program(spec, steps, monitored=True)
     args = (X, problem.y, init, lrs, idx, aux)
     # its final loss is its own last monitored one
