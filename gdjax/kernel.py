@@ -6,9 +6,12 @@ is monitored in one of two ways (see :mod:`gdjax.metrics` for the definitions)::
 
     exact (least squares, quadratic: the full-data loss costs O(d^2), or O(d) in the eigenbasis):
         while a chunk of C steps remains and a lane is still moving:
+            gather the chunk's rows (one gather, not one per step)
             scan C steps: rows -> vmap over lanes(jax.grad(loss) -> optax update)
-                          -> loss of every lane (a lane that stopped keeps its parameters)
-            book status and targets for the chunk's C x lanes losses in one vectorised pass
+                          -> loss of every lane (a lane whose last loss halted it keeps its
+                             parameters, so its loss repeats)
+            book status, stops and targets for the chunk's C x lanes losses in one
+            vectorised pass
 
     grid (logistic, softmax: the full-data loss is a pass over the data):
         while a point of the evaluation grid remains and a lane is still moving:
