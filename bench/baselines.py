@@ -12,7 +12,8 @@ stands beside, and its own independent implementation of the update:
   with no monitoring, no status and no early stop: the floor gdjax's kernel is measured
   against. It runs every lane of a seed at once, like gdjax, so it is timed whole, not scaled;
 - ``seeds``: gdjax on the same number of lanes split as 4 seeds x L/4 learning rates, against
-  the entry's 1 seed x L (lanes of different seeds see different rows);
+  the entry's 1 seed x L (lanes of different seeds see different rows); beside it the same
+  split of the bare program, its floor;
 - ``monitoring``: gdjax with exact per-step monitoring off (the loss checked on the entry's
   evaluation grid only), against the entry's default: what exact counts cost.
 
@@ -197,33 +198,33 @@ LOOPS = {"numpy": numpy_loop, "torch": torch_loop, "jax-loop": jax_loop}
 # ----- jax-scan ---------------------------------------------------------------------------------
 
 
-def bare_program(spec, steps: int, monitored: bool = False):
+def bare_program(spec, steps: int, monitored: bool = False, gathered: bool = False):
     """``jit(vmap(scan))``: plain SGD on every learning rate, rows drawn ahead, nothing else.
 
     Args:
         spec: the loss.
         steps: steps of every lane.
         monitored: also return ``spec.monitor`` of every lane after every step (the scan's
-            output): exact monitoring at its barest, with no status, halting or targets. Its
-            rows are then gathered in one go before the scan, as gdjax gathers a chunk's, not
-            one step's at a time: the cheapest form of the loop we know.
+            output): exact monitoring at its barest, with no status, halting or targets.
+        gathered: gather every step's rows in one go before the scan, as gdjax gathers a
+            chunk's, rather than each step's inside it: the cheapest form of the loop we know.
 
     Returns:
         ``run(X, y, init, lrs, rows, aux=None) -> params`` (lanes first), or ``(params,
-        losses)`` with ``losses`` (lanes, steps) when monitored; ``rows`` is (steps, b) or None
-        for batch GD, ``aux`` what ``spec.monitor`` takes.
+        losses)`` with ``losses`` (lanes, steps) when monitored. ``rows`` is (steps, b), or
+        None for batch GD; or (steps, S, b) for S seeds, with ``lrs`` (S, L) and lanes (S, L)
+        first (each seed's lanes see its rows). ``aux`` is what ``spec.monitor`` takes.
     """
 
-    def run(X, y, init, lrs, rows, aux=None):
-        gathered = monitored and rows is not None
-        batches = (X[rows], y[rows]) if gathered else rows
+    def one_seed(X, y, init, lrs, rows, aux):
+        batches = (X[rows], y[rows]) if gathered and rows is not None else rows
 
         def lane(lr):
             def step(params, batch):
-                if gathered:
-                    Xb, yb = batch
+                if batch is None:
+                    Xb, yb = X, y
                 else:
-                    Xb, yb = (X, y) if batch is None else (X[batch], y[batch])
+                    Xb, yb = batch if gathered else (X[batch], y[batch])
                 grads = jax.grad(spec.loss)(params, Xb, yb)
                 params = jax.tree.map(lambda p, g: p - lr * g, params, grads)
                 return params, spec.monitor(params, X, y, aux) if monitored else None
@@ -233,6 +234,12 @@ def bare_program(spec, steps: int, monitored: bool = False):
 
         return jax.vmap(lane)(lrs)
 
+    def run(X, y, init, lrs, rows, aux=None):
+        if rows is not None and rows.ndim == 3:  # seeds
+            seeds = jax.vmap(one_seed, in_axes=(None, None, None, 0, 1, None))
+            return seeds(X, y, init, lrs, rows, aux)
+        return one_seed(X, y, init, lrs, rows, aux)
+
     return jax.jit(run)
 
 
@@ -241,7 +248,7 @@ class BareProgram(NamedTuple):
 
     call: Callable[[], Any]  # run it; returns the final parameters, lanes first
     lower: Callable[[], Any]  # trace and lower it again (to time more cold compiles)
-    max_rel_diff: Callable[[Any], float]  # largest relative final-loss gap from gdjax's lanes
+    max_rel_diff: Callable[..., float]  # largest relative final-loss gap from gdjax's lanes
 
 
 def _seed0(problem, lanes: pd.DataFrame, entry):
@@ -258,9 +265,14 @@ def _seed0(problem, lanes: pd.DataFrame, entry):
 
 def _max_rel_diff(mine: pd.DataFrame, finals) -> float:
     """Largest relative gap of final losses from gdjax's, over lanes that did not diverge."""
-    finals = np.asarray(finals, np.float64)
-    ref = mine["final_loss"].to_numpy(np.float64)
-    ok = (mine["status"] != "diverged").to_numpy() & np.isfinite(finals)
+    ok = (mine["status"] != "diverged").to_numpy()
+    return _rel_gap(finals, mine["final_loss"].to_numpy(), ok)
+
+
+def _rel_gap(finals, ref, ok=True) -> float:
+    """Largest relative gap of ``finals`` from ``ref`` where ``ok`` and both are finite."""
+    finals, ref = np.asarray(finals, np.float64), np.asarray(ref, np.float64)
+    ok = ok & np.isfinite(finals) & np.isfinite(ref)
     diff = np.abs(finals[ok] - ref[ok]) / np.maximum(np.abs(ref[ok]), 1e-12)
     return float(diff.max()) if diff.size else float("nan")
 
@@ -296,7 +308,7 @@ def jax_scan_loss(problem, kernel, lanes: pd.DataFrame, entry) -> BareProgram | 
     X, spec, aux, init = kernel.basis.kernel_data(problem, problem.init_params())
     if idx is not None:  # it gathers every step's rows at once
         gdjax.checks.memory((*idx.shape, *X.shape[1:]), X.dtype, "jax-scan + loss's rows")
-    fn = bare_program(spec, steps, monitored=True)
+    fn = bare_program(spec, steps, monitored=True, gathered=True)
     args = (X, problem.y, init, lrs, idx, aux)
     # its final loss is its own last monitored one
     return _bare(fn, args, lambda out: _max_rel_diff(mine, out[1][:, -1]))
@@ -304,8 +316,46 @@ def jax_scan_loss(problem, kernel, lanes: pd.DataFrame, entry) -> BareProgram | 
 
 def seed_split(problem, entry, lanes: pd.DataFrame, seeds: int = 4):
     """The entry's kernel with its lanes split as ``seeds`` seeds x L/seeds learning rates."""
-    lrs = lanes["lr"].drop_duplicates().to_numpy()[::seeds]
-    return entry.kernel(problem, lrs=lrs, seeds=list(range(seeds)))
+    return entry.kernel(problem, lrs=_split_rates(lanes, seeds), seeds=list(range(seeds)))
+
+
+def _split_rates(lanes: pd.DataFrame, seeds: int) -> np.ndarray:
+    return lanes["lr"].drop_duplicates().to_numpy()[::seeds]
+
+
+def bare_seed_split(problem, lanes: pd.DataFrame, entry, seeds: int = 4):
+    """The bare program, rows gathered ahead, on seed 0's L lanes and on ``seeds`` seeds x
+    L/seeds (the lanes of :func:`seed_split`): what the split costs a program that does
+    nothing else. None for batch GD (every seed sees every row).
+
+    Returns:
+        ``(one, split)``, two :class:`BareProgram`. ``split``'s ``max_rel_diff`` compares its
+        final losses with those of gdjax's split where ``ok``, ``(params, gdjax_final_loss,
+        ok) -> float``.
+    """
+    s = entry.settings
+    b = entry.batch_size or problem.n
+    if b == problem.n:
+        return None
+    mine, idx, steps, lrs = _seed0(problem, lanes, entry)
+    fn = bare_program(problem.spec, steps, gathered=True)
+    init = problem.init_params()
+    rows = [step_rows(problem.n, b, s["epochs"], s["shuffle"], k) for k in range(seeds)]
+    rows = jnp.asarray(np.stack([np.concatenate(r) for r in rows], axis=1))  # (steps, S, b)
+    split_lrs = np.tile(_split_rates(lanes, seeds), (seeds, 1)).astype(problem.dtype)
+    losses = jax.vmap(jax.vmap(problem.loss))
+    return (
+        _bare(
+            fn,
+            (problem.X, problem.y, init, lrs, idx),
+            lambda params: _max_rel_diff(mine, jax.vmap(problem.loss)(params)),
+        ),
+        _bare(
+            fn,
+            (problem.X, problem.y, init, jnp.asarray(split_lrs), rows),
+            lambda params, ref, ok: _rel_gap(losses(params), ref, ok),
+        ),
+    )
 
 
 def _in_turn(gdjax_call, kernel, repeats: int) -> tuple[float, float]:
@@ -375,6 +425,26 @@ def _attach_bare(lanes, problem, kernel, entry, gdjax_call, cold: float, repeats
         lanes["jax-scan-loss_compile_s"] = statistics.median(floors)
 
 
+def _attach_seeds(lanes, problem, entry, gdjax_call, repeats: int) -> None:
+    """Columns of 4 seeds x L/4 rates against 1 seed x L: gdjax's ratio, ``seeds4_vs_one_seed``,
+    and the bare program's, ``seeds4_floor`` (the four programs called in turn)."""
+    split = seed_split(problem, entry, lanes)
+    programs = [gdjax_call, functools.partial(split.lower().compile(), *split.args)]
+    bare = bare_seed_split(problem, lanes, entry)
+    programs += [bare[0].call, bare[1].call] if bare else []
+    times, outs = timing.time_alternating(programs, repeats)
+    medians = [statistics.median(t) for t in times]
+    lanes["seeds4_gdjax_s"], lanes["seeds4_s"] = medians[0], medians[1]
+    lanes["seeds4_vs_one_seed"] = medians[1] / medians[0]
+    if bare:
+        lanes["seeds4_floor"] = medians[3] / medians[2]
+        gdjax_split, diverged = jax.tree.map(np.asarray, outs[1]), gdjax.metrics.DIVERGED
+        lanes["seeds4_floor_max_rel_diff"] = max(
+            bare[0].max_rel_diff(outs[2]),
+            bare[1].max_rel_diff(outs[3], gdjax_split.final_loss, gdjax_split.status != diverged),
+        )
+
+
 def attach(entry, problem, kernel, lanes: pd.DataFrame) -> pd.DataFrame:
     """Run the baselines the suite asks for and add their columns to ``lanes``.
 
@@ -408,9 +478,7 @@ def attach(entry, problem, kernel, lanes: pd.DataFrame) -> pd.DataFrame:
         _attach_bare(lanes, problem, kernel, entry, gdjax_call, cold, repeats)
         cold = float(lanes["compile_cold_s"].iloc[0])  # the median of its rounds
     if "seeds" in wanted and lanes["lr"].nunique() % 4 == 0 and lanes["seed"].nunique() == 1:
-        one, four = _in_turn(gdjax_call, seed_split(problem, entry, lanes), repeats)
-        lanes["seeds4_gdjax_s"], lanes["seeds4_s"] = one, four
-        lanes["seeds4_vs_one_seed"] = four / one
+        _attach_seeds(lanes, problem, entry, gdjax_call, repeats)
     if "monitoring" in wanted and kernel.config.exact:
         exact, grid = _in_turn(gdjax_call, entry.kernel(problem, exact=False), repeats)
         lanes["grid_monitor_gdjax_s"], lanes["grid_monitor_s"] = exact, grid

@@ -402,6 +402,8 @@ def test_bare_program_seed_split_and_monitoring_cost_are_measured():
     assert out["exact_monitor_cost"] == pytest.approx(
         out["grid_monitor_gdjax_s"] / out["grid_monitor_s"]
     )
+    # and jax-scan's own split, on the same lanes and rows
+    assert out["seeds4_floor"] > 0 and out["seeds4_floor_max_rel_diff"] < 1e-5
     for paired in ("jax-scan_gdjax_s", "seeds4_gdjax_s", "grid_monitor_gdjax_s"):
         assert 0 < out[paired] < 60
     # least squares is monitored exactly: jax-scan + loss, timed in the same rounds
@@ -414,6 +416,20 @@ def test_no_loss_floor_without_exact_monitoring():
     out = _attached([0.01, 0.1], ["jax-scan"], gdjax.problems.make_logistic(128, 4)).iloc[0]
     assert out["jax-scan_max_rel_diff"] < 1e-5
     assert "loss_floor" not in out and "jax-scan-loss_s" not in out
+
+
+def test_bare_program_runs_each_seed_on_its_own_rows():
+    problem = gdjax.problems.make_linear(64, 3)
+    rows = np.stack([np.concatenate(baselines.step_rows(64, 8, 2, True, k)) for k in (0, 1)], 1)
+    lrs = np.array([[0.01, 0.1], [0.01, 0.1]], np.float32)
+    init = problem.init_params()
+    for gathered in (False, True):
+        fn = baselines.bare_program(problem.spec, 16, gathered=gathered)
+        both = fn(problem.X, problem.y, init, lrs, rows)
+        for k in (0, 1):
+            alone = fn(problem.X, problem.y, init, lrs[k], rows[:, k])
+            np.testing.assert_allclose(both["w"][k], alone["w"], rtol=1e-6)
+        assert not np.allclose(both["w"][0], both["w"][1])  # same rates, the rows differ
 
 
 def test_bare_program_matches_a_numpy_loop():

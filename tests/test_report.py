@@ -356,3 +356,28 @@ def test_loss_floor_table_and_the_ceiling_of_the_bare_target():
     grid = {**r, "jax-scan-loss_s": float("nan"), "loss_floor": float("nan")}
     assert bare_report.render_floor([grid]) == []
     assert perf_report._bare_targets({"sgd": grid})[0][3] == "-"
+
+
+def test_seed_split_beside_jax_scans_own_split_which_is_its_ceiling():
+    r = {
+        "problem": "minibatch",
+        "run_s": 0.009,
+        "compile_s": 0.3,
+        "jax-scan_gdjax_s": 0.008,
+        "jax-scan_s": 0.004,
+        "vs_jax-scan": 2.0,
+        "jax-scan_compile_s": 0.1,
+        "jax-scan_max_rel_diff": 1e-6,
+        "seeds4_vs_one_seed": 1.3,
+        "seeds4_floor": 1.25,
+    }
+    text = "\n".join(bare_report.render_bare([r]))
+    assert "| 4 seeds / 1 seed | jax-scan 4 seeds / 1 seed |" in text
+    assert text.splitlines()[-1].endswith("| 1.3x | 1.25x |")
+    target = [t for t in perf_report._bare_targets({"minibatch": r}) if "seeds" in t[0]]
+    assert target == [
+        ["minibatch: 4 seeds x 16 rates / 1 seed x 64", "<= 1.2x", "1.3x", "1.25x", "**not met**"]
+    ]
+    # batch GD has no bare split: no ceiling
+    full = {**r, "seeds4_floor": float("nan")}
+    assert next(t for t in perf_report._bare_targets({"x": full}) if "seeds" in t[0])[3] == "-"
