@@ -216,29 +216,30 @@ def bare_program(spec, steps: int, monitored: bool = False, gathered: bool = Fal
         first (each seed's lanes see its rows). ``aux`` is what ``spec.monitor`` takes.
     """
 
-    def one_seed(X, y, init, lrs, rows, aux):
+    def run(X, y, init, lrs, rows, aux=None):
+        # all seeds' rows in one gather, outside the vmap over seeds: gathered under it, XLA
+        # transposed and copied them (2.4x the time of one seed, against 1.4x)
         batches = (X[rows], y[rows]) if gathered and rows is not None else rows
 
-        def lane(lr):
-            def step(params, batch):
-                if batch is None:
-                    Xb, yb = X, y
-                else:
-                    Xb, yb = batch if gathered else (X[batch], y[batch])
-                grads = jax.grad(spec.loss)(params, Xb, yb)
-                params = jax.tree.map(lambda p, g: p - lr * g, params, grads)
-                return params, spec.monitor(params, X, y, aux) if monitored else None
+        def lanes(lrs, batches):  # one seed's
+            def lane(lr):
+                def step(params, batch):
+                    if batch is None:
+                        Xb, yb = X, y
+                    else:
+                        Xb, yb = batch if gathered else (X[batch], y[batch])
+                    grads = jax.grad(spec.loss)(params, Xb, yb)
+                    params = jax.tree.map(lambda p, g: p - lr * g, params, grads)
+                    return params, spec.monitor(params, X, y, aux) if monitored else None
 
-            params, losses = jax.lax.scan(step, init, batches, length=steps)
-            return (params, losses) if monitored else params
+                params, losses = jax.lax.scan(step, init, batches, length=steps)
+                return (params, losses) if monitored else params
 
-        return jax.vmap(lane)(lrs)
+            return jax.vmap(lane)(lrs)
 
-    def run(X, y, init, lrs, rows, aux=None):
-        if rows is not None and rows.ndim == 3:  # seeds
-            seeds = jax.vmap(one_seed, in_axes=(None, None, None, 0, 1, None))
-            return seeds(X, y, init, lrs, rows, aux)
-        return one_seed(X, y, init, lrs, rows, aux)
+        if rows is not None and rows.ndim == 3:  # seeds, along axis 1
+            return jax.vmap(lanes, in_axes=(0, 1))(lrs, batches)
+        return lanes(lrs, batches)
 
     return jax.jit(run)
 
