@@ -52,12 +52,8 @@ __all__ = [
 ]
 
 DEFAULT_EVALS = 128  # points of the default geometric evaluation grid
-MAX_CHUNK = 512  # most steps an exact-monitoring chunk books at once (with early stop)
+MAX_CHUNK = 512  # most steps an exact-monitoring chunk books at once
 MIN_CHUNKS = 16  # early stop acts at chunk ends: a run has at least this many chunks
-# Without early stop a chunk's end matters only when every lane has diverged: half as many
-# chunks, each up to twice as long, pay the booking's fixed cost half as often (64 lanes,
-# interleaved medians: minibatch 7.3-7.6 -> 7.2 ms, sgd 6.0-6.2 -> 5.7-6.0 ms).
-NO_STOP_CHUNKS = 2
 CHUNK_ROWS_BYTES = 16 << 20  # largest chunk of rows gathered at once (see _exact_loop)
 
 
@@ -88,23 +84,18 @@ def eval_grid(total_steps: int, eval_every: int | None = None) -> tuple[int, ...
     return tuple(points)
 
 
-def chunk_length(total_steps: int, early_stop: bool = True) -> int:
+def chunk_length(total_steps: int) -> int:
     """Steps per chunk of exact monitoring.
 
     At most :data:`MAX_CHUNK`, and about 1/:data:`MIN_CHUNKS` of the run (early stop acts at
     chunk ends, so it wastes at most that share of the budget), but at least 16 steps (each chunk
     has a fixed cost); a divisor of the run when one is close, so that no chunk needs padding.
-    Without early stop, :data:`NO_STOP_CHUNKS` times as long.
 
     Example:
         >>> chunk_length(8192), chunk_length(800), chunk_length(1009)
         (512, 50, 64)
-        >>> chunk_length(8192, early_stop=False), chunk_length(1280, early_stop=False)
-        (1024, 160)
     """
-    scale = 1 if early_stop else NO_STOP_CHUNKS
-    longest, chunks = MAX_CHUNK * scale, MIN_CHUNKS // scale
-    cap = max(1, min(longest, max(16, math.ceil(total_steps / chunks)), total_steps))
+    cap = max(1, min(MAX_CHUNK, max(16, math.ceil(total_steps / MIN_CHUNKS)), total_steps))
     for c in range(cap, max(cap // 2, 1) - 1, -1):
         if total_steps % c == 0:
             return c

@@ -147,7 +147,6 @@ def build(
     if eval_every is not None:
         eval_every = min(checks.integer(eval_every, "eval_every", lo=1), total)
     exact = problem.spec.cheap_monitor if exact is None else checks.boolean(exact, "exact")
-    early_stop = checks.boolean(early_stop, "early_stop")
     dtype = problem.dtype
     tol = checks.tol(tol)
     targets_np = checks.targets(targets)
@@ -186,9 +185,9 @@ def build(
         total_steps=total,
         eval_steps=eval_steps,
         shuffle=checks.boolean(shuffle, "shuffle"),
-        early_stop=early_stop,
+        early_stop=checks.boolean(early_stop, "early_stop"),
         exact=exact,
-        chunk=kernel.chunk_length(total, early_stop) if exact else 1,
+        chunk=kernel.chunk_length(total) if exact else 1,
     )
     _, f_star = problem.optimum()
     f0 = problem.value(init_params)
