@@ -308,7 +308,7 @@ def jax_scan_loss(problem, kernel, lanes: pd.DataFrame, entry) -> BareProgram | 
     mine, idx, steps, lrs = _seed0(problem, lanes, entry)
     X, spec, aux, init = kernel.basis.kernel_data(problem, problem.init_params())
     if idx is not None:  # it gathers every step's rows at once
-        gdjax.checks.memory((*idx.shape, *X.shape[1:]), X.dtype, "jax-scan + loss's rows")
+        gdjax.checks.memory((*idx.shape, *X.shape[1:]), X.dtype, "jax-scan + loss: its rows")
     fn = bare_program(spec, steps, monitored=True, gathered=True)
     args = (X, problem.y, init, lrs, idx, aux)
     # its final loss is its own last monitored one
@@ -339,6 +339,8 @@ def bare_seed_split(problem, lanes: pd.DataFrame, entry, seeds: int = 4):
     if b == problem.n:
         return None
     mine, idx, steps, lrs = _seed0(problem, lanes, entry)
+    what = "jax-scan's seed split: its rows"
+    gdjax.checks.memory((steps, seeds, b, *problem.X.shape[1:]), problem.dtype, what)
     fn = bare_program(problem.spec, steps, gathered=True)
     init = problem.init_params()
     rows = [step_rows(problem.n, b, s["epochs"], s["shuffle"], k) for k in range(seeds)]
@@ -389,7 +391,7 @@ def pick_lanes(lanes: pd.DataFrame, k: int) -> list[int]:
     return [int(ok[i]) for i in pos]
 
 
-def _attach_bare(lanes, problem, kernel, entry, gdjax_call, cold: float, repeats: int) -> None:
+def _attach_bare(lanes, problem, kernel, entry, gdjax_call, cold, repeats, notes) -> None:
     """Columns of gdjax against jax-scan and, with exact monitoring, jax-scan + loss.
 
     ``vs_jax-scan``: gdjax's run time over jax-scan's (above 1: slower; the issue's "at most
@@ -397,7 +399,11 @@ def _attach_bare(lanes, problem, kernel, entry, gdjax_call, cold: float, repeats
     costs the bare program itself; ``compile_vs_jax-scan``: the cold compiles' ratio.
     """
     bare = jax_scan(problem, lanes, entry)
-    floor = jax_scan_loss(problem, kernel, lanes, entry)
+    try:
+        floor = jax_scan_loss(problem, kernel, lanes, entry)
+    except ValueError as e:  # its rows, gathered ahead, would not fit in memory
+        floor = None
+        notes.append(str(e))
     programs = [gdjax_call, bare.call] + ([floor.call] if floor else [])
     times, outs = timing.time_alternating(programs, repeats)
     medians = [statistics.median(t) for t in times]
@@ -426,12 +432,16 @@ def _attach_bare(lanes, problem, kernel, entry, gdjax_call, cold: float, repeats
         lanes["jax-scan-loss_compile_s"] = statistics.median(floors)
 
 
-def _attach_seeds(lanes, problem, entry, gdjax_call, repeats: int) -> None:
+def _attach_seeds(lanes, problem, entry, gdjax_call, repeats: int, notes) -> None:
     """Columns of 4 seeds x L/4 rates against 1 seed x L: gdjax's ratio, ``seeds4_vs_one_seed``,
     and the bare program's, ``seeds4_floor`` (the four programs called in turn)."""
     split = seed_split(problem, entry, lanes)
     programs = [gdjax_call, functools.partial(split.lower().compile(), *split.args)]
-    bare = bare_seed_split(problem, lanes, entry)
+    try:
+        bare = bare_seed_split(problem, lanes, entry)
+    except ValueError as e:  # its rows, gathered ahead, would not fit in memory
+        bare = None
+        notes.append(str(e))
     programs += [bare[0].call, bare[1].call] if bare else []
     times, outs = timing.time_alternating(programs, repeats)
     medians = [statistics.median(t) for t in times]
@@ -476,10 +486,10 @@ def attach(entry, problem, kernel, lanes: pd.DataFrame) -> pd.DataFrame:
     # median there is kept beside the other's): both meet the same machine.
     gdjax_call = functools.partial(compiled, *kernel.args)
     if "jax-scan" in wanted:
-        _attach_bare(lanes, problem, kernel, entry, gdjax_call, cold, repeats)
+        _attach_bare(lanes, problem, kernel, entry, gdjax_call, cold, repeats, notes)
         cold = float(lanes["compile_cold_s"].iloc[0])  # the median of its rounds
     if "seeds" in wanted and lanes["lr"].nunique() % 4 == 0 and lanes["seed"].nunique() == 1:
-        _attach_seeds(lanes, problem, entry, gdjax_call, repeats)
+        _attach_seeds(lanes, problem, entry, gdjax_call, repeats, notes)
     if "monitoring" in wanted and kernel.config.exact:
         exact, grid = _in_turn(gdjax_call, entry.kernel(problem, exact=False), repeats)
         lanes["grid_monitor_gdjax_s"], lanes["grid_monitor_s"] = exact, grid

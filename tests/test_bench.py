@@ -412,6 +412,29 @@ def test_bare_program_seed_split_and_monitoring_cost_are_measured():
     assert out["jax-scan-loss_compile_s"] > 0
 
 
+def test_floors_whose_rows_would_not_fit_are_skipped_with_a_note(monkeypatch):
+    from bench import envinfo
+
+    problem = gdjax.problems.make_linear(128, 4)
+    settings = {"lrs": [0.01, 0.02, 0.05, 0.1], "epochs": 20, "early_stop": False}
+    entry = suites.Entry(
+        suite="t",
+        problem="p",
+        variant="minibatch-16",
+        batch_size=16,
+        optimizer="sgd",
+        settings={**suites.DEFAULT_SETTINGS, **settings, "baselines": ["jax-scan", "seeds"]},
+    )
+    lanes, _, _, kernel = runner.run_entry(entry, problem, envinfo.describe(), repeats=1)
+    # jax-scan + loss gathers 160 steps x 16 rows x 5 columns (51 KB) ahead, the seed split 4x
+    monkeypatch.setattr(gdjax.checks, "_machine_bytes", lambda: 90_000)  # gdjax needs 41 KB
+    out = baselines.attach(entry, problem, kernel, lanes).iloc[0]
+    assert out["vs_jax-scan"] > 0 and out["seeds4_vs_one_seed"] > 0  # the rest is measured
+    assert "loss_floor" not in out and "seeds4_floor" not in out
+    note = out["baseline_note"]
+    assert "jax-scan + loss: its rows" in note and "jax-scan's seed split: its rows" in note
+
+
 def test_no_loss_floor_without_exact_monitoring():
     out = _attached([0.01, 0.1], ["jax-scan"], gdjax.problems.make_logistic(128, 4)).iloc[0]
     assert out["jax-scan_max_rel_diff"] < 1e-5
