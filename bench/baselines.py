@@ -286,10 +286,11 @@ def _bare(fn, args, max_rel_diff) -> BareProgram:
     )
 
 
-def jax_scan(problem, lanes: pd.DataFrame, entry) -> BareProgram:
-    """Compile the bare program on seed 0's lanes of an entry."""
+def jax_scan(problem, lanes: pd.DataFrame, entry, gathered: bool = False) -> BareProgram:
+    """Compile the bare program on seed 0's lanes of an entry (``gathered``: see
+    :func:`bare_program`)."""
     mine, idx, steps, lrs = _seed0(problem, lanes, entry)
-    fn = bare_program(problem.spec, steps)
+    fn = bare_program(problem.spec, steps, gathered=gathered)
     args = (problem.X, problem.y, problem.init_params(), lrs, idx)
     return _bare(fn, args, lambda params: _max_rel_diff(mine, jax.vmap(problem.loss)(params)))
 
@@ -338,27 +339,19 @@ def bare_seed_split(problem, lanes: pd.DataFrame, entry, seeds: int = 4):
     b = entry.batch_size or problem.n
     if b == problem.n:
         return None
-    mine, idx, steps, lrs = _seed0(problem, lanes, entry)
+    steps = s["epochs"] * gdjax.sampling.steps_per_epoch(problem.n, b)
     what = "jax-scan's seed split: its rows"
     gdjax.checks.memory((steps, seeds, b, *problem.X.shape[1:]), problem.dtype, what)
-    fn = bare_program(problem.spec, steps, gathered=True)
-    init = problem.init_params()
     rows = [step_rows(problem.n, b, s["epochs"], s["shuffle"], k) for k in range(seeds)]
     rows = jnp.asarray(np.stack([np.concatenate(r) for r in rows], axis=1))  # (steps, S, b)
-    split_lrs = np.tile(_split_rates(lanes, seeds), (seeds, 1)).astype(problem.dtype)
+    split_lrs = jnp.asarray(np.tile(_split_rates(lanes, seeds), (seeds, 1)), problem.dtype)
     losses = jax.vmap(jax.vmap(problem.loss))
-    return (
-        _bare(
-            fn,
-            (problem.X, problem.y, init, lrs, idx),
-            lambda params: _max_rel_diff(mine, jax.vmap(problem.loss)(params)),
-        ),
-        _bare(
-            fn,
-            (problem.X, problem.y, init, jnp.asarray(split_lrs), rows),
-            lambda params, ref, ok: _rel_gap(losses(params), ref, ok),
-        ),
+    split = _bare(
+        bare_program(problem.spec, steps, gathered=True),
+        (problem.X, problem.y, problem.init_params(), split_lrs, rows),
+        lambda params, ref, ok: _rel_gap(losses(params), ref, ok),
     )
+    return jax_scan(problem, lanes, entry, gathered=True), split
 
 
 def _in_turn(gdjax_call, kernel, repeats: int) -> tuple[float, float]:
@@ -449,10 +442,10 @@ def _attach_seeds(lanes, problem, entry, gdjax_call, repeats: int, notes) -> Non
     lanes["seeds4_vs_one_seed"] = medians[1] / medians[0]
     if bare:
         lanes["seeds4_floor"] = medians[3] / medians[2]
-        gdjax_split, diverged = jax.tree.map(np.asarray, outs[1]), gdjax.metrics.DIVERGED
+        finals, status = np.asarray(outs[1].final_loss), np.asarray(outs[1].status)
         lanes["seeds4_floor_max_rel_diff"] = max(
             bare[0].max_rel_diff(outs[2]),
-            bare[1].max_rel_diff(outs[3], gdjax_split.final_loss, gdjax_split.status != diverged),
+            bare[1].max_rel_diff(outs[3], finals, status != gdjax.metrics.DIVERGED),
         )
 
 

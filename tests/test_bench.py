@@ -355,6 +355,12 @@ def test_baseline_loops_match_gdjax(kind, batch_size):
 def _attached(lrs, names, problem=None, **settings):
     """A minibatch-16 entry on linear 128x4 (or ``problem``), run once, with the baselines
     ``names`` attached."""
+    entry, problem, lanes, kernel = _ran(lrs, names, problem, **settings)
+    return baselines.attach(entry, problem, kernel, lanes)
+
+
+def _ran(lrs, names, problem=None, **settings):
+    """The entry of :func:`_attached`, run once: ``(entry, problem, lanes, kernel)``."""
     from bench import envinfo
 
     problem = problem or gdjax.problems.make_linear(128, 4)
@@ -375,7 +381,7 @@ def _attached(lrs, names, problem=None, **settings):
         },
     )
     lanes, _, _, kernel = runner.run_entry(entry, problem, envinfo.describe(), repeats=1)
-    return baselines.attach(entry, problem, kernel, lanes)
+    return entry, problem, lanes, kernel
 
 
 def test_baselines_attach_adds_ratios_and_cross_checks():
@@ -413,19 +419,8 @@ def test_bare_program_seed_split_and_monitoring_cost_are_measured():
 
 
 def test_floors_whose_rows_would_not_fit_are_skipped_with_a_note(monkeypatch):
-    from bench import envinfo
-
-    problem = gdjax.problems.make_linear(128, 4)
-    settings = {"lrs": [0.01, 0.02, 0.05, 0.1], "epochs": 20, "early_stop": False}
-    entry = suites.Entry(
-        suite="t",
-        problem="p",
-        variant="minibatch-16",
-        batch_size=16,
-        optimizer="sgd",
-        settings={**suites.DEFAULT_SETTINGS, **settings, "baselines": ["jax-scan", "seeds"]},
-    )
-    lanes, _, _, kernel = runner.run_entry(entry, problem, envinfo.describe(), repeats=1)
+    lrs = [0.01, 0.02, 0.05, 0.1]
+    entry, problem, lanes, kernel = _ran(lrs, ["jax-scan", "seeds"], epochs=20)
     # jax-scan + loss gathers 160 steps x 16 rows x 5 columns (51 KB) ahead, the seed split 4x
     monkeypatch.setattr(gdjax.checks, "_machine_bytes", lambda: 90_000)  # gdjax needs 41 KB
     out = baselines.attach(entry, problem, kernel, lanes).iloc[0]
