@@ -358,7 +358,7 @@ def _in_turn(gdjax_call, kernel, repeats: int) -> tuple[float, float]:
     """Median seconds of gdjax's kernel and of another ``kernel``, timed in turn."""
     compiled = kernel.lower().compile()
     (mine, other), _ = timing.time_alternating(
-        [gdjax_call, functools.partial(compiled, *kernel.args)], repeats
+        [gdjax_call, functools.partial(kernel.run, compiled)], repeats
     )
     return statistics.median(mine), statistics.median(other)
 
@@ -429,7 +429,7 @@ def _attach_seeds(lanes, problem, entry, gdjax_call, repeats: int, notes) -> Non
     """Columns of 4 seeds x L/4 rates against 1 seed x L: gdjax's ratio, ``seeds4_vs_one_seed``,
     and the bare program's, ``seeds4_floor`` (the four programs called in turn)."""
     split = seed_split(problem, entry, lanes)
-    programs = [gdjax_call, functools.partial(split.lower().compile(), *split.args)]
+    programs = [gdjax_call, functools.partial(split.run, split.lower().compile())]
     try:
         bare = bare_seed_split(problem, lanes, entry)
     except ValueError as e:  # its rows, gathered ahead, would not fit in memory
@@ -477,7 +477,7 @@ def attach(entry, problem, kernel, lanes: pd.DataFrame) -> pd.DataFrame:
     repeats = s["repeats"]
     # Each ratio to another JAX program comes from calls in turn with gdjax's own kernel (its
     # median there is kept beside the other's): both meet the same machine.
-    gdjax_call = functools.partial(compiled, *kernel.args)
+    gdjax_call = functools.partial(kernel.run, compiled)
     if "jax-scan" in wanted:
         _attach_bare(lanes, problem, kernel, entry, gdjax_call, cold, repeats, notes)
         cold = float(lanes["compile_cold_s"].iloc[0])  # the median of its rounds

@@ -10,13 +10,15 @@ is monitored in one of two ways (see :mod:`gdjax.metrics` for the definitions)::
             scan C steps: rows -> vmap over lanes(jax.grad(loss) -> optax update)
                           -> loss of every lane (a lane whose last loss halted it keeps its
                              parameters, so its loss repeats)
-            book status, stops and targets for the chunk's C x lanes losses in one
-            vectorised pass
+            reduce the chunk's C x lanes losses, in one pass, to where each lane crossed
+            each level (the first step at or below it, the last above it, the halt)
+        then, on the host (finish): status, steps to every target, where each lane stopped
 
     grid (logistic, softmax: the full-data loss is a pass over the data):
         while a point of the evaluation grid remains and a lane is still moving:
             loop the steps up to the next grid point
-            loss of every lane; book status, freeze and targets at that point
+            loss of every lane: a lane that halts there is frozen
+        then, on the host (finish): the same booking, from the curve
 
 Lanes are (learning rate, seed) pairs on one flat axis; every lane of a seed sees the same rows,
 so a vmap turns their matrix-vector products into one matrix-matrix product. Lanes never mix: a
@@ -36,7 +38,7 @@ import numpy as np
 import optax
 
 from gdjax import fused, optimizers
-from gdjax.monitor import Booking, HitTracker, Levels, lower_ends
+from gdjax.monitor import Booking, Levels, book, lower_ends
 
 __all__ = [
     "DEFAULT_EVALS",
@@ -44,6 +46,7 @@ __all__ = [
     "KernelArgs",
     "KernelOutput",
     "LoopState",
+    "ProgramOutput",
     "chunk_length",
     "eval_grid",
     "finish",
@@ -145,15 +148,13 @@ class Start(NamedTuple):
     """Every lane at step 0, made on the host by :func:`start` (lanes first)."""
 
     params: Any
-    status: np.ndarray
-    hits: HitTracker
+    moving: np.ndarray  # (lanes,) bool: not halted (converged at the start, with early stop)
     losses: np.ndarray  # the curve: f(w0), then zeros
-    lane_step: np.ndarray
-    lane_loss: np.ndarray
     chunk_losses: np.ndarray | None  # exact monitoring: (C, lanes), each chunk's losses
     # exact monitoring: 0 ... C - 1, a chunk's steps (an argument: an iota in the program
     # would be a kernel run every chunk)
     chunk_steps: np.ndarray | None
+    marks: np.ndarray | None  # exact monitoring: (chunks, lanes, 2K + 3), each chunk's crossings
 
 
 def start(config: Config, levels: Levels, init, lanes: int) -> Start:
@@ -172,20 +173,19 @@ def start(config: Config, levels: Levels, init, lanes: int) -> Start:
         A :class:`Start`.
     """
     f0 = np.asarray(levels.f0)
-    status, hits = levels.start(lanes, brackets=not config.exact)
     # zeros, not NaN: finish() masks the points a lane did not reach, and a multi-process
     # device_put checks that every process passes equal arrays (NaN != NaN)
     losses = np.zeros((len(config.eval_steps), lanes), f0.dtype)
     losses[0] = f0
+    exact = config.exact
+    marks = (math.ceil(config.total_steps / config.chunk), lanes, 2 * levels.ladder.shape[0] + 1)
     return Start(
         params=jax.tree.map(lambda x: np.repeat(np.asarray(x)[None], lanes, axis=0), init),
-        status=status,
-        hits=hits,
+        moving=levels.moving_at_start(lanes, config.early_stop),
         losses=losses,
-        lane_step=np.zeros((lanes,), np.int32),
-        lane_loss=np.full((lanes,), f0),
-        chunk_losses=np.zeros((config.chunk, lanes), f0.dtype) if config.exact else None,
-        chunk_steps=np.arange(config.chunk, dtype=np.int32) if config.exact else None,
+        chunk_losses=np.zeros((config.chunk, lanes), f0.dtype) if exact else None,
+        chunk_steps=np.arange(config.chunk, dtype=np.int32) if exact else None,
+        marks=np.zeros(marks, np.int32) if exact else None,
     )
 
 
@@ -220,29 +220,49 @@ class LoopState(NamedTuple):
     step: jax.Array  # steps run so far
     params: Any
     opt_state: Any
-    status: jax.Array  # (lanes,) metrics.RUNNING / CONVERGED / DIVERGED
-    hits: HitTracker
+    moving: jax.Array  # (lanes,) bool: not halted
     losses: jax.Array  # (grid points, lanes) the curve
-    lane_step: jax.Array  # (lanes,) the last step each lane was checked at
-    lane_loss: jax.Array  # (lanes,) its loss there
     chunk_losses: jax.Array | None  # exact: (C, lanes) the loss after each step of a chunk
+    marks: jax.Array | None  # exact: (chunks, lanes, 2K + 3) each chunk's crossings
+
+
+class ProgramOutput(NamedTuple):
+    """What the compiled program returns; :func:`finish` books it on the host.
+
+    Attributes:
+        params: final (or frozen) parameters of every lane, leading axes (seeds, lrs).
+        losses: the curve, (E + 1, S * L), not yet masked after each lane's stop.
+        marks: exact monitoring: (chunks, S * L, 2K + 3) each chunk's
+            :meth:`~gdjax.monitor.Booking.crossings` (chunks that did not run are zeros).
+        chunk_losses: exact monitoring: (C, S * L) the losses of the last chunk run. A halted
+            lane's loss repeats, so its last one is the loss where it stopped (with grid
+            monitoring, the curve's last point run is).
+        ran: chunks (exact) or grid intervals run.
+        steps_run: steps the kernel executed (< total with early stop).
+    """
+
+    params: Any
+    losses: jax.Array
+    marks: jax.Array | None
+    chunk_losses: jax.Array | None
+    ran: jax.Array
+    steps_run: jax.Array
 
 
 class KernelOutput(NamedTuple):
-    """What the kernel returns; lane arrays have leading axes (seeds, lrs).
-
-    The compiled program returns it raw, :func:`finish` completes it on the host: ``losses``
-    comes as (E + 1, S * L) not yet masked, ``last_eval`` as None,
-    and with exact monitoring ``first_lo`` and ``stay_lo`` as None. XLA compiles each
-    operation into a kernel of its own (about 8 ms each on a 2-core CPU): what NumPy does as
-    well is not compiled.
+    """A finished run, lane arrays with leading axes (seeds, lrs): what :func:`finish` makes of
+    the compiled program's :class:`ProgramOutput` on the host. XLA compiles each operation into
+    a kernel of its own (about 8 ms each on a 2-core CPU): what NumPy does as well is not
+    compiled.
 
     Attributes:
         params: final (or frozen) parameters of every lane.
         losses: full-data loss at each point of the grid, (S, L, E + 1); NaN after a lane stopped.
         status: metrics.RUNNING (ran to the end: max_steps), CONVERGED or DIVERGED, (S, L).
-        first_step, first_lo, stay_step, stay_lo: (S, L, K + 1) step counts of the
-            :class:`~gdjax.monitor.HitTracker`; the last column is ``tol``.
+        first_step, first_lo, stay_step, stay_lo: (S, L, K + 1) per level (the targets, then
+            ``tol``) the first checked step at or below it, the first of the final run at or
+            below it (-1 where not reached), and the checks before them (their brackets' lower
+            ends).
         last_eval: index of the last curve point each lane recorded, (S, L).
         lane_steps: the last step each lane was checked at (where it stopped), (S, L).
         final_loss: its full-data loss there, (S, L).
@@ -365,7 +385,7 @@ def _select(mask, new, old):
     return jax.tree.map(pick, new, old)
 
 
-def _program(config: Config, *arrays) -> KernelOutput:
+def _program(config: Config, *arrays) -> ProgramOutput:
     a = KernelArgs(*arrays)
     spec = config.spec
     S, L = a.seeds.shape[0], a.lrs.shape[0]
@@ -379,64 +399,89 @@ def _program(config: Config, *arrays) -> KernelOutput:
         zero,
         s0.params,
         opt_init(s0.params),
-        s0.status,
-        s0.hits,
+        s0.moving,
         s0.losses,
-        s0.lane_step,
-        s0.lane_loss,
         s0.chunk_losses,
+        s0.marks,
     )
     loop = _exact_loop if config.exact else _grid_loop
     state = loop(config, a, step, monitor, booking, state)
-
-    def by_seed(x):  # lanes back to (seeds, learning rates)
-        return x.reshape(S, L, *x.shape[1:])
-
-    h = state.hits
-    return KernelOutput(
-        jax.tree.map(by_seed, state.params),
+    return ProgramOutput(
+        jax.tree.map(lambda x: x.reshape(S, L, *x.shape[1:]), state.params),
         state.losses,  # raw: finish() masks it and puts lanes first
-        by_seed(state.status),
-        by_seed(h.first),
-        jax.tree.map(by_seed, h.first_lo),
-        by_seed(h.stay),
-        jax.tree.map(by_seed, h.stay_lo),
-        None,
-        by_seed(state.lane_step),
-        by_seed(state.lane_loss),
+        state.marks,
+        state.chunk_losses,
+        state.index,
         state.step,
     )
 
 
-def finish(config: Config, out: KernelOutput) -> KernelOutput:
-    """Complete the raw output of the compiled program on the host.
+def finish(config: Config, levels: Levels, out: ProgramOutput) -> KernelOutput:
+    """Book the compiled program's output on the host (:func:`gdjax.monitor.book`).
 
-    The curve becomes (S, L, E + 1) and ends at the last step each lane was checked at (later
-    points are NaN; ``last_eval`` indexes the last one); with exact monitoring the lower ends
-    of the brackets are the steps before.
+    The status, the steps to every level and where each lane stopped come from the chunks'
+    crossings (exact monitoring) or from the curve (grid monitoring); the curve becomes
+    (S, L, E + 1) and ends at the last step each lane was checked at (later points are NaN;
+    ``last_eval`` indexes the last one).
 
     Args:
         config: the kernel's config.
+        levels: its levels, as NumPy arrays.
         out: the compiled program's output, as NumPy arrays (gathered from every process).
 
     Returns:
-        The :class:`KernelOutput` with every field filled in.
+        The :class:`KernelOutput`.
 
     Example:
         >>> import gdjax, jax, numpy as np
         >>> k = gdjax.build(gdjax.problems.make_linear(64, 2), lrs=[0.1, 50.0], epochs=2)
-        >>> out = finish(k.config, jax.tree.map(np.asarray, k.call()))
+        >>> raw = jax.tree.map(np.asarray, k.call())
+        >>> out = finish(k.config, k.levels, raw)
         >>> out.losses.shape, out.last_eval.tolist()  # the diverged lane's curve ends early
         ((1, 2, 3), [[2, 1]])
     """
+    S, L = jax.tree.leaves(out.params)[0].shape[:2]
+    lanes = S * L
+    booking = Booking(levels, config.early_stop)
+    moving = levels.moving_at_start(lanes, config.early_stop)
     grid = np.asarray(config.eval_steps)
-    losses = out.losses.T.reshape(*out.lane_steps.shape, len(grid))
-    recorded = grid <= out.lane_steps[..., None]
-    losses = np.where(recorded, losses, np.array(np.nan, losses.dtype))
-    last = np.searchsorted(grid, out.lane_steps, side="right").astype(np.int32) - 1
+    ran = int(out.ran)
+    # a halted lane's loss repeats: the last one computed is where it stopped
+    last_loss = out.chunk_losses[-1] if config.exact else out.losses[ran]
     if config.exact:
-        out = out._replace(first_lo=lower_ends(out.first_step), stay_lo=lower_ends(out.stay_step))
-    return out._replace(losses=losses, last_eval=last)
+        C, T = config.chunk, config.total_steps
+        steps = 1 + np.arange(ran * C).reshape(ran, C)
+        counts = np.minimum(C, T - C * np.arange(ran))
+        booked = book(booking, out.marks[:ran], steps, counts, moving, last_loss)
+        checks = None  # every step was checked
+    else:
+        curve = out.losses[1 : ran + 1]
+        with np.errstate(invalid="ignore", over="ignore"):  # NaN and inf are booked as such
+            marks = booking.crossings(curve, np)[None]
+        booked = book(booking, marks, grid[None, 1 : ran + 1], [ran], moving, last_loss)
+        checks = grid
+    lane_loss = np.where(booked.at >= 0, last_loss, levels.f0)
+    losses = out.losses.T.reshape(S, L, len(grid))
+    recorded = grid <= booked.last.reshape(S, L)[..., None]
+    losses = np.where(recorded, losses, np.array(np.nan, losses.dtype))
+    last = np.searchsorted(grid, booked.last, side="right").astype(np.int32) - 1
+
+    def by_seed(x):
+        return x.reshape(S, L, *x.shape[1:])
+
+    return KernelOutput(
+        params=out.params,
+        losses=losses,
+        status=by_seed(booked.status),
+        first_step=by_seed(booked.first),
+        first_lo=by_seed(lower_ends(booked.first, checks)),
+        stay_step=by_seed(booked.stay),
+        stay_lo=by_seed(lower_ends(booked.stay, checks)),
+        last_eval=by_seed(last),
+        lane_steps=by_seed(booked.last),
+        final_loss=by_seed(lane_loss),
+        steps_run=out.steps_run,
+    )
 
 
 def _exact_loop(config, a: KernelArgs, step, monitor, booking: Booking, state: LoopState):
@@ -452,7 +497,7 @@ def _exact_loop(config, a: KernelArgs, step, monitor, booking: Booking, state: L
 
     def chunk(s: LoopState) -> LoopState:
         t0 = s.step
-        moving = booking.moving(s.status)
+        moving = s.moving
         count = jnp.minimum(C, T - t0) if padded else C  # steps that exist
 
         def step_and_check(carry, xs):
@@ -486,7 +531,8 @@ def _exact_loop(config, a: KernelArgs, step, monitor, booking: Booking, state: L
             (s.params, s.opt_state, s.chunk_losses),
             (a.start.chunk_steps, batches),
         )
-        status, hits, last, last_loss = booking.book_run(s.status, s.hits, loss, t0, moving, count)
+        # the chunk reduced to where each lane crossed each level; the host books the rest
+        marks = jax.lax.dynamic_update_index_in_dim(s.marks, booking.crossings(loss), s.index, 0)
         # the curve's points in this chunk (a gather, later masked by each lane's last step)
         here = (point_chunk == s.index)[:, None]
         curve = jnp.where(here, loss[point_at], s.losses[1:])
@@ -495,18 +541,14 @@ def _exact_loop(config, a: KernelArgs, step, monitor, booking: Booking, state: L
             jnp.minimum(t0 + C, T) if padded else t0 + C,
             params,
             opt_state,
-            status,
-            hits,
+            moving & ~booking.halts(loss[-1]),  # a halted lane's loss repeats to the end
             s.losses.at[1:].set(curve),
-            jnp.where(moving, t0 + last + 1, s.lane_step),
-            jnp.where(moving, last_loss, s.lane_loss),
             loss,
+            marks,
         )
 
     chunks = math.ceil(T / C)
-    return jax.lax.while_loop(
-        lambda s: (s.index < chunks) & fused.any0(booking.moving(s.status)), chunk, state
-    )
+    return jax.lax.while_loop(lambda s: (s.index < chunks) & fused.any0(s.moving), chunk, state)
 
 
 def _grid_loop(config, a: KernelArgs, step, monitor, booking: Booking, state: LoopState):
@@ -522,30 +564,27 @@ def _grid_loop(config, a: KernelArgs, step, monitor, booking: Booking, state: Lo
 
     def interval(s: LoopState) -> LoopState:
         start, end = grid[s.index], grid[s.index + 1]
-        go = booking.moving(s.status)
+        go = s.moving
         params, opt_state = jax.lax.fori_loop(start, end, train_step, (s.params, s.opt_state))
         params = _select(go, params, s.params)
         opt_state = _select(go, opt_state, s.opt_state)
-        loss = monitor(params)
-        status, hits = booking.book_check(s.status, s.hits, loss, end, start, go)
+        loss = monitor(params)  # a halted lane's repeats: the host books the curve
         return LoopState(
             s.index + 1,
             end,
             params,
             opt_state,
-            status,
-            hits,
+            go & ~booking.halts(loss),
             s.losses.at[s.index + 1].set(loss),
-            jnp.where(go, end, s.lane_step),
-            jnp.where(go, loss, s.lane_loss),
+            None,
             None,
         )
 
     intervals = len(config.eval_steps) - 1
     return jax.lax.while_loop(
-        lambda s: (s.index < intervals) & fused.any0(booking.moving(s.status)), interval, state
+        lambda s: (s.index < intervals) & fused.any0(s.moving), interval, state
     )
 
 
-#: The compiled program: ``jitted_program(config, *KernelArgs) -> KernelOutput``.
+#: The compiled program: ``jitted_program(config, *KernelArgs) -> ProgramOutput``.
 jitted_program = jax.jit(_program, static_argnums=0)

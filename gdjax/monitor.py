@@ -1,21 +1,21 @@
-"""Booking monitored losses inside the kernel: status, freeze, and steps to every target.
+"""Booking monitored losses: status, freeze, and steps to every target.
 
-The kernel hands over the full-data loss of every lane either at one checked step (grid
-monitoring: :meth:`Booking.book_check`) or for a whole chunk of consecutive steps (exact
-monitoring: each step computed the loss of every lane, :meth:`Booking.book_run`). Both apply
-the rules :mod:`gdjax.metrics` defines. A chunk is booked in one vectorised pass: per step
-inside the scan the booking would cost more than the step on XLA's CPU backend (a dozen small
-kernels each). Every operation here is a kernel XLA compiles (about 8 ms each on a 2-core CPU),
-which is why the rules are written with as few of them as the rules allow.
+The work is split where it is cheapest. Inside the kernel (traced JAX, nothing synced with the
+host) a lane halts right after the check that diverged it (or, with early stop, converged it),
+and keeps its parameters from then on, so its loss repeats (:meth:`Booking.halts`). With exact
+monitoring each chunk of C steps is reduced, per lane, to where it crossed every level
+(:meth:`Booking.crossings`): one reduction over the chunk, the one piece of booking that needs
+the steps' losses. Everything else, the status, the steps to each target, where a lane stopped,
+is a few NumPy operations on the host over those reductions (:func:`book`), or, with grid
+monitoring, over the loss curve itself. Every operation compiled into the kernel costs about
+8 ms of compile on a 2-core CPU and, inside its loop, a launch every chunk; the host's share
+costs tens of microseconds per sweep.
 
-- levels are the target ladder followed by ``tol``; per (lane, level) a :class:`HitTracker`
-  keeps the first checked step at or below the level and the first step of the current run at
-  or below it, each with the check before it (the lower end of its bracket);
-- a lane stops moving at its first divergence, and, with early stop, at its first convergence:
-  nothing after that step is booked for it (with exact monitoring the kernel also freezes its
-  parameters right there, see :meth:`Booking.halts`).
-
-Everything here is traced JAX code over a leading lane axis; nothing syncs with the host.
+The rules are those of :mod:`gdjax.metrics`: levels are the target ladder followed by ``tol``;
+per (lane, level) the first checked step at or below the level, and the first step of the
+final run at or below it, each with the check before it (the lower end of its bracket); a lane
+stops moving at its first divergence and, with early stop, at its first convergence: nothing
+after that check is booked for it.
 """
 
 from __future__ import annotations
@@ -28,26 +28,7 @@ import numpy as np
 
 from gdjax import fused, metrics
 
-__all__ = ["Booking", "HitTracker", "Levels", "lower_ends"]
-
-
-class HitTracker(NamedTuple):
-    """Per (lane, level) step bookkeeping; -1 means "not (yet)". Levels: targets, then tol.
-
-    Attributes:
-        first: first checked step at or below the level.
-        first_lo: the check before it (the true crossing lies in (first_lo, first]).
-        stay: first step of the current run at or below the level (-1 while above).
-        stay_lo: the check before ``stay``.
-
-    With a check after every step the lower ends are the steps before (:func:`lower_ends`):
-    the kernel does not carry them (``first_lo`` and ``stay_lo`` are None).
-    """
-
-    first: jax.Array
-    first_lo: jax.Array
-    stay: jax.Array
-    stay_lo: jax.Array
+__all__ = ["Booked", "Booking", "Levels", "book", "decode", "lower_ends"]
 
 
 class Levels(NamedTuple):
@@ -63,6 +44,9 @@ class Levels(NamedTuple):
     blowup: jax.Array  # f - f* above this is a divergence
     tol: jax.Array
     ladder: jax.Array  # the targets, then tol
+    # the level of each column of Booking.crossings: the ladder, tol again in the halting
+    # column (unused), the ladder (made here: in the kernel it would be a kernel of its own)
+    columns: jax.Array
 
     @classmethod
     def of(cls, f0: float, f_star: float, tol: float, targets, divergence_factor: float, dtype):
@@ -79,159 +63,185 @@ class Levels(NamedTuple):
         # f0 - f* alone, a start next to the optimum would make SGD noise count as divergence.
         blowup = divergence_factor * max(denom, abs(f_star))
         ladder = np.append(np.asarray(targets, np.float64), tol)
+        columns = np.concatenate([ladder, [tol], ladder])
         # NumPy arrays, transferred with the kernel's other arguments (jnp.asarray(v, dtype)
         # would compile a convert for each)
-        values = (f0, f_star, denom, blowup, tol, ladder)
+        values = (f0, f_star, denom, blowup, tol, ladder, columns)
         return cls(*(np.asarray(v, dtype) for v in values))
 
-    def start(self, lanes: int, brackets: bool) -> tuple[np.ndarray, HitTracker]:
-        """Status and hits at step 0, when every lane is at f(w0) (never a divergence), in
-        NumPy from NumPy levels (the host makes the kernel's starting state: nothing of it is
-        compiled).
+    def at_start(self) -> tuple[int, np.ndarray]:
+        """Status and the levels reached at step 0, where every lane is at f(w0) (never a
+        divergence), in the levels' dtype like the kernel: ``(status, reached)``, with
+        ``reached`` (K + 1,) bool."""
+        rel = (self.f0 - self.f_star) / self.denom
+        reached = rel <= self.ladder
+        return (metrics.CONVERGED if rel <= self.tol else metrics.RUNNING), reached
 
-        Args:
-            lanes: number of lanes.
-            brackets: keep the lower ends of the brackets (``first_lo``, ``stay_lo``); checks
-                at every step need not, each is the step before (:func:`lower_ends`).
-
-        Returns:
-            ``(status, hits)``: (lanes,) and (lanes, K + 1) int32 arrays.
-        """
-        rel = (self.f0 - self.f_star) / self.denom  # in the levels' dtype, like the kernel
-        at0 = np.where(rel <= self.ladder, 0, -1).astype(np.int32)
-        at0 = np.repeat(at0[None, :], lanes, axis=0)
-        status = metrics.CONVERGED if rel <= self.tol else metrics.RUNNING
-        lo = at0 if brackets else None
-        return np.full((lanes,), status, np.int32), HitTracker(at0, lo, at0, lo)
-
-
-def _iota(x):
-    """The index along axis 0 of ``x``, shaped to broadcast against it."""
-    shape = (x.shape[0],) + (1,) * (x.ndim - 1)
-    return jnp.arange(x.shape[0], dtype=jnp.int32).reshape(shape)
+    def moving_at_start(self, lanes: int, early_stop: bool) -> np.ndarray:
+        """(lanes,) bool: whether the lanes take steps at all (not when converged at the start
+        with early stop)."""
+        status, _ = self.at_start()
+        return np.full((lanes,), not (early_stop and status == metrics.CONVERGED))
 
 
 class Booking(NamedTuple):
-    """The rules, closed over the levels and the early-stop setting."""
+    """The rules the kernel applies as it runs: halting, and each chunk's crossings."""
 
     levels: Levels
     early_stop: bool
 
-    def moving(self, status):
-        """Lanes that still take steps: running ones, and converged ones without early stop."""
-        if self.early_stop:
-            return status == metrics.RUNNING
-        return status != metrics.DIVERGED
-
-    def _diverged(self, loss):
+    def halts(self, loss, xp=jnp):
+        """Whether a moving lane stops right after a check with this loss: it diverged, or,
+        with early stop, it converged. The kernel freezes the lane there, so its loss repeats
+        and keeps it halted. ``xp``: ``jnp`` in the kernel, ``np`` on the host."""
         lv = self.levels
-        return ~jnp.isfinite(loss) | (loss - lv.f_star > lv.blowup)
-
-    def halts(self, loss):
-        """Whether a moving lane stops right after a step with this loss: it diverged, or,
-        with early stop, it converged. A kernel that checks every step halts the lane there,
-        and :meth:`book_run` books its steps up to that one."""
+        diverged = ~xp.isfinite(loss) | (loss - lv.f_star > lv.blowup)
         if not self.early_stop:
-            return self._diverged(loss)
-        lv = self.levels
-        return self._diverged(loss) | ((loss - lv.f_star) / lv.denom <= lv.tol)
+            return diverged
+        return diverged | ((loss - lv.f_star) / lv.denom <= lv.tol)
 
-    def book_check(self, status, hits: HitTracker, loss, step, prev, moving):
-        """Book one check of every lane (the loss at ``step``; the check before was ``prev``).
-
-        Args:
-            status: (lanes,) status before the check.
-            hits: the tracker before the check (with its lower ends).
-            loss: (lanes,) full-data loss at ``step``.
-            step, prev: scalar step numbers.
-            moving: (lanes,) lanes that took the steps up to this check.
-
-        Returns:
-            ``(status, hits)`` after the check.
-        """
-        lv = self.levels
-        diverged = moving & self._diverged(loss)
-        rel = (loss - lv.f_star) / lv.denom
-        converged = moving & (status == metrics.RUNNING) & (rel <= lv.tol) & ~diverged
-        status = jnp.where(converged, metrics.CONVERGED, status)
-        status = jnp.where(diverged, metrics.DIVERGED, status)
-        below = rel[:, None] <= lv.ladder  # (lanes, K + 1)
-        go = moving[:, None]
-        new_first = go & below & (hits.first < 0)
-        runs_on = go & below & (hits.stay < 0)  # was above, is below
-        return status, HitTracker(
-            first=jnp.where(new_first, step, hits.first),
-            first_lo=jnp.where(new_first, prev, hits.first_lo),
-            stay=jnp.where(go & ~below, -1, jnp.where(runs_on, step, hits.stay)),
-            stay_lo=jnp.where(runs_on, prev, hits.stay_lo),
-        )
-
-    def book_run(self, status, hits: HitTracker, loss, t0, moving, count):
-        """Book the losses of C consecutive steps, ``t0 + 1 ... t0 + C``, of every lane.
-
-        The kernel computed the loss after every step and froze each lane right after the step
-        that halted it (:meth:`halts`), and after the steps that exist: from there on its loss
-        repeats. So the first halting loss is the lane's stop, and one max and one min over one
-        (C, lanes, K + 2) array (the levels, then halting) give both ends of every level's
-        crossings and the stop.
+    def crossings(self, loss, xp=jnp):
+        """Where each lane's losses of a chunk cross every level, in one reduction.
 
         Args:
-            status: (lanes,) status before these steps.
-            hits: the tracker before these steps (without lower ends: each is the step before).
-            loss: (C, lanes) full-data loss after each step; after a lane's last step (where
-                it halted, or the last that exists), that step's loss repeated.
-            t0: scalar, steps run before these.
-            moving: (lanes,) lanes that took these steps.
-            count: steps that exist (a padded last chunk has fewer than C).
+            loss: (C, lanes) the loss after each of C consecutive checks; after a lane's last
+                one (where it halted, or the last that exists) that loss repeated.
+            xp: ``jnp`` in the kernel, ``np`` on the host (a grid's curve).
 
         Returns:
-            ``(status, hits, last, last_loss)``: ``last`` (lanes,) is the index of the lane's
-            last booked step (-1 for a lane that did not move), ``last_loss`` its loss there
-            (that of step 0 of the chunk for a lane that did not move).
+            (lanes, 2K + 3) int32 (see :func:`decode`): per level (the ladder, then halting)
+            C - i for the first check i at or below it (0 if none), then per level of the
+            ladder i + 1 for the last check i above it (0 if none). Both are maxima, so one
+            reduction finds them all.
         """
-        lv = self.levels
         C = loss.shape[0]
-        i = _iota(loss)[:, :, None]  # (C, 1, 1)
-        K1 = lv.ladder.shape[0]
-        # (C, lanes, K + 2): at or below each level, then halting (a select, not a
-        # concatenation, which XLA would make a kernel of its own)
-        rel = ((loss - lv.f_star) / lv.denom)[:, :, None]
-        level = jnp.append(lv.ladder, 0)  # the last is never used
-        below = jnp.where(np.arange(K1 + 1) < K1, rel <= level, self.halts(loss)[:, :, None])
-        # one array for both ends: C - i where at or below (its max: the first one), and
-        # -(i + 1) where above (its min: the last one)
-        marks = jnp.where(below, C, -1) - i
-        first_in = C - fused.max0(marks)  # (lanes, K + 2); C if none
-        above_last = -fused.min0(marks[:, :, :-1]) - 1  # (lanes, K + 1); -1 if none
-        stop, first_in = first_in[:, -1], first_in[:, :-1]
-        last = jnp.where(moving, jnp.minimum(stop, count - 1), -1)
-        # after the last step the loss repeats: above there, the last above is the last step
-        above_last = jnp.minimum(above_last, last[:, None])
-        booked = (last >= 0)[:, None]
-        ends_above = booked & (above_last == last[:, None])
-        rejoined = booked & ~ends_above & (above_last >= 0)  # went above, came back below
-        runs_on = booked & (above_last < 0) & (hits.stay < 0)  # below throughout, was above
-        stay = jnp.where(rejoined, t0 + 2 + above_last, hits.stay)
-        stay = jnp.where(runs_on, t0 + 1, stay)
-        new_first = (hits.first < 0) & (first_in < C)
-        hits = HitTracker(
-            first=jnp.where(new_first, t0 + 1 + first_in, hits.first),
-            first_lo=None,
-            stay=jnp.where(ends_above, -1, stay),
-            stay_lo=None,
+        K1 = self.levels.ladder.shape[0]
+        cols = np.arange(2 * K1 + 1)
+        firsts = cols <= K1  # the first K + 2 columns: at or below, the halting one last
+        rel = ((loss - self.levels.f_star) / self.levels.denom)[:, :, None]
+        below = xp.where(cols == K1, self.halts(loss, xp)[:, :, None], rel <= self.levels.columns)
+        i = np.arange(C, dtype=np.int32)[:, None, None]
+        marks = xp.where(firsts, xp.where(below, C - i, 0), xp.where(below, 0, i + 1))
+        if xp is np:
+            return marks.max(axis=0, initial=0).astype(np.int32)
+        return fused.max0(marks)
+
+
+def decode(marks: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(first_in, above_last)`` from :meth:`Booking.crossings`: the index of the first check
+    at or below each level then halting (``width`` if none), and of the last check above each
+    level (-1 if none)."""
+    K2 = (marks.shape[-1] + 1) // 2
+    return width - marks[..., :K2], marks[..., K2:] - 1
+
+
+class Booked(NamedTuple):
+    """The booking of a run, (lanes,) or (lanes, K + 1); steps are -1 where not reached.
+
+    ``first`` and ``stay`` are the steps of the first check at or below each level, and of the
+    first of the final run at or below it; ``last`` is the last check booked for each lane
+    (0 for a lane that never moved), ``at`` the flat index of that check (-1 if none).
+    """
+
+    status: np.ndarray
+    first: np.ndarray
+    stay: np.ndarray
+    last: np.ndarray
+    at: np.ndarray
+
+
+def book(
+    booking: Booking,
+    marks: np.ndarray,
+    steps: np.ndarray,
+    counts,
+    moving: np.ndarray,
+    last_loss: np.ndarray,
+) -> Booked:
+    """Book a run on the host from its chunks' crossings.
+
+    Args:
+        booking: the rules, with NumPy levels.
+        marks: (chunks, lanes, 2K + 3) :meth:`Booking.crossings` of every chunk that ran.
+        steps: (chunks, W) the step of each check of each chunk (consecutive chunks).
+        counts: (chunks,) the checks that exist in each chunk (the rest repeat the last one).
+        moving: (lanes,) lanes that moved at the start.
+        last_loss: (lanes,) each lane's loss after the last step run: a frozen lane's repeats,
+            so this is its loss at its last check.
+
+    Returns:
+        A :class:`Booked`.
+    """
+    chunks, W = steps.shape
+    lanes = moving.shape[0]
+    status0, reached0 = booking.levels.at_start()
+    at0 = np.repeat(np.where(reached0, 0, -1)[None], lanes, axis=0)
+    if steps.size == 0:  # no check ran: every lane was halted at the start
+        return Booked(
+            np.full((lanes,), status0, np.int32),
+            at0,
+            at0,
+            np.zeros(lanes, np.int32),
+            np.full((lanes,), -1),
         )
-        # tol is the ladder's last level. A step at or below it that also diverged (possible
-        # only with a divergence factor below tol) halted the lane: the divergence wins below.
-        converged = (status == metrics.RUNNING) & (first_in[:, -1] < C)
-        status = jnp.where(converged, metrics.CONVERGED, status)
-        # a lane halts at its first divergence: if any, it is its last booked step
-        last_loss = loss[jnp.maximum(last, 0), jnp.arange(loss.shape[1])]
-        diverged = (last >= 0) & self._diverged(last_loss)
-        return jnp.where(diverged, metrics.DIVERGED, status), hits, last, last_loss
+    first_in, above_last = decode(marks, W)
+    stop = first_in[..., -1]
+    # a lane moves in every chunk up to the one where it halted, that one included
+    halted = stop < W
+    moving = moving & (np.cumsum(halted, axis=0) - halted == 0)  # (chunks, lanes)
+    last = np.where(moving, np.minimum(stop, np.asarray(counts)[:, None] - 1), -1)
+    booked = last >= 0
+    ever = booked.any(axis=0)
+    flat_steps = steps.reshape(-1)
+    lane = np.arange(lanes)
+    # the last booked check: in the last booked chunk
+    c_last = chunks - 1 - np.argmax(booked[::-1], axis=0)
+    at = np.where(ever, c_last * W + last[c_last, lane], -1)
+    last_step = np.where(ever, flat_steps[np.maximum(at, 0)], 0)
+
+    # first: the first booked chunk with a check at or below the level
+    hit = booked[..., None] & (first_in[..., :-1] < W)
+    c_hit = np.argmax(hit, axis=0)  # (lanes, K + 1)
+    at_hit = c_hit * W + np.take_along_axis(first_in[..., :-1], c_hit[None], 0)[0]
+    end = flat_steps.size - 1  # indices where there is no such check are clipped, then unused
+    reached = np.where(hit.any(axis=0), flat_steps[np.minimum(at_hit, end)], -1)
+    first = np.where(at0 >= 0, at0, reached)
+
+    # stay: after the last check above, if that was not the lane's last one
+    above = np.minimum(above_last, last[..., None])  # after the last step the loss repeats
+    was_above = booked[..., None] & (above >= 0)
+    c_above = chunks - 1 - np.argmax(was_above[::-1], axis=0)
+    at_above = c_above * W + np.take_along_axis(above, c_above[None], 0)[0]
+    any_above = was_above.any(axis=0)
+    ends_above = any_above & (at_above == at[:, None])
+    after = flat_steps[np.minimum(at_above + 1, end)]
+    # never above: below since step 0, or since the first check
+    never = np.where(at0 >= 0, at0, np.where(ever, flat_steps[0], -1)[:, None])
+    stay = np.where(any_above, np.where(ends_above, -1, after), never)
+
+    with np.errstate(invalid="ignore", over="ignore"):
+        # a lane halts at its first divergence: if any, it is its last check
+        diverged = ever & Booking(booking.levels, early_stop=False).halts(last_loss, np)
+    status = np.full((lanes,), status0, np.int32)
+    status = np.where((status0 == metrics.RUNNING) & (first[:, -1] >= 0), metrics.CONVERGED, status)
+    status = np.where(diverged, metrics.DIVERGED, status).astype(np.int32)
+    return Booked(
+        status, first.astype(np.int32), stay.astype(np.int32), last_step.astype(np.int32), at
+    )
 
 
-def lower_ends(steps: np.ndarray) -> np.ndarray:
-    """The lower ends of the brackets of steps booked by :meth:`Booking.book_run`: every step
-    was checked, so the check before step s > 0 is s - 1 (step 0 and "not reached" (-1) are
-    their own)."""
-    return np.where(steps > 0, steps - 1, steps)
+def lower_ends(steps: np.ndarray, grid: np.ndarray | None = None) -> np.ndarray:
+    """The lower ends of the brackets of booked steps: the check before each (step 0 and "not
+    reached" (-1) are their own). ``grid``: the checked steps, 0 first; None when every step
+    was checked (then the check before s is s - 1).
+
+    Example:
+        >>> lower_ends(np.array([-1, 0, 1, 17])).tolist()
+        [-1, 0, 0, 16]
+        >>> lower_ends(np.array([-1, 0, 4, 8]), np.array([0, 1, 2, 4, 8])).tolist()
+        [-1, 0, 2, 4]
+    """
+    if grid is None:
+        return np.where(steps > 0, steps - 1, steps)
+    before = grid[np.maximum(np.searchsorted(grid, steps) - 1, 0)]
+    return np.where(steps > 0, before, steps)

@@ -41,7 +41,8 @@ class Kernel(NamedTuple):
     """A kernel ready to compile and call: its static config, traced arguments and labels.
 
     ``lower().compile()`` compiles ahead of time (the harness times that apart); ``call()`` runs
-    through JAX's jit cache.
+    through JAX's jit cache; ``run(compiled)`` also books the output on the host: a timed call
+    times that.
     """
 
     config: Config
@@ -52,16 +53,33 @@ class Kernel(NamedTuple):
     targets: np.ndarray
     tol: float
     f0: float  # the loss at the initial parameters, float64 (Problem.value)
+    levels: Levels  # what losses are compared with, NumPy (the host books the output)
     basis: Eigenbasis | None = None
 
     def lower(self):
         """``jax.jit(...).lower`` of this kernel (call ``.compile()`` on the result)."""
         return kernel.jitted_program.lower(self.config, *self.args)
 
-    def call(self) -> KernelOutput:
+    def call(self) -> kernel.ProgramOutput:
         """Run the kernel through jit (compiling on first use) and return its raw output
-        (on the devices; :meth:`to_result` completes it)."""
+        (on the devices; :meth:`finish` books it)."""
         return kernel.jitted_program(self.config, *self.args)
+
+    def finish(self, raw: kernel.ProgramOutput) -> KernelOutput:
+        """Book the program's raw output on the host (:func:`gdjax.kernel.finish`): status,
+        steps to every target, the curve; every process gets every lane."""
+        out = kernel.finish(self.config, self.levels, jax.tree.map(_to_host, raw))
+        if self.args.lrs.shape[0] != len(self.lrs):  # padded to split over the devices
+            out = _drop_padding(out, len(self.lrs))
+        if self.basis is not None:  # the kernel ran in the eigenbasis
+            out = out._replace(params=self.basis.params(out.params["w"]))
+        return out
+
+    def run(self, compiled=None) -> KernelOutput:
+        """Run the program (``compiled``, from ``lower().compile()``, or through jit) and book
+        its output: a sweep from its arguments to its numbers, what a timed call times."""
+        raw = self.call() if compiled is None else compiled(*self.args)
+        return self.finish(raw)
 
     def step_cost(self) -> dict:
         """XLA's cost analysis of one step of every lane: ``{"flops": ..., "bytes accessed": ...}``.
@@ -79,19 +97,17 @@ class Kernel(NamedTuple):
             cost = cost[0] if cost else {}
         return {k: float(v) for k, v in (cost or {}).items() if k in ("flops", "bytes accessed")}
 
-    def to_result(self, out: KernelOutput, run_s: float | None = None) -> SweepResult:
-        """Turn a raw :class:`KernelOutput` into a :class:`SweepResult` (on every process).
+    def to_result(self, out, run_s: float | None = None) -> SweepResult:
+        """Turn the kernel's output into a :class:`SweepResult` (on every process).
 
         Args:
-            out: what the compiled kernel returned.
+            out: what the compiled program returned (:meth:`call`), or its booking
+                (:meth:`run`, :meth:`finish`).
             run_s: the measured run time of the kernel, if timed: it gives the seconds columns
                 of :meth:`SweepResult.hits`.
         """
-        out = kernel.finish(self.config, jax.tree.map(_to_host, out))
-        if self.args.lrs.shape[0] != len(self.lrs):  # padded to split over the devices
-            out = _drop_padding(out, len(self.lrs))
-        if self.basis is not None:  # the kernel ran in the eigenbasis
-            out = out._replace(params=self.basis.params(out.params["w"]))
+        if isinstance(out, kernel.ProgramOutput):
+            out = self.finish(out)
         return SweepResult.from_kernel(self, out, run_s=run_s)
 
 
@@ -129,7 +145,7 @@ def build(
         >>> import gdjax
         >>> k = gdjax.build(gdjax.problems.make_linear(256, 4), lrs=[0.01, 0.5], epochs=3)
         >>> compiled = k.lower().compile()  # ahead of time: the harness times this apart
-        >>> res = k.to_result(compiled(*k.args))
+        >>> res = k.to_result(k.run(compiled))
         >>> res.to_frame()["status"].tolist()
         ['max_steps', 'converged']
     """
@@ -159,6 +175,9 @@ def build(
     lanes = len(lrs_np) * len(seeds_np)
     # the curve's size before the grid itself: eval_every=1 over 2e9 steps must fail fast
     points = kernel.DEFAULT_EVALS + 1 if eval_every is None else total // eval_every + 2
+    if exact:  # a chunk's losses, and per chunk one int32 per level and end (the crossings)
+        chunk = kernel.chunk_length(total)
+        points += chunk + math.ceil(total / chunk) * (2 * len(targets_np) + 3)
     checks.lanes_memory(lanes, num_params, points, dtype)
     eval_steps = kernel.eval_grid(total, eval_every)
     optimizer = optimizers.check(optimizer)
@@ -204,7 +223,7 @@ def build(
         rows=_plan(config, seeds_np, epochs),
     )
     args = _place(args, sharding)
-    return Kernel(config, args, problem, lrs_np, seeds_np, targets_np, tol, f0, basis)
+    return Kernel(config, args, problem, lrs_np, seeds_np, targets_np, tol, f0, levels, basis)
 
 
 def _plan(config: Config, seeds, epochs: int) -> np.ndarray:

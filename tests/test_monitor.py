@@ -3,17 +3,17 @@
 The kernels' numbers are checked against NumPy training loops elsewhere; here the booking alone
 meets trajectories no optimiser produces on purpose: crossings back and forth at every level,
 NaN and blow-ups mid chunk, and a padded last chunk. As in the kernel, a lane's loss repeats
-after its last step (the kernel freezes it there): the booking finds the stop from that.
+after its last check (the kernel freezes it there): the booking finds the stop from that. The
+chunks' crossings are reduced as the kernel reduces them (:meth:`Booking.crossings`, traced),
+then booked as the host books them (:func:`book`).
 """
-
-import itertools
 
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from gdjax import metrics
-from gdjax.monitor import Booking, Levels, lower_ends
+from gdjax.monitor import Booking, Levels, book, lower_ends
 
 F_STAR, F0, TOL, TARGETS, FACTOR = 1.0, 3.0, 0.05, (0.5, 0.1, 0.01), 40.0
 
@@ -58,73 +58,98 @@ def levels():
     return Levels.of(F0, F_STAR, TOL, TARGETS, FACTOR, np.float64)
 
 
+def frozen(booking, losses, counts, moving):
+    """The chunks as the kernel leaves them: a lane's loss repeats after its last check (where
+    it halted, or the last that exists); a lane halted before a chunk repeats its last loss."""
+    losses = losses.copy()
+    lanes = losses.shape[1]
+    halts = np.asarray(booking.halts(losses, np))
+    last_loss = np.full(lanes, F0)
+    t0 = 0
+    for count in counts:
+        C = len(losses[t0 : t0 + count])
+        for lane in range(lanes):
+            if not moving[lane]:
+                losses[t0 : t0 + C, lane] = last_loss[lane]
+                continue
+            stop = np.flatnonzero(halts[t0 : t0 + count, lane])
+            end = stop[0] if stop.size else count - 1
+            losses[t0 + end + 1 : t0 + C, lane] = losses[t0 + end, lane]
+            last_loss[lane] = losses[t0 + end, lane]
+            moving[lane] = not stop.size
+        t0 += C
+    return losses, last_loss
+
+
 @pytest.mark.parametrize("early_stop", [True, False])
 @pytest.mark.parametrize("C", [7, 30])
-def test_book_run_matches_the_rules_step_by_step(x64, early_stop, C):
+def test_booking_of_chunks_matches_the_rules_step_by_step(x64, early_stop, C):
     rng = np.random.default_rng(C + early_stop)
     T, lanes = 30, 64
-    losses = trajectories(rng, T + C, lanes)  # rows past T: the padded chunk's garbage
+    chunks = -(-T // C)
+    counts = np.minimum(C, T - C * np.arange(chunks))
+    raw = trajectories(rng, chunks * C, lanes)  # rows past T: the padded chunk's garbage
     booking = Booking(levels(), early_stop)
-    status, hits = booking.levels.start(lanes, brackets=False)
-    lane_step = np.zeros(lanes, np.int64)
-    lane_loss = np.full(lanes, F0)
-    for t0 in range(0, T, C):
-        chunk = losses[t0 : t0 + C].copy()
-        moving = np.asarray(booking.moving(status))
-        count = min(C, T - t0)
-        rel = (chunk - F_STAR) / (F0 - F_STAR)
-        halts = ~np.isfinite(chunk) | (chunk - F_STAR > FACTOR * (F0 - F_STAR))
-        if early_stop:
-            halts |= rel <= TOL
-        halts &= (np.arange(C) < count)[:, None]
-        stop = np.where(halts.any(axis=0), halts.argmax(axis=0), C)
-        for lane in range(lanes):  # the kernel freezes a lane: its loss repeats from its stop
-            end = min(stop[lane], count - 1) if moving[lane] else -1
-            chunk[end + 1 :, lane] = chunk[end, lane] if end >= 0 else lane_loss[lane]
-        status, hits, last, last_loss = booking.book_run(
-            status, hits, jnp.asarray(chunk), t0, jnp.asarray(moving), count
-        )
-        last = np.asarray(last)
-        lane_step = np.where(moving, t0 + last + 1, lane_step)
-        np.testing.assert_array_equal(last, np.where(moving, np.minimum(stop, count - 1), -1))
-        got = np.asarray(last_loss)[moving]
-        np.testing.assert_array_equal(got, chunk[last[moving], np.flatnonzero(moving)])
-        lane_loss = np.where(moving, np.asarray(last_loss), lane_loss)
+    # past T, the padded chunk repeats its last step that exists
+    losses, last_loss = frozen(booking, raw[:T], counts, np.ones(lanes, bool))
+    losses = np.concatenate([losses, np.repeat(losses[-1:], chunks * C - T, axis=0)])
+    marks = np.stack(
+        [np.asarray(booking.crossings(jnp.asarray(losses[t : t + C]))) for t in range(0, T, C)]
+    )
+    host = np.stack([booking.crossings(losses[t : t + C], np) for t in range(0, T, C)])
+    np.testing.assert_array_equal(host, marks)  # the kernel's reduction and the host's agree
+    steps = 1 + np.arange(chunks * C).reshape(chunks, C)
+    got = book(booking, marks, steps, counts, np.ones(lanes, bool), last_loss)
     for lane in range(lanes):
-        want = reference(losses[:, lane], range(1, T + 1), early_stop)
-        got = (
-            int(status[lane]),
-            np.asarray(hits.first[lane]).tolist(),
-            np.asarray(hits.stay[lane]).tolist(),
-            int(lane_step[lane]),
-        )
-        assert got == (want[0], want[1], want[2], want[3]), lane
-    statuses = set(np.asarray(status).tolist())
+        want = reference(raw[:, lane], range(1, T + 1), early_stop)
+        assert got.status[lane] == want[0], lane
+        assert got.first[lane].tolist() == want[1], lane
+        assert got.stay[lane].tolist() == want[2], lane
+        assert got.last[lane] == want[3], lane
+        stopped_at = losses[got.last[lane] - 1, lane]  # the loss the kernel's last step left
+        assert stopped_at == last_loss[lane] or not np.isfinite(last_loss[lane]), lane
+    statuses = set(got.status.tolist())
     assert metrics.DIVERGED in statuses and metrics.RUNNING in statuses  # the test has teeth
+    assert metrics.CONVERGED in statuses
 
 
 @pytest.mark.parametrize("early_stop", [True, False])
-def test_book_check_matches_the_rules_at_grid_points(x64, early_stop):
+def test_booking_of_a_grid_curve_matches_the_rules_at_grid_points(x64, early_stop):
     rng = np.random.default_rng(7 + early_stop)
     T, lanes = 40, 64
-    losses = trajectories(rng, T, lanes)
-    grid = [0, 1, 2, 4, 7, 11, 16, 22, 29, 35, 40]
+    grid = np.array([0, 1, 2, 4, 7, 11, 16, 22, 29, 35, 40])
+    raw = trajectories(rng, T, lanes)
     booking = Booking(levels(), early_stop)
-    status, hits = booking.levels.start(lanes, brackets=True)
-    for prev, step in itertools.pairwise(grid):
-        moving = booking.moving(status)
-        status, hits = booking.book_check(
-            status, hits, jnp.asarray(losses[step - 1]), step, prev, moving
-        )
+    curve, last_loss = frozen(booking, raw[grid[1:] - 1], [len(grid) - 1], np.ones(lanes, bool))
+    marks = booking.crossings(curve, np)[None]
+    got = book(booking, marks, grid[None, 1:], [len(grid) - 1], np.ones(lanes, bool), last_loss)
     for lane in range(lanes):
-        want_status, want_first, want_stay, _ = reference(losses[:, lane], grid[1:], early_stop)
-        assert int(status[lane]) == want_status, lane
-        assert np.asarray(hits.first[lane]).tolist() == want_first, lane
-        assert np.asarray(hits.stay[lane]).tolist() == want_stay, lane
-        # the lower end of each bracket is the grid point before (unused where not reached)
-        for got_lo, want in ((hits.first_lo[lane], want_first), (hits.stay_lo[lane], want_stay)):
-            got = [lo for lo, s in zip(np.asarray(got_lo).tolist(), want, strict=True) if s >= 0]
-            assert got == [grid[grid.index(s) - 1] if s > 0 else 0 for s in want if s >= 0], lane
+        want_status, want_first, want_stay, want_last = reference(
+            raw[:, lane], grid[1:], early_stop
+        )
+        assert got.status[lane] == want_status, lane
+        assert got.first[lane].tolist() == want_first, lane
+        assert got.stay[lane].tolist() == want_stay, lane
+        assert got.last[lane] == want_last, lane
+        # the lower end of each bracket is the grid point before
+        for steps in (got.first[lane], got.stay[lane]):
+            los = lower_ends(steps, grid)
+            want = [grid[list(grid).index(s) - 1] if s > 0 else s for s in steps]
+            assert los.tolist() == want, lane
+
+
+def test_lanes_halted_at_the_start_keep_the_start_booking(x64):
+    booking = Booking(levels(), True)
+    lanes = 3
+    loss = np.full((5, lanes), F0)
+    loss[:, 1] = np.linspace(2.5, 1.5, 5)
+    marks = booking.crossings(loss, np)[None]
+    moving = np.array([True, False, True])
+    got = book(booking, marks, 1 + np.arange(5)[None], [5], moving, loss[-1])
+    assert got.last.tolist() == [5, 0, 5] and got.at[1] == -1
+    assert got.first[1].tolist() == [-1] * 4 and got.status[1] == metrics.RUNNING
+    nothing = book(booking, marks[:, :0], np.zeros((1, 0), int), [0], moving, loss[-1])
+    assert nothing.last.tolist() == [0, 0, 0] and (nothing.first == -1).all()
 
 
 def test_levels_are_float64_on_the_host_then_cast():
@@ -136,5 +161,7 @@ def test_levels_are_float64_on_the_host_then_cast():
     assert float(at_optimum.denom) == np.finfo(np.float32).tiny  # 0 / 0 avoided
 
 
-def test_lower_ends_are_the_steps_before():
+def test_lower_ends_are_the_steps_before_or_the_grid_point_before():
     np.testing.assert_array_equal(lower_ends(np.array([-1, 0, 1, 17])), [-1, 0, 0, 16])
+    grid = np.array([0, 1, 3, 9])
+    np.testing.assert_array_equal(lower_ends(np.array([-1, 0, 1, 3, 9]), grid), [-1, 0, 0, 1, 3])

@@ -34,7 +34,7 @@ def test_kernel(benchmark, name, lanes):
         eval_every=problem.n // (batch_size or problem.n),
     )
     compiled = kernel.lower().compile()
-    jax.block_until_ready(compiled(*kernel.args))  # warm-up
+    kernel.run(compiled)  # warm-up
     benchmark.extra_info.update(
         backend=jax.default_backend(),
         device_kind=jax.devices()[0].device_kind,
@@ -47,5 +47,5 @@ def test_kernel(benchmark, name, lanes):
         steps=kernel.config.total_steps,
         jax_version=jax.__version__,
     )
-    out = benchmark(lambda: jax.block_until_ready(compiled(*kernel.args)))
+    out = benchmark(lambda: kernel.run(compiled))
     assert int(out.steps_run) == kernel.config.total_steps
