@@ -115,16 +115,19 @@ class Booking(NamedTuple):
             reduction finds them all.
         """
         C = loss.shape[0]
-        K1 = self.levels.ladder.shape[0]
-        cols = np.arange(2 * K1 + 1)
+        lv = self.levels
+        K1 = lv.ladder.shape[0]
+        # levels first, (2K + 3, C, lanes): the reduction runs along rows of lanes, which XLA's
+        # CPU backend vectorises (lanes last ran sgd's kernel about 9% slower)
+        cols = np.arange(2 * K1 + 1)[:, None, None]
         firsts = cols <= K1  # the first K + 2 columns: at or below, the halting one last
-        rel = ((loss - self.levels.f_star) / self.levels.denom)[:, :, None]
-        below = xp.where(cols == K1, self.halts(loss, xp)[:, :, None], rel <= self.levels.columns)
-        i = np.arange(C, dtype=np.int32)[:, None, None]
+        rel = ((loss - lv.f_star) / lv.denom)[None]
+        below = xp.where(cols == K1, self.halts(loss, xp)[None], rel <= lv.columns[:, None, None])
+        i = np.arange(C, dtype=np.int32)[None, :, None]
         marks = xp.where(firsts, xp.where(below, C - i, 0), xp.where(below, 0, i + 1))
         if xp is np:
-            return marks.max(axis=0, initial=0).astype(np.int32)
-        return fused.max0(marks)
+            return marks.max(axis=1, initial=0).T.astype(np.int32)
+        return fused.max0(jnp.moveaxis(marks, 1, 0)).T
 
 
 def decode(marks: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
