@@ -38,7 +38,7 @@ import numpy as np
 import optax
 
 from gdjax import fused, optimizers
-from gdjax.monitor import Booking, Levels, book, lower_ends
+from gdjax.monitor import Booking, Ledger, Levels, book, lower_ends
 
 __all__ = [
     "DEFAULT_EVALS",
@@ -154,7 +154,7 @@ class Start(NamedTuple):
     # exact monitoring: 0 ... C - 1, a chunk's steps (an argument: an iota in the program
     # would be a kernel run every chunk)
     chunk_steps: np.ndarray | None
-    marks: np.ndarray | None  # exact monitoring: (chunks, lanes, 2K + 3), each chunk's crossings
+    marks: np.ndarray | None  # exact monitoring: (lanes, 2K + 3), the crossings so far (zeros)
 
 
 def start(config: Config, levels: Levels, init, lanes: int) -> Start:
@@ -178,7 +178,7 @@ def start(config: Config, levels: Levels, init, lanes: int) -> Start:
     losses = np.zeros((len(config.eval_steps), lanes), f0.dtype)
     losses[0] = f0
     exact = config.exact
-    marks = (math.ceil(config.total_steps / config.chunk), lanes, 2 * levels.ladder.shape[0] + 1)
+    marks = (lanes, 2 * levels.ladder.shape[0] + 1)
     return Start(
         params=jax.tree.map(lambda x: np.repeat(np.asarray(x)[None], lanes, axis=0), init),
         moving=levels.moving_at_start(lanes, config.early_stop),
@@ -223,7 +223,7 @@ class LoopState(NamedTuple):
     moving: jax.Array  # (lanes,) bool: not halted
     losses: jax.Array  # (grid points, lanes) the curve
     chunk_losses: jax.Array | None  # exact: (C, lanes) the loss after each step of a chunk
-    marks: jax.Array | None  # exact: (chunks, lanes, 2K + 3) each chunk's crossings
+    marks: jax.Array | None  # exact: (lanes, 2K + 3) the crossings of the chunks so far
 
 
 class ProgramOutput(NamedTuple):
@@ -232,8 +232,8 @@ class ProgramOutput(NamedTuple):
     Attributes:
         params: final (or frozen) parameters of every lane, leading axes (seeds, lrs).
         losses: the curve, (E + 1, S * L), not yet masked after each lane's stop.
-        marks: exact monitoring: (chunks, S * L, 2K + 3) each chunk's
-            :meth:`~gdjax.monitor.Booking.crossings` (chunks that did not run are zeros).
+        marks: exact monitoring: (S * L, 2K + 3) the run's
+            :meth:`~gdjax.monitor.Booking.crossings`, steps numbered 1 ... chunks x C.
         chunk_losses: exact monitoring: (C, S * L) the losses of the last chunk run. A halted
             lane's loss repeats, so its last one is the loss where it stopped (with grid
             monitoring, the curve's last point run is).
@@ -416,7 +416,7 @@ def _program(config: Config, *arrays) -> ProgramOutput:
     )
 
 
-def finish(config: Config, levels: Levels, out: ProgramOutput) -> KernelOutput:
+def finish(config: Config, ledger: Ledger, out: ProgramOutput) -> KernelOutput:
     """Book the compiled program's output on the host (:func:`gdjax.monitor.book`).
 
     The status, the steps to every level and where each lane stopped come from the chunks'
@@ -426,7 +426,7 @@ def finish(config: Config, levels: Levels, out: ProgramOutput) -> KernelOutput:
 
     Args:
         config: the kernel's config.
-        levels: its levels, as NumPy arrays.
+        ledger: what it is booked against (:meth:`~gdjax.monitor.Ledger.of`).
         out: the compiled program's output, as NumPy arrays (gathered from every process).
 
     Returns:
@@ -436,31 +436,26 @@ def finish(config: Config, levels: Levels, out: ProgramOutput) -> KernelOutput:
         >>> import gdjax, jax, numpy as np
         >>> k = gdjax.build(gdjax.problems.make_linear(64, 2), lrs=[0.1, 50.0], epochs=2)
         >>> raw = jax.tree.map(np.asarray, k.call())
-        >>> out = finish(k.config, k.levels, raw)
+        >>> out = finish(k.config, k.ledger, raw)
         >>> out.losses.shape, out.last_eval.tolist()  # the diverged lane's curve ends early
         ((1, 2, 3), [[2, 1]])
     """
     S, L = jax.tree.leaves(out.params)[0].shape[:2]
-    lanes = S * L
-    booking = Booking(levels, config.early_stop)
-    moving = levels.moving_at_start(lanes, config.early_stop)
     grid = np.asarray(config.eval_steps)
     ran = int(out.ran)
-    # a halted lane's loss repeats: the last one computed is where it stopped
-    last_loss = out.chunk_losses[-1] if config.exact else out.losses[ran]
     if config.exact:
-        C, T = config.chunk, config.total_steps
-        steps = 1 + np.arange(ran * C).reshape(ran, C)
-        counts = np.minimum(C, T - C * np.arange(ran))
-        booked = book(booking, out.marks[:ran], steps, counts, moving, last_loss)
+        # a halted lane's loss repeats: the last one computed is where it stopped
+        last_loss = out.chunk_losses[-1]
+        end = math.ceil(config.total_steps / config.chunk) * config.chunk
+        booked = book(ledger, out.marks, end, int(out.steps_run), last_loss)
         checks = None  # every step was checked
     else:
-        curve = out.losses[1 : ran + 1]
+        last_loss = out.losses[ran]
         with np.errstate(invalid="ignore", over="ignore"):  # NaN and inf are booked as such
-            marks = booking.crossings(curve, np)[None]
-        booked = book(booking, marks, grid[None, 1 : ran + 1], [ran], moving, last_loss)
+            marks = ledger.booking.crossings(out.losses[1 : ran + 1], 0, ran, np)
+        booked = book(ledger, marks, ran, ran, last_loss, steps=grid)
         checks = grid
-    lane_loss = np.where(booked.at >= 0, last_loss, levels.f0)
+    lane_loss = np.where(booked.moved, last_loss, ledger.booking.levels.f0)
     losses = out.losses.T.reshape(S, L, len(grid))
     recorded = grid <= booked.last.reshape(S, L)[..., None]
     losses = np.where(recorded, losses, np.array(np.nan, losses.dtype))
@@ -488,6 +483,7 @@ def _exact_loop(config, a: KernelArgs, step, monitor, booking: Booking, state: L
     """Chunks of C steps: each step computes the loss of every lane, the chunk books them."""
     C, T = config.chunk, config.total_steps
     padded = T % C != 0
+    end = math.ceil(T / C) * C  # the steps the crossings number, padding included
     # where each point of the curve falls: its chunk and its index in that chunk (static)
     grid = np.asarray(config.eval_steps[1:], np.int64)
     point_chunk, point_at = (grid - 1) // C, (grid - 1) % C
@@ -531,8 +527,8 @@ def _exact_loop(config, a: KernelArgs, step, monitor, booking: Booking, state: L
             (s.params, s.opt_state, s.chunk_losses),
             (a.start.chunk_steps, batches),
         )
-        # the chunk reduced to where each lane crossed each level; the host books the rest
-        marks = jax.lax.dynamic_update_index_in_dim(s.marks, booking.crossings(loss), s.index, 0)
+        # where each lane crossed each level, so far (maxima); the host books the rest
+        marks = jnp.maximum(s.marks, booking.crossings(loss, t0, end))
         # the curve's points in this chunk (a gather, later masked by each lane's last step)
         here = (point_chunk == s.index)[:, None]
         curve = jnp.where(here, loss[point_at], s.losses[1:])

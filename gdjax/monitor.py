@@ -28,7 +28,7 @@ import numpy as np
 
 from gdjax import fused, metrics
 
-__all__ = ["Booked", "Booking", "Levels", "book", "decode", "lower_ends"]
+__all__ = ["Booked", "Booking", "Ledger", "Levels", "book", "lower_ends"]
 
 
 class Levels(NamedTuple):
@@ -100,19 +100,24 @@ class Booking(NamedTuple):
             return diverged
         return diverged | ((loss - lv.f_star) / lv.denom <= lv.tol)
 
-    def crossings(self, loss, xp=jnp):
-        """Where each lane's losses of a chunk cross every level, in one reduction.
+    def crossings(self, loss, start, end, xp=jnp):
+        """Where each lane's losses cross every level, as maxima over the checks.
+
+        The checks are numbered 1 ... ``end`` over the whole run; ``loss`` holds those from
+        ``start + 1`` on. Every column is a maximum, so a run's crossings are the elementwise
+        maximum of its chunks' (:func:`book` reads them).
 
         Args:
             loss: (C, lanes) the loss after each of C consecutive checks; after a lane's last
                 one (where it halted, or the last that exists) that loss repeated.
+            start: checks before these (a traced scalar in the kernel).
+            end: checks in the whole run (padding included).
             xp: ``jnp`` in the kernel, ``np`` on the host (a grid's curve).
 
         Returns:
-            (lanes, 2K + 3) int32 (see :func:`decode`): per level (the ladder, then halting)
-            C - i for the first check i at or below it (0 if none), then per level of the
-            ladder i + 1 for the last check i above it (0 if none). Both are maxima, so one
-            reduction finds them all.
+            (lanes, 2K + 3) int32: per level (the ladder, then halting) ``end + 1 - c`` for the
+            first check c at or below it, then per level of the ladder the last check c above
+            it; 0 where there is none.
         """
         C = loss.shape[0]
         lv = self.levels
@@ -124,112 +129,102 @@ class Booking(NamedTuple):
         rel = ((loss - lv.f_star) / lv.denom)[None]
         below = xp.where(cols == K1, self.halts(loss, xp)[None], rel <= lv.columns[:, None, None])
         i = np.arange(C, dtype=np.int32)[None, :, None]
-        marks = xp.where(firsts, xp.where(below, C - i, 0), xp.where(below, 0, i + 1))
+        marks = xp.where(
+            firsts, xp.where(below, end - start - i, 0), xp.where(below, 0, start + i + 1)
+        )
         if xp is np:
             return marks.max(axis=1, initial=0).T.astype(np.int32)
         return fused.max0(jnp.moveaxis(marks, 1, 0)).T
 
 
-def decode(marks: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(first_in, above_last)`` from :meth:`Booking.crossings`: the index of the first check
-    at or below each level then halting (``width`` if none), and of the last check above each
-    level (-1 if none)."""
-    K2 = (marks.shape[-1] + 1) // 2
-    return width - marks[..., :K2], marks[..., K2:] - 1
+class Ledger(NamedTuple):
+    """What the host books a run against, made once per kernel (:meth:`of`): the rules with
+    NumPy levels, and every lane at step 0."""
+
+    booking: Booking
+    status0: int  # every lane's status at step 0
+    at0: np.ndarray  # (K + 1,) 0 for the levels f(w0) is at or below, else -1
+    moving: np.ndarray  # (lanes,) bool: lanes that take steps at all
+
+    @classmethod
+    def of(cls, levels: Levels, early_stop: bool, lanes: int) -> Ledger:
+        """The ledger of ``lanes`` lanes that start at ``levels.f0`` (NumPy levels)."""
+        status0, reached0 = levels.at_start()
+        at0 = np.where(reached0, 0, -1).astype(np.int32)
+        return cls(
+            Booking(levels, early_stop), status0, at0, levels.moving_at_start(lanes, early_stop)
+        )
 
 
 class Booked(NamedTuple):
-    """The booking of a run, (lanes,) or (lanes, K + 1); steps are -1 where not reached.
+    """The booking of a run, (lanes,) or (lanes, K + 1), in steps; -1 where not reached.
 
     ``first`` and ``stay`` are the steps of the first check at or below each level, and of the
     first of the final run at or below it; ``last`` is the last check booked for each lane
-    (0 for a lane that never moved), ``at`` the flat index of that check (-1 if none).
+    (0 for a lane that never moved); ``moved`` whether it took a step.
     """
 
     status: np.ndarray
     first: np.ndarray
     stay: np.ndarray
     last: np.ndarray
-    at: np.ndarray
+    moved: np.ndarray
 
 
 def book(
-    booking: Booking,
+    ledger: Ledger,
     marks: np.ndarray,
-    steps: np.ndarray,
-    counts,
-    moving: np.ndarray,
+    end: int,
+    ran: int,
     last_loss: np.ndarray,
+    steps: np.ndarray | None = None,
 ) -> Booked:
-    """Book a run on the host from its chunks' crossings.
+    """Book a run on the host from its :meth:`Booking.crossings`: a score of NumPy operations
+    on (lanes, K + 1) arrays, in a timed call right after the kernel (each costs microseconds).
 
     Args:
-        booking: the rules, with NumPy levels.
-        marks: (chunks, lanes, 2K + 3) :meth:`Booking.crossings` of every chunk that ran.
-        steps: (chunks, W) the step of each check of each chunk (consecutive chunks).
-        counts: (chunks,) the checks that exist in each chunk (the rest repeat the last one).
-        moving: (lanes,) lanes that moved at the start.
+        ledger: the rules and every lane at step 0.
+        marks: (lanes, 2K + 3) the run's crossings, checks numbered 1 ... ``end``.
+        end: the ``end`` they were made with.
+        ran: checks run (a lane that never halted was checked up to this one).
         last_loss: (lanes,) each lane's loss after the last step run: a frozen lane's repeats,
             so this is its loss at its last check.
+        steps: the step of each check, 0 first (a grid); None when check c is step c.
 
     Returns:
         A :class:`Booked`.
     """
-    chunks, W = steps.shape
-    lanes = moving.shape[0]
-    status0, reached0 = booking.levels.at_start()
-    at0 = np.repeat(np.where(reached0, 0, -1)[None], lanes, axis=0)
-    if steps.size == 0:  # no check ran: every lane was halted at the start
-        return Booked(
-            np.full((lanes,), status0, np.int32),
-            at0,
-            at0,
-            np.zeros(lanes, np.int32),
-            np.full((lanes,), -1),
-        )
-    first_in, above_last = decode(marks, W)
-    stop = first_in[..., -1]
-    # a lane moves in every chunk up to the one where it halted, that one included
-    halted = stop < W
-    moving = moving & (np.cumsum(halted, axis=0) - halted == 0)  # (chunks, lanes)
-    last = np.where(moving, np.minimum(stop, np.asarray(counts)[:, None] - 1), -1)
-    booked = last >= 0
-    ever = booked.any(axis=0)
-    flat_steps = steps.reshape(-1)
-    lane = np.arange(lanes)
-    # the last booked check: in the last booked chunk
-    c_last = chunks - 1 - np.argmax(booked[::-1], axis=0)
-    at = np.where(ever, c_last * W + last[c_last, lane], -1)
-    last_step = np.where(ever, flat_steps[np.maximum(at, 0)], 0)
+    at0 = ledger.at0
+    K2 = at0.shape[0] + 1
+    first = end + 1 - marks[:, :K2]  # the first check at or below each level; end + 1 if none
+    # a lane moves up to the check where it halted, or to the last one run
+    last = np.where(ledger.moving, np.minimum(first[:, -1], ran), 0)
+    moved = last > 0
+    # after its last check a lane's loss repeats: above there, the last above is the last check
+    above = np.minimum(marks[:, K2:], last[:, None])
+    ends_above = above == last[:, None]
+    rejoined = (above > 0) & ~ends_above  # went above, came back below
 
-    # first: the first booked chunk with a check at or below the level
-    hit = booked[..., None] & (first_in[..., :-1] < W)
-    c_hit = np.argmax(hit, axis=0)  # (lanes, K + 1)
-    at_hit = c_hit * W + np.take_along_axis(first_in[..., :-1], c_hit[None], 0)[0]
-    end = flat_steps.size - 1  # indices where there is no such check are clipped, then unused
-    reached = np.where(hit.any(axis=0), flat_steps[np.minimum(at_hit, end)], -1)
-    first = np.where(at0 >= 0, at0, reached)
+    def step(check):  # the step of each check (clipped: where there is none, it is unused)
+        return check if steps is None else steps[np.minimum(check, ran)]
 
-    # stay: after the last check above, if that was not the lane's last one
-    above = np.minimum(above_last, last[..., None])  # after the last step the loss repeats
-    was_above = booked[..., None] & (above >= 0)
-    c_above = chunks - 1 - np.argmax(was_above[::-1], axis=0)
-    at_above = c_above * W + np.take_along_axis(above, c_above[None], 0)[0]
-    any_above = was_above.any(axis=0)
-    ends_above = any_above & (at_above == at[:, None])
-    after = flat_steps[np.minimum(at_above + 1, end)]
-    # never above: below since step 0, or since the first check
-    never = np.where(at0 >= 0, at0, np.where(ever, flat_steps[0], -1)[:, None])
-    stay = np.where(any_above, np.where(ends_above, -1, after), never)
-
-    with np.errstate(invalid="ignore", over="ignore"):
-        # a lane halts at its first divergence: if any, it is its last check
-        diverged = ever & Booking(booking.levels, early_stop=False).halts(last_loss, np)
-    status = np.full((lanes,), status0, np.int32)
-    status = np.where((status0 == metrics.RUNNING) & (first[:, -1] >= 0), metrics.CONVERGED, status)
-    status = np.where(diverged, metrics.DIVERGED, status).astype(np.int32)
+    # reached while moving: in the repeats after its last check a lane reaches nothing new
+    first = np.where(
+        at0 >= 0, at0, np.where(first[:, :-1] <= last[:, None], step(first[:, :-1]), -1)
+    )
+    # never above since it moved: below since step 0, or since the first check
+    stay = np.where(rejoined, step(above + 1), np.where(at0 >= 0, at0, step(1)))
+    stay = np.where(moved[:, None], np.where(ends_above, -1, stay), at0)
+    # a lane halts at its first divergence: if any, it is its last check
+    diverged = moved & Booking(ledger.booking.levels, early_stop=False).halts(last_loss, np)
+    status = np.where(first[:, -1] >= 0, metrics.CONVERGED, ledger.status0)
+    status = np.where(diverged, metrics.DIVERGED, status)
     return Booked(
-        status, first.astype(np.int32), stay.astype(np.int32), last_step.astype(np.int32), at
+        status.astype(np.int32),
+        first.astype(np.int32),
+        stay.astype(np.int32),
+        np.asarray(step(last), np.int32),
+        moved,
     )
 
 

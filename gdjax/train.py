@@ -27,7 +27,7 @@ from jax.sharding import NamedSharding, PartitionSpec
 from gdjax import checks, kernel, optimizers, sampling
 from gdjax.eigenbasis import ROTATABLE, Eigenbasis
 from gdjax.kernel import Config, KernelArgs, KernelOutput
-from gdjax.monitor import Levels
+from gdjax.monitor import Ledger, Levels
 from gdjax.problems import Problem
 from gdjax.result import Result, SweepResult
 
@@ -53,7 +53,7 @@ class Kernel(NamedTuple):
     targets: np.ndarray
     tol: float
     f0: float  # the loss at the initial parameters, float64 (Problem.value)
-    levels: Levels  # what losses are compared with, NumPy (the host books the output)
+    ledger: Ledger  # what the host books the output against
     basis: Eigenbasis | None = None
 
     def lower(self):
@@ -68,7 +68,7 @@ class Kernel(NamedTuple):
     def finish(self, raw: kernel.ProgramOutput) -> KernelOutput:
         """Book the program's raw output on the host (:func:`gdjax.kernel.finish`): status,
         steps to every target, the curve; every process gets every lane."""
-        out = kernel.finish(self.config, self.levels, jax.tree.map(_to_host, raw))
+        out = kernel.finish(self.config, self.ledger, jax.tree.map(_to_host, raw))
         if self.args.lrs.shape[0] != len(self.lrs):  # padded to split over the devices
             out = _drop_padding(out, len(self.lrs))
         if self.basis is not None:  # the kernel ran in the eigenbasis
@@ -175,9 +175,8 @@ def build(
     lanes = len(lrs_np) * len(seeds_np)
     # the curve's size before the grid itself: eval_every=1 over 2e9 steps must fail fast
     points = kernel.DEFAULT_EVALS + 1 if eval_every is None else total // eval_every + 2
-    if exact:  # a chunk's losses, and per chunk one int32 per level and end (the crossings)
-        chunk = kernel.chunk_length(total)
-        points += chunk + math.ceil(total / chunk) * (2 * len(targets_np) + 3)
+    if exact:  # a chunk's losses, and the crossings: an int32 per level and end
+        points += kernel.chunk_length(total) + 2 * len(targets_np) + 3
     checks.lanes_memory(lanes, num_params, points, dtype)
     eval_steps = kernel.eval_grid(total, eval_every)
     optimizer = optimizers.check(optimizer)
@@ -223,7 +222,8 @@ def build(
         rows=_plan(config, seeds_np, epochs),
     )
     args = _place(args, sharding)
-    return Kernel(config, args, problem, lrs_np, seeds_np, targets_np, tol, f0, levels, basis)
+    ledger = Ledger.of(levels, config.early_stop, len(seeds_np) * len(kernel_lrs))
+    return Kernel(config, args, problem, lrs_np, seeds_np, targets_np, tol, f0, ledger, basis)
 
 
 def _plan(config: Config, seeds, epochs: int) -> np.ndarray:
@@ -432,7 +432,7 @@ def run(
 def _to_host(a) -> Any:
     """A kernel output as a NumPy array; lanes held by other hosts are gathered first."""
     if getattr(a, "is_fully_addressable", True):
-        return np.asarray(jax.device_get(a))
+        return np.asarray(a)  # (jax.device_get took 3x as long on the kernel's few outputs)
     from jax.experimental import multihost_utils
 
     return np.asarray(multihost_utils.process_allgather(a, tiled=True))

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from gdjax import metrics
-from gdjax.monitor import Booking, Levels, book, lower_ends
+from gdjax.monitor import Booking, Ledger, Levels, book, lower_ends
 
 F_STAR, F0, TOL, TARGETS, FACTOR = 1.0, 3.0, 0.05, (0.5, 0.1, 0.01), 40.0
 
@@ -93,13 +93,19 @@ def test_booking_of_chunks_matches_the_rules_step_by_step(x64, early_stop, C):
     # past T, the padded chunk repeats its last step that exists
     losses, last_loss = frozen(booking, raw[:T], counts, np.ones(lanes, bool))
     losses = np.concatenate([losses, np.repeat(losses[-1:], chunks * C - T, axis=0)])
-    marks = np.stack(
-        [np.asarray(booking.crossings(jnp.asarray(losses[t : t + C]))) for t in range(0, T, C)]
+    end = chunks * C
+    # a run's crossings are the maximum of its chunks', reduced as the kernel reduces them
+    kernel_marks = [
+        booking.crossings(jnp.asarray(losses[t : t + C]), t, end) for t in range(0, T, C)
+    ]
+    marks = np.max(np.stack([np.asarray(m) for m in kernel_marks]), axis=0)
+    # the host's reduction (a grid's curve) agrees, over the chunks or the whole run at once
+    host = np.max(
+        [booking.crossings(losses[t : t + C], t, end, np) for t in range(0, T, C)], axis=0
     )
-    host = np.stack([booking.crossings(losses[t : t + C], np) for t in range(0, T, C)])
-    np.testing.assert_array_equal(host, marks)  # the kernel's reduction and the host's agree
-    steps = 1 + np.arange(chunks * C).reshape(chunks, C)
-    got = book(booking, marks, steps, counts, np.ones(lanes, bool), last_loss)
+    np.testing.assert_array_equal(host, marks)
+    np.testing.assert_array_equal(booking.crossings(losses, 0, end, np), marks)
+    got = book(Ledger.of(booking.levels, early_stop, lanes), marks, end, T, last_loss)
     for lane in range(lanes):
         want = reference(raw[:, lane], range(1, T + 1), early_stop)
         assert got.status[lane] == want[0], lane
@@ -121,8 +127,9 @@ def test_booking_of_a_grid_curve_matches_the_rules_at_grid_points(x64, early_sto
     raw = trajectories(rng, T, lanes)
     booking = Booking(levels(), early_stop)
     curve, last_loss = frozen(booking, raw[grid[1:] - 1], [len(grid) - 1], np.ones(lanes, bool))
-    marks = booking.crossings(curve, np)[None]
-    got = book(booking, marks, grid[None, 1:], [len(grid) - 1], np.ones(lanes, bool), last_loss)
+    E = len(grid) - 1
+    marks = booking.crossings(curve, 0, E, np)
+    got = book(Ledger.of(booking.levels, early_stop, lanes), marks, E, E, last_loss, steps=grid)
     for lane in range(lanes):
         want_status, want_first, want_stay, want_last = reference(
             raw[:, lane], grid[1:], early_stop
@@ -143,13 +150,15 @@ def test_lanes_halted_at_the_start_keep_the_start_booking(x64):
     lanes = 3
     loss = np.full((5, lanes), F0)
     loss[:, 1] = np.linspace(2.5, 1.5, 5)
-    marks = booking.crossings(loss, np)[None]
-    moving = np.array([True, False, True])
-    got = book(booking, marks, 1 + np.arange(5)[None], [5], moving, loss[-1])
-    assert got.last.tolist() == [5, 0, 5] and got.at[1] == -1
+    marks = booking.crossings(loss, 0, 5, np)
+    ledger = Ledger.of(booking.levels, True, lanes)._replace(moving=np.array([True, False, True]))
+    got = book(ledger, marks, 5, 5, loss[-1])
+    assert got.last.tolist() == [5, 0, 5] and got.moved.tolist() == [True, False, True]
     assert got.first[1].tolist() == [-1] * 4 and got.status[1] == metrics.RUNNING
-    nothing = book(booking, marks[:, :0], np.zeros((1, 0), int), [0], moving, loss[-1])
+    none_ran = booking.crossings(loss[:0], 0, 0, np)
+    nothing = book(ledger, none_ran, 0, 0, loss[-1], steps=np.array([0]))
     assert nothing.last.tolist() == [0, 0, 0] and (nothing.first == -1).all()
+    assert not nothing.moved.any()
 
 
 def test_levels_are_float64_on_the_host_then_cast():
