@@ -32,18 +32,19 @@ __all__ = ["Booked", "Booking", "Ledger", "Levels", "book", "lower_ends"]
 
 
 class Levels(NamedTuple):
-    """What a loss is compared with: scalars and the (K + 1,) ladder, arguments of the kernel.
+    """What a loss is compared with, arguments of the kernel: losses, not ratios.
 
     Computed once on the host in float64 (:meth:`of`), then cast to the problem's dtype: the
-    kernel compiles none of it, and ``f0 - f*`` does not cancel in float32.
+    kernel compiles none of it, ``f0 - f*`` does not cancel in float32, and a loss is compared
+    with a level as it is (``f <= f* + target (f0 - f*)``), not divided first: no kernel makes
+    the ratio.
     """
 
     f0: jax.Array  # the loss at the initial parameters
     f_star: jax.Array
     denom: jax.Array  # f(w0) - f*, at least the smallest normal number
-    blowup: jax.Array  # f - f* above this is a divergence
-    tol: jax.Array
-    ladder: jax.Array  # the targets, then tol
+    blowup: jax.Array  # a loss above this is a divergence: f* + the factor x the problem's scale
+    ladder: jax.Array  # the loss at each target, then at tol: f* + level x denom
     # the level of each column of Booking.crossings: the ladder, tol again in the halting
     # column (unused), the ladder (made here: in the kernel it would be a kernel of its own)
     columns: jax.Array
@@ -55,27 +56,26 @@ class Levels(NamedTuple):
         Example:
             >>> lv = Levels.of(3.0, 1.0, 1e-3, [0.1], 1e4, np.float32)
             >>> float(lv.denom), float(lv.blowup), lv.ladder.tolist()
-            (2.0, 20000.0, [0.10000000149011612, 0.0010000000474974513])
+            (2.0, 20001.0, [1.2000000476837158, 1.0019999742507935])
         """
         # when the start is already optimal, relative suboptimality is 0, not 0/0
         denom = max(f0 - f_star, float(np.finfo(dtype).tiny))
         # Diverged means far worse than the start on the problem's own scale. Relative to
         # f0 - f* alone, a start next to the optimum would make SGD noise count as divergence.
-        blowup = divergence_factor * max(denom, abs(f_star))
-        ladder = np.append(np.asarray(targets, np.float64), tol)
-        columns = np.concatenate([ladder, [tol], ladder])
+        blowup = f_star + divergence_factor * max(denom, abs(f_star))
+        ladder = f_star + np.append(np.asarray(targets, np.float64), tol) * denom
+        columns = np.concatenate([ladder, ladder[-1:], ladder])
         # NumPy arrays, transferred with the kernel's other arguments (jnp.asarray(v, dtype)
         # would compile a convert for each)
-        values = (f0, f_star, denom, blowup, tol, ladder, columns)
+        values = (f0, f_star, denom, blowup, ladder, columns)
         return cls(*(np.asarray(v, dtype) for v in values))
 
     def at_start(self) -> tuple[int, np.ndarray]:
         """Status and the levels reached at step 0, where every lane is at f(w0) (never a
         divergence), in the levels' dtype like the kernel: ``(status, reached)``, with
         ``reached`` (K + 1,) bool."""
-        rel = (self.f0 - self.f_star) / self.denom
-        reached = rel <= self.ladder
-        return (metrics.CONVERGED if rel <= self.tol else metrics.RUNNING), reached
+        reached = self.f0 <= self.ladder
+        return (metrics.CONVERGED if reached[-1] else metrics.RUNNING), reached
 
     def moving_at_start(self, lanes: int, early_stop: bool) -> np.ndarray:
         """(lanes,) bool: whether the lanes take steps at all (not when converged at the start
@@ -95,10 +95,10 @@ class Booking(NamedTuple):
         with early stop, it converged. The kernel freezes the lane there, so its loss repeats
         and keeps it halted. ``xp``: ``jnp`` in the kernel, ``np`` on the host."""
         lv = self.levels
-        diverged = ~xp.isfinite(loss) | (loss - lv.f_star > lv.blowup)
+        diverged = ~xp.isfinite(loss) | (loss > lv.blowup)
         if not self.early_stop:
             return diverged
-        return diverged | ((loss - lv.f_star) / lv.denom <= lv.tol)
+        return diverged | (loss <= lv.ladder[-1])  # tol's level
 
     def crossings(self, loss, start, end, xp=jnp):
         """Where each lane's losses cross every level, as maxima over the checks.
@@ -126,8 +126,9 @@ class Booking(NamedTuple):
         # CPU backend vectorises (lanes last ran sgd's kernel about 9% slower)
         cols = np.arange(2 * K1 + 1)[:, None, None]
         firsts = cols <= K1  # the first K + 2 columns: at or below, the halting one last
-        rel = ((loss - lv.f_star) / lv.denom)[None]
-        below = xp.where(cols == K1, self.halts(loss, xp)[None], rel <= lv.columns[:, None, None])
+        below = xp.where(
+            cols == K1, self.halts(loss, xp)[None], loss[None] <= lv.columns[:, None, None]
+        )
         i = np.arange(C, dtype=np.int32)[None, :, None]
         marks = xp.where(
             firsts, xp.where(below, end - start - i, 0), xp.where(below, 0, start + i + 1)
