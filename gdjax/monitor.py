@@ -5,11 +5,12 @@ host) a lane halts right after the check that diverged it (or, with early stop, 
 and keeps its parameters from then on, so its loss repeats (:meth:`Booking.halts`). With exact
 monitoring each chunk of C steps is reduced, per lane, to where it crossed every level
 (:meth:`Booking.crossings`): one reduction over the chunk, the one piece of booking that needs
-the steps' losses. Everything else, the status, the steps to each target, where a lane stopped,
-is a few NumPy operations on the host over those reductions (:func:`book`), or, with grid
-monitoring, over the loss curve itself. Every operation compiled into the kernel costs about
-8 ms of compile on a 2-core CPU and, inside its loop, a launch every chunk; the host's share
-costs tens of microseconds per sweep.
+the steps' losses. Each of its columns is a maximum over checks numbered across the whole run,
+so the kernel keeps a running maximum, one small array. Everything else, the status, the steps
+to each target, where a lane stopped, is a score of NumPy operations on the host over that
+array (:func:`book`), or, with grid monitoring, over the loss curve itself. Every operation
+compiled into the kernel costs about 8 ms of compile on a 2-core CPU and, inside its loop, a
+launch every chunk; the host's share costs about 0.4 ms per sweep.
 
 The rules are those of :mod:`gdjax.metrics`: levels are the target ladder followed by ``tol``;
 per (lane, level) the first checked step at or below the level, and the first step of the
