@@ -300,9 +300,10 @@ def jax_scan_loss(problem, kernel, lanes: pd.DataFrame, entry) -> BareProgram | 
     the least that exact monitoring costs, as far as we know how to write it.
 
     It runs where gdjax does, in the eigenbasis of the Hessian (the loss in O(d) a step,
-    :mod:`gdjax.eigenbasis`), and returns the losses from its scan; gdjax's kernel books them
-    too (status, halting, targets). None where the kernel does not monitor that way (only
-    exact monitoring runs in the eigenbasis).
+    :mod:`gdjax.eigenbasis`), and returns the losses from its scan; gdjax halts lanes on them,
+    reduces them to their crossings and books those on the host (status, targets), all inside
+    its timed call. None where the kernel does not monitor that way (only exact monitoring runs
+    in the eigenbasis).
     """
     if kernel.basis is None:
         return None
