@@ -374,7 +374,8 @@ def init_params(init, template):
         for t in jax.tree.leaves(template):
             if _overflow(np.array(init), t.dtype).any():
                 raise ValueError(f"init {init:g} overflows the parameters' dtype {t.dtype}")
-        return jax.tree.map(lambda t: jnp.full_like(t, init), template)
+        # NumPy: jnp.full_like would compile a broadcast for each shape
+        return jax.tree.map(lambda t: np.full(np.shape(t), init, t.dtype), template)
     try:  # the structure first; each leaf of init may still be a nested list
         leaves = jax.tree.map(lambda t, v: v, template, init)
     except (ValueError, TypeError) as e:
@@ -400,7 +401,7 @@ def init_params(init, template):
             raise ValueError(
                 f"init[{k!r}] has values that overflow the parameters' dtype {t.dtype}"
             )
-        out[k] = jnp.asarray(v, t.dtype)
+        out[k] = np.asarray(v, t.dtype)
     return out
 
 

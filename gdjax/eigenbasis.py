@@ -28,7 +28,6 @@ from __future__ import annotations
 import dataclasses
 from typing import NamedTuple
 
-import jax.numpy as jnp
 import numpy as np
 
 from gdjax import fused
@@ -131,10 +130,11 @@ class Eigenbasis(NamedTuple):
         """
         dtype = problem.dtype
         params, f_star = problem.optimum()
+        # NumPy casts: jnp.asarray(float64, float32) compiles a convert for each shape
         aux = {
-            "lam": jnp.asarray(self.lam, dtype),
-            "theta_star": jnp.asarray(self.coords(params), dtype),
-            "f_star": jnp.asarray(f_star, dtype),
+            "lam": np.asarray(self.lam, dtype),
+            "theta_star": np.asarray(self.coords(params), dtype),
+            "f_star": np.asarray(f_star, dtype),
         }
-        X = jnp.asarray(self.design(problem._float64_data[0]), dtype)
-        return X, DiagonalLeastSquares(), aux, {"w": jnp.asarray(self.coords(init), dtype)}
+        X = np.asarray(self.design(problem._float64_data[0]), dtype)
+        return X, DiagonalLeastSquares(), aux, {"w": np.asarray(self.coords(init), dtype)}

@@ -88,9 +88,9 @@ class LeastSquares:
         return jnp.mean(r * r)
 
     def init(self, d, dtype):
-        p = {"w": jnp.zeros((d,), dtype)}
+        p = {"w": np.zeros((d,), dtype)}
         if self.intercept:
-            p["b"] = jnp.zeros((), dtype)
+            p["b"] = np.zeros((), dtype)
         return p
 
     def optimum(self, X, y):
@@ -109,9 +109,9 @@ class LeastSquares:
         del y
         theta_star = np.concatenate([np.ravel(opt_params[k]) for k in sorted(opt_params)])
         return {
-            "M": jnp.asarray(self.moment(X), dtype),
-            "theta_star": jnp.asarray(theta_star, dtype),
-            "f_star": jnp.asarray(f_star, dtype),
+            "M": np.asarray(self.moment(X), dtype),
+            "theta_star": np.asarray(theta_star, dtype),
+            "f_star": np.asarray(f_star, dtype),
         }
 
     def monitor(self, params, X, y, aux):
@@ -153,7 +153,7 @@ class Quadratic(FullPassMonitor):
 
     def init(self, d, dtype):
         del d
-        return {"x": jnp.zeros((), dtype)}
+        return {"x": np.zeros((), dtype)}
 
     def optimum(self, X, y):
         del y
@@ -251,9 +251,9 @@ class Softmax(FullPassMonitor):
 
     def init(self, d, dtype):
         k = self.num_classes
-        p = {"w": jnp.zeros((d, k), dtype)}
+        p = {"w": np.zeros((d, k), dtype)}
         if self.intercept:
-            p["b"] = jnp.zeros((k,), dtype)
+            p["b"] = np.zeros((k,), dtype)
         return p
 
     def _penalty(self, q):

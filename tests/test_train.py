@@ -199,6 +199,27 @@ def test_kernel_compiles_once_ahead_of_time(compile_counter):
     assert len(compile_counter) == before + 1
 
 
+@pytest.mark.parametrize(
+    "make, optimizer",
+    [
+        (lambda: gdjax.problems.make_linear(96, 3), "sgd"),  # in the eigenbasis
+        (lambda: gdjax.problems.make_linear(96, 3), "adam"),  # the O(d^2) monitor
+        (lambda: gdjax.problems.make_logistic(96, 3), "sgd"),
+        (lambda: gdjax.problems.make_softmax(96, 3, 3), "sgd"),
+    ],
+)
+def test_a_sweep_compiles_its_kernel_and_nothing_else(compile_counter, make, optimizer):
+    # A user's first sweep pays every compile: a NumPy cast done with jnp.asarray(x, dtype)
+    # would be one more program (tens of ms), in build or in the host's booking.
+    p = make()
+    jax.clear_caches()
+    before = len(compile_counter)
+    k = gdjax.build(p, lrs=[0.01, 0.1], batch_size=8, epochs=2, optimizer=optimizer, init=0.5)
+    assert len(compile_counter) == before, "building the kernel compiled a program"
+    k.to_result(k.run()).to_frame()
+    assert len(compile_counter) == before + 1, "more than the kernel was compiled"
+
+
 def test_curves_frame_long_format():
     p = gdjax.problems.make_linear(128, 3)
     res = gdjax.sweep(p, lrs=[0.01, 0.1], seeds=[0, 1], batch_size=8, epochs=2, eval_every=4)
