@@ -150,10 +150,13 @@ class Start(NamedTuple):
     params: Any
     moving: np.ndarray  # (lanes,) bool: not halted (converged at the start, with early stop)
     losses: np.ndarray  # the curve: f(w0), then zeros
-    chunk_losses: np.ndarray | None  # exact monitoring: (C, lanes), each chunk's losses
-    # exact monitoring: 0 ... C - 1, a chunk's steps (an argument: an iota in the program
-    # would be a kernel run every chunk)
+    # exact monitoring: (C, lanes), each chunk's losses; f(w0) before the first (not halting)
+    chunk_losses: np.ndarray | None
+    # exact monitoring: 0 ... C - 1, a chunk's steps, and C - 1, 0 ... C - 2, where the loss
+    # before each step is in the chunk's losses (arguments: an iota or the index arithmetic in
+    # the program would be kernels of their own)
     chunk_steps: np.ndarray | None
+    chunk_before: np.ndarray | None
     marks: np.ndarray | None  # exact monitoring: (lanes, 2K + 3), the crossings so far (zeros)
 
 
@@ -183,8 +186,9 @@ def start(config: Config, levels: Levels, init, lanes: int) -> Start:
         params=jax.tree.map(lambda x: np.repeat(np.asarray(x)[None], lanes, axis=0), init),
         moving=levels.moving_at_start(lanes, config.early_stop),
         losses=losses,
-        chunk_losses=np.zeros((config.chunk, lanes), f0.dtype) if exact else None,
+        chunk_losses=np.full((config.chunk, lanes), f0) if exact else None,
         chunk_steps=np.arange(config.chunk, dtype=np.int32) if exact else None,
+        chunk_before=np.roll(np.arange(config.chunk, dtype=np.int32), 1) if exact else None,
         marks=np.zeros(marks, np.int32) if exact else None,
     )
 
@@ -216,11 +220,11 @@ class KernelArgs(NamedTuple):
 class LoopState(NamedTuple):
     """The carry of the kernel's outer loop."""
 
-    index: jax.Array  # the next chunk (exact) or grid interval (grid)
+    index: jax.Array | None  # grid: the next interval
     step: jax.Array  # steps run so far
     params: Any
     opt_state: Any
-    moving: jax.Array  # (lanes,) bool: not halted
+    moving: jax.Array | None  # grid: (lanes,) bool, not halted
     losses: jax.Array  # (grid points, lanes) the curve
     chunk_losses: jax.Array | None  # exact: (C, lanes) the loss after each step of a chunk
     marks: jax.Array | None  # exact: (lanes, 2K + 3) the crossings of the chunks so far
@@ -237,7 +241,7 @@ class ProgramOutput(NamedTuple):
         chunk_losses: exact monitoring: (C, S * L) the losses of the last chunk run. A halted
             lane's loss repeats, so its last one is the loss where it stopped (with grid
             monitoring, the curve's last point run is).
-        ran: chunks (exact) or grid intervals run.
+        ran: grid monitoring: intervals run (None with exact monitoring).
         steps_run: steps the kernel executed (< total with early stop).
     """
 
@@ -245,7 +249,7 @@ class ProgramOutput(NamedTuple):
     losses: jax.Array
     marks: jax.Array | None
     chunk_losses: jax.Array | None
-    ran: jax.Array
+    ran: jax.Array | None
     steps_run: jax.Array
 
 
@@ -395,11 +399,11 @@ def _program(config: Config, *arrays) -> ProgramOutput:
     s0 = a.start
     zero = jnp.int32(0)
     state = LoopState(
-        zero,
+        None if config.exact else zero,
         zero,
         s0.params,
         opt_init(s0.params),
-        s0.moving,
+        None if config.exact else s0.moving,
         s0.losses,
         s0.chunk_losses,
         s0.marks,
@@ -442,7 +446,6 @@ def finish(config: Config, ledger: Ledger, out: ProgramOutput) -> KernelOutput:
     """
     S, L = jax.tree.leaves(out.params)[0].shape[:2]
     grid = np.asarray(config.eval_steps)
-    ran = int(out.ran)
     if config.exact:
         # a halted lane's loss repeats: the last one computed is where it stopped
         last_loss = out.chunk_losses[-1]
@@ -450,6 +453,7 @@ def finish(config: Config, ledger: Ledger, out: ProgramOutput) -> KernelOutput:
         booked = book(ledger, out.marks, end, int(out.steps_run), last_loss)
         checks = None  # every step was checked
     else:
+        ran = int(out.ran)
         last_loss = out.losses[ran]
         with np.errstate(invalid="ignore", over="ignore"):  # NaN and inf are booked as such
             marks = ledger.booking.crossings(out.losses[1 : ran + 1], 0, ran, np)
@@ -484,21 +488,21 @@ def _exact_loop(config, a: KernelArgs, step, monitor, booking: Booking, state: L
     C, T = config.chunk, config.total_steps
     padded = T % C != 0
     end = math.ceil(T / C) * C  # the steps the crossings number, padding included
-    # where each point of the curve falls: its chunk and its index in that chunk (static)
+    # where each point of the curve falls: its chunk's first step and its index there (static)
     grid = np.asarray(config.eval_steps[1:], np.int64)
-    point_chunk, point_at = (grid - 1) // C, (grid - 1) % C
+    point_t0, point_at = (grid - 1) // C * C, (grid - 1) % C
 
     shuffled = config.sampling == "shuffled"
     pregather = shuffled and gathers_chunks(config, a.X, a.rows)
+    moving = a.start.moving  # lanes that move at all: the others never halt by their loss
 
     def chunk(s: LoopState) -> LoopState:
         t0 = s.step
-        moving = s.moving
         count = jnp.minimum(C, T - t0) if padded else C  # steps that exist
 
         def step_and_check(carry, xs):
             params, opt_state, losses = carry
-            i, batch = xs
+            i, i_before, batch = xs
             if shuffled and not pregather:
                 batch = gather(a.X, a.y, batch)
             new_params, new_opt = step((params, opt_state), (t0 + i, batch))
@@ -507,8 +511,9 @@ def _exact_loop(config, a: KernelArgs, step, monitor, booking: Booking, state: L
             # it, so it stays halted. Reading that from the loss before, inside the update's
             # kernel, saves two kernels a step: a halting state's update, and the loss's
             # reduction, which fuses into its write only when that is its one use.
-            before = jax.lax.dynamic_index_in_dim(losses, jnp.maximum(i - 1, 0), keepdims=False)
-            go = jnp.where(i == 0, moving, ~booking.halts(before))
+            # the loss before step 0 is still the last of the chunk before
+            before = jax.lax.dynamic_index_in_dim(losses, i_before, keepdims=False)
+            go = moving & ~booking.halts(before)
             if padded:
                 go = go & (i < count)
             # selecting before the monitor lets XLA fuse the select into the update
@@ -525,26 +530,28 @@ def _exact_loop(config, a: KernelArgs, step, monitor, booking: Booking, state: L
         (params, opt_state, loss), _ = jax.lax.scan(
             step_and_check,
             (s.params, s.opt_state, s.chunk_losses),
-            (a.start.chunk_steps, batches),
+            (a.start.chunk_steps, a.start.chunk_before, batches),
         )
         # where each lane crossed each level, so far (maxima); the host books the rest
         marks = jnp.maximum(s.marks, booking.crossings(loss, t0, end))
         # the curve's points in this chunk (a gather, later masked by each lane's last step)
-        here = (point_chunk == s.index)[:, None]
+        here = (point_t0 == t0)[:, None]
         curve = jnp.where(here, loss[point_at], s.losses[1:])
         return LoopState(
-            s.index + 1,
+            None,
             jnp.minimum(t0 + C, T) if padded else t0 + C,
             params,
             opt_state,
-            moving & ~booking.halts(loss[-1]),  # a halted lane's loss repeats to the end
+            None,
             s.losses.at[1:].set(curve),
             loss,
             marks,
         )
 
-    chunks = math.ceil(T / C)
-    return jax.lax.while_loop(lambda s: (s.index < chunks) & fused.any0(s.moving), chunk, state)
+    def more(s: LoopState):  # a halted lane's loss repeats: the chunk's last one halts it
+        return (s.step < T) & fused.any0(moving & ~booking.halts(s.chunk_losses[-1]))
+
+    return jax.lax.while_loop(more, chunk, state)
 
 
 def _grid_loop(config, a: KernelArgs, step, monitor, booking: Booking, state: LoopState):
