@@ -224,7 +224,6 @@ class LoopState(NamedTuple):
     step: jax.Array  # steps run so far
     params: Any
     opt_state: Any
-    moving: jax.Array | None  # grid: (lanes,) bool, not halted
     losses: jax.Array  # (grid points, lanes) the curve
     chunk_losses: jax.Array | None  # exact: (C, lanes) the loss after each step of a chunk
     marks: jax.Array | None  # exact: (lanes, 2K + 3) the crossings of the chunks so far
@@ -403,7 +402,6 @@ def _program(config: Config, *arrays) -> ProgramOutput:
         zero,
         s0.params,
         opt_init(s0.params),
-        None if config.exact else s0.moving,
         s0.losses,
         s0.chunk_losses,
         s0.marks,
@@ -542,7 +540,6 @@ def _exact_loop(config, a: KernelArgs, step, monitor, booking: Booking, state: L
             jnp.minimum(t0 + C, T) if padded else t0 + C,
             params,
             opt_state,
-            None,
             s.losses.at[1:].set(curve),
             loss,
             marks,
@@ -565,9 +562,14 @@ def _grid_loop(config, a: KernelArgs, step, monitor, booking: Booking, state: Lo
         rows = jax.lax.dynamic_index_in_dim(a.rows, t, keepdims=False)
         return step(carry, (t, gather(a.X, a.y, rows)))
 
+    moving = a.start.moving  # lanes that move at all: the others never halt by their loss
+
+    def unhalted(s: LoopState):  # a halted lane's loss repeats: its last check halts it
+        return moving & ~booking.halts(jax.lax.dynamic_index_in_dim(s.losses, s.index, 0, False))
+
     def interval(s: LoopState) -> LoopState:
         start, end = grid[s.index], grid[s.index + 1]
-        go = s.moving
+        go = unhalted(s)
         params, opt_state = jax.lax.fori_loop(start, end, train_step, (s.params, s.opt_state))
         params = _select(go, params, s.params)
         opt_state = _select(go, opt_state, s.opt_state)
@@ -577,7 +579,6 @@ def _grid_loop(config, a: KernelArgs, step, monitor, booking: Booking, state: Lo
             end,
             params,
             opt_state,
-            go & ~booking.halts(loss),
             s.losses.at[s.index + 1].set(loss),
             None,
             None,
@@ -585,7 +586,7 @@ def _grid_loop(config, a: KernelArgs, step, monitor, booking: Booking, state: Lo
 
     intervals = len(config.eval_steps) - 1
     return jax.lax.while_loop(
-        lambda s: (s.index < intervals) & fused.any0(s.moving), interval, state
+        lambda s: (s.index < intervals) & fused.any0(unhalted(s)), interval, state
     )
 
 
