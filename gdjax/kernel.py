@@ -485,7 +485,8 @@ def finish(config: Config, ledger: Ledger, out: ProgramOutput) -> KernelOutput:
 
 
 def _exact_loop(config, a: KernelArgs, step, monitor, booking: Booking, state: LoopState):
-    """Chunks of C steps: each step computes the loss of every lane, the chunk books them."""
+    """Chunks of C steps: each step computes the loss of every lane; each chunk reduces them to
+    their crossings (:meth:`~gdjax.monitor.Booking.crossings`), which the host books."""
     C, T = config.chunk, config.total_steps
     padded = T % C != 0
     end = math.ceil(T / C) * C  # the steps the crossings number, padding included
@@ -512,7 +513,7 @@ def _exact_loop(config, a: KernelArgs, step, monitor, booking: Booking, state: L
             # it, so it stays halted. Reading that from the loss before, inside the update's
             # kernel, saves two kernels a step: a halting state's update, and the loss's
             # reduction, which fuses into its write only when that is its one use.
-            # the loss before step 0 is still the last of the chunk before
+            # (the loss before step 0 is still the last of the chunk before)
             before = jax.lax.dynamic_index_in_dim(losses, i_before, keepdims=False)
             go = moving & ~booking.halts(before)
             if padded:
