@@ -140,6 +140,12 @@ class Config(NamedTuple):
     chunk: int
 
     @property
+    def padded_steps(self) -> int:
+        """``total_steps`` rounded up to whole chunks: the plan's rows, and the steps that
+        exact monitoring numbers its checks over."""
+        return math.ceil(self.total_steps / self.chunk) * self.chunk
+
+    @property
     def sampling(self) -> str:
         """ "full" (every row), "ordered" (rows in order) or "shuffled" (rows from the plan)."""
         if self.batch_size == self.n:
@@ -450,8 +456,7 @@ def finish(config: Config, ledger: Ledger, out: ProgramOutput) -> KernelOutput:
     if config.exact:
         # a halted lane's loss repeats: the last one computed is where it stopped
         last_loss = out.chunk_losses[-1]
-        end = math.ceil(config.total_steps / config.chunk) * config.chunk
-        booked = book(ledger, out.marks, end, int(out.steps_run), last_loss)
+        booked = book(ledger, out.marks, config.padded_steps, int(out.steps_run), last_loss)
         checks = None  # every step was checked
     else:
         ran = int(out.ran)
@@ -489,7 +494,7 @@ def _exact_loop(config, a: KernelArgs, step, monitor, booking: Booking, state: L
     their crossings (:meth:`~gdjax.monitor.Booking.crossings`), which the host books."""
     C, T = config.chunk, config.total_steps
     padded = T % C != 0
-    end = math.ceil(T / C) * C  # the steps the crossings number, padding included
+    end = config.padded_steps  # the steps the crossings number
     # where each point of the curve falls: its chunk's first step and its index there (static)
     grid = np.asarray(config.eval_steps[1:], np.int64)
     point_t0, point_at = (grid - 1) // C * C, (grid - 1) % C

@@ -91,15 +91,19 @@ class Booking(NamedTuple):
     levels: Levels
     early_stop: bool
 
+    def diverged(self, loss, xp=jnp):
+        """Whether this loss is a divergence: not finite, or above ``levels.blowup``.
+        ``xp``: ``jnp`` in the kernel, ``np`` on the host."""
+        return ~xp.isfinite(loss) | (loss > self.levels.blowup)
+
     def halts(self, loss, xp=jnp):
         """Whether a moving lane stops right after a check with this loss: it diverged, or,
         with early stop, it converged. The kernel freezes the lane there, so its loss repeats
         and keeps it halted. ``xp``: ``jnp`` in the kernel, ``np`` on the host."""
-        lv = self.levels
-        diverged = ~xp.isfinite(loss) | (loss > lv.blowup)
+        diverged = self.diverged(loss, xp)
         if not self.early_stop:
             return diverged
-        return diverged | (loss <= lv.ladder[-1])  # tol's level
+        return diverged | (loss <= self.levels.ladder[-1])  # tol's level
 
     def crossings(self, loss, start, end, xp=jnp):
         """Where each lane's losses cross every level, as maxima over the checks.
@@ -218,7 +222,7 @@ def book(
     stay = np.where(rejoined, step(above + 1), np.where(at0 >= 0, at0, step(1)))
     stay = np.where(moved[:, None], np.where(ends_above, -1, stay), at0)
     # a lane halts at its first divergence: if any, it is its last check
-    diverged = moved & Booking(ledger.booking.levels, early_stop=False).halts(last_loss, np)
+    diverged = moved & ledger.booking.diverged(last_loss, np)
     status = np.where(first[:, -1] >= 0, metrics.CONVERGED, ledger.status0)
     status = np.where(diverged, metrics.DIVERGED, status)
     return Booked(

@@ -16,7 +16,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -230,7 +229,7 @@ def _plan(config: Config, seeds, epochs: int) -> np.ndarray:
     """The rows of every step (shuffled sampling), padded to whole chunks; else a placeholder."""
     if config.sampling != "shuffled":
         return np.zeros((0,), np.int32)
-    steps = math.ceil(config.total_steps / config.chunk) * config.chunk
+    steps = config.padded_steps
     checks.memory((steps, len(seeds), config.batch_size), np.int32, "the sampling plan")
     rows = sampling.plan(seeds, config.n, config.batch_size, epochs)
     # NumPy (jnp.pad would compile a program of its own); _place transfers it
