@@ -29,6 +29,24 @@ def test_linear_monitor_equals_plain_loss(x64):
         np.testing.assert_allclose(p.full_loss(params), p.loss(params), rtol=1e-12)
 
 
+@pytest.mark.parametrize("intercept", [True, False])
+def test_softmax_monitor_equals_the_loss_it_differentiates_and_numpy(x64, intercept):
+    # the monitor picks each row's own logit by a gather, the loss by a one-hot mask
+    p = gdjax.problems.make_softmax(200, 4, 5, seed=3, intercept=intercept)
+    A = design(np.asarray(p.X), intercept)
+    rng = np.random.default_rng(2)
+    for _ in range(3):
+        params = jax.tree.map(
+            lambda a: jnp.asarray(3 * rng.standard_normal(a.shape)), p.init_params()
+        )
+        theta = np.asarray(params["w"])
+        if intercept:
+            theta = np.concatenate([theta, np.asarray(params["b"])[None]], axis=0)
+        f, _ = loss_and_grad("softmax", theta, A, np.asarray(p.y), p.spec.l2, intercept)
+        np.testing.assert_allclose(float(p.full_loss(params)), f, rtol=1e-12)
+        np.testing.assert_allclose(float(p.loss(params)), f, rtol=1e-12)
+
+
 @pytest.mark.parametrize(
     "make",
     [
