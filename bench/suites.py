@@ -261,7 +261,7 @@ def _check_entry(e: Entry, problem: Problem) -> None:
         checks.memory((total, len(s["seeds"]), b), np.int32, "the sampling plan")
     # counted, not listed: eval_grid(total, 1) would itself be a list of every step
     every = s["eval_every"]
-    evals = gdjax.kernel.DEFAULT_EVALS + 1 if every is None else -(-total // every) + 1
+    evals = gdjax.kernel_config.DEFAULT_EVALS + 1 if every is None else -(-total // every) + 1
     num_params = sum(int(np.size(t)) for t in jax.tree.leaves(template))
     lanes = len(s["lrs"]) * len(s["seeds"])
     checks.lanes_memory(lanes, num_params, evals, dtype)

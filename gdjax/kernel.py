@@ -12,13 +12,13 @@ is monitored in one of two ways (see :mod:`gdjax.metrics` for the definitions)::
                              parameters, so its loss repeats)
             reduce the chunk's C x lanes losses, in one pass, to where each lane crossed
             each level (the first step at or below it, the last above it, the halt)
-        then, on the host (finish): status, steps to every target, where each lane stopped
+        then, on the host (monitor.finish): status, steps to every target, where each lane stopped
 
     grid (logistic, softmax: the full-data loss is a pass over the data):
         while a point of the evaluation grid remains and a lane is still moving:
             loop the steps up to the next grid point
             loss of every lane: a lane that halts there is frozen
-        then, on the host (finish): the same booking, from the curve
+        then, on the host (monitor.finish): the same booking, from the curve
 
 Lanes are (learning rate, seed) pairs on one flat axis; every lane of a seed sees the same rows,
 so a vmap turns their matrix-vector products into one matrix-matrix product. Lanes never mix: a
@@ -38,119 +38,23 @@ import numpy as np
 import optax
 
 from gdjax import fused, optimizers
-from gdjax.monitor import Booking, Ledger, Levels, book, lower_ends
+from gdjax.kernel_config import Config
+from gdjax.monitor import Booking, Levels
 
 __all__ = [
-    "DEFAULT_EVALS",
-    "Config",
     "KernelArgs",
-    "KernelOutput",
     "LoopState",
     "ProgramOutput",
-    "chunk_length",
-    "eval_grid",
-    "finish",
+    "Start",
+    "gather",
+    "gathers_chunks",
     "jitted_program",
+    "make_step",
     "one_step",
+    "start",
 ]
 
-DEFAULT_EVALS = 128  # points of the default geometric evaluation grid
-# Most steps in an exact-monitoring chunk: the longest axis whose crossings XLA's CPU backend
-# reduces in one kernel (gdjax.fused). At 512, sgd's 8192 steps took 2 kernels more and their
-# (levels, C, lanes) marks were written out in full: the same run time, 11% more compile.
-MAX_CHUNK = fused.PIECE * fused.MAX_PIECES
-MIN_CHUNKS = 16  # early stop acts at chunk ends: a run has at least this many chunks
 CHUNK_ROWS_BYTES = 16 << 20  # largest chunk of rows gathered at once (see _exact_loop)
-
-
-def eval_grid(total_steps: int, eval_every: int | None = None) -> tuple[int, ...]:
-    """The steps at which the loss curve is recorded (and, in grid monitoring, checked).
-
-    Args:
-        total_steps: steps in the run, >= 1.
-        eval_every: None for the default geometric grid (0, 1, 2, ... then steps growing by a
-            constant factor, :data:`DEFAULT_EVALS` points at most, the last one ``total_steps``);
-            an int k for the uniform grid 0, k, 2k, ... plus the last step.
-
-    Returns:
-        Sorted distinct step indices, starting at 0 and ending at ``total_steps``.
-
-    Example:
-        >>> eval_grid(10, 4)
-        (0, 4, 8, 10)
-        >>> eval_grid(100_000)[:6], len(eval_grid(100_000))
-        ((0, 1, 2, 3, 4, 5), 113)
-    """
-    if eval_every is None:
-        grid = np.round(np.geomspace(1, total_steps, DEFAULT_EVALS)).astype(np.int64)
-        return (0, *sorted({int(s) for s in grid} | {total_steps}))
-    points = list(range(0, total_steps + 1, eval_every))
-    if points[-1] != total_steps:
-        points.append(total_steps)
-    return tuple(points)
-
-
-def chunk_length(total_steps: int) -> int:
-    """Steps per chunk of exact monitoring.
-
-    At most :data:`MAX_CHUNK`, and about 1/:data:`MIN_CHUNKS` of the run (early stop acts at
-    chunk ends, so it wastes at most that share of the budget), but at least 16 steps (each chunk
-    has a fixed cost); a divisor of the run when one is close, so that no chunk needs padding.
-
-    Example:
-        >>> chunk_length(8192), chunk_length(800), chunk_length(1009)
-        (128, 50, 64)
-    """
-    cap = max(1, min(MAX_CHUNK, max(16, math.ceil(total_steps / MIN_CHUNKS)), total_steps))
-    for c in range(cap, max(cap // 2, 1) - 1, -1):
-        if total_steps % c == 0:
-            return c
-    return cap
-
-
-class Config(NamedTuple):
-    """The static part of a kernel: everything that changes the compiled program.
-
-    Attributes:
-        spec: the problem's loss spec (hashable).
-        optimizer: optimizer name.
-        schedule: learning-rate schedule name.
-        n: rows in the data.
-        batch_size: rows per step (n for batch GD).
-        steps_per_epoch: n // batch_size.
-        total_steps: epochs * steps_per_epoch.
-        eval_steps: the steps where the loss curve is recorded (see :func:`eval_grid`).
-        shuffle: a new permutation every epoch (else rows in order).
-        early_stop: freeze a lane once it converges and stop when no lane moves.
-        exact: monitor the full-data loss after every step (else at ``eval_steps``).
-        chunk: steps per chunk of exact monitoring (see :func:`chunk_length`).
-    """
-
-    spec: Any
-    optimizer: str
-    schedule: str
-    n: int
-    batch_size: int
-    steps_per_epoch: int
-    total_steps: int
-    eval_steps: tuple[int, ...]
-    shuffle: bool
-    early_stop: bool
-    exact: bool
-    chunk: int
-
-    @property
-    def padded_steps(self) -> int:
-        """``total_steps`` rounded up to whole chunks: the plan's rows, and the steps that
-        exact monitoring numbers its checks over."""
-        return math.ceil(self.total_steps / self.chunk) * self.chunk
-
-    @property
-    def sampling(self) -> str:
-        """ "full" (every row), "ordered" (rows in order) or "shuffled" (rows from the plan)."""
-        if self.batch_size == self.n:
-            return "full"
-        return "shuffled" if self.shuffle else "ordered"
 
 
 class Start(NamedTuple):
@@ -239,7 +143,7 @@ class LoopState(NamedTuple):
 
 
 class ProgramOutput(NamedTuple):
-    """What the compiled program returns; :func:`finish` books it on the host.
+    """What the compiled program returns; :func:`gdjax.monitor.finish` books it on the host.
 
     Attributes:
         params: final (or frozen) parameters of every lane, leading axes (seeds, lrs).
@@ -258,39 +162,6 @@ class ProgramOutput(NamedTuple):
     marks: jax.Array | None
     chunk_losses: jax.Array | None
     ran: jax.Array | None
-    steps_run: jax.Array
-
-
-class KernelOutput(NamedTuple):
-    """A finished run, lane arrays with leading axes (seeds, lrs): what :func:`finish` makes of
-    the compiled program's :class:`ProgramOutput` on the host. XLA compiles each operation into
-    a kernel of its own (about 8 ms each on a 2-core CPU): what NumPy does as well is not
-    compiled.
-
-    Attributes:
-        params: final (or frozen) parameters of every lane.
-        losses: full-data loss at each point of the grid, (S, L, E + 1); NaN after a lane stopped.
-        status: metrics.RUNNING (ran to the end: max_steps), CONVERGED or DIVERGED, (S, L).
-        first_step, first_lo, stay_step, stay_lo: (S, L, K + 1) per level (the targets, then
-            ``tol``) the first checked step at or below it, the first of the final run at or
-            below it (-1 where not reached), and the checks before them (their brackets' lower
-            ends).
-        last_eval: index of the last curve point each lane recorded, (S, L).
-        lane_steps: the last step each lane was checked at (where it stopped), (S, L).
-        final_loss: its full-data loss there, (S, L).
-        steps_run: steps the kernel executed (shared by all lanes; < total with early stop).
-    """
-
-    params: Any
-    losses: jax.Array
-    status: jax.Array
-    first_step: jax.Array
-    first_lo: jax.Array
-    stay_step: jax.Array
-    stay_lo: jax.Array
-    last_eval: jax.Array
-    lane_steps: jax.Array
-    final_loss: jax.Array
     steps_run: jax.Array
 
 
@@ -424,68 +295,6 @@ def _program(config: Config, *arrays) -> ProgramOutput:
         state.chunk_losses,
         state.index,
         state.step,
-    )
-
-
-def finish(config: Config, ledger: Ledger, out: ProgramOutput) -> KernelOutput:
-    """Book the compiled program's output on the host (:func:`gdjax.monitor.book`).
-
-    The status, the steps to every level and where each lane stopped come from the chunks'
-    crossings (exact monitoring) or from the curve (grid monitoring); the curve becomes
-    (S, L, E + 1) and ends at the last step each lane was checked at (later points are NaN;
-    ``last_eval`` indexes the last one).
-
-    Args:
-        config: the kernel's config.
-        ledger: what it is booked against (:meth:`~gdjax.monitor.Ledger.of`).
-        out: the compiled program's output, as NumPy arrays (gathered from every process).
-
-    Returns:
-        The :class:`KernelOutput`.
-
-    Example:
-        >>> import gdjax, jax, numpy as np
-        >>> k = gdjax.build(gdjax.problems.make_linear(64, 2), lrs=[0.1, 50.0], epochs=2)
-        >>> raw = jax.tree.map(np.asarray, k.call())
-        >>> out = finish(k.config, k.ledger, raw)
-        >>> out.losses.shape, out.last_eval.tolist()  # the diverged lane's curve ends early
-        ((1, 2, 3), [[2, 1]])
-    """
-    S, L = jax.tree.leaves(out.params)[0].shape[:2]
-    grid = np.asarray(config.eval_steps)
-    if config.exact:
-        # a halted lane's loss repeats: the last one computed is where it stopped
-        last_loss = out.chunk_losses[-1]
-        booked = book(ledger, out.marks, config.padded_steps, int(out.steps_run), last_loss)
-        checks = None  # every step was checked
-    else:
-        ran = int(out.ran)
-        last_loss = out.losses[ran]
-        with np.errstate(invalid="ignore", over="ignore"):  # NaN and inf are booked as such
-            marks = ledger.booking.crossings(out.losses[1 : ran + 1], 0, ran, np)
-        booked = book(ledger, marks, ran, ran, last_loss, steps=grid)
-        checks = grid
-    lane_loss = np.where(booked.moved, last_loss, ledger.booking.levels.f0)
-    losses = out.losses.T.reshape(S, L, len(grid))
-    recorded = grid <= booked.last.reshape(S, L)[..., None]
-    losses = np.where(recorded, losses, np.array(np.nan, losses.dtype))
-    last = np.searchsorted(grid, booked.last, side="right").astype(np.int32) - 1
-
-    def by_seed(x):
-        return x.reshape(S, L, *x.shape[1:])
-
-    return KernelOutput(
-        params=out.params,
-        losses=losses,
-        status=by_seed(booked.status),
-        first_step=by_seed(booked.first),
-        first_lo=by_seed(lower_ends(booked.first, checks)),
-        stay_step=by_seed(booked.stay),
-        stay_lo=by_seed(lower_ends(booked.stay, checks)),
-        last_eval=by_seed(last),
-        lane_steps=by_seed(booked.last),
-        final_loss=by_seed(lane_loss),
-        steps_run=out.steps_run,
     )
 
 

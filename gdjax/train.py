@@ -23,10 +23,11 @@ import jax
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec
 
-from gdjax import checks, kernel, optimizers, sampling
+from gdjax import checks, kernel, kernel_config, monitor, optimizers, sampling
 from gdjax.eigenbasis import ROTATABLE, Eigenbasis
-from gdjax.kernel import Config, KernelArgs, KernelOutput
-from gdjax.monitor import Ledger, Levels
+from gdjax.kernel import KernelArgs
+from gdjax.kernel_config import Config
+from gdjax.monitor import KernelOutput, Ledger, Levels
 from gdjax.problems import Problem
 from gdjax.result import Result, SweepResult
 
@@ -65,9 +66,9 @@ class Kernel(NamedTuple):
         return kernel.jitted_program(self.config, *self.args)
 
     def finish(self, raw: kernel.ProgramOutput) -> KernelOutput:
-        """Book the program's raw output on the host (:func:`gdjax.kernel.finish`): status,
+        """Book the program's raw output on the host (:func:`gdjax.monitor.finish`): status,
         steps to every target, the curve; every process gets every lane."""
-        out = kernel.finish(self.config, self.ledger, jax.tree.map(_to_host, raw))
+        out = monitor.finish(self.config, self.ledger, jax.tree.map(_to_host, raw))
         if self.args.lrs.shape[0] != len(self.lrs):  # padded to split over the devices
             out = _drop_padding(out, len(self.lrs))
         if self.basis is not None:  # the kernel ran in the eigenbasis
@@ -173,11 +174,11 @@ def build(
     num_params = sum(int(np.size(v)) for v in jax.tree.leaves(init_params))
     lanes = len(lrs_np) * len(seeds_np)
     # the curve's size before the grid itself: eval_every=1 over 2e9 steps must fail fast
-    points = kernel.DEFAULT_EVALS + 1 if eval_every is None else total // eval_every + 2
+    points = kernel_config.DEFAULT_EVALS + 1 if eval_every is None else total // eval_every + 2
     if exact:  # a chunk's losses, and the crossings: an int32 per level and end
-        points += kernel.chunk_length(total) + 2 * len(targets_np) + 3
+        points += kernel_config.chunk_length(total) + 2 * len(targets_np) + 3
     checks.lanes_memory(lanes, num_params, points, dtype)
-    eval_steps = kernel.eval_grid(total, eval_every)
+    eval_steps = kernel_config.eval_grid(total, eval_every)
     optimizer = optimizers.check(optimizer)
     # Exact monitoring of least squares costs O(p^2) a step against the step's O(b p), unless
     # the run takes place in the eigenbasis of the Hessian (same iterates, O(p) monitor):
@@ -204,7 +205,7 @@ def build(
         shuffle=checks.boolean(shuffle, "shuffle"),
         early_stop=checks.boolean(early_stop, "early_stop"),
         exact=exact,
-        chunk=kernel.chunk_length(total) if exact else 1,
+        chunk=kernel_config.chunk_length(total) if exact else 1,
     )
     _, f_star = problem.optimum()
     f0 = problem.value(init_params)
