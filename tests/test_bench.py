@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 import gdjax
-from bench import baselines, cli, perf_report, report, runner, runs, suites
+from bench import baselines, cli, loops, perf_report, report, runner, runs, suites
 from tests.reference import flat_params, gd_loop
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -342,10 +342,10 @@ def test_baseline_loops_match_gdjax(kind, batch_size):
     }[kind]
     p = make(96, 4)
     r = gdjax.run(p, lr=0.05, batch_size=batch_size, epochs=3, seed=2, early_stop=False)
-    rows = baselines.step_rows(p.n, batch_size or p.n, 3, True, 2)
-    loops = ["numpy", "jax-loop"] + (["torch"] if baselines.torch_available() else [])
-    for name in loops:
-        params = baselines.LOOPS[name](p, 0.05, rows, 3)
+    rows = loops.step_rows(p.n, batch_size or p.n, 3, True, 2)
+    names = ["numpy", "jax-loop"] + (["torch"] if loops.torch_available() else [])
+    for name in names:
+        params = loops.LOOPS[name](p, 0.05, rows, 3)
         for k in r.params:
             np.testing.assert_allclose(
                 np.asarray(params[k]), r.params[k], rtol=2e-4, atol=2e-5, err_msg=name
@@ -438,7 +438,7 @@ def test_no_loss_floor_without_exact_monitoring():
 
 def test_bare_program_runs_each_seed_on_its_own_rows():
     problem = gdjax.problems.make_linear(64, 3)
-    rows = np.stack([np.concatenate(baselines.step_rows(64, 8, 2, True, k)) for k in (0, 1)], 1)
+    rows = np.stack([np.concatenate(loops.step_rows(64, 8, 2, True, k)) for k in (0, 1)], 1)
     lrs = np.array([[0.01, 0.1], [0.01, 0.1]], np.float32)
     init = problem.init_params()
     for gathered in (False, True):
@@ -452,12 +452,12 @@ def test_bare_program_runs_each_seed_on_its_own_rows():
 
 def test_bare_program_matches_a_numpy_loop():
     problem = gdjax.problems.make_linear(64, 3)
-    rows = baselines.step_rows(64, 8, 2, True, 0)
+    rows = loops.step_rows(64, 8, 2, True, 0)
     fn = baselines.bare_program(problem.spec, 16)
     lrs = np.asarray([0.01, 0.1], np.float32)
     params = fn(problem.X, problem.y, problem.init_params(), lrs, np.concatenate(rows))
     for i, lr in enumerate(lrs):
-        ref = baselines.numpy_loop(problem, float(lr), rows, 2)
+        ref = loops.numpy_loop(problem, float(lr), rows, 2)
         np.testing.assert_allclose(params["w"][i], ref["w"], rtol=1e-4, atol=1e-5)
 
 
@@ -466,7 +466,7 @@ def test_bare_program_with_loss_records_every_steps_full_data_loss():
     problem = gdjax.problems.make_linear(64, 3, seed=2)
     basis = gdjax.eigenbasis.Eigenbasis.of(problem)
     X, spec, aux, init = basis.kernel_data(problem, problem.init_params())
-    rows = np.concatenate(baselines.step_rows(64, 8, 2, True, 0))
+    rows = np.concatenate(loops.step_rows(64, 8, 2, True, 0))
     lrs = np.asarray([0.01, 0.3], np.float32)
     params, losses = baselines.bare_program(spec, 16, monitored=True)(
         X, problem.y, init, lrs, rows, aux
