@@ -39,7 +39,7 @@ import optax
 
 from gdjax import fused, optimizers
 from gdjax.kernel_config import Config
-from gdjax.monitor import Booking, Levels
+from gdjax.monitor import Booking, Ledger, Levels
 
 __all__ = [
     "KernelArgs",
@@ -73,7 +73,7 @@ class Start(NamedTuple):
     marks: np.ndarray | None  # exact monitoring: (lanes, 2K + 3), the crossings so far (zeros)
 
 
-def start(config: Config, levels: Levels, init, lanes: int) -> Start:
+def start(config: Config, ledger: Ledger, init) -> Start:
     """The state of every lane at step 0, in NumPy.
 
     Part of the kernel's arguments rather than of its program: XLA would compile each of these
@@ -81,15 +81,17 @@ def start(config: Config, levels: Levels, init, lanes: int) -> Start:
 
     Args:
         config: the kernel's config (its grid and monitoring).
-        levels: NumPy levels (:meth:`~gdjax.monitor.Levels.of`).
+        ledger: every lane at step 0 as the host books it (:meth:`~gdjax.monitor.Ledger.of`):
+            the kernel moves the lanes the host books as moving.
         init: one lane's initial parameters.
-        lanes: number of lanes.
 
     Returns:
         A :class:`Start`.
     """
+    levels = ledger.booking.levels
+    lanes = ledger.moving.shape[0]
     f0 = np.asarray(levels.f0)
-    # zeros, not NaN: finish() masks the points a lane did not reach, and a multi-process
+    # zeros, not NaN: monitor.finish() masks the points a lane did not reach, and a multi-process
     # device_put checks that every process passes equal arrays (NaN != NaN)
     losses = np.zeros((len(config.eval_steps), lanes), f0.dtype)
     losses[0] = f0
@@ -97,7 +99,7 @@ def start(config: Config, levels: Levels, init, lanes: int) -> Start:
     marks = (lanes, 2 * levels.ladder.shape[0] + 1)
     return Start(
         params=jax.tree.map(lambda x: np.repeat(np.asarray(x)[None], lanes, axis=0), init),
-        moving=levels.moving_at_start(lanes, config.early_stop),
+        moving=ledger.moving,
         losses=losses,
         chunk_losses=np.full((config.chunk, lanes), f0) if exact else None,
         chunk_steps=np.arange(config.chunk, dtype=np.int32) if exact else None,

@@ -211,18 +211,18 @@ def build(
     f0 = problem.value(init_params)
     levels = Levels.of(f0, f_star, tol, targets_np, divergence_factor, dtype)
     kernel_lrs = np.asarray(_pad_lanes(lrs_np, sharding), dtype)
+    ledger = Ledger.of(levels, config.early_stop, len(seeds_np) * len(kernel_lrs))
     args = KernelArgs(
         X=X,
         y=problem.y,
         aux=aux,
-        start=kernel.start(config, levels, kernel_init, len(seeds_np) * len(kernel_lrs)),
+        start=kernel.start(config, ledger, kernel_init),
         levels=levels,
         lrs=kernel_lrs,
         seeds=np.asarray(seeds_np, np.uint32),
         rows=_plan(config, seeds_np, epochs),
     )
     args = _place(args, sharding)
-    ledger = Ledger.of(levels, config.early_stop, len(seeds_np) * len(kernel_lrs))
     return Kernel(config, args, problem, lrs_np, seeds_np, targets_np, tol, f0, ledger, basis)
 
 
