@@ -1,6 +1,7 @@
 """The harness: suite parsing and errors, the smoke suite end to end, resume after a kill,
 baselines against gdjax, sharding over two (forced host) devices, committed results."""
 
+import gc
 import json
 import os
 import re
@@ -18,7 +19,7 @@ import pandas as pd
 import pytest
 
 import gdjax
-from bench import baselines, cli, loops, perf_report, report, runner, runs, suites
+from bench import baselines, cli, loops, perf_report, report, runner, runs, suites, timing
 from tests.reference import flat_params, gd_loop
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -567,3 +568,35 @@ def test_a_cold_compile_never_reads_the_persistent_cache():
     # "cold" compile read what an earlier cold compile had stored (0.04 s, not 0.15)
     env = {k: v for k, v in os.environ.items() if not k.startswith("JAX_")}
     _script_prints_ok(COLD_COMPILE, env)
+
+
+def test_timed_sections_keep_the_heap_out_of_the_garbage_collector():
+    # a full collection walks every live object: 81-114 ms of a 0.3-0.5 s compile in 4 of the
+    # default suite's 33, set off by the trace's garbage but paid for the harness's heap
+    seen = []
+
+    def probe():
+        seen.append(gc.get_freeze_count())
+        return jax.numpy.zeros(())
+
+    assert gc.get_freeze_count() == 0
+    timing.time_calls(probe, repeats=2, min_time=0.0)
+    timing.time_alternating([probe, probe], repeats=2, min_time=0.0)
+    k = gdjax.build(gdjax.problems.make_linear(64, 2), lrs=[0.1], epochs=1)
+    lower = k.lower
+    k_lower = lambda: (seen.append(gc.get_freeze_count()), lower())[1]  # noqa: E731
+    timing.cold_compile(k_lower)
+    # the warm-up calls run as usual; every timed one saw the heap frozen
+    assert seen[0] == 0 and seen[3] == 0 and seen[4] == 0
+    timed = seen[1:3] + seen[5:]
+    assert len(timed) == 7 and all(c > 0 for c in timed), seen
+    assert gc.get_freeze_count() == 0  # and it is given back
+    # a heap the caller froze stays frozen
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with timing.frozen_heap():
+            pass
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
