@@ -34,8 +34,9 @@ Two steps, so that ``bench list`` stays fast and a run never stops halfway on a 
 - :func:`load` checks the document: fields, types, ranges, names (no data is built);
 - :meth:`Suite.validate` builds every problem's data once and checks what needs it: CSV paths
   and cells, dataset names, batch size against n, the step count against int32, learning rates
-  and ``init`` in the problem's dtype, the lanes' memory. The runner calls it before the first
-  entry runs.
+  and ``init`` in the problem's dtype, and every array's memory: what ``gdjax.build`` would
+  refuse, by the same function (``gdjax.sweep_args.check``). The runner calls it before the
+  first entry runs.
 
 Example:
     >>> s = load("smoke")
@@ -54,7 +55,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import jax
-import numpy as np
 
 import gdjax
 from bench.errors import UserError
@@ -69,7 +69,6 @@ from bench.suite_schema import (  # noqa: F401 (BASELINES, label: public names o
     Field,
     label,
 )
-from gdjax import checks
 from gdjax.problems import Problem
 
 SUITES_DIR = Path(__file__).parent / "suites"
@@ -150,11 +149,16 @@ class Entry:
         Returns:
             A ``gdjax.train.Kernel``.
         """
+        args = self.sweep_args(lrs=lrs, seeds=seeds, exact=exact)
+        return gdjax.build(problem, **args, sharding=sharding)
+
+    def sweep_args(self, *, lrs=None, seeds=None, exact=None) -> dict:
+        """The keyword arguments of ``gdjax.build`` (and ``gdjax.sweep_args.check``) for this
+        entry, with other learning rates, seeds or monitoring where given."""
         s = self.settings
         # targets and schedule only when the suite sets them: None is the library's default
         extra = {k: s[k] for k in _NEW_SETTINGS if s.get(k) is not None}
-        return gdjax.build(
-            problem,
+        return dict(
             lrs=s["lrs"] if lrs is None else lrs,
             seeds=s["seeds"] if seeds is None else seeds,
             batch_size=self.batch_size,
@@ -166,7 +170,6 @@ class Entry:
             eval_every=s["eval_every"],
             divergence_factor=s["divergence_factor"],
             early_stop=s["early_stop"],
-            sharding=sharding,
             exact=exact,
             **extra,
         )
@@ -208,8 +211,9 @@ class Suite:
         Checks what :func:`load` cannot without the data: CSV paths and cells, dataset names
         (scikit-learn installed), the data itself (labels, values in the dtype), batch size
         against n, the total step count against int32, learning rates and ``init`` in the
-        problem's dtype (no overflow, no underflow to 0), and the memory of the lanes. Each
-        problem is built once here and dropped; nothing is compiled or run.
+        problem's dtype (no overflow, no underflow to 0), and the memory of every array the
+        sweep needs: all that ``gdjax.build`` checks, by its own ``gdjax.sweep_args.check``.
+        Each problem is built once here and dropped; nothing is compiled or run.
 
         Raises:
             SuiteError: ``FILE: problems[i] (NAME) [x variant 'V']: what is wrong``.
@@ -228,7 +232,7 @@ class Suite:
                 raise SuiteError(f"{where}: {_one_line(e)}", self.path) from None
             for e in entries.get(pname, []):
                 try:
-                    _check_entry(e, problem)
+                    gdjax.sweep_args.check(problem, **e.sweep_args())
                 except (ValueError, TypeError) as err:
                     msg = f"{where} x variant {e.variant!r}: {_one_line(err)}"
                     raise SuiteError(msg, self.path) from None
@@ -236,35 +240,6 @@ class Suite:
 
 def _one_line(e: Exception) -> str:
     return " ".join(str(e).split())
-
-
-def _check_entry(e: Entry, problem: Problem) -> None:
-    """What ``gdjax.build`` would refuse for this entry on this problem, short of building it.
-
-    build solves for the optimum and draws the sampling plan; this checks the same arguments
-    with the same ``gdjax.checks`` calls, and the plan's and the lanes' sizes, in milliseconds.
-    """
-    s = e.settings
-    n = problem.n
-    b = n if e.batch_size is None else e.batch_size
-    if b > n:
-        raise ValueError(f"batch_size must be <= n = {n} rows of the problem, got {b}")
-    total = checks.steps(s["epochs"], gdjax.sampling.steps_per_epoch(n, b))
-    dtype = problem.dtype
-    checks.fits_dtype(np.asarray(s["lrs"]), "lr", dtype)
-    targets = [] if s["targets"] is None else s["targets"]
-    checks.fits_dtype(np.append(targets, s["tol"]), "target", dtype)
-    checks.fits_dtype([s["divergence_factor"]], "divergence_factor", dtype)
-    template = problem.init_params()
-    checks.init_params(s["init"], template)
-    if b < n and s["shuffle"]:  # a drawn plan of rows: steps x seeds x batch int32 indices
-        checks.memory((total, len(s["seeds"]), b), np.int32, "the sampling plan")
-    # counted, not listed: eval_grid(total, 1) would itself be a list of every step
-    every = s["eval_every"]
-    evals = gdjax.kernel_config.DEFAULT_EVALS + 1 if every is None else -(-total // every) + 1
-    num_params = sum(int(np.size(t)) for t in jax.tree.leaves(template))
-    lanes = len(s["lrs"]) * len(s["seeds"])
-    checks.lanes_memory(lanes, num_params, evals, dtype)
 
 
 def available() -> list[str]:

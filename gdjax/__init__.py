@@ -20,6 +20,7 @@ from gdjax import (
     optimizers,
     problems,
     sampling,
+    sweep_args,
     synthetic,
     theory,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "run",
     "sampling",
     "sweep",
+    "sweep_args",
     "synthetic",
     "theory",
     "x64",

@@ -23,18 +23,16 @@ import jax
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec
 
-from gdjax import checks, kernel, kernel_config, monitor, optimizers, sampling
-from gdjax.eigenbasis import ROTATABLE, Eigenbasis
+from gdjax import checks, kernel, kernel_config, monitor, sampling, sweep_args
+from gdjax.eigenbasis import Eigenbasis
 from gdjax.kernel import KernelArgs
 from gdjax.kernel_config import Config
 from gdjax.monitor import KernelOutput, Ledger, Levels
 from gdjax.problems import Problem
 from gdjax.result import Result, SweepResult
+from gdjax.sweep_args import DEFAULT_TARGETS
 
 __all__ = ["DEFAULT_TARGETS", "Kernel", "build", "run", "sweep"]
-
-#: The target ladder of relative suboptimality tracked when ``targets`` is not given.
-DEFAULT_TARGETS = (1e-1, 1e-2, 1e-3, 1e-4)
 
 
 class Kernel(NamedTuple):
@@ -149,69 +147,49 @@ def build(
         >>> res.to_frame()["status"].tolist()
         ['max_steps', 'converged']
     """
-    if not isinstance(problem, Problem):
-        raise TypeError(f"problem must be a gdjax Problem, got {type(problem).__name__}")
-    lrs_np = checks.lrs(lrs)
-    seeds_np = checks.seeds(seeds)
-    n = problem.n
-    b = n if batch_size is None else checks.integer(batch_size, "batch_size", lo=1)
-    if b > n:
-        raise ValueError(f"batch_size must be <= n = {n}, got {b}")
-    epochs = checks.integer(epochs, "epochs", lo=1)
-    spe = sampling.steps_per_epoch(n, b)
-    total = checks.steps(epochs, spe)
-    if eval_every is not None:
-        eval_every = min(checks.integer(eval_every, "eval_every", lo=1), total)
-    exact = problem.spec.cheap_monitor if exact is None else checks.boolean(exact, "exact")
-    dtype = problem.dtype
-    tol = checks.tol(tol)
-    targets_np = checks.targets(targets)
-    divergence_factor = checks.real(divergence_factor, "divergence_factor", lo=0.0, strict=True)
-    checks.fits_dtype(lrs_np, "lr", dtype)
-    checks.fits_dtype(np.append(targets_np, tol), "target", dtype)
-    checks.fits_dtype([divergence_factor], "divergence_factor", dtype)
-    init_params = checks.init_params(init, problem.init_params())
-    num_params = sum(int(np.size(v)) for v in jax.tree.leaves(init_params))
-    lanes = len(lrs_np) * len(seeds_np)
-    # the curve's size before the grid itself: eval_every=1 over 2e9 steps must fail fast
-    points = kernel_config.DEFAULT_EVALS + 1 if eval_every is None else total // eval_every + 2
-    if exact:  # a chunk's losses, and the crossings: an int32 per level and end
-        points += kernel_config.chunk_length(total) + 2 * len(targets_np) + 3
-    checks.lanes_memory(lanes, num_params, points, dtype)
-    eval_steps = kernel_config.eval_grid(total, eval_every)
-    optimizer = optimizers.check(optimizer)
-    # Exact monitoring of least squares costs O(p^2) a step against the step's O(b p), unless
-    # the run takes place in the eigenbasis of the Hessian (same iterates, O(p) monitor):
-    # possible for the optimizers whose steps commute with a rotation, and worth it where the
-    # monitor would cost more than 1/16 of the step (p / 2b > 1/16). Large batches keep their
-    # data as it is (the intercept apart, GEMMs on d columns: d + 1 ones run slower).
-    if exact and problem.kind == "linear" and optimizer in ROTATABLE and b < 8 * num_params:
-        # the host makes the rotated design in float64 (the design, then its product)
-        checks.memory((2, n, num_params), np.float64, "the data rotated into the eigenbasis")
+    a = sweep_args.check(
+        problem,
+        lrs=lrs,
+        seeds=seeds,
+        batch_size=batch_size,
+        epochs=epochs,
+        shuffle=shuffle,
+        init=init,
+        optimizer=optimizer,
+        schedule=schedule,
+        tol=tol,
+        targets=targets,
+        eval_every=eval_every,
+        exact=exact,
+        divergence_factor=divergence_factor,
+        early_stop=early_stop,
+    )
+    if a.rotate:
         basis = Eigenbasis.of(problem)
-        X, spec, aux, kernel_init = basis.kernel_data(problem, init_params)
+        X, spec, aux, kernel_init = basis.kernel_data(problem, a.init)
     else:
         basis = None
-        X, spec, aux, kernel_init = problem.X, problem.spec, problem.monitor_aux(), init_params
+        X, spec, aux, kernel_init = problem.X, problem.spec, problem.monitor_aux(), a.init
     config = Config(
         spec=spec,
-        optimizer=optimizer,
-        schedule=checks.schedule(schedule),
-        n=n,
-        batch_size=b,
-        steps_per_epoch=spe,
-        total_steps=total,
-        eval_steps=eval_steps,
-        shuffle=checks.boolean(shuffle, "shuffle"),
-        early_stop=checks.boolean(early_stop, "early_stop"),
-        exact=exact,
-        chunk=kernel_config.chunk_length(total) if exact else 1,
+        optimizer=a.optimizer,
+        schedule=a.schedule,
+        n=problem.n,
+        batch_size=a.batch_size,
+        steps_per_epoch=a.steps_per_epoch,
+        total_steps=a.total_steps,
+        eval_steps=kernel_config.eval_grid(a.total_steps, a.eval_every),
+        shuffle=a.shuffle,
+        early_stop=a.early_stop,
+        exact=a.exact,
+        chunk=a.chunk,
     )
     _, f_star = problem.optimum()
-    f0 = problem.value(init_params)
-    levels = Levels.of(f0, f_star, tol, targets_np, divergence_factor, dtype)
-    kernel_lrs = np.asarray(_pad_lanes(lrs_np, sharding), dtype)
-    ledger = Ledger.of(levels, config.early_stop, len(seeds_np) * len(kernel_lrs))
+    f0 = problem.value(a.init)
+    dtype = problem.dtype
+    levels = Levels.of(f0, f_star, a.tol, a.targets, a.divergence_factor, dtype)
+    kernel_lrs = np.asarray(_pad_lanes(a.lrs, sharding), dtype)
+    ledger = Ledger.of(levels, config.early_stop, len(a.seeds) * len(kernel_lrs))
     args = KernelArgs(
         X=X,
         y=problem.y,
@@ -219,19 +197,18 @@ def build(
         start=kernel.start(config, ledger, kernel_init),
         levels=levels,
         lrs=kernel_lrs,
-        seeds=np.asarray(seeds_np, np.uint32),
-        rows=_plan(config, seeds_np, epochs),
+        seeds=np.asarray(a.seeds, np.uint32),
+        rows=_plan(config, a.seeds, a.epochs),
     )
     args = _place(args, sharding)
-    return Kernel(config, args, problem, lrs_np, seeds_np, targets_np, tol, f0, ledger, basis)
+    return Kernel(config, args, problem, a.lrs, a.seeds, a.targets, a.tol, f0, ledger, basis)
 
 
 def _plan(config: Config, seeds, epochs: int) -> np.ndarray:
     """The rows of every step (shuffled sampling), padded to whole chunks; else a placeholder."""
     if config.sampling != "shuffled":
         return np.zeros((0,), np.int32)
-    steps = config.padded_steps
-    checks.memory((steps, len(seeds), config.batch_size), np.int32, "the sampling plan")
+    steps = config.padded_steps  # its size was checked by sweep_args.check
     rows = sampling.plan(seeds, config.n, config.batch_size, epochs)
     # NumPy (jnp.pad would compile a program of its own); _place transfers it
     return np.pad(rows, ((0, steps - config.total_steps), (0, 0), (0, 0)))

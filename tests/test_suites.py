@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import jax
+import numpy as np
 import pytest
 
 import gdjax
@@ -230,6 +231,41 @@ def test_validate_refuses_bad_data_before_any_entry_runs(tmp_path, text, match):
     (tmp_path / "latin.csv").write_bytes("x,y\n1,caf\xe9\n".encode("latin-1"))
     suite = suites.load(str(_write(tmp_path, text)))
     with pytest.raises(suites.SuiteError, match=r"^t\.toml: .*" + match):
+        suite.validate()
+
+
+def test_validate_refuses_every_size_that_build_refuses(tmp_path, monkeypatch):
+    # validate once sized the lanes alone: the chunk losses of exact monitoring and the
+    # rotated copy of the design went unchecked until the entry's own build, mid-run
+    text = GOOD.replace("n = 16", "n = 4096").replace("d = 2", "d = 31") + "batch_size = 1\n"
+    suite = suites.load(str(_write(tmp_path, text)))
+    (entry,) = suite.entries
+    problem = suite.builders["p"]()
+    # 3 MiB: the two float64 copies of the rotated design take 2 MiB, over half of it
+    monkeypatch.setattr(gdjax.checks, "_machine_bytes", lambda: 3 * 2**20)
+    with pytest.raises(ValueError, match="the data rotated into the eigenbasis") as built:
+        entry.kernel(problem)
+    with pytest.raises(suites.SuiteError, match="the data rotated into the eigenbasis") as checked:
+        suite.validate()
+    assert str(built.value) in str(checked.value)
+    # the lanes: their curves, and with exact monitoring a chunk of losses and the crossings
+    p = gdjax.problems.make_linear(256, 4)
+    evals = gdjax.kernel_config.DEFAULT_EVALS + 1
+    curves = gdjax.checks.lanes_memory(128, 5, evals, np.float32)  # larger than the data
+    monkeypatch.setattr(gdjax.checks, "_machine_bytes", lambda: 2 * curves)
+    args = dict(lrs=np.geomspace(1e-3, 1, 64), seeds=[0, 1], epochs=64)
+    assert not gdjax.sweep_args.check(p, **args, exact=False).exact  # the curves alone fit
+    with pytest.raises(ValueError, match=r"128 lanes x \(\d x 5 parameters \+ 156 evaluations"):
+        gdjax.sweep_args.check(p, **args)  # 129 points, 16 losses a chunk, 2 x 4 + 3 crossings
+    text = (
+        _defaults("seeds = [0, 1]")
+        .replace("epochs = 1", "epochs = 64")
+        .replace("lrs = [0.1]", "lrs = { geomspace = [1e-3, 1, 64] }")
+        .replace("n = 16", "n = 256")
+        .replace("d = 2", "d = 4")
+    )
+    suite = suites.load(str(_write(tmp_path, text)))
+    with pytest.raises(suites.SuiteError, match=r"128 lanes"):
         suite.validate()
 
 

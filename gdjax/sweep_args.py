@@ -1,0 +1,168 @@
+"""A sweep's arguments, checked: all that :func:`gdjax.build` refuses, short of building.
+
+``build`` also solves for the optimum in float64, may rotate the data into the Hessian's
+eigenbasis and draws the sampling plan: seconds on a large problem. :func:`check` makes every
+check ``build`` makes, each size it will allocate included, in milliseconds, and nothing else.
+``build`` starts with it; the harness calls it for every entry of a suite before running any.
+
+Example:
+    >>> import gdjax
+    >>> p = gdjax.problems.make_linear(256, 4)
+    >>> a = check(p, lrs=[0.1, 0.5], batch_size=16, epochs=2)
+    >>> a.total_steps, a.exact, a.chunk
+    (32, True, 16)
+    >>> check(p, lrs=[0.1], batch_size=300, epochs=2)
+    Traceback (most recent call last):
+    ...
+    ValueError: batch_size must be <= n = 256, got 300
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+import jax
+import numpy as np
+
+from gdjax import checks, kernel_config, optimizers, sampling
+from gdjax.eigenbasis import ROTATABLE
+from gdjax.problems import Problem
+
+__all__ = ["DEFAULT_TARGETS", "SweepArgs", "check"]
+
+#: The target ladder of relative suboptimality tracked when ``targets`` is not given.
+DEFAULT_TARGETS = (1e-1, 1e-2, 1e-3, 1e-4)
+
+
+class SweepArgs(NamedTuple):
+    """The checked arguments of a sweep (see :func:`gdjax.sweep` for each one's meaning).
+
+    Attributes:
+        lrs, seeds: 1-D NumPy arrays.
+        batch_size: rows per step (n for batch GD).
+        epochs, steps_per_epoch, total_steps: the run's length.
+        eval_every: None, or at most ``total_steps``.
+        exact: monitor the full-data loss after every step.
+        tol, targets, divergence_factor: the levels, as given.
+        init: the starting parameters, a pytree like ``problem.init_params()``.
+        optimizer, schedule: their names.
+        shuffle, early_stop: as given.
+        rotate: run least squares in the Hessian's eigenbasis (see :mod:`gdjax.eigenbasis`).
+    """
+
+    lrs: np.ndarray
+    seeds: np.ndarray
+    batch_size: int
+    epochs: int
+    steps_per_epoch: int
+    total_steps: int
+    eval_every: int | None
+    exact: bool
+    tol: float
+    targets: np.ndarray
+    divergence_factor: float
+    init: Any
+    optimizer: str
+    schedule: str
+    shuffle: bool
+    early_stop: bool
+    rotate: bool
+
+    @property
+    def chunk(self) -> int:
+        """Steps per chunk of exact monitoring (1 without it)."""
+        return kernel_config.chunk_length(self.total_steps) if self.exact else 1
+
+
+def check(
+    problem: Problem,
+    *,
+    lrs,
+    seeds=(0,),
+    batch_size: int | None = None,
+    epochs: int,
+    shuffle: bool = True,
+    init=None,
+    optimizer: str = "sgd",
+    schedule: str = "constant",
+    tol: float = 1e-3,
+    targets=DEFAULT_TARGETS,
+    eval_every: int | None = None,
+    exact: bool | None = None,
+    divergence_factor: float = 1e4,
+    early_stop: bool = True,
+) -> SweepArgs:
+    """Check the arguments of a sweep on ``problem``, and the memory it will need.
+
+    Arguments are those of :func:`gdjax.sweep`, without ``sharding``.
+
+    Returns:
+        A :class:`SweepArgs`.
+
+    Raises:
+        TypeError, ValueError: on bad input, naming the argument; ValueError also when an
+            array the sweep needs would take more than half the machine's memory.
+    """
+    if not isinstance(problem, Problem):
+        raise TypeError(f"problem must be a gdjax Problem, got {type(problem).__name__}")
+    lrs_np = checks.lrs(lrs)
+    seeds_np = checks.seeds(seeds)
+    n = problem.n
+    b = n if batch_size is None else checks.integer(batch_size, "batch_size", lo=1)
+    if b > n:
+        raise ValueError(f"batch_size must be <= n = {n}, got {b}")
+    epochs = checks.integer(epochs, "epochs", lo=1)
+    spe = sampling.steps_per_epoch(n, b)
+    total = checks.steps(epochs, spe)
+    if eval_every is not None:
+        eval_every = min(checks.integer(eval_every, "eval_every", lo=1), total)
+    exact = problem.spec.cheap_monitor if exact is None else checks.boolean(exact, "exact")
+    dtype = problem.dtype
+    tol = checks.tol(tol)
+    targets_np = checks.targets(targets)
+    divergence_factor = checks.real(divergence_factor, "divergence_factor", lo=0.0, strict=True)
+    checks.fits_dtype(lrs_np, "lr", dtype)
+    checks.fits_dtype(np.append(targets_np, tol), "target", dtype)
+    checks.fits_dtype([divergence_factor], "divergence_factor", dtype)
+    init_params = checks.init_params(init, problem.init_params())
+    num_params = sum(int(np.size(v)) for v in jax.tree.leaves(init_params))
+    lanes = len(lrs_np) * len(seeds_np)
+    # the curve's size before the grid itself: eval_every=1 over 2e9 steps must fail fast
+    points = kernel_config.DEFAULT_EVALS + 1 if eval_every is None else total // eval_every + 2
+    if exact:  # a chunk's losses, and the crossings: an int32 per level and end
+        points += kernel_config.chunk_length(total) + 2 * len(targets_np) + 3
+    checks.lanes_memory(lanes, num_params, points, dtype)
+    optimizer = optimizers.check(optimizer)
+    shuffle = checks.boolean(shuffle, "shuffle")
+    # Exact monitoring of least squares costs O(p^2) a step against the step's O(b p), unless
+    # the run takes place in the eigenbasis of the Hessian (same iterates, O(p) monitor):
+    # possible for the optimizers whose steps commute with a rotation, and worth it where the
+    # monitor would cost more than 1/16 of the step (p / 2b > 1/16). Large batches keep their
+    # data as it is (the intercept apart, GEMMs on d columns: d + 1 ones run slower).
+    rotate = exact and problem.kind == "linear" and optimizer in ROTATABLE and b < 8 * num_params
+    if rotate:  # the host makes the rotated design in float64 (the design, then its product)
+        checks.memory((2, n, num_params), np.float64, "the data rotated into the eigenbasis")
+    args = SweepArgs(
+        lrs=lrs_np,
+        seeds=seeds_np,
+        batch_size=b,
+        epochs=epochs,
+        steps_per_epoch=spe,
+        total_steps=total,
+        eval_every=eval_every,
+        exact=exact,
+        tol=tol,
+        targets=targets_np,
+        divergence_factor=divergence_factor,
+        init=init_params,
+        optimizer=optimizer,
+        schedule=checks.schedule(schedule),
+        shuffle=shuffle,
+        early_stop=checks.boolean(early_stop, "early_stop"),
+        rotate=rotate,
+    )
+    if b < n and shuffle:  # the plan: an int32 row per lane's seed, step and batch slot
+        steps = math.ceil(total / args.chunk) * args.chunk
+        checks.memory((steps, len(seeds_np), b), np.int32, "the sampling plan")
+    return args
