@@ -160,7 +160,7 @@ def jax_scan_loss(problem, kernel, lanes: pd.DataFrame, entry) -> BareProgram | 
     mine, idx, steps, lrs = _seed0(problem, lanes, entry)
     X, spec, aux, init = kernel.basis.kernel_data(problem, problem.init_params())
     if idx is not None:  # it gathers every step's rows at once
-        gdjax.checks.memory((*idx.shape, *X.shape[1:]), X.dtype, "jax-scan + loss: its rows")
+        gdjax.memory.check_array((*idx.shape, *X.shape[1:]), X.dtype, "jax-scan + loss: its rows")
     fn = bare_program(spec, steps, monitored=True, gathered=True)
     args = (X, problem.y, init, lrs, idx, aux)
     # its final loss is its own last monitored one
@@ -192,7 +192,7 @@ def bare_seed_split(problem, lanes: pd.DataFrame, entry, seeds: int = 4):
         return None
     steps = s["epochs"] * gdjax.sampling.steps_per_epoch(problem.n, b)
     what = "jax-scan's seed split: its rows"
-    gdjax.checks.memory((steps, seeds, b, *problem.X.shape[1:]), problem.dtype, what)
+    gdjax.memory.check_array((steps, seeds, b, *problem.X.shape[1:]), problem.dtype, what)
     rows = [step_rows(problem.n, b, s["epochs"], s["shuffle"], k) for k in range(seeds)]
     rows = jnp.asarray(np.stack([np.concatenate(r) for r in rows], axis=1))  # (steps, S, b)
     split_lrs = jnp.asarray(np.tile(_split_rates(lanes, seeds), (seeds, 1)), problem.dtype)

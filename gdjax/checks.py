@@ -4,7 +4,8 @@ Every check runs in Python before anything is traced, so a bad value gets a ``Ty
 ``ValueError`` that names the argument, not a tracer dump. Values are checked in the dtype they
 will run in: a learning rate that is fine in float64 may overflow, or round to 0, in float32;
 an int64 label past int32 would wrap around silently when JAX stores it without x64.
-This module imports nothing above it (it takes a params template, not a Problem).
+This module imports nothing above it. A sweep's starting parameters are checked in
+:mod:`gdjax.sweep_args`, and sizes against the machine's memory in :mod:`gdjax.memory`.
 
 Example:
     >>> real(0.5, "tol", lo=0.0, hi=1.0)
@@ -20,7 +21,6 @@ Example:
 from __future__ import annotations
 
 import math
-import os
 
 import jax
 import jax.numpy as jnp
@@ -33,10 +33,6 @@ _SEQUENCES = (list, tuple, range, np.ndarray, jax.Array)
 
 #: The learning-rate schedules the kernel knows (optax schedules scaled by each lane's lr).
 SCHEDULES = ("constant", "inverse_time", "cosine")
-
-#: Copies of the parameters the kernel keeps per lane: the parameters, up to two optimizer
-#: moments (adam) and the frozen copy of a finished lane.
-PARAM_COPIES = 4
 
 
 def is_int(v) -> bool:
@@ -333,78 +329,6 @@ def seeds(values) -> np.ndarray:
     return np.asarray(out, np.int64)
 
 
-def _overflow(arr: np.ndarray, dtype) -> np.ndarray:
-    """Where finite ``arr`` becomes inf in ``dtype``."""
-    with np.errstate(over="ignore"):
-        return ~np.isfinite(np.asarray(arr, np.float64).astype(dtype))
-
-
-def init_params(init, template):
-    """Initial parameters like ``template``: None (the template), a number, or a pytree.
-
-    Values are checked after conversion to the template's dtype: a float64 init past float32's
-    range is an error, not an inf.
-
-    Args:
-        init: None, a real number (a 0-d array counts as one) that fills every parameter, or a
-            pytree with the template's structure and shapes.
-        template: the problem's zero parameters (``problem.init_params()``).
-
-    Returns:
-        A pytree like ``template``, in its dtypes.
-
-    Raises:
-        TypeError: complex, or not a number nor a pytree of arrays.
-        ValueError: not finite, overflows the dtype, or wrong structure or shapes.
-
-    Example:
-        >>> init_params(2.0, {"x": jnp.zeros(())})["x"].item()
-        2.0
-    """
-    if init is None:
-        return template
-    if isinstance(init, (np.ndarray, jax.Array)) and np.ndim(init) == 0:
-        init = init.item()  # a 0-d array is a number
-    if isinstance(init, (complex, np.complexfloating)):
-        raise TypeError(f"init must be real, got {type(init).__name__}")
-    if isinstance(init, (bool, np.bool_)):
-        raise TypeError(f"init must be a real number or a pytree, got {type(init).__name__}")
-    if is_real(init):
-        init = real(init, "init", lo=-math.inf)
-        for t in jax.tree.leaves(template):
-            if _overflow(np.array(init), t.dtype).any():
-                raise ValueError(f"init {init:g} overflows the parameters' dtype {t.dtype}")
-        # NumPy: jnp.full_like would compile a broadcast for each shape
-        return jax.tree.map(lambda t: np.full(np.shape(t), init, t.dtype), template)
-    try:  # the structure first; each leaf of init may still be a nested list
-        leaves = jax.tree.map(lambda t, v: v, template, init)
-    except (ValueError, TypeError) as e:
-        raise ValueError(
-            f"init must be a float or a pytree like problem.init_params() "
-            f"({jax.tree.structure(template)}): {e}"
-        ) from None
-    out = {}
-    for k, t in template.items():
-        try:
-            v = np.asarray(leaves[k])
-        except Exception:  # ragged lists, bytes, objects: whatever NumPy cannot make an array of
-            raise TypeError(f"init[{k!r}] must be an array of real numbers") from None
-        if v.dtype.kind == "c":
-            raise TypeError(f"init[{k!r}] must be real, got dtype {v.dtype}")
-        if v.dtype.kind not in "iuf":
-            raise TypeError(f"init[{k!r}] must hold real numbers, got dtype {v.dtype}")
-        if v.shape != t.shape:
-            raise ValueError(f"init[{k!r}] must have shape {t.shape}, got {v.shape}")
-        if not np.all(np.isfinite(v)):
-            raise ValueError(f"init[{k!r}] contains NaN or inf")
-        if _overflow(v, t.dtype).any():
-            raise ValueError(
-                f"init[{k!r}] has values that overflow the parameters' dtype {t.dtype}"
-            )
-        out[k] = np.asarray(v, t.dtype)
-    return out
-
-
 def fits_dtype(values: np.ndarray, arg: str, dtype) -> None:
     """Positive values that must survive conversion to ``dtype``: no overflow, no underflow.
 
@@ -538,70 +462,3 @@ def steps(epochs, steps_per_epoch) -> int:
             f"{INT32_MAX}; use at most epochs={INT32_MAX // spe}"
         )
     return total
-
-
-def _machine_bytes() -> int | None:
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):  # not a POSIX system: no limit known
-        return None
-
-
-def _refuse_if_too_big(nbytes: int, what: str) -> None:
-    total = _machine_bytes()
-    # several working copies are made (draws, float64 solves, XLA buffers): half is the limit
-    if total is not None and 2 * nbytes > total:
-        raise ValueError(
-            f"{what} needs {nbytes / 2**30:.1f} GiB, "
-            f"more than half of this machine's {total / 2**30:.1f} GiB"
-        )
-
-
-def memory(shape, dtype, what: str) -> None:
-    """Refuse an allocation that could not fit in this machine's memory, saying its size.
-
-    Args:
-        shape: the array's shape.
-        dtype: its dtype.
-        what: what it is, for the message.
-
-    Raises:
-        ValueError: ``what`` of ``shape`` needs more than half the machine's memory.
-
-    Example:
-        >>> memory((10, 10), np.float64, "X")
-    """
-    nbytes = math.prod(int(s) for s in shape) * np.dtype(dtype).itemsize
-    _refuse_if_too_big(nbytes, f"{what} of shape {tuple(shape)} in {np.dtype(dtype)}")
-
-
-def lanes_memory(num_lanes, num_params, num_evals, dtype) -> int:
-    """Refuse a sweep whose per-lane arrays would not fit in memory; return their size in bytes.
-
-    Each lane holds :data:`PARAM_COPIES` copies of the parameters (parameters, optimizer
-    moments, the frozen copy) and its loss curve of ``num_evals`` evaluations.
-
-    Args:
-        num_lanes: learning rates x seeds, >= 1.
-        num_params: scalars in one lane's parameters, >= 1.
-        num_evals: full-loss evaluations per lane, >= 1.
-        dtype: the floating dtype the lanes run in.
-
-    Returns:
-        The bytes the lane arrays need.
-
-    Raises:
-        ValueError: more than half the machine's memory (the message says the size in GiB).
-
-    Example:
-        >>> lanes_memory(64, 33, 101, np.float32)
-        59648
-    """
-    lanes = integer(num_lanes, "num_lanes", lo=1)
-    params = integer(num_params, "num_params", lo=1)
-    evals = integer(num_evals, "num_evals", lo=1)
-    nbytes = lanes * (PARAM_COPIES * params + evals) * np.dtype(dtype).itemsize
-    _refuse_if_too_big(
-        nbytes, f"{lanes} lanes x ({PARAM_COPIES} x {params} parameters + {evals} evaluations)"
-    )
-    return nbytes

@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gdjax import checks, synthetic
+from gdjax import checks, memory, synthetic
 from gdjax.losses import LeastSquares, Logistic, LossSpec, Quadratic, Softmax
 
 Params = Any  # a pytree of arrays: {"w": ..., "b": ...} or {"x": ...}
@@ -483,7 +483,7 @@ def _synthetic_args(n, d, seed, cond, dtype, extra=1):
         if n < d + 1:
             raise ValueError(f"cond needs n >= d + 1 rows, got n={n}, d={d}")
     dt = checks.float_dtype(dtype)
-    checks.memory((n, d, extra), np.float64, "the synthetic data")
+    memory.check_array((n, d, extra), np.float64, "the synthetic data")
     return n, d, seed, cond, dt
 
 

@@ -25,11 +25,11 @@ from typing import Any, NamedTuple
 import jax
 import numpy as np
 
-from gdjax import checks, kernel_config, optimizers, sampling
+from gdjax import checks, kernel_config, memory, optimizers, sampling
 from gdjax.eigenbasis import ROTATABLE
 from gdjax.problems import Problem
 
-__all__ = ["DEFAULT_TARGETS", "SweepArgs", "check"]
+__all__ = ["DEFAULT_TARGETS", "SweepArgs", "check", "init_params"]
 
 #: The target ladder of relative suboptimality tracked when ``targets`` is not given.
 DEFAULT_TARGETS = (1e-1, 1e-2, 1e-3, 1e-4)
@@ -125,14 +125,14 @@ def check(
     checks.fits_dtype(lrs_np, "lr", dtype)
     checks.fits_dtype(np.append(targets_np, tol), "target", dtype)
     checks.fits_dtype([divergence_factor], "divergence_factor", dtype)
-    init_params = checks.init_params(init, problem.init_params())
-    num_params = sum(int(np.size(v)) for v in jax.tree.leaves(init_params))
+    start = init_params(init, problem.init_params())
+    num_params = sum(int(np.size(v)) for v in jax.tree.leaves(start))
     lanes = len(lrs_np) * len(seeds_np)
     # the curve's size before the grid itself: eval_every=1 over 2e9 steps must fail fast
     points = kernel_config.DEFAULT_EVALS + 1 if eval_every is None else total // eval_every + 2
     if exact:  # a chunk's losses, and the crossings: an int32 per level and end
         points += kernel_config.chunk_length(total) + 2 * len(targets_np) + 3
-    checks.lanes_memory(lanes, num_params, points, dtype)
+    memory.check_lanes(lanes, num_params, points, dtype)
     optimizer = optimizers.check(optimizer)
     shuffle = checks.boolean(shuffle, "shuffle")
     # Exact monitoring of least squares costs O(p^2) a step against the step's O(b p), unless
@@ -142,7 +142,7 @@ def check(
     # data as it is (the intercept apart, GEMMs on d columns: d + 1 ones run slower).
     rotate = exact and problem.kind == "linear" and optimizer in ROTATABLE and b < 8 * num_params
     if rotate:  # the host makes the rotated design in float64 (the design, then its product)
-        checks.memory((2, n, num_params), np.float64, "the data rotated into the eigenbasis")
+        memory.check_array((2, n, num_params), np.float64, "the data rotated into the eigenbasis")
     args = SweepArgs(
         lrs=lrs_np,
         seeds=seeds_np,
@@ -155,7 +155,7 @@ def check(
         tol=tol,
         targets=targets_np,
         divergence_factor=divergence_factor,
-        init=init_params,
+        init=start,
         optimizer=optimizer,
         schedule=checks.schedule(schedule),
         shuffle=shuffle,
@@ -164,5 +164,77 @@ def check(
     )
     if b < n and shuffle:  # the plan: an int32 row per lane's seed, step and batch slot
         steps = math.ceil(total / args.chunk) * args.chunk
-        checks.memory((steps, len(seeds_np), b), np.int32, "the sampling plan")
+        memory.check_array((steps, len(seeds_np), b), np.int32, "the sampling plan")
     return args
+
+
+def _overflow(arr: np.ndarray, dtype) -> np.ndarray:
+    """Where finite ``arr`` becomes inf in ``dtype``."""
+    with np.errstate(over="ignore"):
+        return ~np.isfinite(np.asarray(arr, np.float64).astype(dtype))
+
+
+def init_params(init, template):
+    """Initial parameters like ``template``: None (the template), a number, or a pytree.
+
+    Values are checked after conversion to the template's dtype: a float64 init past float32's
+    range is an error, not an inf.
+
+    Args:
+        init: None, a real number (a 0-d array counts as one) that fills every parameter, or a
+            pytree with the template's structure and shapes.
+        template: the problem's zero parameters (``problem.init_params()``).
+
+    Returns:
+        A pytree like ``template``, in its dtypes.
+
+    Raises:
+        TypeError: complex, or not a number nor a pytree of arrays.
+        ValueError: not finite, overflows the dtype, or wrong structure or shapes.
+
+    Example:
+        >>> init_params(2.0, {"x": np.zeros((), np.float32)})["x"].item()
+        2.0
+    """
+    if init is None:
+        return template
+    if isinstance(init, (np.ndarray, jax.Array)) and np.ndim(init) == 0:
+        init = init.item()  # a 0-d array is a number
+    if isinstance(init, (complex, np.complexfloating)):
+        raise TypeError(f"init must be real, got {type(init).__name__}")
+    if isinstance(init, (bool, np.bool_)):
+        raise TypeError(f"init must be a real number or a pytree, got {type(init).__name__}")
+    if checks.is_real(init):
+        init = checks.real(init, "init", lo=-math.inf)
+        for t in jax.tree.leaves(template):
+            if _overflow(np.array(init), t.dtype).any():
+                raise ValueError(f"init {init:g} overflows the parameters' dtype {t.dtype}")
+        # NumPy: jnp.full_like would compile a broadcast for each shape
+        return jax.tree.map(lambda t: np.full(np.shape(t), init, t.dtype), template)
+    try:  # the structure first; each leaf of init may still be a nested list
+        leaves = jax.tree.map(lambda t, v: v, template, init)
+    except (ValueError, TypeError) as e:
+        raise ValueError(
+            f"init must be a float or a pytree like problem.init_params() "
+            f"({jax.tree.structure(template)}): {e}"
+        ) from None
+    out = {}
+    for k, t in template.items():
+        try:
+            v = np.asarray(leaves[k])
+        except Exception:  # ragged lists, bytes, objects: whatever NumPy cannot make an array of
+            raise TypeError(f"init[{k!r}] must be an array of real numbers") from None
+        if v.dtype.kind == "c":
+            raise TypeError(f"init[{k!r}] must be real, got dtype {v.dtype}")
+        if v.dtype.kind not in "iuf":
+            raise TypeError(f"init[{k!r}] must hold real numbers, got dtype {v.dtype}")
+        if v.shape != t.shape:
+            raise ValueError(f"init[{k!r}] must have shape {t.shape}, got {v.shape}")
+        if not np.all(np.isfinite(v)):
+            raise ValueError(f"init[{k!r}] contains NaN or inf")
+        if _overflow(v, t.dtype).any():
+            raise ValueError(
+                f"init[{k!r}] has values that overflow the parameters' dtype {t.dtype}"
+            )
+        out[k] = np.asarray(v, t.dtype)
+    return out

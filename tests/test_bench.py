@@ -423,7 +423,7 @@ def test_floors_whose_rows_would_not_fit_are_skipped_with_a_note(monkeypatch):
     lrs = [0.01, 0.02, 0.05, 0.1]
     entry, problem, lanes, kernel = _ran(lrs, ["jax-scan", "seeds"], epochs=20)
     # jax-scan + loss gathers 160 steps x 16 rows x 5 columns (51 KB) ahead, the seed split 4x
-    monkeypatch.setattr(gdjax.checks, "_machine_bytes", lambda: 90_000)  # gdjax needs 41 KB
+    monkeypatch.setattr(gdjax.memory, "_machine_bytes", lambda: 90_000)  # gdjax needs 41 KB
     out = baselines.attach(entry, problem, kernel, lanes).iloc[0]
     assert out["vs_jax-scan"] > 0 and out["seeds4_vs_one_seed"] > 0  # the rest is measured
     assert "loss_floor" not in out and "seeds4_floor" not in out

@@ -130,7 +130,7 @@ def test_sweep_compiles_once_for_new_rates_and_data_of_the_same_shape():
 def test_rotated_data_that_would_not_fit_in_memory_is_refused(monkeypatch):
     p = gdjax.problems.make_linear(4096, 31)
     # 3 MiB of memory: the two float64 copies of the rotated design take 2 MiB, over half
-    monkeypatch.setattr(gdjax.checks, "_machine_bytes", lambda: 3 * 2**20)
+    monkeypatch.setattr(gdjax.memory, "_machine_bytes", lambda: 3 * 2**20)
     with pytest.raises(ValueError, match=r"the data rotated into the eigenbasis .* needs"):
         gdjax.build(p, lrs=[0.1], batch_size=1, epochs=1)
     gdjax.build(p, lrs=[0.1], batch_size=1, epochs=1, exact=False)  # no rotation: it fits

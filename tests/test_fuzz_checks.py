@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import gdjax
-from gdjax import checks
+from gdjax import checks, memory, sweep_args
 from tests.fuzzing import fuzz
 
 pytestmark = pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")
@@ -172,12 +172,12 @@ def test_steps(epochs, spe):
 )
 def test_lanes_memory(lanes, params, evals, dtype):
     out = _outcome(
-        lambda: checks.lanes_memory(lanes, params, evals, dtype),
+        lambda: memory.check_lanes(lanes, params, evals, dtype),
         *("num_lanes", "num_params", "num_evals", "GiB"),
     )
     if out is REFUSED:
         return
-    assert out == lanes * (checks.PARAM_COPIES * params + evals) * np.dtype(dtype).itemsize
+    assert out == lanes * (memory.PARAM_COPIES * params + evals) * np.dtype(dtype).itemsize
 
 
 @FUZZ
@@ -210,7 +210,7 @@ TEMPLATE = {"w": jnp.zeros(2, jnp.float32), "b": jnp.zeros((), jnp.float32)}
     | st.fixed_dictionaries({"w": st.lists(st.floats(), min_size=2, max_size=2), "b": st.floats()})
 )
 def test_init_params(v):
-    out = _outcome(lambda: checks.init_params(v, TEMPLATE), "init")
+    out = _outcome(lambda: sweep_args.init_params(v, TEMPLATE), "init")
     if out is REFUSED:
         return
     assert jax.tree.structure(out) == jax.tree.structure(TEMPLATE)

@@ -242,7 +242,7 @@ def test_validate_refuses_every_size_that_build_refuses(tmp_path, monkeypatch):
     (entry,) = suite.entries
     problem = suite.builders["p"]()
     # 3 MiB: the two float64 copies of the rotated design take 2 MiB, over half of it
-    monkeypatch.setattr(gdjax.checks, "_machine_bytes", lambda: 3 * 2**20)
+    monkeypatch.setattr(gdjax.memory, "_machine_bytes", lambda: 3 * 2**20)
     with pytest.raises(ValueError, match="the data rotated into the eigenbasis") as built:
         entry.kernel(problem)
     with pytest.raises(suites.SuiteError, match="the data rotated into the eigenbasis") as checked:
@@ -251,8 +251,8 @@ def test_validate_refuses_every_size_that_build_refuses(tmp_path, monkeypatch):
     # the lanes: their curves, and with exact monitoring a chunk of losses and the crossings
     p = gdjax.problems.make_linear(256, 4)
     evals = gdjax.kernel_config.DEFAULT_EVALS + 1
-    curves = gdjax.checks.lanes_memory(128, 5, evals, np.float32)  # larger than the data
-    monkeypatch.setattr(gdjax.checks, "_machine_bytes", lambda: 2 * curves)
+    curves = gdjax.memory.check_lanes(128, 5, evals, np.float32)  # larger than the data
+    monkeypatch.setattr(gdjax.memory, "_machine_bytes", lambda: 2 * curves)
     args = dict(lrs=np.geomspace(1e-3, 1, 64), seeds=[0, 1], epochs=64)
     assert not gdjax.sweep_args.check(p, **args, exact=False).exact  # the curves alone fit
     with pytest.raises(ValueError, match=r"128 lanes x \(\d x 5 parameters \+ 156 evaluations"):

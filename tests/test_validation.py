@@ -120,7 +120,7 @@ def test_init_pytree_and_float_are_accepted(lin):
 # gdjax.checks, called directly: each bad value once, by class
 # --------------------------------------------------------------------------------------------
 
-from gdjax import checks  # noqa: E402
+from gdjax import checks, memory, sweep_args  # noqa: E402
 
 BIG = float(np.finfo(np.float32).max) * 10  # fine in float64, inf in float32
 
@@ -158,8 +158,8 @@ BIG = float(np.finfo(np.float32).max) * 10  # fine in float64, inf in float32
         (lambda: checks.targets([0.1, "0.01"]), TypeError, "target must be a real number"),
         (lambda: checks.schedule(None), TypeError, "schedule must be a string"),
         (lambda: checks.steps(2.0, 3), TypeError, "epochs must be an int"),
-        (lambda: checks.init_params(True, {"x": np.zeros(())}), TypeError, "init must be"),
-        (lambda: checks.init_params({"x": "a"}, {"x": np.zeros(())}), TypeError, "init"),
+        (lambda: sweep_args.init_params(True, {"x": np.zeros(())}), TypeError, "init must be"),
+        (lambda: sweep_args.init_params({"x": "a"}, {"x": np.zeros(())}), TypeError, "init"),
         # out of range
         (lambda: checks.integer(0, "epochs", lo=1), ValueError, "epochs must be >= 1"),
         (lambda: checks.seed(2**32), ValueError, "seed must be <= 4294967295"),
@@ -185,16 +185,20 @@ BIG = float(np.finfo(np.float32).max) * 10  # fine in float64, inf in float32
         (lambda: checks.steps(0, 3), ValueError, "epochs must be >= 1"),
         (lambda: checks.steps(2**31, 1), ValueError, "epochs=2147483648 x 1 steps per epoch"),
         (lambda: checks.steps(2**20, 2**12), ValueError, "use at most epochs=524287"),
-        (lambda: checks.lanes_memory(0, 3, 3, np.float32), ValueError, "num_lanes must be >= 1"),
-        (lambda: checks.init_params(np.nan, {"x": np.zeros(())}), ValueError, "init must be"),
-        (lambda: checks.init_params({"x": np.zeros(3)}, {"x": np.zeros(2)}), ValueError, "shape"),
+        (lambda: memory.check_lanes(0, 3, 3, np.float32), ValueError, "num_lanes must be >= 1"),
+        (lambda: sweep_args.init_params(np.nan, {"x": np.zeros(())}), ValueError, "init must be"),
+        (
+            lambda: sweep_args.init_params({"x": np.zeros(3)}, {"x": np.zeros(2)}),
+            ValueError,
+            "shape",
+        ),
         # memory, with the size in the message
         (
-            lambda: checks.memory((2**40, 2**10), np.float64, "X"),
+            lambda: memory.check_array((2**40, 2**10), np.float64, "X"),
             ValueError,
             r"X of .* 8388608\.0 GiB",
         ),
-        (lambda: checks.lanes_memory(2**20, 2**20, 1, np.float32), ValueError, r"\d+\.\d GiB"),
+        (lambda: memory.check_lanes(2**20, 2**20, 1, np.float32), ValueError, r"\d+\.\d GiB"),
     ],
 )
 def test_bad_check_input(call, exc, match):
@@ -213,9 +217,9 @@ def test_bad_check_input(call, exc, match):
         (lambda: checks.fits_dtype(np.array([1e-320]), "lr", np.float64), "underflows .*float64"),
         (lambda: checks.data([[BIG]], [1.0]), r"X value .* at index \(0, 0\) overflows float32"),
         (lambda: checks.data([[1.0]], [BIG]), r"y value .* at index \(0,\) overflows float32"),
-        (lambda: checks.init_params(BIG, {"x": jnp.zeros(())}), "init .* overflows .*float32"),
+        (lambda: sweep_args.init_params(BIG, {"x": jnp.zeros(())}), "init .* overflows .*float32"),
         (
-            lambda: checks.init_params({"w": np.array([BIG])}, {"w": jnp.zeros(1)}),
+            lambda: sweep_args.init_params({"w": np.array([BIG])}, {"w": jnp.zeros(1)}),
             r"init\['w'\] has values that overflow the parameters' dtype float32",
         ),
         (lambda: gdjax.problems.quadratic(1e-50, 1.0, 1.0), "quadratic: a 1e-50 underflows"),
@@ -302,8 +306,8 @@ def test_softmax_accepts_the_largest_class_count():
         (lambda: checks.steps(np.int64(3), 7), 21),
         (lambda: checks.steps(1, checks.INT32_MAX), checks.INT32_MAX),
         (lambda: checks.schedule("inverse_time"), "inverse_time"),
-        (lambda: checks.lanes_memory(2, 3, 4, np.float64), 2 * (4 * 3 + 4) * 8),
-        (lambda: float(checks.init_params(jnp.array(2.0), {"x": jnp.zeros(())})["x"]), 2.0),
+        (lambda: memory.check_lanes(2, 3, 4, np.float64), 2 * (4 * 3 + 4) * 8),
+        (lambda: float(sweep_args.init_params(jnp.array(2.0), {"x": jnp.zeros(())})["x"]), 2.0),
     ],
 )
 def test_numbers_users_pass_are_accepted(call, want):
