@@ -18,12 +18,14 @@ import dataclasses
 import math
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import gdjax
 from gdjax import checks
+from gdjax.problems import Problem
 
 # implemented in bench.baselines
 BASELINES = ("numpy", "torch", "jax-loop", "single", "jax-scan", "seeds", "monitoring")
@@ -305,3 +307,77 @@ PROBLEM_FIELDS: dict[str, Field] = {
         '"float32" or "float64"', _choice("dtype", ("float32", "float64")), default=None
     ),
 }
+
+
+def problem_builder(source, args, pname, dtype, base) -> Callable[[], Problem]:
+    """A function that builds a problem table's problem; called by validate and the runner.
+
+    Args:
+        source: the table's source, a key of :data:`SOURCES`.
+        args: its fields, checked (defaults filled in).
+        pname: the problem's name.
+        dtype: "float32", "float64" or None (JAX's default).
+        base: the suite file's folder: a relative CSV path is relative to it.
+
+    Returns:
+        A function of no arguments that makes the data each time it is called.
+
+    Example:
+        >>> make = problem_builder("quadratic", {"a": 2.0, "b": 0.0, "c": 1.0}, "q", None, ".")
+        >>> make().name
+        'q'
+    """
+
+    def build() -> Problem:
+        if source == "linear":
+            prob = gdjax.problems.make_linear(
+                args["n"],
+                args["d"],
+                noise=args["noise"],
+                seed=args["seed"],
+                intercept=args["intercept"],
+                cond=args["cond"],
+                dtype=dtype,
+            )
+        elif source == "logistic":
+            prob = gdjax.problems.make_logistic(
+                args["n"],
+                args["d"],
+                seed=args["seed"],
+                intercept=args["intercept"],
+                l2=args["l2"],
+                cond=args["cond"],
+                dtype=dtype,
+            )
+        elif source == "softmax":
+            prob = gdjax.problems.make_softmax(
+                args["n"],
+                args["d"],
+                args["classes"],
+                seed=args["seed"],
+                intercept=args["intercept"],
+                l2=args["l2"],
+                cond=args["cond"],
+                dtype=dtype,
+            )
+        elif source == "dataset":
+            prob = gdjax.datasets.load(
+                args["dataset"], standardize=args["standardize"], dtype=dtype
+            )
+        elif source == "csv":
+            path = Path(args["path"])  # relative to the suite file, not to the working directory
+            prob = gdjax.datasets.load_csv(
+                path if path.is_absolute() else base / path,
+                target=args["target"],
+                kind=args["kind"],
+                standardize=args["standardize"],
+                dtype=dtype,
+                encoding=args["encoding"],
+            )
+        elif source == "textbook":
+            prob = gdjax.problems.textbook(args["setup"], seed=args["seed"], dtype=dtype)
+        else:
+            prob = gdjax.problems.quadratic(args["a"], args["b"], args["c"], dtype=dtype)
+        return dataclasses.replace(prob, name=pname)
+
+    return build

@@ -68,6 +68,7 @@ from bench.suite_schema import (  # noqa: F401 (BASELINES, label: public names o
     VARIANT_FIELDS,
     Field,
     label,
+    problem_builder,
 )
 from gdjax.problems import Problem
 
@@ -363,7 +364,9 @@ class _Loader:
             if pname in builders:
                 self.fail(pwhere, f"duplicate problem name {pname!r}")
             where[pname] = pwhere
-            builders[pname] = _builder(pdef["source"], args, pname, pdef["dtype"], self.path.parent)
+            builders[pname] = problem_builder(
+                pdef["source"], args, pname, pdef["dtype"], self.path.parent
+            )
             chosen = pdef["variants"] if pdef["variants"] is not None else list(variants)
             for v in chosen:
                 if v not in variants:
@@ -449,61 +452,3 @@ def _named(table) -> str:
         return f" ({label(name)})"
     except (TypeError, ValueError):
         return ""
-
-
-def _builder(source, args, pname, dtype, base) -> Callable[[], Problem]:
-    """A function that builds the problem (called by validate and by the runner)."""
-
-    def build() -> Problem:
-        if source == "linear":
-            prob = gdjax.problems.make_linear(
-                args["n"],
-                args["d"],
-                noise=args["noise"],
-                seed=args["seed"],
-                intercept=args["intercept"],
-                cond=args["cond"],
-                dtype=dtype,
-            )
-        elif source == "logistic":
-            prob = gdjax.problems.make_logistic(
-                args["n"],
-                args["d"],
-                seed=args["seed"],
-                intercept=args["intercept"],
-                l2=args["l2"],
-                cond=args["cond"],
-                dtype=dtype,
-            )
-        elif source == "softmax":
-            prob = gdjax.problems.make_softmax(
-                args["n"],
-                args["d"],
-                args["classes"],
-                seed=args["seed"],
-                intercept=args["intercept"],
-                l2=args["l2"],
-                cond=args["cond"],
-                dtype=dtype,
-            )
-        elif source == "dataset":
-            prob = gdjax.datasets.load(
-                args["dataset"], standardize=args["standardize"], dtype=dtype
-            )
-        elif source == "csv":
-            path = Path(args["path"])  # relative to the suite file, not to the working directory
-            prob = gdjax.datasets.load_csv(
-                path if path.is_absolute() else base / path,
-                target=args["target"],
-                kind=args["kind"],
-                standardize=args["standardize"],
-                dtype=dtype,
-                encoding=args["encoding"],
-            )
-        elif source == "textbook":
-            prob = gdjax.problems.textbook(args["setup"], seed=args["seed"], dtype=dtype)
-        else:
-            prob = gdjax.problems.quadratic(args["a"], args["b"], args["c"], dtype=dtype)
-        return dataclasses.replace(prob, name=pname)
-
-    return build
