@@ -3,7 +3,8 @@
 Each field is a :class:`Field`: ``doc`` says in TOML words what the value must be (the error
 message reads ``FIELD must be DOC, got V``), ``check`` decides, through ``gdjax.checks``, so the
 rules are written once and shared with the library API. :mod:`bench.suites` walks a document
-through these tables; ``bench/README.md`` documents the same fields for people.
+through these tables; ``bench/README.md`` documents the same fields for people. Beside the
+sources' fields, :func:`problem_builder` turns a checked problem table into its Problem.
 
 Example:
     >>> RUN_FIELDS["tol"].check(1e-3)
@@ -309,7 +310,7 @@ PROBLEM_FIELDS: dict[str, Field] = {
 }
 
 
-def problem_builder(source, args, pname, dtype, base) -> Callable[[], Problem]:
+def problem_builder(source, args, pname, dtype, base: Path) -> Callable[[], Problem]:
     """A function that builds a problem table's problem; called by validate and the runner.
 
     Args:
@@ -323,7 +324,8 @@ def problem_builder(source, args, pname, dtype, base) -> Callable[[], Problem]:
         A function of no arguments that makes the data each time it is called.
 
     Example:
-        >>> make = problem_builder("quadratic", {"a": 2.0, "b": 0.0, "c": 1.0}, "q", None, ".")
+        >>> coefficients = {"a": 2.0, "b": 0.0, "c": 1.0}
+        >>> make = problem_builder("quadratic", coefficients, "q", None, Path("."))
         >>> make().name
         'q'
     """

@@ -154,8 +154,21 @@ class Entry:
         return gdjax.build(problem, **args, sharding=sharding)
 
     def sweep_args(self, *, lrs=None, seeds=None, exact=None) -> dict:
-        """The keyword arguments of ``gdjax.build`` (and ``gdjax.sweep_args.check``) for this
-        entry, with other learning rates, seeds or monitoring where given."""
+        """The keyword arguments of ``gdjax.build`` and ``gdjax.sweep_args.check`` for this
+        entry: one source for what is built and what is validated.
+
+        Args:
+            lrs: learning rates instead of the entry's.
+            seeds: seeds instead of the entry's.
+            exact: per-step monitoring instead of the library's default.
+
+        Returns:
+            A dict of keyword arguments (everything but the problem and the sharding).
+
+        Example:
+            >>> load("smoke").entries[0].sweep_args(lrs=[0.1])["lrs"]
+            [0.1]
+        """
         s = self.settings
         # targets and schedule only when the suite sets them: None is the library's default
         extra = {k: s[k] for k in _NEW_SETTINGS if s.get(k) is not None}

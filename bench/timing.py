@@ -101,7 +101,12 @@ def frozen_heap():
     happens to hold; the kernel's own garbage is still collected as usual (``timeit`` goes
     further and turns the collector off).
 
-    Objects frozen by the caller beforehand stay frozen; blocks nest.
+    Blocks nest, and the collector is as before on the way out, exceptions included. A caller
+    that froze objects itself keeps them frozen, and then the block leaves the collector alone:
+    freezing more would leave them frozen after it, and unfreezing would undo the caller's.
+
+    Yields:
+        Nothing; the block runs with the heap frozen.
 
     Example:
         >>> with frozen_heap():

@@ -2,19 +2,10 @@
 
 ``build`` also solves for the optimum in float64, may rotate the data into the Hessian's
 eigenbasis and draws the sampling plan: seconds on a large problem. :func:`check` makes every
-check ``build`` makes, each size it will allocate included, in milliseconds, and nothing else.
-``build`` starts with it; the harness calls it for every entry of a suite before running any.
-
-Example:
-    >>> import gdjax
-    >>> p = gdjax.problems.make_linear(256, 4)
-    >>> a = check(p, lrs=[0.1, 0.5], batch_size=16, epochs=2)
-    >>> a.total_steps, a.exact, a.chunk
-    (32, True, 16)
-    >>> check(p, lrs=[0.1], batch_size=300, epochs=2)
-    Traceback (most recent call last):
-    ...
-    ValueError: batch_size must be <= n = 256, got 300
+check ``build`` makes, in milliseconds, and nothing else: each argument, and the size of the
+lanes, the rotated data and the sampling plan against the machine's memory (for the lanes as
+given: sharding may pad them by up to one per device). ``build`` starts with it; the harness
+calls it for every entry of a suite before running any.
 """
 
 from __future__ import annotations
@@ -95,7 +86,11 @@ def check(
 ) -> SweepArgs:
     """Check the arguments of a sweep on ``problem``, and the memory it will need.
 
-    Arguments are those of :func:`gdjax.sweep`, without ``sharding``.
+    Args:
+        problem: a :class:`~gdjax.problems.Problem`.
+        lrs, seeds, batch_size, epochs, shuffle, init, optimizer, schedule, tol, targets,
+            eval_every, exact, divergence_factor, early_stop: as :func:`gdjax.sweep` takes
+            them (everything but ``sharding``), with the same defaults.
 
     Returns:
         A :class:`SweepArgs`.
@@ -103,6 +98,17 @@ def check(
     Raises:
         TypeError, ValueError: on bad input, naming the argument; ValueError also when an
             array the sweep needs would take more than half the machine's memory.
+
+    Example:
+        >>> import gdjax
+        >>> p = gdjax.problems.make_linear(256, 4)
+        >>> a = check(p, lrs=[0.1, 0.5], batch_size=16, epochs=2)
+        >>> a.total_steps, a.exact, a.chunk
+        (32, True, 16)
+        >>> check(p, lrs=[0.1], batch_size=300, epochs=2)
+        Traceback (most recent call last):
+        ...
+        ValueError: batch_size must be <= n = 256, got 300
     """
     if not isinstance(problem, Problem):
         raise TypeError(f"problem must be a gdjax Problem, got {type(problem).__name__}")

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 from pathlib import Path
 
 import jax
@@ -395,6 +396,21 @@ def test_baselines_attach_adds_ratios_and_cross_checks():
     assert out["compile_cold_s"].iloc[0] > 0
 
 
+def test_baseline_loops_are_timed_with_the_heap_frozen(monkeypatch):
+    seen = []
+    numpy_loop = loops.LOOPS["numpy"]
+
+    def probe(*args):
+        seen.append(gc.get_freeze_count())
+        return numpy_loop(*args)
+
+    monkeypatch.setitem(loops.LOOPS, "numpy", probe)
+    _attached([0.01, 0.1], ["numpy"], baseline_lanes=2)
+    # each lane: its untimed warm-up as usual, then its timed run with the heap frozen
+    assert len(seen) == 4 and seen[0::2] == [0, 0] and all(c > 0 for c in seen[1::2]), seen
+    assert gc.get_freeze_count() == 0
+
+
 def test_bare_program_seed_split_and_monitoring_cost_are_measured():
     lrs = [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 1e4]
     out = _attached(lrs, ["jax-scan", "seeds", "monitoring"]).iloc[0]
@@ -591,6 +607,12 @@ def test_timed_sections_keep_the_heap_out_of_the_garbage_collector():
     timed = seen[1:3] + seen[5:]
     assert len(timed) == 7 and all(c > 0 for c in timed), seen
     assert gc.get_freeze_count() == 0  # and it is given back
+    seen.clear()
+    timing.compile_kernel(types.SimpleNamespace(lower=k_lower))
+    assert len(seen) == 1 and seen[0] > 0, seen
+    with pytest.raises(RuntimeError), timing.frozen_heap():
+        raise RuntimeError("inside the block")
+    assert gc.get_freeze_count() == 0  # given back on an exception too
     # a heap the caller froze stays frozen
     gc.freeze()
     try:
