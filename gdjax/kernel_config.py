@@ -14,7 +14,15 @@ import numpy as np
 
 from gdjax import fused
 
-__all__ = ["DEFAULT_EVALS", "MAX_CHUNK", "MIN_CHUNKS", "Config", "chunk_length", "eval_grid"]
+__all__ = [
+    "DEFAULT_EVALS",
+    "MAX_CHUNK",
+    "MIN_CHUNKS",
+    "Config",
+    "chunk_length",
+    "eval_grid",
+    "whole_chunks",
+]
 
 DEFAULT_EVALS = 128  # points of the default geometric evaluation grid
 # Most steps in an exact-monitoring chunk: the longest axis whose crossings XLA's CPU backend
@@ -69,6 +77,16 @@ def chunk_length(total_steps: int) -> int:
     return cap
 
 
+def whole_chunks(total_steps: int, chunk: int) -> int:
+    """``total_steps`` rounded up to whole chunks of ``chunk`` steps.
+
+    Example:
+        >>> whole_chunks(1009, 64)
+        1024
+    """
+    return math.ceil(total_steps / chunk) * chunk
+
+
 class Config(NamedTuple):
     """The static part of a kernel: everything that changes the compiled program.
 
@@ -104,7 +122,7 @@ class Config(NamedTuple):
     def padded_steps(self) -> int:
         """``total_steps`` rounded up to whole chunks: the plan's rows, and the steps that
         exact monitoring numbers its checks over."""
-        return math.ceil(self.total_steps / self.chunk) * self.chunk
+        return whole_chunks(self.total_steps, self.chunk)
 
     @property
     def sampling(self) -> str:

@@ -40,6 +40,7 @@ class SweepArgs(NamedTuple):
         optimizer, schedule: their names.
         shuffle, early_stop: as given.
         rotate: run least squares in the Hessian's eigenbasis (see :mod:`gdjax.eigenbasis`).
+        chunk: steps per chunk of exact monitoring (1 without it).
     """
 
     lrs: np.ndarray
@@ -59,11 +60,7 @@ class SweepArgs(NamedTuple):
     shuffle: bool
     early_stop: bool
     rotate: bool
-
-    @property
-    def chunk(self) -> int:
-        """Steps per chunk of exact monitoring (1 without it)."""
-        return kernel_config.chunk_length(self.total_steps) if self.exact else 1
+    chunk: int
 
 
 def check(
@@ -124,6 +121,7 @@ def check(
     if eval_every is not None:
         eval_every = min(checks.integer(eval_every, "eval_every", lo=1), total)
     exact = problem.spec.cheap_monitor if exact is None else checks.boolean(exact, "exact")
+    chunk = kernel_config.chunk_length(total) if exact else 1
     dtype = problem.dtype
     tol = checks.tol(tol)
     targets_np = checks.targets(targets)
@@ -137,7 +135,7 @@ def check(
     # the curve's size before the grid itself: eval_every=1 over 2e9 steps must fail fast
     points = kernel_config.DEFAULT_EVALS + 1 if eval_every is None else total // eval_every + 2
     if exact:  # a chunk's losses, and the crossings: an int32 per level and end
-        points += kernel_config.chunk_length(total) + 2 * len(targets_np) + 3
+        points += chunk + 2 * len(targets_np) + 3
     memory.check_lanes(lanes, num_params, points, dtype)
     optimizer = optimizers.check(optimizer)
     shuffle = checks.boolean(shuffle, "shuffle")
@@ -167,9 +165,10 @@ def check(
         shuffle=shuffle,
         early_stop=checks.boolean(early_stop, "early_stop"),
         rotate=rotate,
+        chunk=chunk,
     )
     if b < n and shuffle:  # the plan: an int32 row per lane's seed, step and batch slot
-        steps = math.ceil(total / args.chunk) * args.chunk
+        steps = kernel_config.whole_chunks(total, chunk)
         memory.check_array((steps, len(seeds_np), b), np.int32, "the sampling plan")
     return args
 
