@@ -42,18 +42,26 @@ def test_two_processes_share_the_lanes_and_both_get_the_whole_result():
     address = f"127.0.0.1:{_free_port()}"
     outs = _two(lambda i: ["-c", WORKER, address, str(i)])
     results = [json.loads(out.strip().splitlines()[-1]) for out, _ in outs]
-    assert results[0] == results[1]
-    one = gdjax.sweep(
-        gdjax.problems.make_logistic(256, 4, seed=1),
-        lrs=np.geomspace(0.01, 100.0, 8),
-        seeds=[0, 1],
-        batch_size=16,
-        epochs=3,
-    )
+    assert results[0] == results[1]  # one program, its lanes gathered: the same bits on both
+    problem = gdjax.problems.make_logistic(256, 4, seed=1)
+    lrs = np.geomspace(0.01, 100.0, 8)
+    one = gdjax.sweep(problem, lrs=lrs, seeds=[0, 1], batch_size=16, epochs=3)
     np.testing.assert_array_equal(results[0]["status"], one.status)
+    # Two processes run another program than one (the lanes split over two devices), so the
+    # rounding differs. Only lanes whose steps cannot amplify it are compared closely: on every
+    # batch the loss is (l2)-strongly convex and at most L-smooth with L = max row |a|^2 / 4 + l2,
+    # so a step with lr <= 2 / L is non-expansive and a difference in rounding stays one. Larger
+    # rates are chaotic (lr = 100 moved by 2e-3 between the two programs on this machine kind):
+    # what they promise is their status (checked above) and a finite loss.
+    A = np.hstack([np.asarray(problem.X, np.float64), np.ones((problem.n, 1))])
+    smooth = float((A * A).sum(axis=1).max()) / 4 + problem.spec.l2
+    calm = np.broadcast_to(lrs <= 2 / smooth, one.status.shape)
+    assert 2 <= calm[0].sum() < len(lrs)  # both kinds of lane are in the test
+    two = np.asarray(results[0]["losses"])
     np.testing.assert_allclose(
-        results[0]["losses"], np.nan_to_num(one.losses, nan=-1.0), rtol=2e-6, atol=1e-7
+        two[calm], np.nan_to_num(one.losses, nan=-1.0)[calm], rtol=2e-6, atol=1e-7
     )
+    assert np.isfinite(two[~calm]).all()
 
 
 def _two(argv, timeout: float = 300) -> list[tuple[str, str]]:

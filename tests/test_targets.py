@@ -216,13 +216,19 @@ def test_parabola_stability_limit_is_lr_one():
 
 
 @pytest.mark.parametrize("cond", [1.0, 1e2])
-@pytest.mark.parametrize("fraction", [0.2, 0.9, 1.5])
+@pytest.mark.parametrize("fraction", [0.2, 0.8, 1.5])
 def test_predicted_batch_gd_counts_equal_measured(x64, cond, fraction):
     p = gdjax.problems.make_linear(300, 4, seed=3, cond=cond)
     lr = fraction * gdjax.theory.best_constant_lr(p)
     targets = [1e-1, 1e-2, 1e-3, 1e-4]
     r = gdjax.run(p, lr=lr, epochs=3000, targets=targets, early_stop=False)
     predicted = gdjax.theory.batch_gd_steps(p, lr, targets, max_steps=3000)
+    # No tie: a target that a step meets to within rounding (0.9 of the best rate on cond 1
+    # contracts the loss exactly 100-fold a step, so step 2 is at 1e-4 itself) is decided by
+    # the last bit. The prediction must not move when the targets do, by far more than that.
+    for nudge in (1 - 1e-6, 1 + 1e-6):
+        nudged = [t * nudge for t in targets]
+        assert gdjax.theory.batch_gd_steps(p, lr, nudged, max_steps=3000) == predicted
     measured = r.hits()["first_step"]
     assert [None if pd_na(v) else int(v) for v in measured] == predicted
     if lr < gdjax.theory.stability_limit(p):
