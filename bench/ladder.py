@@ -23,11 +23,24 @@ from bench.tables import ENTRY, md_table, short
 # the columns of ``ladder``: per entry and target, medians over seeds at the best lr
 LADDER_COLUMNS = [*ENTRY, "schedule", "lr", "target", "seeds", "reached", "stayed"]
 LADDER_COLUMNS += ["first_samples", "first_seconds", "stay_samples", "stay_seconds"]
-LADDER_COLUMNS += ["resolution", "exact"]
+LADDER_COLUMNS += ["at_checks", "exact"]
 
 
 def _num(s: pd.Series) -> pd.Series:
     return pd.to_numeric(s, errors="coerce").astype("float64")
+
+
+def read_at_checks(steps: pd.Series, resolution: pd.Series) -> pd.Series:
+    """Which counts were read at a grid's checks, not exact to the step: a count with no
+    resolution, or (runs made before counts on a grid lost their brackets) one above 1.
+
+    Example:
+        >>> s = pd.Series([5, 9, None, 0], dtype="Int64")
+        >>> read_at_checks(s, pd.Series([1, None, None, 0], dtype="Int64")).tolist()
+        [False, True, False, False]
+    """
+    res = _num(resolution)
+    return _num(steps).notna() & ~(res <= 1)
 
 
 def best_lrs(hits: pd.DataFrame) -> pd.DataFrame:
@@ -75,9 +88,10 @@ def ladder(hits: pd.DataFrame) -> pd.DataFrame:
         hits: one row per (lane, target).
 
     Returns:
-        One row per (entry, target), columns ``LADDER_COLUMNS``. ``resolution`` is the largest
-        relative bracket ``(resolution - 1) / step`` over the seeds' first and stay steps: 0 when
-        every count is exact; the true count lies within that fraction below the reported one.
+        One row per (entry, target), columns ``LADDER_COLUMNS``. ``at_checks`` is how many of
+        the seeds' first and stay counts were read at the checks of a grid (no bracket: the
+        true count may lie before or after, :mod:`gdjax.metrics`), 0 when every count is exact
+        to the step; ``exact`` whether every lane's loss was checked after every step.
     """
     rows = []
     for b in best_lrs(hits).itertuples(index=False):
@@ -90,12 +104,10 @@ def ladder(hits: pd.DataFrame) -> pd.DataFrame:
             reached, stayed = int(first.notna().sum()), int(stay.notna().sum())
             every = reached == b.seeds and reached > 0
             stays = stayed == b.seeds and stayed > 0
-            rel = pd.concat(
-                [
-                    (_num(at["first_resolution"]) - 1) / first,
-                    (_num(at["stay_resolution"]) - 1) / stay,
-                ]
-            ).dropna()
+            at_checks = int(
+                read_at_checks(at["first_step"], at["first_resolution"]).sum()
+                + read_at_checks(at["stay_step"], at["stay_resolution"]).sum()
+            )
             rows.append(
                 {
                     **{k: getattr(b, k) for k in ENTRY},
@@ -109,7 +121,7 @@ def ladder(hits: pd.DataFrame) -> pd.DataFrame:
                     "first_seconds": _num(at["first_seconds"]).median() if every else np.nan,
                     "stay_samples": _num(at["stay_samples"]).median() if stays else np.nan,
                     "stay_seconds": _num(at["stay_seconds"]).median() if stays else np.nan,
-                    "resolution": float(rel.max()) if len(rel) else np.nan,
+                    "at_checks": at_checks,
                     "exact": bool(at["exact"].astype(bool).all()) if len(at) else False,
                 }
             )
@@ -161,17 +173,17 @@ def compact(v, digits: int = 3) -> str:
 
 
 def resolution_text(lad_rows: pd.DataFrame) -> str:
-    """ "exact" when every count of an entry's row is exact to the step, else "<= x%"."""
-    rel = lad_rows["resolution"].dropna()
-    if not len(rel):
-        return "-"
-    if rel.max() == 0:
-        return "exact"
-    # rounded up to two significant digits: "at most" must not understate the bracket
-    pct = 100 * float(rel.max())
-    unit = 10 ** (np.floor(np.log10(pct)) - 1)
-    up = np.ceil(pct / unit - 1e-9) * unit
-    return f"<= {up:.0f}%" if up >= 10 else f"<= {up:.2g}%"
+    """How an entry's row was counted: "exact" when every count is exact to the step, "at
+    checks" when some were read at a grid's checks (no bracket), "-" when there are none.
+
+    Example:
+        >>> rows = pd.DataFrame({"reached": [2, 1], "stayed": [2, 0], "at_checks": [0, 1]})
+        >>> resolution_text(rows), resolution_text(rows.iloc[:1])
+        ('at checks', 'exact')
+    """
+    if lad_rows["at_checks"].sum() > 0:
+        return "at checks"
+    return "exact" if (lad_rows["reached"] + lad_rows["stayed"]).sum() > 0 else "-"
 
 
 def cell(r, on: str) -> str:

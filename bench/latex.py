@@ -44,7 +44,7 @@ def ladder_frame(lad: pd.DataFrame) -> pd.DataFrame:
             for t in targets:
                 cell = ladder.cell(by_target[t], on) if t in by_target else "-"
                 row[f"{on} {short(t)}"] = cell
-        row["resolution"] = ladder.resolution_text(g).replace("<=", "at most")
+        row["resolution"] = ladder.resolution_text(g)
         rows.append(row)
     return pd.DataFrame(rows)
 

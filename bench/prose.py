@@ -26,9 +26,12 @@ The words are defined once, in the project README ("Words") and `gdjax/metrics.p
 - **best lr** of a row: the tightest target that every seed of at least one learning rate hit;
   among those rates, the one with the fewest median samples to it (ties: the smaller rate). The
   whole row, every target, is read at that one rate.
-- **resolution**: "exact" when every count of the row is exact to the step (least squares and
-  the quadratic are monitored every step); otherwise `<= x%`, the most a reported count can
-  exceed the true one (logistic and softmax are monitored on a geometric grid).
+- **resolution**: "exact" when every count of the row is exact to the step (the loss was
+  checked after every step: always for least squares and the quadratic, for logistic and
+  softmax where that check, a pass over the data, is affordable, as in batch GD); "at checks"
+  when some were read at the checks of a geometric grid: the first check at or below a target,
+  with no bracket (between checks a stochastic lane's loss goes up and down, so the true step
+  may lie well before or after), and a target "not reached" was not seen at a check.
 - **Theory**: L and mu are the extreme eigenvalues of the loss Hessian (at the optimum for
   logistic and softmax), kappa = L/mu; batch GD is stable for lr < 2/L and fastest at the
   constant rate 2/(L+mu). On least squares its step count is predicted exactly from the spectrum

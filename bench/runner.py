@@ -44,7 +44,7 @@ def run_entry(entry: Entry, problem, env: dict, repeats: int, sharding=None):
         "optimizer": entry.optimizer,
         "schedule": res.schedule,
     }
-    lanes = lanes.drop(columns=["batch_size", "optimizer", "schedule"])
+    lanes = lanes.drop(columns=["batch_size", "optimizer", "schedule", "exact"])
     meta_cols = {
         **keys,
         "n": problem.n,
@@ -104,7 +104,6 @@ def run_entry(entry: Entry, problem, env: dict, repeats: int, sharding=None):
     hits = res.hits()
     for i, (k, v) in enumerate(keys.items()):
         hits.insert(i, k, v)
-    hits["exact"] = kernel.config.exact
     hits["predicted_first_step"] = predicted_steps(entry, problem, hits, res.total_steps)
     return lanes, curves, hits, kernel
 

@@ -4,7 +4,8 @@ The rows of every step are drawn before the run (:func:`gdjax.sampling.plan`) an
 input of a ``lax.scan``: no branch and no permutation are carried through the steps. The loss
 is monitored in one of two ways (see :mod:`gdjax.metrics` for the definitions)::
 
-    exact (least squares, quadratic: the full-data loss costs O(d^2), or O(d) in the eigenbasis):
+    exact (least squares, quadratic: the full-data loss costs O(d^2), or O(d) in the eigenbasis;
+           logistic, softmax where a pass over the data each step is affordable):
         while a chunk of C steps remains and a lane is still moving:
             gather the chunk's rows (one gather, not one per step)
             scan C steps: rows -> vmap over lanes(jax.grad(loss) -> optax update)
@@ -14,7 +15,8 @@ is monitored in one of two ways (see :mod:`gdjax.metrics` for the definitions)::
             each level (the first step at or below it, the last above it, the halt)
         then, on the host (monitor.finish): status, steps to every target, where each lane stopped
 
-    grid (logistic, softmax: the full-data loss is a pass over the data):
+    grid (logistic, softmax where a pass over the data each step is not affordable, see
+    gdjax.sweep_args.exact_affordable):
         while a point of the evaluation grid remains and a lane is still moving:
             loop the steps up to the next grid point
             loss of every lane: a lane that halts there is frozen

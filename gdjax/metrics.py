@@ -17,10 +17,16 @@ Every lane ends with exactly one **status**:
 - ``first_step``: the first checked step at or below the target;
 - ``stay_step``: the first checked step from which the lane stays at or below the target through
   the last step it ran (missing if it ended above);
-- the **resolution** of each: the true step lies in ``(step - resolution, step]``. Where the
-  full-data loss is cheap (least squares, quadratic) it is checked after every step, so the
-  resolution is 1: exact. Elsewhere it is checked on a geometric grid (every step early on, then
-  a constant factor apart), so the resolution is a small fraction of the count at any scale.
+- how each was read. **Exact** (``exact=True``): the full-data loss was checked after every
+  step, so the count is the true step, with **resolution** 1 (0 at step 0): the true step lies
+  in ``(step - resolution, step]``. This is the default where the check is cheap (least squares,
+  the quadratic) or affordable (:func:`gdjax.sweep_args.exact_affordable`). **Read at checks**
+  (``exact=False``): the loss was checked only on the evaluation grid (every step early on,
+  then a constant factor apart, or every ``eval_every`` steps), and the count is the first such
+  check at or below the target. It has no resolution (missing): between two checks a noisy
+  (stochastic, mini-batch) lane can dip below a level and come back, so the true first step can
+  lie anywhere before the check, and the true stay step after it. "Not reached" there means
+  not seen at a check. A count on the grid's first, every-step stretch is still exact.
 
 Epochs to a target are steps / steps per epoch, samples are steps x batch size (the fair axis
 between variants), seconds are run time x steps / steps run (the lanes share one kernel).

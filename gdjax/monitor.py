@@ -14,7 +14,8 @@ launch every chunk; the host's share costs about 0.4 ms per sweep.
 
 The rules are those of :mod:`gdjax.metrics`: levels are the target ladder followed by ``tol``;
 per (lane, level) the first checked step at or below the level, and the first step of the
-final run at or below it, each with the check before it (the lower end of its bracket); a lane
+final run at or below it, each with the lower end of its bracket where it has one (exact
+counts: the step before; counts read at a grid's checks have none, :func:`lower_ends`); a lane
 stops moving at its first divergence and, with early stop, at its first convergence: nothing
 after that check is booked for it.
 """
@@ -30,7 +31,17 @@ import numpy as np
 from gdjax import fused, metrics
 from gdjax.kernel_config import Config
 
-__all__ = ["Booked", "Booking", "KernelOutput", "Ledger", "Levels", "book", "finish", "lower_ends"]
+__all__ = [
+    "Booked",
+    "Booking",
+    "KernelOutput",
+    "Ledger",
+    "Levels",
+    "book",
+    "dense_prefix",
+    "finish",
+    "lower_ends",
+]
 
 
 class Levels(NamedTuple):
@@ -235,21 +246,46 @@ def book(
     )
 
 
-def lower_ends(steps: np.ndarray, grid: np.ndarray | None = None) -> np.ndarray:
-    """The lower ends of the brackets of booked steps: the check before each (step 0 and "not
-    reached" (-1) are their own). ``grid``: the checked steps, 0 first; None when every step
-    was checked (then the check before s is s - 1).
+def lower_ends(steps: np.ndarray, every_step: np.ndarray | bool = True) -> np.ndarray:
+    """The lower ends of the true brackets of booked counts, -1 where there is none.
+
+    A count read where the loss was checked after every step up to it (``every_step``) is
+    exact: the true step lies in ``(step - 1, step]``, so the lower end is the step before
+    (step 0 is its own). A count read at the checks of a grid has no bracket: between two checks
+    a noisy lane's loss can dip below a level and come back, so the first check at or below a
+    level can come long after the first step there, and the last check above it long before the
+    last step above it. "Not reached" (-1) has no bracket either.
+
+    Args:
+        steps: booked counts, -1 where not reached.
+        every_step: per count (broadcast against ``steps``), whether every step up to it was
+            checked.
+
+    Returns:
+        An int array like ``steps``.
 
     Example:
         >>> lower_ends(np.array([-1, 0, 1, 17])).tolist()
         [-1, 0, 0, 16]
-        >>> lower_ends(np.array([-1, 0, 4, 8]), np.array([0, 1, 2, 4, 8])).tolist()
-        [-1, 0, 2, 4]
+        >>> lower_ends(np.array([0, 2, 8]), np.array([True, True, False])).tolist()
+        [0, 1, -1]
     """
-    if grid is None:
-        return np.where(steps > 0, steps - 1, steps)
-    before = grid[np.maximum(np.searchsorted(grid, steps) - 1, 0)]
-    return np.where(steps > 0, before, steps)
+    steps = np.asarray(steps)
+    exact = np.broadcast_to(every_step, steps.shape) & (steps >= 0)
+    return np.where(exact, np.maximum(steps - 1, 0), -1)
+
+
+def dense_prefix(grid: np.ndarray) -> int:
+    """How many steps a grid checks one after the other from step 0: the ``m`` with
+    ``grid[:m] == 0, 1, ..., m - 1``. A count read below ``m`` on that grid is exact.
+
+    Example:
+        >>> dense_prefix(np.array([0, 1, 2, 3, 5, 8]))
+        4
+    """
+    grid = np.asarray(grid)
+    gaps = np.flatnonzero(grid != np.arange(len(grid)))
+    return int(gaps[0]) if gaps.size else len(grid)
 
 
 class KernelOutput(NamedTuple):
@@ -264,8 +300,9 @@ class KernelOutput(NamedTuple):
         status: metrics.RUNNING (ran to the end: max_steps), CONVERGED or DIVERGED, (S, L).
         first_step, first_lo, stay_step, stay_lo: (S, L, K + 1) per level (the targets, then
             ``tol``) the first checked step at or below it, the first of the final run at or
-            below it (-1 where not reached), and the checks before them (their brackets' lower
-            ends).
+            below it (-1 where not reached), and the lower ends of their brackets: the step
+            before, where the count is exact; -1 where it has no bracket (read at a grid's
+            checks, see :func:`lower_ends`).
         last_eval: index of the last curve point each lane recorded, (S, L).
         lane_steps: the last step each lane was checked at (where it stopped), (S, L).
         final_loss: its full-data loss there, (S, L).
@@ -316,14 +353,19 @@ def finish(config: Config, ledger: Ledger, out) -> KernelOutput:
         # a halted lane's loss repeats: the last one computed is where it stopped
         last_loss = out.chunk_losses[-1]
         booked = book(ledger, out.marks, config.padded_steps, int(out.steps_run), last_loss)
-        checks = None  # every step was checked
+        first_exact = stay_exact = True  # every step was checked
     else:
         ran = int(out.ran)
         last_loss = out.losses[ran]
         with np.errstate(invalid="ignore", over="ignore"):  # NaN and inf are booked as such
             marks = ledger.booking.crossings(out.losses[1 : ran + 1], 0, ran, np)
         booked = book(ledger, marks, ran, ran, last_loss, steps=grid)
-        checks = grid
+        # Counts read at checks carry no bracket, except where every step up to them was
+        # checked (a geometric grid starts 0, 1, 2, ...): a first hit there, and a stay for a
+        # lane whose every step was checked.
+        dense = dense_prefix(grid)
+        first_exact = booked.first < dense
+        stay_exact = (booked.last < dense)[:, None]
     lane_loss = np.where(booked.moved, last_loss, ledger.booking.levels.f0)
     losses = out.losses.T.reshape(S, L, len(grid))
     recorded = grid <= booked.last.reshape(S, L)[..., None]
@@ -338,9 +380,9 @@ def finish(config: Config, ledger: Ledger, out) -> KernelOutput:
         losses=losses,
         status=by_seed(booked.status),
         first_step=by_seed(booked.first),
-        first_lo=by_seed(lower_ends(booked.first, checks)),
+        first_lo=by_seed(lower_ends(booked.first, first_exact)),
         stay_step=by_seed(booked.stay),
-        stay_lo=by_seed(lower_ends(booked.stay, checks)),
+        stay_lo=by_seed(lower_ends(booked.stay, stay_exact)),
         last_eval=by_seed(last),
         lane_steps=by_seed(booked.last),
         final_loss=by_seed(lane_loss),

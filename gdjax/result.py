@@ -2,10 +2,12 @@
 
 Steps to a target (see :mod:`gdjax.metrics` for the definitions): for each lane and each target of
 the ladder, ``first_step`` is the first checked step at or below the target and ``stay_step`` the
-step from which the lane stayed at or below it through the last step it ran. Each comes with its
-*resolution*: the true step lies in ``(step - resolution, step]``, so 1 means exact to the step
-(the loss was checked after every step) and a larger number is the spacing of the evaluation
-grid there.
+step from which the lane stayed at or below it through the last step it ran. A count is either
+exact to the step, with its *resolution* (the true step lies in ``(step - resolution, step]``:
+1, or 0 at step 0), or, where the loss was checked only on the evaluation grid
+(``exact=False``), read at those checks: then it has no resolution (missing), since between two
+checks a noisy lane can cross a level and come back, and "not reached" means not seen at a
+check. The ``exact`` column says which way a run's counts were read.
 
 Example:
     >>> import gdjax
@@ -38,20 +40,35 @@ def _count(values) -> pd.arrays.IntegerArray:
 
 
 def hits_frame(
-    lrs, seeds, targets, first, first_lo, stay, stay_lo, *, batch_size, steps_per_epoch, step_s
+    lrs,
+    seeds,
+    targets,
+    first,
+    first_lo,
+    stay,
+    stay_lo,
+    *,
+    batch_size,
+    steps_per_epoch,
+    step_s,
+    exact=True,
 ) -> pd.DataFrame:
     """The long table of steps to each target: one row per (lane, target).
 
     Args:
         lrs, seeds: per lane, (N,).
         targets: the ladder, (K,).
-        first, first_lo, stay, stay_lo: per lane and target, (N, K); -1 where not reached.
+        first, stay: per lane and target, (N, K); -1 where not reached.
+        first_lo, stay_lo: the lower ends of their brackets, (N, K); -1 where there is none
+            (not reached, or read at checks: :func:`gdjax.monitor.lower_ends`).
         batch_size, steps_per_epoch: to turn steps into samples and epochs.
         step_s: seconds per step of the timed kernel, or None (then the seconds are NaN).
+        exact: whether the loss was checked after every step (else at the evaluation grid).
 
     Returns:
         Columns lr, seed, target, then for ``first`` and ``stay``: ``*_step``,
-        ``*_resolution``, ``*_epochs``, ``*_samples``, ``*_seconds``.
+        ``*_resolution`` (missing where the count has no bracket), ``*_epochs``,
+        ``*_samples``, ``*_seconds``; then ``exact``.
     """
     N, K = np.shape(first)
     out = {
@@ -63,10 +80,11 @@ def hits_frame(
         hi, lo = np.ravel(hi).astype(np.int64), np.ravel(lo).astype(np.int64)
         steps = np.where(hi >= 0, hi, np.nan)
         out[f"{name}_step"] = _count(hi)
-        out[f"{name}_resolution"] = _count(np.where(hi >= 0, hi - lo, -1))
+        out[f"{name}_resolution"] = _count(np.where((hi >= 0) & (lo >= 0), hi - lo, -1))
         out[f"{name}_epochs"] = steps / steps_per_epoch
         out[f"{name}_samples"] = _count(np.where(hi >= 0, hi * batch_size, -1))
         out[f"{name}_seconds"] = steps * (np.nan if step_s is None else step_s)
+    out["exact"] = np.full(N * K, bool(exact))
     return pd.DataFrame(out)
 
 
@@ -80,7 +98,8 @@ class Result:
         steps: the step index of each loss.
         status: "converged", "diverged" or "max_steps".
         steps_to_target: first step with relative suboptimality <= tol, else None.
-        resolution: the resolution of ``steps_to_target`` (1: exact to the step), else None.
+        resolution: the resolution of ``steps_to_target`` (1: exact to the step), else None:
+            also where it was read at the evaluation grid's checks, with no bracket.
         epochs_to_target: steps_to_target / steps_per_epoch, else None.
         samples_to_target: steps_to_target * batch_size (the fair axis between variants), else None.
         f_star: the float64 optimum.
@@ -107,6 +126,12 @@ class Result:
     batch_size: int
     steps_per_epoch: int
     sweep: SweepResult = dataclasses.field(repr=False)
+
+    @property
+    def exact(self) -> bool:
+        """Whether the loss was checked after every step (counts exact to the step), or only at
+        the evaluation grid (counts read at those checks, with no bracket)."""
+        return self.sweep.exact
 
     @property
     def final_loss(self) -> float:
@@ -137,7 +162,8 @@ class SweepResult:
         eval_steps: (E + 1,) step index of each curve point.
         status: (S, L) status codes (see gdjax.metrics).
         first_step, first_lo, stay_step, stay_lo: (S, L, K + 1) step bookkeeping per target,
-            the last column being tol; -1 where not reached.
+            the last column being tol: the counts (-1 where not reached) and the lower ends of
+            their brackets (-1 where there is none: not reached, or read at checks).
         last_eval: (S, L) index of the last curve point each lane recorded.
         lane_steps: (S, L) the last step each lane was checked at: where it stopped.
         final_loss: (S, L) its full-data loss there.
@@ -145,7 +171,10 @@ class SweepResult:
         batch_size, steps_per_epoch, total_steps: the budget.
         steps_run: steps the kernel executed (all lanes share it; fewer with early stop).
         optimizer, schedule: the update rule.
-        exact: whether the loss was checked after every step.
+        exact: whether the loss was checked after every step. If not, it was checked at
+            ``eval_steps`` only: a count is the first such check at or below the level (exact
+            only where every step up to it was checked), and "not reached" means not seen at
+            a check.
         run_s: the measured run time of the kernel (None when not timed).
     """
 
@@ -228,9 +257,11 @@ class SweepResult:
         return np.where(self.status == metrics.CONVERGED, steps, np.nan)
 
     def resolution(self) -> np.ndarray:
-        """(S, L) resolution of :meth:`steps_to_target` (1: exact), NaN where not converged."""
+        """(S, L) resolution of :meth:`steps_to_target` (1: exact), NaN where not converged or
+        read at checks (no bracket)."""
         res = (self.first_step[..., -1] - self.first_lo[..., -1]).astype(np.float64)
-        return np.where(self.status == metrics.CONVERGED, res, np.nan)
+        bracketed = (self.status == metrics.CONVERGED) & (self.first_lo[..., -1] >= 0)
+        return np.where(bracketed, res, np.nan)
 
     def lane(self, i: int) -> Result:
         """Lane ``i`` (seed-major order: ``i = seed_index * len(lrs) + lr_index``) as a Result."""
@@ -239,6 +270,7 @@ class SweepResult:
         status = metrics.status_name(self.status[s, j])
         ok = status == "converged"
         stt = int(self.first_step[s, j, -1]) if ok else None
+        lo = int(self.first_lo[s, j, -1])
         one = dataclasses.replace(
             self,
             lrs=self.lrs[j : j + 1],
@@ -258,7 +290,7 @@ class SweepResult:
             steps=steps,
             status=status,
             steps_to_target=stt,
-            resolution=int(self.first_step[s, j, -1] - self.first_lo[s, j, -1]) if ok else None,
+            resolution=stt - lo if ok and lo >= 0 else None,
             epochs_to_target=None if stt is None else stt / self.steps_per_epoch,
             samples_to_target=None if stt is None else stt * self.batch_size,
             f_star=self.f_star,
@@ -291,8 +323,9 @@ class SweepResult:
         Returns:
             Columns lr, seed, target; for the first step at or below the target and the step
             from which the lane stayed at or below it: ``first_step``/``stay_step`` (nullable
-            ints, missing when not reached), their ``*_resolution``, ``*_epochs``,
-            ``*_samples`` and ``*_seconds`` (NaN unless the kernel was timed).
+            ints, missing when not reached), their ``*_resolution`` (missing where a count
+            has no bracket: read at checks), ``*_epochs``, ``*_samples`` and ``*_seconds``
+            (NaN unless the kernel was timed); ``exact``: whether every step was checked.
         """
         K = len(self.targets)
         lrs, seeds = self._lane_labels()
@@ -311,6 +344,7 @@ class SweepResult:
             batch_size=self.batch_size,
             steps_per_epoch=self.steps_per_epoch,
             step_s=self.step_s,
+            exact=self.exact,
         )
 
     def to_frame(self) -> pd.DataFrame:
@@ -318,8 +352,9 @@ class SweepResult:
 
         Returns:
             A DataFrame with columns lr, seed, status, final_loss, final_subopt, steps_to_target,
-            resolution, epochs_to_target, samples_to_target (missing when not converged),
-            last_step, batch_size, optimizer, schedule.
+            resolution, epochs_to_target, samples_to_target (missing when not converged;
+            resolution also where read at checks), last_step, batch_size, optimizer, schedule,
+            exact.
         """
         lrs, seeds = self._lane_labels()
         final = self.final_loss.ravel().astype(np.float64)
@@ -340,6 +375,7 @@ class SweepResult:
                 "batch_size": self.batch_size,
                 "optimizer": self.optimizer,
                 "schedule": self.schedule,
+                "exact": self.exact,
             }
         )
 

@@ -304,9 +304,11 @@ def sweep(
             the steps to each are in :meth:`SweepResult.hits`.
         eval_every: steps between points of the loss curve; None: a geometric grid of about 128
             points (every step early on). Without exact monitoring the targets are checked on
-            this grid, and each count comes with its resolution.
-        exact: check the full-data loss after every step; None (default) does where that is
-            cheap (least squares, quadratic), so their counts are exact to the step.
+            this grid only: each count is read at its checks, with no bracket.
+        exact: check the full-data loss after every step, so that every count is exact to the
+            step; None (default) does where that is cheap: least squares and the quadratic
+            always, other losses where the check costs at most about a step or the whole run's
+            checks are small (:func:`gdjax.sweep_args.exact_affordable`).
         divergence_factor: a lane has diverged when its loss is not finite or
             ``f - f* > divergence_factor * max(f(w0) - f*, |f*|)``.
         early_stop: freeze a lane once converged; the kernel stops when no lane is left moving.

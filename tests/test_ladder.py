@@ -80,9 +80,10 @@ def test_ladder_medians_counts_and_resolution():
     assert (a1["first_samples"], a1["stay_samples"]) == (11, 12)
     assert a1["first_seconds"] == pytest.approx(0.011)
     assert a2["first_samples"] == 110 and np.isnan(a2["stay_samples"]) and a2["stayed"] == 1
-    assert a1["resolution"] == 0 and a1["exact"]
+    assert a1["at_checks"] == 0 and a1["exact"]
     b1 = lad.loc[("b", 0.1)]
-    assert b1["resolution"] == pytest.approx(1 / 1)  # resolution 2 at step 1: (2 - 1) / 1
+    # resolution 2 (a run from before counts on a grid lost their brackets): read at checks
+    assert b1["at_checks"] == 4 and not b1["exact"]
     assert lad.loc[("b", 0.01), "reached"] == 0
 
 
@@ -94,12 +95,26 @@ def test_markdown_cells_and_winners():
         for ln in text.splitlines()[2:]
     }
     assert rows["a"] == ["a", "constant", "0.1", "11 / 12", "110 / (1/2)", "exact"]
-    assert rows["b"] == ["b", "constant", "0.1", "8 / 8", "- / -", "<= 100%"]
+    assert rows["b"] == ["b", "constant", "0.1", "8 / 8", "- / -", "at checks"]
     w = ladder.winners(lad, "samples").set_index("target")["variant"].to_dict()
     assert w == {0.1: "b", 0.01: "a"}
     assert ladder.win_counts(lad, "samples") == "a 1, b 1"
     frame = ladder.winners_frame(lad)
     assert frame.to_dict("records") == [{"problem": "p", "0.1": "b / b", "0.01": "a / a"}]
+
+
+def test_counts_without_a_bracket_are_rendered_as_read_at_checks():
+    # b's counts read at checks (no resolution), as a grid run records them now
+    hits = _hits()
+    grid = hits["variant"] == "b"
+    hits.loc[grid, ["first_resolution", "stay_resolution"]] = pd.NA
+    lad = ladder.ladder(hits)
+    b = lad[lad["variant"] == "b"]
+    assert b["at_checks"].tolist() == [0, 4]  # targets 0.01 (none reached), 0.1
+    assert ladder.resolution_text(b) == "at checks"
+    text = ladder.ladder_table(lad, "samples")
+    assert "at checks" in text and "%" not in text  # no bracket, of any width
+    assert latex.ladder_frame(lad)["resolution"].tolist() == ["exact", "at checks"]
 
 
 def test_theory_names_the_rate_at_two_over_L():
@@ -127,4 +142,4 @@ def test_latex_is_booktabs():
     tex = latex.to_latex(latex.ladder_frame(ladder.ladder(_hits())), "p & q")
     for rule in ("\\toprule", "\\midrule", "\\bottomrule", "\\begin{tabular}"):
         assert rule in tex
-    assert "110 / (1/2)" in tex and "at most 100\\%" in tex and "p \\& q" in tex
+    assert "110 / (1/2)" in tex and "at checks" in tex and "p \\& q" in tex

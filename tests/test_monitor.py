@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from gdjax import metrics
-from gdjax.monitor import Booking, Ledger, Levels, book, lower_ends
+from gdjax.monitor import Booking, Ledger, Levels, book, dense_prefix, lower_ends
 
 F_STAR, F0, TOL, TARGETS, FACTOR = 1.0, 3.0, 0.05, (0.5, 0.1, 0.01), 40.0
 
@@ -138,11 +138,12 @@ def test_booking_of_a_grid_curve_matches_the_rules_at_grid_points(x64, early_sto
         assert got.first[lane].tolist() == want_first, lane
         assert got.stay[lane].tolist() == want_stay, lane
         assert got.last[lane] == want_last, lane
-        # the lower end of each bracket is the grid point before
-        for steps in (got.first[lane], got.stay[lane]):
-            los = lower_ends(steps, grid)
-            want = [grid[list(grid).index(s) - 1] if s > 0 else s for s in steps]
-            assert los.tolist() == want, lane
+        # read at checks: a bracket (the step before) only where every step up to the count
+        # was checked, the grid's 0, 1, 2 (not the grid point before: between checks the
+        # trajectory may cross a level and come back)
+        first = got.first[lane]
+        want = [s - 1 if 0 < s < 3 else (0 if s == 0 else -1) for s in first]
+        assert lower_ends(first, first < dense_prefix(grid)).tolist() == want, lane
 
 
 def test_lanes_halted_at_the_start_keep_the_start_booking(x64):
@@ -170,7 +171,10 @@ def test_levels_are_float64_on_the_host_then_cast():
     assert float(at_optimum.denom) == np.finfo(np.float32).tiny  # 0 / 0 avoided
 
 
-def test_lower_ends_are_the_steps_before_or_the_grid_point_before():
+def test_lower_ends_are_the_steps_before_and_none_for_counts_read_at_checks():
     np.testing.assert_array_equal(lower_ends(np.array([-1, 0, 1, 17])), [-1, 0, 0, 16])
+    steps = np.array([-1, 0, 1, 3, 9])
     grid = np.array([0, 1, 3, 9])
-    np.testing.assert_array_equal(lower_ends(np.array([-1, 0, 1, 3, 9]), grid), [-1, 0, 0, 1, 3])
+    assert dense_prefix(grid) == 2 and dense_prefix(np.arange(4)) == 4
+    np.testing.assert_array_equal(lower_ends(steps, steps < dense_prefix(grid)), [-1, 0, 0, -1, -1])
+    np.testing.assert_array_equal(lower_ends(steps, False), [-1] * 5)

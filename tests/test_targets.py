@@ -76,34 +76,143 @@ def test_noisy_sgd_dips_below_and_back_first_differs_from_stay(x64):
     assert first >= 0 and (stay == -1 or stay > first)
 
 
+def _classification(kind):
+    if kind == "logistic":
+        return gdjax.problems.make_logistic(96, 3, seed=1)
+    return gdjax.problems.make_softmax(96, 3, 3, seed=1)
+
+
 @pytest.mark.parametrize("kind", ["logistic", "softmax"])
 @pytest.mark.parametrize("batch_size", [None, 1, 16], ids=["batch", "stochastic", "minibatch"])
-def test_grid_counts_are_the_first_grid_checks_and_brackets_hold(x64, kind, batch_size):
-    if kind == "logistic":
-        p = gdjax.problems.make_logistic(96, 3, seed=1)
-    else:
-        p = gdjax.problems.make_softmax(96, 3, 3, seed=1)
+def test_grid_counts_are_read_at_checks_without_a_bracket(x64, kind, batch_size):
+    p = _classification(kind)
     lr = 2.0 if batch_size is None else 0.5
     epochs = 300 if batch_size is None else 20
     r = gdjax.run(
-        p, lr=lr, batch_size=batch_size, epochs=epochs, seed=5, targets=TARGETS, early_stop=False
+        p,
+        lr=lr,
+        batch_size=batch_size,
+        epochs=epochs,
+        seed=5,
+        targets=TARGETS,
+        early_stop=False,
+        exact=False,
     )
-    assert not r.sweep.exact
+    assert not r.sweep.exact and not r.exact
     _, losses = gd_loop(
         kind, p.X, p.y, lr=lr, b=batch_size or 96, epochs=epochs, seed=5, l2=p.spec.l2
     )
     grid = r.sweep.eval_steps
+    dense = int(np.flatnonzero(grid != np.arange(len(grid)))[0])  # checked every step below
+    h = r.hits()
+    assert not h["exact"].any()
     reached = 0
     for target in TARGETS:
         first, stay, row = lane_hits(r, target)
+        # the first grid check at or below, the first of the final run of checks below
         assert (first, stay) == reference_hits(losses, r.f_star, grid, target), target
-        if first > 0:
-            reached += 1
-            lo = first - row["first_resolution"]
-            assert lo in grid and lo < first  # the bracket is the previous grid check
-            # geometric grid: the bracket is a small fraction of the count
-            assert row["first_resolution"] <= max(1, 0.1 * first)
+        reached += first > 0
+        if first >= dense:
+            assert row.isna()["first_resolution"], target  # read at checks: no bracket
+        elif first > 0:
+            assert row["first_resolution"] == 1  # every step up to it was checked
+        if stay >= 0:
+            assert row.isna()["stay_resolution"], target  # its later steps were not all checked
     assert reached >= (1 if batch_size == 1 else 2)  # stochastic stalls at its noise floor
+    f = r.sweep.to_frame()
+    assert not f["exact"].any()
+    if r.status == "converged" and r.steps_to_target >= dense:
+        assert r.resolution is None and f["resolution"].isna().all()
+
+
+def test_a_grid_count_with_its_old_bracket_was_false():
+    # The issue's case: on the grid the first check at or below 1e-2 is step 82 (the check
+    # before it is 78), but the loss of the per-step float64 reference is there at step 51.
+    p = gdjax.problems.make_logistic(300, 5, seed=0)
+    kw = dict(lr=1.0, batch_size=16, epochs=30, seed=1, targets=[1e-2], early_stop=False)
+    _, losses = gd_loop("logistic", p.X, p.y, lr=1.0, b=16, epochs=30, seed=1, l2=p.spec.l2)
+    on_grid = gdjax.run(p, exact=False, **kw)
+    first, _, row = lane_hits(on_grid, 1e-2)
+    truth, _ = reference_hits(losses, on_grid.f_star, np.arange(len(losses)), 1e-2)
+    assert truth == 51 and first > truth + 4  # a bracket (first - 4, first] would be false
+    assert row.isna()["first_resolution"] and not row["exact"]
+    by_default = gdjax.run(p, **kw)  # affordable: checked after every step
+    first, _, row = lane_hits(by_default, 1e-2)
+    assert by_default.exact and first == 51 and row["first_resolution"] == 1
+
+
+@pytest.mark.parametrize("kind", ["logistic", "softmax"])
+@pytest.mark.parametrize("batch_size", [1, 16], ids=["stochastic", "minibatch"])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_classification_counts_are_exact_to_the_step_by_default(x64, kind, batch_size, seed):
+    """Every first-hit and stay-below count of noisy logistic and softmax lanes equals that of
+    a per-step float64 NumPy loop, for several rates in one sweep (the issue's case among them:
+    logistic, batch 16, lr 1.0, seed 1, 1e-2 first hit at step 51)."""
+    p = (
+        gdjax.problems.make_logistic(300, 5, seed=0)
+        if kind == "logistic"
+        else gdjax.problems.make_softmax(300, 5, 3, seed=0)
+    )
+    lrs = [0.1, 0.3, 1.0]
+    epochs = 30 if batch_size == 16 else 6
+    targets = [0.5, 1e-1, 3e-2, 1e-2]
+    res = gdjax.sweep(
+        p,
+        lrs=lrs,
+        seeds=[seed],
+        batch_size=batch_size,
+        epochs=epochs,
+        targets=targets,
+        early_stop=False,
+    )
+    assert res.exact  # chosen by the cost model: n x the parameters x the steps is small
+    h = res.hits()
+    compared = hits = 0
+    for lr in lrs:
+        _, losses = gd_loop(
+            kind, p.X, p.y, lr=lr, b=batch_size, epochs=epochs, seed=seed, l2=p.spec.l2
+        )
+        rel = (losses - res.f_star) / (losses[0] - res.f_star)
+        for target in targets:
+            if np.min(np.abs(rel - target)) < 1e-9:  # within rounding of the level: no verdict
+                continue
+            row = h[(h["lr"] == lr) & (h["target"] == target)].iloc[0]
+            first = -1 if row.isna()["first_step"] else int(row["first_step"])
+            stay = -1 if row.isna()["stay_step"] else int(row["stay_step"])
+            want = reference_hits(losses, res.f_star, np.arange(len(losses)), target)
+            assert (first, stay) == want, (lr, target)
+            compared += 1
+            hits += first > 0
+            if first > 0:
+                assert row["first_resolution"] == 1 and row["exact"]
+    assert compared >= 10 and hits >= 4
+
+
+@pytest.mark.parametrize(
+    "batch_size, epochs, lanes, exact",
+    [(None, 500, 48, True), (1024, 50, 48, True), (32, 20, 48, False), (1, 3, 48, False)],
+    ids=["batch", "half-batch", "minibatch-32", "stochastic"],
+)
+def test_exact_by_default_where_the_check_costs_at_most_a_step(batch_size, epochs, lanes, exact):
+    # the default suite's logistic shape: a check is a pass over 2048 rows, n / 2b steps
+    p = gdjax.problems.make_logistic(2048, 32, seed=0)
+    lrs = np.geomspace(1e-3, 1.0, lanes)
+    args = gdjax.sweep_args.check(p, lrs=lrs, batch_size=batch_size, epochs=epochs)
+    assert args.exact is exact
+    forced = gdjax.sweep_args.check(p, lrs=lrs, batch_size=batch_size, epochs=epochs, exact=True)
+    assert forced.exact and forced.chunk > 1
+
+
+def test_exact_by_default_where_all_the_checks_are_small():
+    # flops of every check of the run: steps x lanes x 2 n P, against the budget
+    p = gdjax.problems.make_softmax(300, 5, 3, seed=0)  # P = 6 x 3
+    per_lane = 540 * 2 * 300 * 18  # batch 16 for 30 epochs
+    small = int(gdjax.sweep_args.CHECK_BUDGET_FLOPS // per_lane)
+    for lanes, exact in ((small, True), (small + 1, False)):
+        args = gdjax.sweep_args.check(p, lrs=np.linspace(0.1, 1, lanes), batch_size=16, epochs=30)
+        assert args.exact is exact, lanes
+    linear = gdjax.problems.make_linear(2048, 32)  # a cheap monitor: always exact
+    assert gdjax.sweep_args.check(linear, lrs=np.ones(48), batch_size=1, epochs=3).exact
 
 
 def test_grid_loss_curve_matches_reference_at_grid_steps(x64):
