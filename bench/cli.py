@@ -19,6 +19,10 @@ from bench.errors import UserError
 DEFAULT_OUT = Path("results/runs")
 DEFAULT_CACHE = Path.home() / ".cache" / "gdjax" / "xla"
 DESCRIPTION = "Benchmark batch, stochastic and mini-batch gradient descent with gdjax."
+ONLY_HELP = (
+    "only the entries PATTERN names: whole problem, variant or optimizer names, one or several "
+    "joined by '__' (sgd, linear-*, batch__sgd); * and ? are wildcards"
+)
 
 
 # ---------------------------------------------------------------------------------- checked numbers
@@ -201,7 +205,7 @@ def _add_run(sub) -> None:
         metavar="RUN_DIR",
         help="continue the newest unfinished run of this suite (or RUN_DIR), skipping done entries",
     )
-    r.add_argument("--only", help="run only entries whose key contains this text")
+    r.add_argument("--only", metavar="PATTERN", help=ONLY_HELP)
     r.add_argument("--x64", action="store_true", help="enable float64 (JAX_ENABLE_X64)")
     r.add_argument(
         "--cache-dir",
@@ -233,12 +237,14 @@ def _add_report(sub) -> None:
 def _add_scaling(sub) -> None:
     sc = sub.add_parser("scaling", help="time a suite's kernels with lanes sharded over devices")
     sc.add_argument("--suite", default="perf", help="suite name or path (default perf)")
-    sc.add_argument("--devices", type=positive_int, nargs="+", default=[1, 2], help="device counts")
+    sc.add_argument(
+        "--devices", type=positive_int, nargs="+", default=[1, 2], help="device counts, each once"
+    )
     sc.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder of run folders")
     sc.add_argument(
         "--repeats", type=positive_int, help="timed repeats per kernel (default: suite's)"
     )
-    sc.add_argument("--only", help="only entries whose key contains this text")
+    sc.add_argument("--only", metavar="PATTERN", help=ONLY_HELP)
     hosts.add_arguments(sc)
     sc.set_defaults(func=cmd_scaling)
     # internal: one device count, in a fresh process; no help=, so --help does not list it

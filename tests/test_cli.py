@@ -115,3 +115,23 @@ def test_python_dash_m_bench_names_itself():
         timeout=120,
     )
     assert proc.returncode == 0 and proc.stdout.startswith("usage: python -m bench ")
+
+
+def test_only_says_what_it_matched_before_running(tmp_path, capsys):
+    from tests.conftest import TINY_SUITE
+
+    (tmp_path / "tiny.toml").write_text(TINY_SUITE)
+    args = ["run", "--suite", str(tmp_path / "tiny.toml"), "--only", "minibatch-8"]
+    assert cli.main([*args, "--no-cache", "--no-progress", "--out", str(tmp_path / "runs")]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first == "--only 'minibatch-8': 1 of 2 entries: linear-64x3__minibatch-8__sgd"
+
+
+def test_scaling_refuses_a_device_count_given_twice(tmp_path, capsys):
+    """Two rows per entry for one count made a pandas Series of one cell of scaling.csv."""
+    args = ["scaling", "--suite", "smoke", "--devices", "1", "2", "1", "--out", str(tmp_path)]
+    assert cli.main(args) == 2
+    assert capsys.readouterr().err == (
+        "error: --devices lists 1 twice: give each device count once\n"
+    )
+    assert not any(tmp_path.iterdir())
