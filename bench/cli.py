@@ -16,9 +16,20 @@ from pathlib import Path
 from bench import hosts
 from bench.errors import UserError
 
-DEFAULT_OUT = Path("results/runs")
+#: Where a user's runs and reports go unless told otherwise (relative to the working folder;
+#: the repository's .gitignore ignores it): runs under ``bench-out/runs``, the report beside them.
+SCRATCH = Path("bench-out")
+DEFAULT_OUT = SCRATCH / "runs"
+#: The repository this ``bench`` comes from; its ``results/`` holds the published runs and
+#: tables, written only with ``--publish``.
+REPOSITORY = Path(__file__).resolve().parent.parent
 DEFAULT_CACHE = Path.home() / ".cache" / "gdjax" / "xla"
 DESCRIPTION = "Benchmark batch, stochastic and mini-batch gradient descent with gdjax."
+PUBLISH_HELP = "write into the repository's results/runs (what `report --publish` publishes)"
+ONLY_HELP = (
+    "only the entries PATTERN names: whole problem, variant or optimizer names, one or several "
+    "joined by '__' (sgd, linear-*, batch__sgd); * and ? are wildcards"
+)
 
 
 # ---------------------------------------------------------------------------------- checked numbers
@@ -56,10 +67,91 @@ def smoothing(text: str) -> float:
     return v
 
 
+# ---------------------------------------------------------------------------------- destinations
+
+
+def published() -> Path | None:
+    """The repository's ``results/`` (published runs, tables and plots), or None when this
+    ``bench`` is not run from a checkout (an installed copy has nothing to publish into)."""
+    if (REPOSITORY / "pyproject.toml").is_file() and (REPOSITORY / "results").is_dir():
+        return REPOSITORY / "results"
+    return None
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path.resolve().is_relative_to(folder.resolve())
+
+
+def destination(given: Path | None, publish: bool, scratch: Path, sub: str, flag: str) -> Path:
+    """Where a command writes: ``given``, else the scratch default, else with ``--publish`` the
+    repository's ``results/<sub>``; nothing lands in ``results/`` without ``--publish``.
+
+    Args:
+        given: the folder the user named with ``flag`` (None: not given).
+        publish: ``--publish``.
+        scratch: the default without ``--publish``.
+        sub: the part of ``results/`` that ``--publish`` writes (``runs``, or ``""``).
+        flag: the option's name, for messages.
+
+    Returns:
+        The folder (checked: not a file, nor under one).
+
+    Raises:
+        UserError: ``--publish`` with ``flag``, ``--publish`` outside a checkout, or ``given``
+            inside the published ``results/`` without ``--publish``.
+
+    Example:
+        >>> destination(None, False, Path("bench-out/runs"), "runs", "--out").as_posix()
+        'bench-out/runs'
+    """
+    results = published()
+    if publish:
+        if given is not None:
+            raise UserError(f"--publish writes into the repository's results/: drop {flag}")
+        if results is None:
+            raise UserError(
+                f"--publish writes into the repository's results/, and {REPOSITORY} is not a "
+                "gdjax checkout: use --out / --results"
+            )
+        return folder_arg(results / sub, "--publish")
+    if given is None:
+        return folder_arg(scratch, flag)
+    if results is not None and _inside(given, results):
+        raise UserError(
+            f"{flag} {given} is inside the repository's published results/ ({results}); "
+            "pass --publish (and no " + flag + ") to write there"
+        )
+    return folder_arg(given, flag)
+
+
+def folder_arg(path: Path, flag: str) -> Path:
+    """``path``, a folder to write into, checked: it and the folders above it are folders, not
+    files (``mkdir`` would only say 'File exists').
+
+    Raises:
+        UserError: ``path`` or a folder above it is a file.
+
+    Example:
+        >>> folder_arg(Path("bench-out"), "--out").name
+        'bench-out'
+    """
+    for p in [path, *path.parents]:
+        if p.exists():
+            if not p.is_dir():
+                where = "is a file" if p == path else f"is under {p}, a file"
+                raise UserError(f"{flag} {path} {where}, not a folder")
+            break
+    return path
+
+
 # ---------------------------------------------------------------------------------- commands
 
 
 def cmd_run(args) -> int:
+    out = destination(args.out, args.publish, DEFAULT_OUT, "runs", "--out")
+    resume = Path(args.resume) if isinstance(args.resume, str) else args.resume
+    if isinstance(resume, Path) and not args.publish:
+        destination(resume, False, DEFAULT_OUT, "runs", "--resume")  # a published run: --publish
     hosts.join(args)  # before anything asks JAX for its devices; a bad flag is a user error
     import gdjax
     from bench import baselines, runner, suites, timing
@@ -70,10 +162,9 @@ def cmd_run(args) -> int:
     with x64, cache:
         suite = suites.load(args.suite)
         suite.validate()  # every problem's data and sizes, before the run folder exists
-        resume = Path(args.resume) if isinstance(args.resume, str) else args.resume
         runner.run_suite(
             suite,
-            args.out,
+            out,
             repeats=args.repeats,
             resume=resume,
             progress=not args.no_progress,
@@ -86,9 +177,22 @@ def cmd_run(args) -> int:
 def cmd_report(args) -> int:
     from bench import report
 
-    written = report.write(args.runs, args.results, smooth=args.smooth, plots=not args.no_plots)
+    results = destination(args.results, args.publish, SCRATCH, "", "--results")
+    runs_dir = args.runs
+    if args.publish:
+        # the published README shows published runs only: a scratch run is never added to it
+        if runs_dir is not None and not _inside(runs_dir, results / "runs"):
+            raise UserError(
+                f"report --publish reads the published runs ({results / 'runs'}), not "
+                f"{runs_dir}: make the run with `bench run ... --publish`"
+            )
+        runs_dir = results / "runs"
+    elif runs_dir is None:
+        runs_dir = DEFAULT_OUT
+    written = report.write(runs_dir, results, smooth=args.smooth, plots=not args.no_plots)
     for p in written:
         print(p)
+    print(f"report of {runs_dir} written to {results / 'README.md'}")
     return 0
 
 
@@ -130,7 +234,8 @@ def cmd_scaling(args) -> int:
     processes = hosts.settings(
         coordinator=args.coordinator, num_processes=args.num_processes, process_id=args.process_id
     )  # checked here, joined by each worker: one jax.distributed session per device count
-    scaling.run(args.suite, args.devices, args.out, args.repeats, args.only, processes=processes)
+    out = destination(args.out, args.publish, DEFAULT_OUT, "runs", "--out")
+    scaling.run(args.suite, args.devices, out, args.repeats, args.only, processes=processes)
     return 0
 
 
@@ -189,7 +294,10 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
 def _add_run(sub) -> None:
     r = sub.add_parser("run", help="run a suite and save its lanes and curves")
     r.add_argument("--suite", required=True, help="suite name (bench/suites/NAME.toml) or path")
-    r.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder of run folders")
+    r.add_argument(
+        "--out", type=Path, default=None, help=f"folder of run folders (default {DEFAULT_OUT})"
+    )
+    r.add_argument("--publish", action="store_true", help=PUBLISH_HELP)
     r.add_argument(
         "--repeats", type=positive_int, help="timed repeats per kernel (default: suite's)"
     )
@@ -201,7 +309,7 @@ def _add_run(sub) -> None:
         metavar="RUN_DIR",
         help="continue the newest unfinished run of this suite (or RUN_DIR), skipping done entries",
     )
-    r.add_argument("--only", help="run only entries whose key contains this text")
+    r.add_argument("--only", metavar="PATTERN", help=ONLY_HELP)
     r.add_argument("--x64", action="store_true", help="enable float64 (JAX_ENABLE_X64)")
     r.add_argument(
         "--cache-dir",
@@ -216,9 +324,18 @@ def _add_run(sub) -> None:
 
 
 def _add_report(sub) -> None:
-    rep = sub.add_parser("report", help="write results/README.md and plots from saved runs")
-    rep.add_argument("runs", nargs="?", type=Path, default=DEFAULT_OUT, help="folder of runs")
-    rep.add_argument("--results", type=Path, default=Path("results"), help="where to write")
+    rep = sub.add_parser("report", help="write a README, perf.md and plots from saved runs")
+    rep.add_argument(
+        "runs", nargs="?", type=Path, default=None, help=f"folder of runs (default {DEFAULT_OUT})"
+    )
+    rep.add_argument(
+        "--results", type=Path, default=None, help=f"where to write (default {SCRATCH})"
+    )
+    rep.add_argument(
+        "--publish",
+        action="store_true",
+        help="report the published runs (results/runs) into the repository's results/",
+    )
     rep.add_argument(
         "--smooth",
         type=smoothing,
@@ -233,12 +350,17 @@ def _add_report(sub) -> None:
 def _add_scaling(sub) -> None:
     sc = sub.add_parser("scaling", help="time a suite's kernels with lanes sharded over devices")
     sc.add_argument("--suite", default="perf", help="suite name or path (default perf)")
-    sc.add_argument("--devices", type=positive_int, nargs="+", default=[1, 2], help="device counts")
-    sc.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder of run folders")
+    sc.add_argument(
+        "--devices", type=positive_int, nargs="+", default=[1, 2], help="device counts, each once"
+    )
+    sc.add_argument(
+        "--out", type=Path, default=None, help=f"folder of run folders (default {DEFAULT_OUT})"
+    )
+    sc.add_argument("--publish", action="store_true", help=PUBLISH_HELP)
     sc.add_argument(
         "--repeats", type=positive_int, help="timed repeats per kernel (default: suite's)"
     )
-    sc.add_argument("--only", help="only entries whose key contains this text")
+    sc.add_argument("--only", metavar="PATTERN", help=ONLY_HELP)
     hosts.add_arguments(sc)
     sc.set_defaults(func=cmd_scaling)
     # internal: one device count, in a fresh process; no help=, so --help does not list it

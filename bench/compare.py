@@ -245,11 +245,14 @@ def disagreements(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     # the same rate written by two runs (parquet, csv) must match: 12 significant digits
     lanes["lr"] = [float(f"{v:.12g}") for v in lanes["lr"]]
     lanes["steps_to_target"] = pd.to_numeric(lanes["steps_to_target"], errors="coerce")
+    # a grid that repeats a rate has lanes with equal keys: pair the k-th copy in one run with
+    # the k-th in the other (the same configuration), never every copy with every copy
+    lanes["copy"] = lanes.groupby(["run", *LANE], sort=False).cumcount()
     ref = lanes[lanes["run"] == run_ids[0]].drop(columns="run")
     summary, differing = [], []
     for r in run_ids[1:]:
         other = lanes[lanes["run"] == r].drop(columns="run")
-        m = ref.merge(other, on=LANE, how="outer", suffixes=("_a", "_b"), indicator=True)
+        m = ref.merge(other, on=[*LANE, "copy"], how="outer", suffixes=("_a", "_b"), indicator=True)
         both = m[m["_merge"] == "both"]
         status = both["status_a"] != both["status_b"]
         sa, sb = both["steps_to_target_a"], both["steps_to_target_b"]

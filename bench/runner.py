@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 import gdjax
-from bench import envinfo, hosts, runs, tables, timing
+from bench import envinfo, hosts, runs, suites, tables, timing
 from bench.errors import UserError
 from bench.suites import Entry, Suite
 
@@ -150,7 +150,7 @@ def run_suite(
         resume: True to continue the newest unfinished run of this suite and machine, or the
             path of a run folder to continue; False always makes a new folder.
         progress: show a progress bar over entries.
-        only: run only entries whose key contains this text.
+        only: run only the entries this pattern names (whole fields: ``bench.suites.select``).
         extra: ``extra(entry, problem, kernel, lanes) -> lanes`` adds columns (baselines).
         log: where one-line messages go.
 
@@ -165,9 +165,12 @@ def run_suite(
     if repeats is not None and repeats < 1:
         raise UserError(f"--repeats must be >= 1, got {repeats}")
     env = envinfo.describe()
-    chosen = [e for e in suite.entries if only is None or only in e.key]
-    if not chosen:
-        raise UserError(f"no entry of suite {suite.name!r} matches --only {only!r}")
+    chosen = suites.select(suite, only)
+    if only is not None and hosts.is_lead():  # what a pattern matched, before anything runs
+        log(
+            f"--only {only!r}: {len(chosen)} of {len(suite.entries)} entries: "
+            + ", ".join(e.key for e in chosen)
+        )
     kw = dict(env=env, repeats=repeats, total=len(chosen))
     if not hosts.is_lead():
         # the same kernels as process 0, in its order; no folder, no bar, no baselines (their

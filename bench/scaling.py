@@ -36,7 +36,7 @@ def worker(suite_name: str, devices: int, repeats: int, only: str | None) -> lis
         suite_name: suite name or path.
         devices: devices to use; with several processes, per process.
         repeats: timed calls per kernel (0: the suite's own).
-        only: run only entries whose key contains this text.
+        only: run only the entries this pattern names (whole fields: ``bench.suites.select``).
 
     Returns:
         One dict per entry: its keys, the total ``devices``, the times and the final losses.
@@ -52,9 +52,7 @@ def worker(suite_name: str, devices: int, repeats: int, only: str | None) -> lis
     sharding = gdjax.devices.lane_sharding(mesh)
     suite = suites.load(suite_name)
     rows = []
-    for e in suite.entries:
-        if only and only not in e.key:
-            continue
+    for e in suites.select(suite, only):
         s = e.settings
         problem = suite.builders[e.problem]()
         kernel = e.kernel(problem, sharding=sharding if len(mesh) > 1 else None)
@@ -117,7 +115,7 @@ def run(
         device_counts: devices per worker (per process, with several).
         out: folder of run folders.
         repeats: timed calls per kernel (None: the suite's own).
-        only: run only entries whose key contains this text.
+        only: run only the entries this pattern names (whole fields: ``bench.suites.select``).
         log: where one-line messages go.
         processes: ``bench.hosts.settings(...)``: how the workers join (None: they do not,
             ``{}``: they detect the cluster).
@@ -128,13 +126,20 @@ def run(
     """
     import jax
 
+    twice = sorted({k for i, k in enumerate(device_counts) if k in device_counts[:i]})
+    if twice:  # each count is one row per entry: a repeated one has no single reference row
+        raise UserError(f"--devices lists {twice[0]} twice: give each device count once")
     suite = suites.load(suite_name)  # fail fast on a bad suite; the folder takes its name
     suite.validate()
+    chosen = suites.select(suite, only)  # before any worker starts: a pattern that names nothing
     label = suite.name
     env = envinfo.describe()
     cpu = jax.default_backend() == "cpu"
     # known from the flags; under a detected cluster, from the first worker's reply
     results, lead = [], (processes or {}).get("process_id", 0) == 0
+    if only is not None and lead:
+        keys = ", ".join(e.key for e in chosen)
+        log(f"--only {only!r}: {len(chosen)} of {len(suite.entries)} entries: {keys}")
     for i, k in enumerate(device_counts):
         child_env = dict(os.environ)
         if cpu:

@@ -37,7 +37,13 @@ MAX_GRID = 100_000
 MAX_NAME = 100
 
 _LABEL = re.compile(r"[A-Za-z0-9._-]+")
-_LABEL_DOC = "letters, digits, '.', '_' or '-' (a label: no '/', '..' or leading '.')"
+_LABEL_DOC = (
+    "letters, digits, '.', '_' or '-' (a label: no '/', '..' or '__', no leading '.', "
+    "no leading or trailing '_')"
+)
+#: What joins a problem, a variant and an optimizer into an entry key (``Entry.key``): no label
+#: holds it, so two entries never share a key.
+KEY_SEPARATOR = "__"
 
 
 #: Marks a field that has no default: it must be given.
@@ -65,7 +71,9 @@ class Field:
 
 def label(v, arg: str = "name") -> str:
     """A name that becomes part of file names: letters, digits, '.', '_', '-'; no '..', no
-    leading '.', at most :data:`MAX_NAME` characters.
+    leading '.', no '__' (:data:`KEY_SEPARATOR`) and no '_' at either end (so the keys
+    ``problem__variant__optimizer`` split one way only: unique by construction), at most
+    :data:`MAX_NAME` characters.
 
     Raises:
         TypeError: not a string.
@@ -79,6 +87,9 @@ def label(v, arg: str = "name") -> str:
         raise TypeError(f"{arg} must be a string, got {type(v).__name__}")
     if not _LABEL.fullmatch(v) or v.startswith(".") or ".." in v or len(v) > MAX_NAME:
         raise ValueError(f"{arg} {v!r} is not a label")
+    if KEY_SEPARATOR in v or v.startswith("_") or v.endswith("_"):
+        # 'a_' x 'b' and 'a' x '_b' would both be a___b: a name may not touch the separator
+        raise ValueError(f"{arg} {v!r} holds or touches {KEY_SEPARATOR!r}, the key separator")
     return v
 
 
@@ -98,13 +109,17 @@ def _choice(what: str, choices) -> Callable[[Any], str]:
 
 
 def _names_list(what: str, check_one) -> Callable[[Any], list]:
-    """A name or a non-empty list of names, each passed through ``check_one``."""
+    """A name or a non-empty list of distinct names, each passed through ``check_one``."""
 
     def check(v):
         v = [v] if isinstance(v, str) else v
         if not isinstance(v, list) or not v:
             raise TypeError(f"{what} must be a name or a non-empty list of names, got {v!r}")
-        return [check_one(x) for x in v]
+        names = [check_one(x) for x in v]
+        twice = [n for i, n in enumerate(names) if n in names[:i]]
+        if twice:  # each name is one entry: the same one twice would be two entries, one key
+            raise ValueError(f"{what} lists {twice[0]!r} twice, in {v!r}")
+        return names
 
     return check
 
@@ -302,7 +317,7 @@ PROBLEM_FIELDS: dict[str, Field] = {
     "name": Field(_LABEL_DOC, label),
     "source": Field("a source", _choice("source", tuple(SOURCES)), own_message=True),
     "variants": Field(
-        "a non-empty list of variant names", _names_list("variants", label), default=None
+        "a non-empty list of distinct variant names", _names_list("variants", label), default=None
     ),
     "dtype": Field(
         '"float32" or "float64"', _choice("dtype", ("float32", "float64")), default=None

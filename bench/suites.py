@@ -48,6 +48,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import hashlib
 import json
 import tomllib
@@ -60,6 +61,7 @@ import gdjax
 from bench.errors import UserError
 from bench.suite_schema import (  # noqa: F401 (BASELINES, label: public names of this module)
     BASELINES,
+    KEY_SEPARATOR,
     PROBLEM_FIELDS,
     REQUIRED,
     RUN_FIELDS,
@@ -127,8 +129,9 @@ class Entry:
 
     @property
     def key(self) -> str:
-        """A stable id, also the file name of the entry's saved part."""
-        return f"{self.problem}__{self.variant}__{self.optimizer}"
+        """A stable id, also the file name of the entry's saved part; unique in a suite, since
+        no name holds the separator ``__`` (``suite_schema.label``)."""
+        return KEY_SEPARATOR.join((self.problem, self.variant, self.optimizer))
 
     @property
     def kind(self) -> str:
@@ -250,6 +253,58 @@ class Suite:
                 except (ValueError, TypeError) as err:
                     msg = f"{where} x variant {e.variant!r}: {_one_line(err)}"
                     raise SuiteError(msg, self.path) from None
+
+
+def select(suite: Suite, only: str | None) -> list[Entry]:
+    """The entries of ``suite`` that ``--only PATTERN`` names, in suite order.
+
+    A pattern names whole fields, never parts of one: it is one field or several consecutive
+    ones joined by ``__`` (problem, variant, optimizer, as in ``Entry.key``), each matched whole,
+    with ``*`` and ``?`` as wildcards. So ``sgd`` is every entry whose problem, variant or
+    optimizer is ``sgd`` (not every key that ends in ``__sgd``), ``linear-*`` every problem whose
+    name starts so, ``batch__sgd`` the variant ``batch`` with the optimizer ``sgd``, and
+    ``p__batch__sgd`` one entry.
+
+    Args:
+        suite: from :func:`load`.
+        only: the pattern; None selects every entry.
+
+    Returns:
+        The matching entries.
+
+    Raises:
+        UserError: a pattern that matches no entry (the message says how patterns match).
+
+    Example:
+        >>> [e.key for e in select(load("smoke"), "parabola")]
+        ['parabola__batch__sgd']
+    """
+    if only is None:
+        return list(suite.entries)
+    chosen = [e for e in suite.entries if matches(e, only)]
+    if not chosen:
+        raise UserError(
+            f"no entry of suite {suite.name!r} matches --only {only!r} (it names whole fields: "
+            "a problem, variant or optimizer, or consecutive ones joined by '__'; "
+            "* and ? are wildcards, e.g. 'linear-*')"
+        )
+    return chosen
+
+
+def matches(entry: Entry, only: str) -> bool:
+    """Whether the ``--only`` pattern ``only`` names ``entry`` (see :func:`select`).
+
+    Example:
+        >>> e = load("smoke").entries[0]
+        >>> matches(e, "sgd"), matches(e, "gd"), matches(e, "linear-*__batch")
+        (True, False, True)
+    """
+    parts = only.split(KEY_SEPARATOR)
+    fields = (entry.problem, entry.variant, entry.optimizer)
+    return any(
+        all(fnmatch.fnmatchcase(f, p) for f, p in zip(fields[i:], parts, strict=False))
+        for i in range(len(fields) - len(parts) + 1)
+    )
 
 
 def _one_line(e: Exception) -> str:

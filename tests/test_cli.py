@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import cli, report, suites
+from bench import cli, report, runs, suites
 from bench.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -115,3 +115,129 @@ def test_python_dash_m_bench_names_itself():
         timeout=120,
     )
     assert proc.returncode == 0 and proc.stdout.startswith("usage: python -m bench ")
+
+
+def test_only_says_what_it_matched_before_running(tmp_path, capsys):
+    from tests.conftest import TINY_SUITE
+
+    (tmp_path / "tiny.toml").write_text(TINY_SUITE)
+    args = ["run", "--suite", str(tmp_path / "tiny.toml"), "--only", "minibatch-8"]
+    assert cli.main([*args, "--no-cache", "--no-progress", "--out", str(tmp_path / "runs")]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first == "--only 'minibatch-8': 1 of 2 entries: linear-64x3__minibatch-8__sgd"
+
+
+def test_scaling_refuses_a_device_count_given_twice(tmp_path, capsys):
+    """Two rows per entry for one count made a pandas Series of one cell of scaling.csv."""
+    args = ["scaling", "--suite", "smoke", "--devices", "1", "2", "1", "--out", str(tmp_path)]
+    assert cli.main(args) == 2
+    assert capsys.readouterr().err == (
+        "error: --devices lists 1 twice: give each device count once\n"
+    )
+    assert not any(tmp_path.iterdir())
+
+
+# ------------------------------------------------------------------------- where output goes
+
+
+def _checkout(tmp_path, monkeypatch, tiny_run) -> Path:
+    """A stand-in repository (pyproject.toml, results/ with one published run), as cwd: the
+    quick start's commands run from the repository root."""
+    import shutil
+
+    repo = tmp_path / "repo"
+    shutil.copytree(tiny_run, repo / "results" / "runs" / tiny_run.name)
+    (repo / "pyproject.toml").write_text("[project]\nname = 'gdjax'\n")
+    (repo / "tiny.toml").write_text((tiny_run.parent.parent / "tiny.toml").read_text())
+    monkeypatch.setattr(cli, "REPOSITORY", repo, raising=False)
+    monkeypatch.chdir(repo)
+    return repo
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }
+
+
+def test_the_quick_start_writes_a_scratch_folder_and_no_published_file(
+    tmp_path, monkeypatch, tiny_run, capsys
+):
+    """`bench run --suite S && bench report`: the run and its report go to bench-out/;
+    results/ keeps every byte (it lost 27 files and its default run to the quick start)."""
+    repo = _checkout(tmp_path, monkeypatch, tiny_run)
+    before = _files(repo / "results")
+    assert cli.main(["run", "--suite", "tiny.toml", "--no-cache", "--no-progress"]) == 0
+    assert cli.main(["report", "--no-plots"]) == 0
+    out = capsys.readouterr().out
+    assert _files(repo / "results") == before
+    (run,) = runs.run_folders(repo / "bench-out" / "runs")
+    assert f"in {Path('bench-out/runs') / run.name}" in out  # it says where the run went
+    readme = (repo / "bench-out" / "README.md").read_text()
+    assert run.name in readme and tiny_run.name not in readme
+    assert out.rstrip().endswith("report of bench-out/runs written to bench-out/README.md")
+
+
+def test_publish_writes_the_repository_results(tmp_path, monkeypatch, tiny_run, capsys):
+    repo = _checkout(tmp_path, monkeypatch, tiny_run)
+    assert (
+        cli.main(["run", "--suite", "tiny.toml", "--no-cache", "--no-progress", "--publish"]) == 0
+    )
+    published = runs.run_folders(repo / "results" / "runs")
+    assert len(published) == 2 and tiny_run.name in {p.name for p in published}
+    assert cli.main(["report", "--no-plots", "--publish"]) == 0
+    readme = (repo / "results" / "README.md").read_text()
+    assert published[-1].name in readme  # the newest run of the machine
+    assert not (repo / "bench-out").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "text"),
+    [
+        # a scratch run never adds sections to the published README
+        (["report", "bench-out/runs", "--publish"], "report --publish reads the published runs"),
+        (["report", "--results", "results"], "--results results is inside the repository's"),
+        (["report", "--results", "results/sub"], "pass --publish"),
+        (["run", "--suite", "tiny.toml", "--out", "results/runs"], "--out results/runs is inside"),
+        (["run", "--suite", "tiny.toml", "--out", "results/../results/runs"], "is inside"),
+        (["run", "--suite", "tiny.toml", "--publish", "--out", "x"], "--publish writes into"),
+        (["scaling", "--suite", "tiny.toml", "--out", "results/runs"], "--out results/runs is"),
+        (["run", "--suite", "tiny.toml", "--resume", "results/runs"], "--resume results/runs is"),
+    ],
+)
+def test_writing_into_results_takes_publish(tmp_path, monkeypatch, tiny_run, capsys, argv, text):
+    repo = _checkout(tmp_path, monkeypatch, tiny_run)
+    (repo / "bench-out" / "runs").mkdir(parents=True)
+    before = _files(repo / "results")
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and text in err, err
+    assert _files(repo / "results") == before
+
+
+def test_publish_outside_a_checkout_is_refused(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(cli, "REPOSITORY", tmp_path / "site-packages")
+    assert cli.main(["report", "--publish"]) == 2
+    assert "is not a gdjax checkout" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "--suite", "smoke", "--no-cache", "--out", "{file}"],
+        ["run", "--suite", "smoke", "--no-cache", "--out", "{file}/runs"],
+        ["scaling", "--suite", "smoke", "--out", "{file}"],
+        ["report", "--results", "{file}"],
+    ],
+)
+def test_an_output_folder_that_is_a_file_is_one_clear_line(tmp_path, capsys, argv):
+    """mkdir said only 'File exists' (or 'Not a directory')."""
+    file = tmp_path / "taken"
+    file.write_text("mine")
+    argv = [a.format(file=file) for a in argv]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    flag = "--results" if "--results" in argv else "--out"
+    assert err.startswith(f"error: {flag} {file}") and err.count("\n") == 1, err
+    assert "a file, not a folder" in err and "File exists" not in err
+    assert file.read_text() == "mine"

@@ -215,3 +215,70 @@ def test_mangled_text(tmp_path, data, cuts, insert):
         suites.load(str(path)).validate()
     except suites.SuiteError as e:
         assert str(e).startswith("t.toml: ") and "\n" not in str(e)
+
+
+# ---------------------------------------------------------------------------------- entry keys
+
+
+def _windows(fields: tuple[str, ...]) -> set[str]:
+    """Every run of consecutive fields joined by '__': what a literal --only may name."""
+    return {"__".join(fields[i:j]) for i in range(len(fields)) for j in range(i + 1, 4)}
+
+
+# names made of the characters that build keys and their separator, so that keys would collide
+# often if the rules let them: mostly valid labels, now and then any such text
+key_names = st.one_of(
+    st.from_regex(r"[ab-]([ab_-]{0,3}[ab-])?", fullmatch=True),
+    st.text(alphabet="ab_-", min_size=1, max_size=5),
+)
+
+
+def _listed(names, unique=True):
+    """A non-empty list of ``names``, mostly without repeats (repeats are refused)."""
+    return mostly(st.lists(names, min_size=1, max_size=3, unique=unique),
+                  st.lists(names, min_size=2, max_size=3))  # fmt: skip
+
+
+@FUZZ
+@given(data=st.data())
+def test_entry_keys_are_unique_and_only_names_whole_fields(tmp_path, data):
+    """Keys never collide (a name holding '__', an optimizer or variant listed twice: refused),
+    and --only selects exactly the entries that have the pattern as whole consecutive fields."""
+    variants = data.draw(st.lists(key_names, min_size=1, max_size=3, unique=True))
+    opts = _listed(st.sampled_from(["sgd", "adam", "momentum"]))
+    doc = {
+        "defaults": {"lrs": [0.1], "epochs": 1, "optimizer": data.draw(opts)},
+        "variants": [{"name": v} for v in variants],
+        "problems": [
+            {"name": p, "source": "linear", "n": 4, "d": 1}
+            | ({"variants": data.draw(_listed(st.sampled_from(variants)))}
+               if data.draw(st.booleans()) else {})
+            for p in data.draw(st.lists(key_names, min_size=1, max_size=3, unique=True))
+        ],
+    }  # fmt: skip
+    path = tmp_path / "t.toml"
+    path.write_text(toml_document(doc), encoding="utf-8")
+    try:
+        suite = suites.load(str(path))
+    except suites.SuiteError as e:
+        assert str(e).startswith("t.toml: ") and "\n" not in str(e)
+        return
+    keys = [e.key for e in suite.entries]
+    assert len(set(keys)) == len(keys), keys
+    fields = [(e.problem, e.variant, e.optimizer) for e in suite.entries]
+    assert all("__" not in f for fs in fields for f in fs)
+    # a pattern: consecutive fields of some entry, a piece of a key, or junk
+    some = data.draw(st.sampled_from(fields))
+    pattern = data.draw(
+        st.sampled_from(sorted(_windows(some)))
+        | st.builds(lambda k, i, j: k[i:j], st.sampled_from(keys), st.integers(0, 9),
+                    st.integers(0, 20))
+        | key_names
+    )  # fmt: skip
+    want = [k for k, fs in zip(keys, fields, strict=True) if pattern in _windows(fs)]
+    try:
+        got = [e.key for e in suites.select(suite, pattern)]
+    except suites.UserError as e:
+        assert not want and "matches --only" in str(e) and "\n" not in str(e)
+        return
+    assert got == want

@@ -140,7 +140,7 @@ def test_bench_scaling_over_two_processes_saves_one_table(tmp_path):
     suite.write_text(TINY_SUITE)
     out = tmp_path / "runs"
     args = ["scaling", "--suite", str(suite), "--out", str(out), "--devices", "1", "2"]
-    outs = _two_processes([*args, "--repeats", "1", "--only", "minibatch"], _free_port_pair())
+    outs = _two_processes([*args, "--repeats", "1", "--only", "minibatch-8"], _free_port_pair())
     assert "saved" in outs[0][0] and "saved" not in outs[1][0]
     folders = runs.run_folders(out)
     assert len(folders) == 1, folders  # process 1 saved nothing

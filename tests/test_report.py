@@ -381,3 +381,24 @@ def test_seed_split_beside_jax_scans_own_split_which_is_its_ceiling():
     # batch GD has no bare split: no ceiling
     full = {**r, "seeds4_floor": float("nan")}
     assert next(t for t in perf_report._bare_targets({"x": full}) if "seeds" in t[0])[3] == "-"
+
+
+@pytest.mark.parametrize(
+    ("lrs_a", "lrs_b", "matched", "unmatched"),
+    [
+        ([0.1, 0.1, 0.3], [0.1, 0.1, 0.3], 3, 0),  # merged copy by copy: 5 "matched" before
+        ([0.1, 0.1, 0.3], [0.1, 0.3], 2, 1),  # the second copy of 0.1 has no partner
+        ([0.1, 0.3], [0.1, 0.3], 2, 0),
+    ],
+)
+def test_compare_counts_each_lane_of_a_repeated_rate_once(lrs_a, lrs_b, matched, unmatched):
+    def lanes(run, lrs):
+        return pd.DataFrame(
+            {"run": run, "suite": "s", "problem": "p", "variant": "batch", "batch_size": 16,
+             "optimizer": "sgd", "lr": lrs, "seed": 0, "status": "converged",
+             "steps_to_target": 10, "final_loss": 1.0}
+        )  # fmt: skip
+
+    summary, differing = compare.disagreements(pd.concat([lanes(0, lrs_a), lanes(1, lrs_b)]))
+    assert summary[["lanes", "unmatched"]].values.tolist() == [[matched, unmatched]]
+    assert len(differing) == 0

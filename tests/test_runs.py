@@ -349,3 +349,32 @@ def test_a_folder_in_use_cannot_be_resumed(tmp_path):
     # released with the session (the system releases it too when a process is killed)
     runner.run_suite(suite, tmp_path / "runs", resume=True, **QUIET)
     assert runs.read_meta(run)["complete"]
+
+
+@pytest.mark.parametrize("cut", [1, 5, 40])  # inside the last field, a few fields, many
+def test_a_finished_run_whose_lanes_csv_is_torn_is_one_line_not_half_a_lane(
+    tiny_run, tmp_path, capsys, cut
+):
+    """No lanes.parquet, and lanes.csv cut in its last line: that line is no lane."""
+    run = tmp_path / "runs" / tiny_run.name
+    shutil.copytree(tiny_run, run)
+    (run / "lanes.parquet").unlink()
+    data = (run / "lanes.csv").read_bytes()
+    (run / "lanes.csv").write_bytes(data[: -cut - 1])  # the newline and `cut` bytes before it
+    with pytest.raises(runs.RunFolderError, match=r"lanes\.csv: the last line is torn"):
+        runs.read_lanes(run)
+    for argv in (["compare", str(run)], ["compare", str(run / "lanes.csv")]):
+        assert cli.main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "the last line is torn" in err, err
+
+
+def test_a_torn_row_of_a_marked_entry_is_not_read_as_a_lane(tmp_path):
+    """An unfinished run's log: a cut copy of a committed row keeps its key, not its values."""
+    run = runner.run_suite(_suite(tmp_path), tmp_path / "runs", only="p0", **QUIET)
+    (run / "lanes.parquet").unlink()
+    whole = runs.read_lanes(run)
+    last = (run / "lanes.csv").read_bytes().splitlines(keepends=True)[-1]
+    with (run / "lanes.csv").open("ab") as f:
+        f.write(last[: len(last) // 2])  # a kill in the middle of a line
+    pd.testing.assert_frame_equal(runs.read_lanes(run), whole)

@@ -132,8 +132,17 @@ BAD_DOCUMENTS = [
     (_source('source = "textbook"\nsetup = "y3x"'), r"unknown textbook setup 'y3x'"),
     (_source('source = "csv"\npath = "a.csv"\ntarget = 0\nkind = "poisson"'), r"unknown kind"),
     (_problem('variants = ["sgd"]'), r"problems\[0\] \(p\): unknown variant 'sgd'"),
-    (_problem("variants = []"), r"variants must be a non-empty list of variant names"),
+    (_problem("variants = []"), r"variants must be a non-empty list of distinct variant names"),
     (GOOD + '[[variants]]\nname = "batch"\n', r"variants\[1\] \(batch\): duplicate variant"),
+    # entry keys (problem__variant__optimizer) unique by construction: no label holds "__",
+    # and no list names an optimizer or a variant twice
+    (GOOD.replace('name = "p"', 'name = "a__b"'), r"problems\[0\]: name must be .*'__'"),
+    (GOOD.replace('name = "batch"', 'name = "b__c"'), r"variants\[0\]: name must be .*'__'"),
+    (GOOD.replace('name = "t"', 'name = "t__u"'), r"t\.toml: name must be .*'__'"),
+    (GOOD.replace('name = "p"', 'name = "a_"'), r"problems\[0\]: name must be .*trailing '_'"),
+    (GOOD.replace('name = "batch"', 'name = "_b"'), r"variants\[0\]: name must be .*'_'"),
+    (_defaults('optimizer = ["sgd", "adam", "sgd"]'), r"optimizer lists 'sgd' twice"),
+    (_problem('variants = ["batch", "batch"]'), r"variants must be .*distinct"),
     (
         GOOD.replace(
             "[[variants]]", '[[problems]]\nname = "p"\nsource = "linear"\nn=4\nd=1\n[[variants]]'
@@ -356,3 +365,56 @@ def test_cond_needs_more_rows_than_columns(tmp_path):
         suites.load(str(_write(tmp_path, text))).validate()
     with pytest.raises(suites.SuiteError, match="cond must be a number >= 1"):
         suites.load(str(_write(tmp_path, GOOD.replace("n = 16", "n = 16\ncond = 0.5"))))
+
+
+# names where a piece of text hides in other names: what a substring match would confuse
+ONLY_SUITE = """
+name = "o"
+[defaults]
+epochs = 1
+lrs = [0.1]
+optimizer = ["sgd", "nesterov"]
+[[problems]]
+name = "linear"
+source = "linear"
+n = 16
+d = 2
+[[problems]]
+name = "linear-sgd"
+source = "linear"
+n = 16
+d = 2
+[[variants]]
+name = "batch"
+[[variants]]
+name = "minibatch"
+batch_size = 4
+"""
+
+
+@pytest.mark.parametrize(
+    ("only", "keys"),
+    [
+        ("sgd", ["linear__batch__sgd", "linear__minibatch__sgd", "linear-sgd__batch__sgd",
+                 "linear-sgd__minibatch__sgd"]),
+        ("batch", ["linear__batch__sgd", "linear__batch__nesterov", "linear-sgd__batch__sgd",
+                   "linear-sgd__batch__nesterov"]),
+        ("linear__batch", ["linear__batch__sgd", "linear__batch__nesterov"]),
+        ("batch__sgd", ["linear__batch__sgd", "linear-sgd__batch__sgd"]),
+        ("linear-sgd__minibatch__nesterov", ["linear-sgd__minibatch__nesterov"]),
+        ("*-sgd__*batch", ["linear-sgd__batch__sgd", "linear-sgd__batch__nesterov",
+                           "linear-sgd__minibatch__sgd", "linear-sgd__minibatch__nesterov"]),
+        (None, None),  # every entry
+    ],
+)  # fmt: skip
+def test_only_names_whole_fields(tmp_path, only, keys):
+    suite = suites.load(str(_write(tmp_path, ONLY_SUITE)))
+    want = keys if keys is not None else [e.key for e in suite.entries]
+    assert [e.key for e in suites.select(suite, only)] == want
+
+
+@pytest.mark.parametrize("only", ["gd", "mini", "linear-", "ear__batch", "batch__sgd__x__y", ""])
+def test_only_that_names_no_whole_field_is_refused(tmp_path, only):
+    suite = suites.load(str(_write(tmp_path, ONLY_SUITE)))
+    with pytest.raises(suites.UserError, match=r"matches --only .* whole fields"):
+        suites.select(suite, only)

@@ -47,7 +47,35 @@ def read_lanes(run_dir: Path, columns: Iterable[str] = ENTRY_COLUMNS) -> pd.Data
         raise RunFolderError(f"{run_dir}: no lanes.parquet or lanes.csv")
     if path.suffix == ".csv" and not meta["complete"]:
         return _marked_rows(_read_csv_log(path), path, set(markers(run_dir)), columns)
+    if path.suffix == ".csv":
+        _refuse_torn(path)
     return read_table(path, columns)
+
+
+def _refuse_torn(path: Path) -> None:
+    """A lanes csv that must be whole (a finished run's, a loose one) and ends without a newline
+    was cut mid-line: its last row would be read as a lane with missing or cut values."""
+    if _torn_tail(path):
+        raise RunFolderError(
+            f"{path}: the last line is torn (no newline at the end: cut by a kill or a copy); "
+            "its last lane is not whole: restore the file or rerun"
+        )
+
+
+def _torn_tail(path: Path) -> int:
+    """How many bytes follow the last newline of ``path`` (0: it ends with a whole line)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, 2)
+            size = f.tell()
+            f.seek(max(0, size - 65536))
+            tail = f.read()
+    except OSError as e:
+        raise RunFolderError(f"{path}: unreadable ({first_line(e)})") from None
+    if not tail or tail.endswith(b"\n"):
+        return 0
+    cut = tail.rfind(b"\n")
+    return len(tail) - cut - 1 if cut >= 0 else size
 
 
 def read_lanes_file(path: Path, columns: Iterable[str] = ENTRY_COLUMNS) -> pd.DataFrame:
@@ -56,13 +84,18 @@ def read_lanes_file(path: Path, columns: Iterable[str] = ENTRY_COLUMNS) -> pd.Da
     path, folder = Path(path), Path(path).parent
     if (folder / "meta.json").is_file() and lanes_file(folder) == path:
         return read_lanes(folder, columns)
+    if path.suffix == ".csv" and path.is_file():
+        _refuse_torn(path)
     return read_table(path, columns)
 
 
 def _read_csv_log(path: Path) -> pd.DataFrame:
-    """A csv log that may end in a torn line (a kill mid-append): skip lines that do not parse."""
+    """A csv log that may end in a torn line (a kill mid-append): the bytes after the last
+    newline are dropped (a short line would parse as a row with missing values), and lines that
+    do not parse are skipped."""
     try:
-        return pd.read_csv(path, on_bad_lines="skip")
+        data = path.read_bytes()
+        return pd.read_csv(io.BytesIO(data[: data.rfind(b"\n") + 1]), on_bad_lines="skip")
     except (OSError, ValueError, UnicodeDecodeError) as e:
         raise RunFolderError(f"{path}: unreadable ({first_line(e)})") from None
 
