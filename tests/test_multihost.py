@@ -38,6 +38,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_two_processes_share_the_lanes_and_both_get_the_whole_result():
     address = f"127.0.0.1:{_free_port()}"
     outs = _two(lambda i: ["-c", WORKER, address, str(i)])
@@ -105,6 +106,7 @@ def _two_processes(args: list[str], address: str) -> list[tuple[str, str]]:
 LANE_KEYS = ["problem", "variant", "batch_size", "optimizer", "lr", "seed"]
 
 
+@pytest.mark.slow
 def test_bench_run_over_two_processes_writes_one_run_equal_to_one_process(tmp_path, tiny_run):
     suite = tmp_path / "tiny.toml"
     suite.write_text(TINY_SUITE)
@@ -135,6 +137,7 @@ def test_bench_run_over_two_processes_writes_one_run_equal_to_one_process(tmp_pa
     assert summary["max_rel_loss"].iloc[0] <= 2e-6
 
 
+@pytest.mark.slow
 def test_bench_scaling_over_two_processes_saves_one_table(tmp_path):
     suite = tmp_path / "tiny.toml"
     suite.write_text(TINY_SUITE)
