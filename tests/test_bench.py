@@ -166,6 +166,7 @@ def test_bad_suite_is_one_line_and_exit_code_2(tmp_path, capsys, text, message):
     assert len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_only_leaves_the_run_unfinished_and_resume_completes_it(tmp_path):
     suite = tmp_path / "two.toml"
     suite.write_text(GOOD + 'epochs = 2\n[[variants]]\nname = "mini"\nbatch_size = 4\n')
@@ -205,6 +206,7 @@ def test_an_entry_fingerprint_changes_with_its_problem(tmp_path):
     assert suites.load(str(path)).entries[0].fingerprint() != before
 
 
+@pytest.mark.slow
 def test_unknown_suite_name_from_the_command_line():
     proc = _bench("run", "--suite", "nonesuch", "--out", "/tmp/never")
     assert proc.returncode == 2
@@ -334,6 +336,7 @@ def test_killed_run_resumes_and_skips_finished_entries(tmp_path):
         assert meta["wall_s"] > wall_killed
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["linear", "logistic", "softmax"])
 @pytest.mark.parametrize("batch_size", [None, 1, 16])
 def test_baseline_loops_match_gdjax(kind, batch_size):
@@ -386,6 +389,7 @@ def _ran(lrs, names, problem=None, **settings):
     return entry, problem, lanes, kernel
 
 
+@pytest.mark.slow
 def test_baselines_attach_adds_ratios_and_cross_checks():
     out = _attached([0.01, 0.1, 1e4], ["numpy", "jax-loop", "single"], baseline_lanes=2)
     for name in ("numpy", "jax-loop", "single"):
@@ -411,6 +415,7 @@ def test_baseline_loops_are_timed_with_the_heap_frozen(monkeypatch):
     assert gc.get_freeze_count() == 0
 
 
+@pytest.mark.slow
 def test_bare_program_seed_split_and_monitoring_cost_are_measured():
     lrs = [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 1e4]
     out = _attached(lrs, ["jax-scan", "seeds", "monitoring"]).iloc[0]
@@ -435,6 +440,7 @@ def test_bare_program_seed_split_and_monitoring_cost_are_measured():
     assert out["jax-scan-loss_compile_s"] > 0
 
 
+@pytest.mark.slow
 def test_floors_whose_rows_would_not_fit_are_skipped_with_a_note(monkeypatch):
     lrs = [0.01, 0.02, 0.05, 0.1]
     entry, problem, lanes, kernel = _ran(lrs, ["jax-scan", "seeds"], epochs=20)
@@ -447,6 +453,7 @@ def test_floors_whose_rows_would_not_fit_are_skipped_with_a_note(monkeypatch):
     assert "jax-scan + loss: its rows" in note and "jax-scan's seed split: its rows" in note
 
 
+@pytest.mark.slow
 def test_no_loss_floor_without_exact_monitoring():
     # large enough that checking every step is not affordable (gdjax.sweep_args.exact_affordable)
     out = _attached([0.01, 0.1], ["jax-scan"], gdjax.problems.make_logistic(8192, 16)).iloc[0]
@@ -522,6 +529,7 @@ print("ok")
 """
 
 
+@pytest.mark.slow
 def test_lanes_shard_over_two_host_devices_with_identical_results_padded_or_not():
     env = {
         **os.environ,
@@ -538,6 +546,7 @@ def test_env_command_names_the_machine(capsys):
     assert {"jax_version", "jaxlib_version", "optax_version", "host", "git_sha"} <= set(info)
 
 
+@pytest.mark.slow
 def test_committed_results_regenerate_identically():
     results = ROOT / "results"
     readme = results / "README.md"
@@ -580,6 +589,7 @@ print("ok")
 """
 
 
+@pytest.mark.slow
 def test_a_cold_compile_never_reads_the_persistent_cache():
     # JAX memoizes whether the cache is in use at the first compile: switching the option
     # off afterwards alone still read and wrote the cache, under a key of its own, so a

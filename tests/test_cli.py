@@ -106,6 +106,7 @@ def test_the_console_script_names_itself(capsys, monkeypatch):
     assert text.startswith("usage: gdjax-bench ") and "python -m bench" not in text
 
 
+@pytest.mark.slow
 def test_python_dash_m_bench_names_itself():
     proc = subprocess.run(
         [sys.executable, "-m", "bench", "--help"],

@@ -73,6 +73,7 @@ def test_folders_made_in_the_same_second_are_distinct(tmp_path):
     assert all((p / "parts").is_dir() for p in made)
 
 
+@pytest.mark.slow
 def test_two_runs_with_a_pinned_clock_and_the_same_name_never_share_a_folder(tmp_path, monkeypatch):
     """Two suite files named alike, started 'in the same second': two folders, nothing mixed."""
     from bench.runs import _writing
@@ -150,6 +151,7 @@ def test_meta_names_the_suite_file_without_the_machines_path(tmp_path, monkeypat
 # ---------------------------------------------------------------------------------- marker last
 
 
+@pytest.mark.slow
 def test_a_crash_before_the_marker_leaves_consistent_tables(tmp_path, monkeypatch):
     """Kill the run between an entry's rows and its marker: the entry counts as not done."""
     from bench.runs import _writing
@@ -339,6 +341,7 @@ def test_env_is_checked_on_resume(tmp_path):
     assert envinfo.describe()["jax_version"] != "0.0.1"
 
 
+@pytest.mark.slow
 def test_a_folder_in_use_cannot_be_resumed(tmp_path):
     """While one session holds a folder, a second --resume is refused; a kill frees it."""
     suite = _suite(tmp_path)
