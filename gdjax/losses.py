@@ -11,6 +11,11 @@ problems of the same kind and shapes share one compile) that holds no data. It k
 - ``value(X, y, params)``: the loss in float64 with NumPy (the kernel's start, f(w0));
 - ``monitor_aux`` / ``monitor``: the full-data loss as the kernel tracks it, and ``cheap_monitor``,
   whether that costs O(d^2) instead of a pass over the data (then it is tracked every step);
+  ``monitors_gap`` states what ``monitor`` returns: the loss f(params) (False), or the gap
+  f(params) - f* computed without forming f (True: least squares' quadratic form, which does not
+  cancel against a large f* in float32). The kernel's levels are offset to match
+  (:meth:`gdjax.monitor.Levels.of`) and the host adds f* back, in float64, to every loss it
+  reports (:func:`as_loss`);
 - ``curvature(X, y, opt_params)``: ``(L, mu)``, the extreme eigenvalues of the loss Hessian in
   float64 (exact for least squares and the quadratic, at the optimum for logistic and softmax).
 
@@ -34,7 +39,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["KINDS", "LeastSquares", "Logistic", "LossSpec", "Quadratic", "Softmax"]
+__all__ = ["KINDS", "LeastSquares", "Logistic", "LossSpec", "Quadratic", "Softmax", "as_loss"]
 
 Params = Any  # a pytree of arrays: {"w": ..., "b": ...} or {"x": ...}
 
@@ -44,6 +49,7 @@ class LossSpec(Protocol):
 
     kind: ClassVar[str]
     cheap_monitor: ClassVar[bool]
+    monitors_gap: ClassVar[bool]  # monitor returns f - f* (True) or f (False)
 
     def loss(self, params: Params, X, y) -> jax.Array: ...
 
@@ -63,6 +69,8 @@ class LossSpec(Protocol):
 class FullPassMonitor:
     """The monitored loss is the loss itself over all the data (a pass, O(n d))."""
 
+    monitors_gap: ClassVar[bool] = False
+
     def monitor_aux(self, X, y, opt_params, f_star, dtype):
         del X, y, opt_params, f_star, dtype
         return None
@@ -80,6 +88,9 @@ class LeastSquares:
     kind: ClassVar[str] = "linear"
     # f(theta) = f* + (theta - theta*)^T M (theta - theta*), M = A^T A / n: O(d^2), not O(n d)
     cheap_monitor: ClassVar[bool] = True
+    # the monitor is the quadratic form alone: f* + gap would round the gap away when |f*| is
+    # large against it (f* = 9e4 in float32 rounds to 8e-3)
+    monitors_gap: ClassVar[bool] = True
 
     def loss(self, params, X, y):
         r = X @ params["w"] - y
@@ -106,18 +117,15 @@ class LeastSquares:
     # The suboptimality comes out of the quadratic form without the cancellation of f(w) - f*
     # in float32, and it costs O(d^2) per evaluation: cheap enough to track at every step.
     def monitor_aux(self, X, y, opt_params, f_star, dtype):
-        del y
+        del y, f_star  # the gap needs no f*
         theta_star = np.concatenate([np.ravel(opt_params[k]) for k in sorted(opt_params)])
-        return {
-            "M": np.asarray(self.moment(X), dtype),
-            "theta_star": np.asarray(theta_star, dtype),
-            "f_star": np.asarray(f_star, dtype),
-        }
+        return {"M": np.asarray(self.moment(X), dtype), "theta_star": np.asarray(theta_star, dtype)}
 
     def monitor(self, params, X, y, aux):
+        """The gap ``f(params) - f* = delta^T M delta`` (``monitors_gap``), >= 0."""
         del X, y  # the sufficient statistics in aux stand for the data
         delta = flat(params) - aux["theta_star"]
-        return aux["f_star"] + delta @ (aux["M"] @ delta)
+        return delta @ (aux["M"] @ delta)
 
     def moment(self, X) -> np.ndarray:
         """``A^T A / n`` in float64, rows and columns in the order of :func:`flat`.
@@ -363,6 +371,22 @@ KINDS = {c.kind: c for c in (LeastSquares, Quadratic, Logistic, Softmax)}
 # --------------------------------------------------------------------------------------------
 # Helpers
 # --------------------------------------------------------------------------------------------
+
+
+def as_loss(spec, monitored, f_star: float) -> np.ndarray:
+    """The loss that values of ``spec.monitor`` stand for: themselves, or, for a monitor of the
+    gap (``spec.monitors_gap``), ``f* + gap`` in float64 (the gap's dtype could not hold the sum
+    without rounding the gap away).
+
+    Example:
+        >>> as_loss(LeastSquares(False), np.float32(0.5), 9e4).item()
+        90000.5
+        >>> as_loss(Logistic(True, 0.0), np.float32(0.5), 0.25).item()
+        0.5
+    """
+    if not spec.monitors_gap:
+        return np.asarray(monitored)
+    return np.asarray(monitored, np.float64) + f_star
 
 
 def flat(params) -> jax.Array:

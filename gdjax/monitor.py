@@ -40,36 +40,61 @@ class Levels(NamedTuple):
     kernel compiles none of it, ``f0 - f*`` does not cancel in float32, and a loss is compared
     with a level as it is (``f <= f* + target (f0 - f*)``), not divided first: no kernel makes
     the ratio.
+
+    Every field is in the units of what the kernel monitors: the loss f, or, for a monitor of
+    the gap (``spec.monitors_gap``), ``f - f*``. Then the optimum is 0 and every level is
+    ``target (f0 - f*)`` itself: nothing of size |f*| enters the comparison, which float32
+    could not resolve when |f*| is large against ``f0 - f*``.
     """
 
-    f0: jax.Array  # the loss at the initial parameters
-    f_star: jax.Array
+    f0: jax.Array  # the monitored value at the initial parameters
+    f_star: jax.Array  # the monitored value at the optimum: f*, or 0 for a gap
     denom: jax.Array  # f(w0) - f*, at least the smallest normal number
-    blowup: jax.Array  # a loss above this is a divergence: f* + the factor x the problem's scale
-    ladder: jax.Array  # the loss at each target, then at tol: f* + level x denom
+    blowup: jax.Array  # above this is a divergence: f* + the factor x the problem's scale
+    ladder: jax.Array  # the value at each target, then at tol: f* + level x denom
     # the level of each column of Booking.crossings: the ladder, tol again in the halting
     # column (unused), the ladder (made here: in the kernel it would be a kernel of its own)
     columns: jax.Array
 
     @classmethod
-    def of(cls, f0: float, f_star: float, tol: float, targets, divergence_factor: float, dtype):
+    def of(
+        cls,
+        f0: float,
+        f_star: float,
+        tol: float,
+        targets,
+        divergence_factor: float,
+        dtype,
+        gap: bool = False,
+    ):
         """The levels of a run that starts at ``f0``, as arrays of ``dtype``.
+
+        Args:
+            f0, f_star: the loss at the start and at the optimum, float64.
+            tol, targets, divergence_factor: as :func:`gdjax.sweep` takes them.
+            dtype: the problem's dtype.
+            gap: the monitor returns ``f - f*`` rather than f: every level is offset by -f*.
 
         Example:
             >>> lv = Levels.of(3.0, 1.0, 1e-3, [0.1], 1e4, np.float32)
             >>> float(lv.denom), float(lv.blowup), lv.ladder.tolist()
             (2.0, 20001.0, [1.2000000476837158, 1.0019999742507935])
+            >>> gap = Levels.of(9e4 + 3.0, 9e4, 1e-3, [0.1], 1e4, np.float32, gap=True)
+            >>> float(gap.f0), float(gap.f_star), gap.ladder.tolist()  # f* + 3e-3 would round
+            (3.0, 0.0, [0.30000001192092896, 0.003000000026077032])
         """
         # when the start is already optimal, relative suboptimality is 0, not 0/0
         denom = max(f0 - f_star, float(np.finfo(dtype).tiny))
+        base = 0.0 if gap else f_star  # what the monitor reads at the optimum
+        start = max(f0 - f_star, 0.0) if gap else f0
         # Diverged means far worse than the start on the problem's own scale. Relative to
         # f0 - f* alone, a start next to the optimum would make SGD noise count as divergence.
-        blowup = f_star + divergence_factor * max(denom, abs(f_star))
-        ladder = f_star + np.append(np.asarray(targets, np.float64), tol) * denom
+        blowup = base + divergence_factor * max(denom, abs(f_star))
+        ladder = base + np.append(np.asarray(targets, np.float64), tol) * denom
         columns = np.concatenate([ladder, ladder[-1:], ladder])
         # NumPy arrays, transferred with the kernel's other arguments (jnp.asarray(v, dtype)
         # would compile a convert for each)
-        values = (f0, f_star, denom, blowup, ladder, columns)
+        values = (start, base, denom, blowup, ladder, columns)
         return cls(*(np.asarray(v, dtype) for v in values))
 
     def at_start(self) -> tuple[int, np.ndarray]:
@@ -152,15 +177,25 @@ class Ledger(NamedTuple):
     status0: int  # every lane's status at step 0
     at0: np.ndarray  # (K + 1,) 0 for the levels f(w0) is at or below, else -1
     moving: np.ndarray  # (lanes,) bool: lanes that take steps at all
+    offset: float | None = None  # f* (float64) for a monitor of the gap, else None
 
     @classmethod
-    def of(cls, levels: Levels, early_stop: bool, lanes: int) -> Ledger:
-        """The ledger of ``lanes`` lanes that start at ``levels.f0`` (NumPy levels)."""
+    def of(
+        cls, levels: Levels, early_stop: bool, lanes: int, offset: float | None = None
+    ) -> Ledger:
+        """The ledger of ``lanes`` lanes that start at ``levels.f0`` (NumPy levels);
+        ``offset``: f* when the monitor returns the gap ``f - f*`` (see :meth:`report`)."""
         status0, reached0 = levels.at_start()
         at0 = np.where(reached0, 0, -1).astype(np.int32)
-        return cls(
-            Booking(levels, early_stop), status0, at0, levels.moving_at_start(lanes, early_stop)
-        )
+        moving = levels.moving_at_start(lanes, early_stop)
+        return cls(Booking(levels, early_stop), status0, at0, moving, offset)
+
+    def report(self, monitored: np.ndarray) -> np.ndarray:
+        """The losses that monitored values stand for: themselves, or ``f* + gap`` in float64
+        (the gap's own dtype would round it away against a large f*)."""
+        if self.offset is None:
+            return monitored
+        return np.asarray(monitored, np.float64) + self.offset
 
 
 class Booked(NamedTuple):
@@ -324,8 +359,8 @@ def finish(config: Config, ledger: Ledger, out) -> KernelOutput:
             marks = ledger.booking.crossings(out.losses[1 : ran + 1], 0, ran, np)
         booked = book(ledger, marks, ran, ran, last_loss, steps=grid)
         checks = grid
-    lane_loss = np.where(booked.moved, last_loss, ledger.booking.levels.f0)
-    losses = out.losses.T.reshape(S, L, len(grid))
+    lane_loss = ledger.report(np.where(booked.moved, last_loss, ledger.booking.levels.f0))
+    losses = ledger.report(out.losses.T.reshape(S, L, len(grid)))
     recorded = grid <= booked.last.reshape(S, L)[..., None]
     losses = np.where(recorded, losses, np.array(np.nan, losses.dtype))
     last = np.searchsorted(grid, booked.last, side="right").astype(np.int32) - 1

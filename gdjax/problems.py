@@ -168,8 +168,13 @@ class Problem:
         return self._monitor_aux
 
     def full_loss(self, params: Params) -> jax.Array:
-        """The full-data loss as the kernels monitor it (exactly :meth:`loss`, maybe cheaper)."""
-        return self.spec.monitor(params, self.X, self.y, self.monitor_aux())
+        """The full-data loss as the kernels monitor it (exactly :meth:`loss`, maybe cheaper):
+        a monitor of the gap f - f* (``spec.monitors_gap``) gets f* added back, in the
+        problem's dtype."""
+        value = self.spec.monitor(params, self.X, self.y, self.monitor_aux())
+        if self.spec.monitors_gap:
+            return value + jnp.asarray(self.optimum()[1], value.dtype)
+        return value
 
 
 # --------------------------------------------------------------------------------------------

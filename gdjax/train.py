@@ -187,9 +187,11 @@ def build(
     _, f_star = problem.optimum()
     f0 = problem.value(a.init)
     dtype = problem.dtype
-    levels = Levels.of(f0, f_star, a.tol, a.targets, a.divergence_factor, dtype)
+    gap = spec.monitors_gap  # the monitor returns f - f*: levels, and reported losses, offset
+    levels = Levels.of(f0, f_star, a.tol, a.targets, a.divergence_factor, dtype, gap=gap)
     kernel_lrs = np.asarray(_pad_lanes(a.lrs, sharding), dtype)
-    ledger = Ledger.of(levels, config.early_stop, len(a.seeds) * len(kernel_lrs))
+    lanes = len(a.seeds) * len(kernel_lrs)
+    ledger = Ledger.of(levels, config.early_stop, lanes, offset=f_star if gap else None)
     args = KernelArgs(
         X=X,
         y=problem.y,

@@ -216,7 +216,9 @@ def test_parabola_stability_limit_is_lr_one():
 
 
 @pytest.mark.parametrize("cond", [1.0, 1e2])
-@pytest.mark.parametrize("fraction", [0.2, 0.9, 1.5])
+# not 0.9: with cond 1 its relative suboptimality after t steps is exactly 0.01^t, on the
+# targets themselves, and rounding decides each tie
+@pytest.mark.parametrize("fraction", [0.2, 0.8, 1.5])
 def test_predicted_batch_gd_counts_equal_measured(x64, cond, fraction):
     p = gdjax.problems.make_linear(300, 4, seed=3, cond=cond)
     lr = fraction * gdjax.theory.best_constant_lr(p)
