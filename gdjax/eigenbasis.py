@@ -31,7 +31,7 @@ from typing import NamedTuple
 import numpy as np
 
 from gdjax import fused
-from gdjax.losses import LeastSquares, _design, _key_order
+from gdjax.losses import LeastSquares, _design, _gap_error, _key_order
 
 __all__ = ["ROTATABLE", "DiagonalLeastSquares", "Eigenbasis"]
 
@@ -56,6 +56,14 @@ class DiagonalLeastSquares(LeastSquares):
         delta = params["w"] - aux["theta_star"]
         # one kernel a step, not two, where the parameters are more than 32 (gdjax.fused)
         return fused.sum0(aux["lam"] * delta * delta)
+
+    def monitor_error(self, aux, gaps, *, f_star, f0, n, dtype):
+        """As :meth:`LeastSquares.monitor_error`, in the eigenbasis, where the kernel holds
+        z* and its iterates: ``F = sum(lam (eps |z*|)^2)``."""
+        del f_star, f0, n
+        e = float(np.finfo(dtype).eps) * np.abs(np.asarray(aux["theta_star"], np.float64))
+        floor = float(np.sum(np.asarray(aux["lam"], np.float64) * e * e))
+        return _gap_error(np.asarray(gaps, np.float64), floor)
 
 
 class Eigenbasis(NamedTuple):

@@ -30,7 +30,23 @@ import numpy as np
 from gdjax import fused, metrics
 from gdjax.kernel_config import Config
 
-__all__ = ["Booked", "Booking", "KernelOutput", "Ledger", "Levels", "book", "finish", "lower_ends"]
+__all__ = [
+    "RESOLUTION",
+    "Booked",
+    "Booking",
+    "KernelOutput",
+    "Ledger",
+    "Levels",
+    "book",
+    "check_resolution",
+    "finish",
+    "lower_ends",
+]
+
+#: A level is refused when rounding in the run's dtype may move the monitored value there by
+#: more than this fraction of its distance from the optimum, ``level x (f0 - f*)``: a lane
+#: booked at a level is then truly within 1.25 times it.
+RESOLUTION = 0.25
 
 
 class Levels(NamedTuple):
@@ -109,6 +125,57 @@ class Levels(NamedTuple):
         with early stop)."""
         status, _ = self.at_start()
         return np.full((lanes,), not (early_stop and status == metrics.CONVERGED))
+
+
+def check_resolution(spec, aux, *, f0, f_star, tol, targets, n, dtype) -> None:
+    """Refuse a ``tol`` or target that the run's dtype cannot resolve on this problem.
+
+    The rule: a level (relative suboptimality) r sits at the gap ``g = r (f0 - f*)`` above the
+    optimum; rounding in ``dtype`` may move the monitored value there by
+    ``spec.monitor_error(aux, g)`` (for a full loss, ``u max(|f*|, |f0|) (log2(n) + 4)``, u
+    the unit roundoff: a few ulps, and the depth of the sum over rows; for a gap monitor,
+    what the rounding of theta* does to the quadratic form). The level is refused when that
+    is more than :data:`RESOLUTION` x g: a lane booked there could be anywhere from below it
+    to far above it.
+
+    Args:
+        spec: the loss spec the kernel monitors with; aux: its monitor's arrays.
+        f0, f_star: the loss at the start and the optimum, float64.
+        tol, targets: as :func:`gdjax.sweep` takes them (checked).
+        n: rows of the data; dtype: the problem's dtype.
+
+    Raises:
+        ValueError: naming ``tol`` or ``targets``, with the error and the level's gap.
+
+    Example:
+        >>> from gdjax.losses import Logistic
+        >>> spec = Logistic(True, 0.0)
+        >>> check_resolution(spec, None, f0=0.7, f_star=0.5, tol=1e-4, targets=[0.1], n=100,
+        ...                  dtype=np.float32)
+        >>> check_resolution(spec, None, f0=0.7, f_star=0.5, tol=1e-7, targets=[0.1], n=100,
+        ...                  dtype=np.float32)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: tol 1e-07 is finer than float32 can resolve on this problem: ...
+    """
+    denom = f0 - f_star
+    if denom <= 0:  # the start is optimal: every level is reached at step 0, nothing to resolve
+        return
+    rel = np.append(np.asarray(targets, np.float64), tol)
+    gaps = rel * denom
+    err = np.asarray(spec.monitor_error(aux, gaps, f_star=f_star, f0=f0, n=n, dtype=dtype))
+    bad = np.flatnonzero(err > RESOLUTION * gaps)
+    if bad.size == 0:
+        return
+    i = int(bad[-1]) if bad[-1] == len(rel) - 1 else int(bad[0])  # tol first: it sets the status
+    what = "tol" if i == len(rel) - 1 else "target"
+    head = f"tol {rel[i]:g}" if what == "tol" else f"target {rel[i]:g} in targets"
+    raise ValueError(
+        f"{head} is finer than {np.dtype(dtype).name} can resolve on this "
+        f"problem: rounding may move the monitored loss by {err[i]:.2g} there, more than "
+        f"{RESOLUTION:g} x its gap {what} x (f0 - f*) = {gaps[i]:.2g}; use a larger {what}, or "
+        "float64 data (jax_enable_x64)"
+    )
 
 
 class Booking(NamedTuple):

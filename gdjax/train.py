@@ -137,7 +137,9 @@ def build(
         A :class:`Kernel`.
 
     Raises:
-        TypeError, ValueError: on bad input, naming the argument, before any tracing.
+        TypeError, ValueError: on bad input, naming the argument, before any tracing; also
+            a ``tol`` or target the problem's dtype cannot resolve
+            (:func:`gdjax.monitor.check_resolution`).
 
     Example:
         >>> import gdjax
@@ -187,6 +189,10 @@ def build(
     _, f_star = problem.optimum()
     f0 = problem.value(a.init)
     dtype = problem.dtype
+    # what the run's dtype cannot hold or resolve, refused before running (gdjax.monitor)
+    monitor.check_resolution(
+        spec, aux, f0=f0, f_star=f_star, tol=a.tol, targets=a.targets, n=problem.n, dtype=dtype
+    )
     gap = spec.monitors_gap  # the monitor returns f - f*: levels, and reported losses, offset
     levels = Levels.of(f0, f_star, a.tol, a.targets, a.divergence_factor, dtype, gap=gap)
     kernel_lrs = np.asarray(_pad_lanes(a.lrs, sharding), dtype)
@@ -301,7 +307,8 @@ def sweep(
         schedule: "constant", "inverse_time" (``lr / (1 + t / T)``, T one epoch) or "cosine"
             (from lr to 0 over the run); see :mod:`gdjax.optimizers`.
         tol: relative suboptimality in (0, 1) that counts as converged: it sets the status and
-            the early stop (see :mod:`gdjax.metrics`).
+            the early stop (see :mod:`gdjax.metrics`). Refused when the problem's dtype cannot
+            resolve it (a float32 loss near a large f*: :func:`gdjax.monitor.check_resolution`).
         targets: the target ladder, relative suboptimalities in (0, 1) (default 1e-1 .. 1e-4):
             the steps to each are in :meth:`SweepResult.hits`.
         eval_every: steps between points of the loss curve; None: a geometric grid of about 128

@@ -48,3 +48,84 @@ def test_counts_on_a_large_optimum_equal_the_float64_truth(lr):
     # the curve is f(w) (f* added back in float64): its gaps follow the reference's
     gaps = r.losses - f_star
     np.testing.assert_allclose(gaps, ref[: len(gaps)] - f_star, rtol=2e-3)
+
+
+def test_a_tight_tol_on_a_large_optimum_is_booked_by_the_truth():
+    # tol 1e-9 on the gap monitor: resolvable (the gap has no term of size f*); the status
+    # must agree with the float64 suboptimality of the parameters the run ended with
+    p = far_optimum()
+    _, f_star = p.optimum()
+    f0 = p.value(p.init_params())
+    r = gdjax.run(p, lr=0.5, epochs=200, tol=1e-9, targets=TARGETS)
+    true_rel = (p.value(r.params) - f_star) / (f0 - f_star)
+    if r.status == "converged":
+        assert true_rel <= 1.25e-9
+    else:
+        assert r.status == "max_steps" and true_rel > 0.75e-9
+
+
+# ------------------------------------------------------------------------- resolution refused
+
+
+def small_logistic(dtype=np.float32):
+    X = synthetic.features(128, 3, cond=None, rng=np.random.default_rng(1))
+    y = (X[:, 0] > 0).astype(np.float64)
+    return gdjax.problems.logistic(np.asarray(X, dtype), np.asarray(y, dtype))
+
+
+@pytest.mark.parametrize(
+    "make, kwargs, match",
+    [
+        (small_logistic, dict(tol=1e-9), "tol 1e-09 is finer than float32"),
+        (small_logistic, dict(targets=[1e-1, 1e-9]), "target 1e-09 in targets"),
+        (lambda: gdjax.problems.quadratic(1.0, -5.0, 5.0), dict(tol=1e-9), "tol 1e-09"),
+    ],
+)
+def test_levels_a_float32_loss_cannot_resolve_are_refused(make, kwargs, match):
+    p = make()
+    # the loss near f* rounds by about eps |f*| (1e-7 |f*|): a gap of 1e-9 (f0 - f*) is noise
+    with pytest.raises(ValueError, match=match):
+        gdjax.build(p, lrs=[0.1], epochs=2, **kwargs)
+
+
+def test_the_same_levels_in_float64_are_accepted(x64):
+    gdjax.build(small_logistic(np.float64), lrs=[0.1], epochs=2, tol=1e-9, targets=[1e-9])
+
+
+@pytest.mark.parametrize("rotated", [False, True])
+def test_a_gap_finer_than_the_optimum_rounds_is_refused(rotated):
+    # theta* ~ 1e4, a start 0.1 from it: float32 holds theta* only to about 1e-3 a coordinate,
+    # which moves the gap by far more than target 1e-4 of f0 - f* (1e-4 x 1.5e-2)
+    X = synthetic.features(64, 2, cond=2.0, rng=np.random.default_rng(2))
+    y = X @ np.array([1e4, -1e4])
+    p = gdjax.problems.linear(X.astype(np.float32), y.astype(np.float32), intercept=False)
+    opt, _ = p.optimum()
+    init = {"w": opt["w"] + 1e-1}
+    kw = dict(lrs=[0.1], epochs=2, init=init, batch_size=1 if rotated else None, tol=1e-1)
+    with pytest.raises(ValueError, match=r"target 0\.0+1 in targets is finer than float32"):
+        gdjax.build(p, **kw)
+    k = gdjax.build(p, **kw, targets=[0.5])  # coarse levels are resolvable
+    assert (k.basis is not None) == rotated
+
+
+def test_the_default_suites_levels_are_resolvable():
+    # every problem of the shipped default suite at its tol and targets, with its monitor as
+    # the kernel runs it (least squares in both bases)
+    from bench import suites
+
+    s = suites.load("default")
+    args = s.entries[0].sweep_args()
+    for name, build in s.builders.items():
+        p = build()
+        _, f_star = p.optimum()
+        f0 = p.value(p.init_params())
+        monitors = [(p.spec, p.monitor_aux())]
+        if p.kind == "linear":
+            basis = gdjax.eigenbasis.Eigenbasis.of(p)
+            monitors.append(basis.kernel_data(p, p.init_params())[1:3])
+        for spec, aux in monitors:
+            gdjax.monitor.check_resolution(
+                spec, aux, f0=f0, f_star=f_star, tol=args["tol"], targets=args["targets"],
+                n=p.n, dtype=p.dtype,
+            )  # fmt: skip
+        assert name
