@@ -39,6 +39,7 @@ __all__ = [
     "Levels",
     "book",
     "check_resolution",
+    "check_start",
     "finish",
     "lower_ends",
 ]
@@ -125,6 +126,52 @@ class Levels(NamedTuple):
         with early stop)."""
         status, _ = self.at_start()
         return np.full((lanes,), not (early_stop and status == metrics.CONVERGED))
+
+
+def check_start(f0: float, f_star: float, divergence_factor: float, dtype, init_given: bool):
+    """Refuse a run whose start or optimum the dtype cannot hold, or whose start is already a
+    divergence: each would book every lane at step 0 (converged with loss inf, or diverged),
+    or never move it.
+
+    Args:
+        f0, f_star: the loss at the start and the optimum, float64.
+        divergence_factor: as :func:`gdjax.sweep` takes it.
+        dtype: the problem's dtype.
+        init_given: whether ``init`` was given (then a start that overflows is its fault, else
+            the data's).
+
+    Raises:
+        ValueError: naming ``init``, the problem's data, or ``divergence_factor``.
+
+    Example:
+        >>> check_start(3.0, 1.0, 1e4, np.float32, False)
+        >>> check_start(3.0, 1.0, 0.5, np.float32, False)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: divergence_factor 0.5 puts the divergence level below the start: ...
+    """
+    name = np.dtype(dtype).name
+    top = float(np.finfo(dtype).max)
+    if not (np.isfinite(f_star) and abs(f_star) <= top):
+        raise ValueError(
+            f"the problem's data: its optimum f* = {f_star:g} is not finite in {name}; "
+            "scale X or y down, or use float64 data (jax_enable_x64)"
+        )
+    if not (np.isfinite(f0) and abs(f0) <= top):
+        where = "init" if init_given else "the problem's data"
+        raise ValueError(
+            f"{where}: the loss at the initial parameters, f(w0) = {f0:g}, is not finite in "
+            f"{name}; start closer to the optimum, scale the data down, or use float64"
+        )
+    gap = f0 - f_star
+    limit = divergence_factor * max(gap, abs(f_star))
+    if gap > limit:
+        need = gap / max(gap, abs(f_star))
+        raise ValueError(
+            f"divergence_factor {divergence_factor:g} puts the divergence level below the "
+            f"start: f(w0) - f* = {gap:.6g} > divergence_factor x max(f(w0) - f*, |f*|) = "
+            f"{limit:.6g}, so no lane could take a step; use divergence_factor >= {need:.6g}"
+        )
 
 
 def check_resolution(spec, aux, *, f0, f_star, tol, targets, n, dtype) -> None:

@@ -139,7 +139,9 @@ def build(
     Raises:
         TypeError, ValueError: on bad input, naming the argument, before any tracing; also
             a ``tol`` or target the problem's dtype cannot resolve
-            (:func:`gdjax.monitor.check_resolution`).
+            (:func:`gdjax.monitor.check_resolution`), a start or optimum outside its range,
+            and a ``divergence_factor`` that makes the start a divergence
+            (:func:`gdjax.monitor.check_start`).
 
     Example:
         >>> import gdjax
@@ -190,6 +192,7 @@ def build(
     f0 = problem.value(a.init)
     dtype = problem.dtype
     # what the run's dtype cannot hold or resolve, refused before running (gdjax.monitor)
+    monitor.check_start(f0, f_star, a.divergence_factor, dtype, init_given=init is not None)
     monitor.check_resolution(
         spec, aux, f0=f0, f_star=f_star, tol=a.tol, targets=a.targets, n=problem.n, dtype=dtype
     )
@@ -317,7 +320,8 @@ def sweep(
         exact: check the full-data loss after every step; None (default) does where that is
             cheap (least squares, quadratic), so their counts are exact to the step.
         divergence_factor: a lane has diverged when its loss is not finite or
-            ``f - f* > divergence_factor * max(f(w0) - f*, |f*|)``.
+            ``f - f* > divergence_factor * max(f(w0) - f*, |f*|)``; one that puts the start
+            itself above that is refused.
         early_stop: freeze a lane once converged; the kernel stops when no lane is left moving.
         sharding: spread the lanes over devices, e.g. ``gdjax.devices.lane_sharding()``; with
             hosts joined by ``jax.distributed``, every process calls ``sweep`` alike and gets

@@ -129,3 +129,35 @@ def test_the_default_suites_levels_are_resolvable():
                 n=p.n, dtype=p.dtype,
             )  # fmt: skip
         assert name
+
+
+# ------------------------------------------------------------------------------ out of range
+
+
+def test_a_start_whose_loss_overflows_the_dtype_is_refused():
+    p = gdjax.problems.make_linear(64, 2)  # float32: f(w0) at w0 = 1e20 is about 1e40
+    with pytest.raises(ValueError, match=r"init: the loss at the initial parameters.*float32"):
+        gdjax.build(p, lrs=[0.1], epochs=2, init=1e20)
+
+
+def test_data_whose_optimum_or_start_overflows_the_dtype_is_refused():
+    # y of 1e20: y fits in float32, its square does not (f* of a fit with no columns to use)
+    X = np.zeros((8, 1), np.float32)
+    y = np.full(8, 1e20, np.float32)
+    p = gdjax.problems.linear(X, y, intercept=False)
+    with pytest.raises(ValueError, match=r"the problem's data: its optimum f\* = 1e\+40"):
+        gdjax.build(p, lrs=[0.1], epochs=2)
+    # the optimum in range, the start not: the data's fault when init is the default zeros
+    q = gdjax.problems.linear(X, y, intercept=True)
+    with pytest.raises(ValueError, match=r"the problem's data: the loss at the initial"):
+        gdjax.build(q, lrs=[0.1], epochs=2)
+
+
+@pytest.mark.parametrize("factor", [0.5, 0.99])
+def test_a_start_already_past_the_divergence_level_is_refused(factor):
+    # f0 - f* > factor x max(f0 - f*, |f*|) whenever factor < 1 and f0 - f* >= |f*|
+    p = gdjax.problems.quadratic(1.0, 0.0, 0.0)  # f* = 0
+    with pytest.raises(ValueError, match=f"divergence_factor {factor:g} puts the divergence"):
+        gdjax.build(p, lrs=[0.1], epochs=2, init=1.0, divergence_factor=factor)
+    r = gdjax.run(p, lr=0.1, epochs=200, init=1.0, divergence_factor=1.0)
+    assert r.status == "converged"  # at the level itself it is not a divergence
