@@ -3,6 +3,8 @@
 References are float64 NumPy loops (tests/reference.py) and closed forms, never the kernel.
 """
 
+import re
+
 import numpy as np
 import pytest
 
@@ -161,3 +163,47 @@ def test_a_start_already_past_the_divergence_level_is_refused(factor):
         gdjax.build(p, lrs=[0.1], epochs=2, init=1.0, divergence_factor=factor)
     r = gdjax.run(p, lr=0.1, epochs=200, init=1.0, divergence_factor=1.0)
     assert r.status == "converged"  # at the level itself it is not a divergence
+
+
+# ------------------------------------------------------------------------ condition numbers
+
+
+def _delivered_cond(p):
+    if p.kind == "linear":  # the Hessian's, intercept included
+        L, mu = p.curvature()
+        return L / mu
+    X = np.asarray(p.X, np.float64)  # the feature covariance's
+    ev = np.linalg.eigvalsh(X.T @ X / len(X))
+    return ev[-1] / ev[0]
+
+
+MAKERS = {
+    "linear": lambda **kw: gdjax.problems.make_linear(300, 6, **kw),
+    "linear-no-intercept": lambda **kw: gdjax.problems.make_linear(64, 3, intercept=False, **kw),
+    "logistic": lambda **kw: gdjax.problems.make_logistic(300, 6, **kw),
+    "softmax": lambda **kw: gdjax.problems.make_softmax(300, 6, 3, **kw),
+}
+
+
+@pytest.mark.parametrize("maker", sorted(MAKERS))
+@pytest.mark.parametrize("cond", [1e2, 1e4, 1e6, 1e8, 1e10, 1e12])
+def test_cond_is_delivered_to_one_percent_in_float64(x64, maker, cond):
+    p = MAKERS[maker](cond=cond)
+    assert p.dtype == np.float64 and p.name.endswith(f"cond{cond:g}")
+    assert _delivered_cond(p) == pytest.approx(cond, rel=1e-2)
+
+
+@pytest.mark.parametrize("maker", sorted(MAKERS))
+@pytest.mark.parametrize("cond", [1e2, 1e6, 1e10])
+def test_cond_is_delivered_to_one_percent_in_float32(maker, cond):
+    p = MAKERS[maker](cond=cond)
+    assert p.dtype == np.float32
+    assert _delivered_cond(p) == pytest.approx(cond, rel=1e-2)
+
+
+@pytest.mark.parametrize("maker", sorted(MAKERS))
+@pytest.mark.parametrize("cond, x64_on", [(1e17, True), (1e20, True), (1e12, False)])
+def test_cond_beyond_what_can_be_delivered_is_refused(maker, cond, x64_on):
+    with gdjax.x64(x64_on):
+        with pytest.raises(ValueError, match=re.escape(f"cond {cond:g} is more than")):
+            MAKERS[maker](cond=cond)
