@@ -31,7 +31,7 @@ from typing import NamedTuple
 import numpy as np
 
 from gdjax import fused
-from gdjax.losses import LeastSquares, _design, _key_order
+from gdjax.losses import LeastSquares, _design, _gap_error, _key_order
 
 __all__ = ["ROTATABLE", "DiagonalLeastSquares", "Eigenbasis"]
 
@@ -45,7 +45,8 @@ class DiagonalLeastSquares(LeastSquares):
     :class:`Eigenbasis`, one parameter vector ``{"w": z}``, no intercept (the column of ones
     is rotated in with the rest).
 
-    Its monitor is ``f* + sum(lam * (z - z*)^2)``: O(d), as cheap as the step it follows.
+    Its monitor is the gap ``sum(lam * (z - z*)^2)`` (``f - f*``, as least squares'):
+    O(d), as cheap as the step it follows.
     """
 
     intercept: bool = False
@@ -54,7 +55,15 @@ class DiagonalLeastSquares(LeastSquares):
         del X, y
         delta = params["w"] - aux["theta_star"]
         # one kernel a step, not two, where the parameters are more than 32 (gdjax.fused)
-        return aux["f_star"] + fused.sum0(aux["lam"] * delta * delta)
+        return fused.sum0(aux["lam"] * delta * delta)
+
+    def monitor_error(self, aux, gaps, *, f_star, f0, n, dtype):
+        """As :meth:`LeastSquares.monitor_error`, in the eigenbasis, where the kernel holds
+        z* and its iterates: ``F = sum(lam (eps |z*|)^2)``."""
+        del f_star, f0, n
+        e = float(np.finfo(dtype).eps) * np.abs(np.asarray(aux["theta_star"], np.float64))
+        floor = float(np.sum(np.asarray(aux["lam"], np.float64) * e * e))
+        return _gap_error(np.asarray(gaps, np.float64), floor)
 
 
 class Eigenbasis(NamedTuple):
@@ -126,15 +135,14 @@ class Eigenbasis(NamedTuple):
 
         Returns:
             The rotated data in the problem's dtype, a :class:`DiagonalLeastSquares`, the
-            monitor's ``{"lam", "theta_star", "f_star"}`` and the rotated initial parameters.
+            monitor's ``{"lam", "theta_star"}`` and the rotated initial parameters.
         """
         dtype = problem.dtype
-        params, f_star = problem.optimum()
+        params, _ = problem.optimum()
         # NumPy casts: jnp.asarray(float64, float32) compiles a convert for each shape
         aux = {
             "lam": np.asarray(self.lam, dtype),
             "theta_star": np.asarray(self.coords(params), dtype),
-            "f_star": np.asarray(f_star, dtype),
         }
         X = np.asarray(self.design(problem._float64_data[0]), dtype)
         return X, DiagonalLeastSquares(), aux, {"w": np.asarray(self.coords(init), dtype)}

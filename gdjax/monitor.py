@@ -32,16 +32,24 @@ from gdjax import fused, metrics
 from gdjax.kernel_config import Config
 
 __all__ = [
+    "RESOLUTION",
     "Booked",
     "Booking",
     "KernelOutput",
     "Ledger",
     "Levels",
     "book",
+    "check_resolution",
+    "check_start",
     "dense_prefix",
     "finish",
     "lower_ends",
 ]
+
+#: A level is refused when rounding in the run's dtype may move the monitored value there by
+#: more than this fraction of its distance from the optimum, ``level x (f0 - f*)``: a lane
+#: booked at a level is then truly within 1.25 times it.
+RESOLUTION = 0.25
 
 
 class Levels(NamedTuple):
@@ -51,36 +59,61 @@ class Levels(NamedTuple):
     kernel compiles none of it, ``f0 - f*`` does not cancel in float32, and a loss is compared
     with a level as it is (``f <= f* + target (f0 - f*)``), not divided first: no kernel makes
     the ratio.
+
+    Every field is in the units of what the kernel monitors: the loss f, or, for a monitor of
+    the gap (``spec.monitors_gap``), ``f - f*``. Then the optimum is 0 and every level is
+    ``target (f0 - f*)`` itself: nothing of size |f*| enters the comparison, which float32
+    could not resolve when |f*| is large against ``f0 - f*``.
     """
 
-    f0: jax.Array  # the loss at the initial parameters
-    f_star: jax.Array
+    f0: jax.Array  # the monitored value at the initial parameters
+    f_star: jax.Array  # the monitored value at the optimum: f*, or 0 for a gap
     denom: jax.Array  # f(w0) - f*, at least the smallest normal number
-    blowup: jax.Array  # a loss above this is a divergence: f* + the factor x the problem's scale
-    ladder: jax.Array  # the loss at each target, then at tol: f* + level x denom
+    blowup: jax.Array  # above this is a divergence: f* + the factor x the problem's scale
+    ladder: jax.Array  # the value at each target, then at tol: f* + level x denom
     # the level of each column of Booking.crossings: the ladder, tol again in the halting
     # column (unused), the ladder (made here: in the kernel it would be a kernel of its own)
     columns: jax.Array
 
     @classmethod
-    def of(cls, f0: float, f_star: float, tol: float, targets, divergence_factor: float, dtype):
+    def of(
+        cls,
+        f0: float,
+        f_star: float,
+        tol: float,
+        targets,
+        divergence_factor: float,
+        dtype,
+        gap: bool = False,
+    ):
         """The levels of a run that starts at ``f0``, as arrays of ``dtype``.
+
+        Args:
+            f0, f_star: the loss at the start and at the optimum, float64.
+            tol, targets, divergence_factor: as :func:`gdjax.sweep` takes them.
+            dtype: the problem's dtype.
+            gap: the monitor returns ``f - f*`` rather than f: every level is offset by -f*.
 
         Example:
             >>> lv = Levels.of(3.0, 1.0, 1e-3, [0.1], 1e4, np.float32)
             >>> float(lv.denom), float(lv.blowup), lv.ladder.tolist()
             (2.0, 20001.0, [1.2000000476837158, 1.0019999742507935])
+            >>> gap = Levels.of(9e4 + 3.0, 9e4, 1e-3, [0.1], 1e4, np.float32, gap=True)
+            >>> float(gap.f0), float(gap.f_star), gap.ladder.tolist()  # f* + 3e-3 would round
+            (3.0, 0.0, [0.30000001192092896, 0.003000000026077032])
         """
         # when the start is already optimal, relative suboptimality is 0, not 0/0
         denom = max(f0 - f_star, float(np.finfo(dtype).tiny))
+        base = 0.0 if gap else f_star  # what the monitor reads at the optimum
+        start = max(f0 - f_star, 0.0) if gap else f0
         # Diverged means far worse than the start on the problem's own scale. Relative to
         # f0 - f* alone, a start next to the optimum would make SGD noise count as divergence.
-        blowup = f_star + divergence_factor * max(denom, abs(f_star))
-        ladder = f_star + np.append(np.asarray(targets, np.float64), tol) * denom
+        blowup = base + divergence_factor * max(denom, abs(f_star))
+        ladder = base + np.append(np.asarray(targets, np.float64), tol) * denom
         columns = np.concatenate([ladder, ladder[-1:], ladder])
         # NumPy arrays, transferred with the kernel's other arguments (jnp.asarray(v, dtype)
         # would compile a convert for each)
-        values = (f0, f_star, denom, blowup, ladder, columns)
+        values = (start, base, denom, blowup, ladder, columns)
         return cls(*(np.asarray(v, dtype) for v in values))
 
     def at_start(self) -> tuple[int, np.ndarray]:
@@ -95,6 +128,103 @@ class Levels(NamedTuple):
         with early stop)."""
         status, _ = self.at_start()
         return np.full((lanes,), not (early_stop and status == metrics.CONVERGED))
+
+
+def check_start(f0: float, f_star: float, divergence_factor: float, dtype, init_given: bool):
+    """Refuse a run whose start or optimum the dtype cannot hold, or whose start is already a
+    divergence: each would book every lane at step 0 (converged with loss inf, or diverged),
+    or never move it.
+
+    Args:
+        f0, f_star: the loss at the start and the optimum, float64.
+        divergence_factor: as :func:`gdjax.sweep` takes it.
+        dtype: the problem's dtype.
+        init_given: whether ``init`` was given (then a start that overflows is its fault, else
+            the data's).
+
+    Raises:
+        ValueError: naming ``init``, the problem's data, or ``divergence_factor``.
+
+    Example:
+        >>> check_start(3.0, 1.0, 1e4, np.float32, False)
+        >>> check_start(3.0, 1.0, 0.5, np.float32, False)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: divergence_factor 0.5 puts the divergence level below the start: ...
+    """
+    name = np.dtype(dtype).name
+    top = float(np.finfo(dtype).max)
+    if not (np.isfinite(f_star) and abs(f_star) <= top):
+        raise ValueError(
+            f"the problem's data: its optimum f* = {f_star:g} is not finite in {name}; "
+            "scale X or y down, or use float64 data (jax_enable_x64)"
+        )
+    if not (np.isfinite(f0) and abs(f0) <= top):
+        where = "init" if init_given else "the problem's data"
+        raise ValueError(
+            f"{where}: the loss at the initial parameters, f(w0) = {f0:g}, is not finite in "
+            f"{name}; start closer to the optimum, scale the data down, or use float64"
+        )
+    gap = f0 - f_star
+    limit = divergence_factor * max(gap, abs(f_star))
+    if gap > limit:
+        need = gap / max(gap, abs(f_star))
+        raise ValueError(
+            f"divergence_factor {divergence_factor:g} puts the divergence level below the "
+            f"start: f(w0) - f* = {gap:.6g} > divergence_factor x max(f(w0) - f*, |f*|) = "
+            f"{limit:.6g}, so no lane could take a step; use divergence_factor >= {need:.6g}"
+        )
+
+
+def check_resolution(spec, aux, *, f0, f_star, tol, targets, n, dtype) -> None:
+    """Refuse a ``tol`` or target that the run's dtype cannot resolve on this problem.
+
+    The rule: a level (relative suboptimality) r sits at the gap ``g = r (f0 - f*)`` above the
+    optimum; rounding in ``dtype`` may move the monitored value there by
+    ``spec.monitor_error(aux, g)`` (for a full loss, ``u max(|f*|, |f0|) (log2(n) + 4)``, u
+    the unit roundoff: a few ulps, and the depth of the sum over rows; for a gap monitor,
+    what the rounding of theta* does to the quadratic form). The level is refused when that
+    is more than :data:`RESOLUTION` x g: a lane booked there could be anywhere from below it
+    to far above it.
+
+    Args:
+        spec: the loss spec the kernel monitors with; aux: its monitor's arrays.
+        f0, f_star: the loss at the start and the optimum, float64.
+        tol, targets: as :func:`gdjax.sweep` takes them (checked).
+        n: rows of the data; dtype: the problem's dtype.
+
+    Raises:
+        ValueError: naming ``tol`` or ``targets``, with the error and the level's gap.
+
+    Example:
+        >>> from gdjax.losses import Logistic
+        >>> spec = Logistic(True, 0.0)
+        >>> check_resolution(spec, None, f0=0.7, f_star=0.5, tol=1e-4, targets=[0.1], n=100,
+        ...                  dtype=np.float32)
+        >>> check_resolution(spec, None, f0=0.7, f_star=0.5, tol=1e-7, targets=[0.1], n=100,
+        ...                  dtype=np.float32)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: tol 1e-07 is finer than float32 can resolve on this problem: ...
+    """
+    denom = f0 - f_star
+    if denom <= 0:  # the start is optimal: every level is reached at step 0, nothing to resolve
+        return
+    rel = np.append(np.asarray(targets, np.float64), tol)
+    gaps = rel * denom
+    err = np.asarray(spec.monitor_error(aux, gaps, f_star=f_star, f0=f0, n=n, dtype=dtype))
+    bad = np.flatnonzero(err > RESOLUTION * gaps)
+    if bad.size == 0:
+        return
+    i = int(bad[-1]) if bad[-1] == len(rel) - 1 else int(bad[0])  # tol first: it sets the status
+    what = "tol" if i == len(rel) - 1 else "target"
+    head = f"tol {rel[i]:g}" if what == "tol" else f"target {rel[i]:g} in targets"
+    raise ValueError(
+        f"{head} is finer than {np.dtype(dtype).name} can resolve on this "
+        f"problem: rounding may move the monitored loss by {err[i]:.2g} there, more than "
+        f"{RESOLUTION:g} x its gap {what} x (f0 - f*) = {gaps[i]:.2g}; use a larger {what}, or "
+        "float64 data (jax_enable_x64)"
+    )
 
 
 class Booking(NamedTuple):
@@ -163,15 +293,25 @@ class Ledger(NamedTuple):
     status0: int  # every lane's status at step 0
     at0: np.ndarray  # (K + 1,) 0 for the levels f(w0) is at or below, else -1
     moving: np.ndarray  # (lanes,) bool: lanes that take steps at all
+    offset: float | None = None  # f* (float64) for a monitor of the gap, else None
 
     @classmethod
-    def of(cls, levels: Levels, early_stop: bool, lanes: int) -> Ledger:
-        """The ledger of ``lanes`` lanes that start at ``levels.f0`` (NumPy levels)."""
+    def of(
+        cls, levels: Levels, early_stop: bool, lanes: int, offset: float | None = None
+    ) -> Ledger:
+        """The ledger of ``lanes`` lanes that start at ``levels.f0`` (NumPy levels);
+        ``offset``: f* when the monitor returns the gap ``f - f*`` (see :meth:`report`)."""
         status0, reached0 = levels.at_start()
         at0 = np.where(reached0, 0, -1).astype(np.int32)
-        return cls(
-            Booking(levels, early_stop), status0, at0, levels.moving_at_start(lanes, early_stop)
-        )
+        moving = levels.moving_at_start(lanes, early_stop)
+        return cls(Booking(levels, early_stop), status0, at0, moving, offset)
+
+    def report(self, monitored: np.ndarray) -> np.ndarray:
+        """The losses that monitored values stand for: themselves, or ``f* + gap`` in float64
+        (the gap's own dtype would round it away against a large f*)."""
+        if self.offset is None:
+            return monitored
+        return np.asarray(monitored, np.float64) + self.offset
 
 
 class Booked(NamedTuple):
@@ -366,8 +506,8 @@ def finish(config: Config, ledger: Ledger, out) -> KernelOutput:
         dense = dense_prefix(grid)
         first_exact = booked.first < dense
         stay_exact = (booked.last < dense)[:, None]
-    lane_loss = np.where(booked.moved, last_loss, ledger.booking.levels.f0)
-    losses = out.losses.T.reshape(S, L, len(grid))
+    lane_loss = ledger.report(np.where(booked.moved, last_loss, ledger.booking.levels.f0))
+    losses = ledger.report(out.losses.T.reshape(S, L, len(grid)))
     recorded = grid <= booked.last.reshape(S, L)[..., None]
     losses = np.where(recorded, losses, np.array(np.nan, losses.dtype))
     last = np.searchsorted(grid, booked.last, side="right").astype(np.int32) - 1

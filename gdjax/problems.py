@@ -168,8 +168,13 @@ class Problem:
         return self._monitor_aux
 
     def full_loss(self, params: Params) -> jax.Array:
-        """The full-data loss as the kernels monitor it (exactly :meth:`loss`, maybe cheaper)."""
-        return self.spec.monitor(params, self.X, self.y, self.monitor_aux())
+        """The full-data loss as the kernels monitor it (exactly :meth:`loss`, maybe cheaper):
+        a monitor of the gap f - f* (``spec.monitors_gap``) gets f* added back, in the
+        problem's dtype."""
+        value = self.spec.monitor(params, self.X, self.y, self.monitor_aux())
+        if self.spec.monitors_gap:
+            return value + jnp.asarray(self.optimum()[1], value.dtype)
+        return value
 
 
 # --------------------------------------------------------------------------------------------
@@ -328,7 +333,8 @@ def make_linear(
         seed: NumPy seed of the data.
         intercept: fit a bias as well.
         cond: None: X ~ N(0, 1). K >= 1: centred X whose loss Hessian (intercept included) has
-            condition number K exactly (see :mod:`gdjax.synthetic`).
+            condition number K exactly (see :mod:`gdjax.synthetic`); at most
+            ``synthetic.max_cond(dtype)`` (about 4.5e12 in float64, 7e10 in float32).
         dtype: floating dtype (default: JAX's default float).
 
     Returns:
@@ -367,7 +373,8 @@ def make_logistic(
         seed: NumPy seed of the data.
         intercept: fit a bias as well.
         l2: penalty strength.
-        cond: None: X ~ N(0, 1). K >= 1: centred X whose covariance has condition number K.
+        cond: None: X ~ N(0, 1). K >= 1: centred X whose covariance has condition number K,
+            at most ``synthetic.max_cond(dtype)``.
         dtype: floating dtype (default: JAX's default float).
 
     Returns:
@@ -403,7 +410,8 @@ def make_softmax(
         seed: NumPy seed of the data.
         intercept: fit a bias per class.
         l2: penalty strength.
-        cond: None: X ~ N(0, 1). K >= 1: centred X whose covariance has condition number K.
+        cond: None: X ~ N(0, 1). K >= 1: centred X whose covariance has condition number K,
+            at most ``synthetic.max_cond(dtype)``.
         dtype: floating dtype (default: JAX's default float).
 
     Returns:
@@ -478,11 +486,17 @@ def _name(name) -> str:
 def _synthetic_args(n, d, seed, cond, dtype, extra=1):
     n, d = checks.size(n, "n"), checks.size(d, "d")
     seed = checks.seed(seed)
+    dt = checks.float_dtype(dtype)
     if cond is not None:
         cond = checks.real(cond, "cond", lo=1.0)
         if n < d + 1:
             raise ValueError(f"cond needs n >= d + 1 rows, got n={n}, d={d}")
-    dt = checks.float_dtype(dtype)
+        top = synthetic.max_cond(dt)
+        if cond > top:  # its smallest eigenvalue would be rounding: 7e15 or mu <= 0 for 1e20
+            raise ValueError(
+                f"cond {cond:g} is more than {dt.name} data and float64 solves can deliver "
+                f"(at most {top:.2g}, see gdjax.synthetic.max_cond)"
+            )
     memory.check_array((n, d, extra), np.float64, "the synthetic data")
     return n, d, seed, cond, dt
 

@@ -137,7 +137,11 @@ def build(
         A :class:`Kernel`.
 
     Raises:
-        TypeError, ValueError: on bad input, naming the argument, before any tracing.
+        TypeError, ValueError: on bad input, naming the argument, before any tracing; also
+            a ``tol`` or target the problem's dtype cannot resolve
+            (:func:`gdjax.monitor.check_resolution`), a start or optimum outside its range,
+            and a ``divergence_factor`` that makes the start a divergence
+            (:func:`gdjax.monitor.check_start`).
 
     Example:
         >>> import gdjax
@@ -187,9 +191,16 @@ def build(
     _, f_star = problem.optimum()
     f0 = problem.value(a.init)
     dtype = problem.dtype
-    levels = Levels.of(f0, f_star, a.tol, a.targets, a.divergence_factor, dtype)
+    # what the run's dtype cannot hold or resolve, refused before running (gdjax.monitor)
+    monitor.check_start(f0, f_star, a.divergence_factor, dtype, init_given=init is not None)
+    monitor.check_resolution(
+        spec, aux, f0=f0, f_star=f_star, tol=a.tol, targets=a.targets, n=problem.n, dtype=dtype
+    )
+    gap = spec.monitors_gap  # the monitor returns f - f*: levels, and reported losses, offset
+    levels = Levels.of(f0, f_star, a.tol, a.targets, a.divergence_factor, dtype, gap=gap)
     kernel_lrs = np.asarray(_pad_lanes(a.lrs, sharding), dtype)
-    ledger = Ledger.of(levels, config.early_stop, len(a.seeds) * len(kernel_lrs))
+    lanes = len(a.seeds) * len(kernel_lrs)
+    ledger = Ledger.of(levels, config.early_stop, lanes, offset=f_star if gap else None)
     args = KernelArgs(
         X=X,
         y=problem.y,
@@ -299,7 +310,8 @@ def sweep(
         schedule: "constant", "inverse_time" (``lr / (1 + t / T)``, T one epoch) or "cosine"
             (from lr to 0 over the run); see :mod:`gdjax.optimizers`.
         tol: relative suboptimality in (0, 1) that counts as converged: it sets the status and
-            the early stop (see :mod:`gdjax.metrics`).
+            the early stop (see :mod:`gdjax.metrics`). Refused when the problem's dtype cannot
+            resolve it (a float32 loss near a large f*: :func:`gdjax.monitor.check_resolution`).
         targets: the target ladder, relative suboptimalities in (0, 1) (default 1e-1 .. 1e-4):
             the steps to each are in :meth:`SweepResult.hits`.
         eval_every: steps between points of the loss curve; None: a geometric grid of about 128
@@ -310,7 +322,8 @@ def sweep(
             always, other losses where the check costs at most about a step or the whole run's
             checks are small (:func:`gdjax.sweep_args.exact_affordable`).
         divergence_factor: a lane has diverged when its loss is not finite or
-            ``f - f* > divergence_factor * max(f(w0) - f*, |f*|)``.
+            ``f - f* > divergence_factor * max(f(w0) - f*, |f*|)``; one that puts the start
+            itself above that is refused.
         early_stop: freeze a lane once converged; the kernel stops when no lane is left moving.
         sharding: spread the lanes over devices, e.g. ``gdjax.devices.lane_sharding()``; with
             hosts joined by ``jax.distributed``, every process calls ``sweep`` alike and gets

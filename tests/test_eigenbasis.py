@@ -55,8 +55,8 @@ def test_diagonal_monitor_equals_the_quadratic_form(x64):
         full = LeastSquares(True).monitor(theta, p.X, p.y, p.monitor_aux())
         z = {"w": jnp.asarray(basis.coords(theta))}
         np.testing.assert_allclose(spec.monitor(z, X, p.y, aux), full, rtol=1e-12)
-        # and both are the loss itself
-        np.testing.assert_allclose(full, p.loss(theta), rtol=1e-12)
+        # and both are the gap f - f*: the loss less the optimum
+        np.testing.assert_allclose(full + p.optimum()[1], p.loss(theta), rtol=1e-12)
 
 
 @pytest.mark.parametrize(
