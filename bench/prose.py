@@ -78,8 +78,8 @@ Every number above was measured on the machines named in the section titles and 
 ```bash
 pip install -U "jax[cuda12]"   # NVIDIA GPU; on a Cloud TPU VM: pip install -U "jax[tpu]"
 python -m bench env            # check that the backend and devices are the ones you expect
-python -m bench run --suite default
-python -m bench report         # rewrites results/README.md and results/plots/
+python -m bench run --suite default --publish   # into results/runs/ (without: bench-out/runs/)
+python -m bench report --publish                # rewrites results/README.md and results/plots/
 python -m bench compare results/runs/<cpu run folder> results/runs/<gpu run folder>
 ```
 
