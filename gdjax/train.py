@@ -23,7 +23,7 @@ import jax
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec
 
-from gdjax import checks, kernel, kernel_config, monitor, sampling, sweep_args
+from gdjax import checks, devices, kernel, kernel_config, monitor, sampling, sweep_args
 from gdjax.eigenbasis import Eigenbasis
 from gdjax.kernel import KernelArgs
 from gdjax.kernel_config import Config
@@ -147,6 +147,7 @@ def build(
         >>> res.to_frame()["status"].tolist()
         ['max_steps', 'converged']
     """
+    devices.check_sharding(sharding)
     a = sweep_args.check(
         problem,
         lrs=lrs,
