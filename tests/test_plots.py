@@ -148,3 +148,29 @@ def test_report_renders_a_run_that_reached_no_target(tmp_path):
     lr_plot = tmp_path / "results" / "plots" / "short" / "linear-64x3-lr.png"
     assert lr_plot.read_bytes().startswith(PNG)
     assert "(no target on every seed)" in (tmp_path / "results" / "README.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b"{",
+        b"[]",
+        b'{"tiny": 3}',
+        b"\xff\xfe{}",
+        b'{"tiny": ["../../outside.png", "../README.md"]}',
+    ],
+    ids=["truncated", "a-list", "not-a-list", "not-utf8", "outside-paths"],
+)
+def test_report_survives_a_corrupt_manifest_and_deletes_nothing_on_a_guess(
+    tiny_run, tmp_path, text
+):
+    results = tmp_path / "work" / "results"
+    outside = tmp_path / "outside.png"
+    outside.write_bytes(PNG)
+    (results / "plots").mkdir(parents=True)
+    (results / "plots" / "manifest.json").write_bytes(text)
+    report.write(tiny_run, results)
+    assert outside.read_bytes() == PNG
+    assert (results / "README.md").is_file()
+    manifest = json.loads((results / "plots" / "manifest.json").read_text())
+    assert "plots/tiny/profile.png" in manifest["tiny"]
