@@ -148,6 +148,7 @@ def build(
         ['max_steps', 'converged']
     """
     devices.check_sharding(sharding)
+    _check_x64(problem)
     a = sweep_args.check(
         problem,
         lrs=lrs,
@@ -203,6 +204,18 @@ def build(
     )
     args = _place(args, sharding)
     return Kernel(config, args, problem, a.lrs, a.seeds, a.targets, a.tol, f0, ledger, basis)
+
+
+def _check_x64(problem) -> None:
+    """A float64 problem needs 64-bit mode on when it runs, as when it was made: JAX would
+    otherwise run it in float32 while the problem (and every report) says float64."""
+    if not isinstance(problem, Problem) or jax.config.jax_enable_x64:
+        return
+    if np.dtype(problem.dtype) == np.float64:
+        raise ValueError(
+            f"problem {problem.name!r} holds float64 data (made with 64-bit mode on), but 64-bit "
+            "mode is off now: sweep it inside gdjax.x64() too, or make it without"
+        )
 
 
 def _plan(config: Config, seeds, epochs: int) -> np.ndarray:

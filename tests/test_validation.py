@@ -378,3 +378,15 @@ def test_report_theory_line_of_a_flat_loss():
     assert ladder.theory_lines(lanes) == [
         "Theory: L = 0: the loss has no curvature, no rate is a stability limit."
     ]
+
+
+@pytest.mark.parametrize("call", ["run", "sweep", "build"])
+def test_a_float64_problem_outside_x64_is_refused_not_run_in_float32(call):
+    with gdjax.x64():
+        p = gdjax.problems.make_linear(64, 2)
+    assert str(p.dtype) == "float64" and not jax.config.jax_enable_x64
+    kwargs = {"lr": 0.1} if call == "run" else {"lrs": [0.1]}
+    with pytest.raises(ValueError, match=r"holds float64 data .* sweep it inside gdjax\.x64"):
+        getattr(gdjax, call)(p, epochs=2, **kwargs)
+    with gdjax.x64():  # where it was made, it runs in float64
+        assert gdjax.run(p, lr=0.1, epochs=2).losses.dtype == np.float64
