@@ -222,6 +222,8 @@ def theory_lines(lanes: pd.DataFrame) -> list[str]:
     if "L" not in lanes.columns or _num(lanes["L"]).isna().all():
         return []
     L, mu = float(_num(lanes["L"]).iloc[0]), float(_num(lanes["mu"]).iloc[0])
+    if not L > 0:  # a flat loss (all-zero features): 2/L is no limit at all
+        return [f"Theory: L = {short(L)}: the loss has no curvature, no rate is a stability limit."]
     kappa = L / mu if mu > 0 else np.inf
     line = (
         f"Theory: L = {short(L)}, mu = {short(mu)}, kappa = L/mu = {short(kappa)}; batch GD is "

@@ -205,7 +205,7 @@ def plot_lr_samples(p: _Problem, out_dir: Path) -> Path:
     fig, ax = figure()
     reached = ladder.best_lrs(p.hits)["reached_target"]
     target = float(reached.max()) if reached.notna().all() else float(p.hits["target"].max())
-    missed = False
+    missed = drawn = False
     for b in p.best.itertuples(index=False):
         key = (b.variant, b.batch_size, b.optimizer)
         h = p.hits[(p.hits["variant"] == b.variant) & np.isclose(p.hits["target"], target)]
@@ -219,6 +219,12 @@ def plot_lr_samples(p: _Problem, out_dir: Path) -> Path:
         if miss.any():
             _top_marks(ax, lrs[miss], color)
             missed = True
+        drawn |= bool(np.isfinite(med).any())
+    if not drawn:
+        # no rate reached the target on every seed (the normal result of a short budget): the
+        # line at the budget gives the log axis a range, and says why there is no curve
+        budget = float((p.lanes["steps"].astype(float) * p.lanes["batch_size"]).max())
+        ax.axhline(budget, color="0.45", ls="--", lw=1, label="sample budget: no lr got there")
     _lr_keys(ax, p, "best lr (README tables)", "x: a seed missed the target" if missed else None)
     _finish(
         ax,

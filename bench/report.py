@@ -385,12 +385,38 @@ def _forget_stale_plots(results_dir: Path, drawn: dict[str, list[str]]) -> None:
     and that were not written now; record what was written. Files of other suites, and files
     no report wrote, stay."""
     path = results_dir / "plots" / MANIFEST
-    manifest = json.loads(path.read_text()) if path.is_file() else {}
+    manifest = _read_manifest(path)
     for suite, files in drawn.items():
         for stale in sorted(set(manifest.get(suite, [])) - set(files)):
-            (results_dir / stale).unlink(missing_ok=True)
+            if _ours(results_dir, stale):
+                (results_dir / stale).unlink(missing_ok=True)
         manifest[suite] = files
     runs.write_json(path, dict(sorted(manifest.items())))
+
+
+def _read_manifest(path: Path) -> dict[str, list[str]]:
+    """The manifest's suites and files; what cannot be read (a truncated or hand-edited file)
+    is left out: its files are then kept, never deleted on a guess, and the manifest rewritten."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # missing, unreadable, not UTF-8, not JSON
+        return {}
+    if not isinstance(raw, dict):
+        return {}
+    return {
+        str(suite): [f for f in files if isinstance(f, str)]
+        for suite, files in raw.items()
+        if isinstance(files, list)
+    }
+
+
+def _ours(results_dir: Path, listed: str) -> bool:
+    """Whether a manifest entry names a plot or table file under results/plots or
+    results/tables: no other file is deleted, whatever the manifest says."""
+    target = (results_dir / listed).resolve()
+    roots = [(results_dir / d).resolve() for d in ("plots", "tables")]
+    suffix_ok = target.suffix in (".png", ".tex")
+    return suffix_ok and any(target.is_relative_to(r) and target != r for r in roots)
 
 
 def _relative(files: list[Path], results_dir: Path) -> list[str]:

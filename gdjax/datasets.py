@@ -67,6 +67,7 @@ def load(name: str, *, standardize: bool = True, dtype=None) -> Problem:
 
     Raises:
         ValueError: ``name`` is not one of :data:`NAMES`.
+        TypeError: ``standardize`` is not a bool.
         ImportError: scikit-learn is not installed.
 
     Example:
@@ -76,6 +77,7 @@ def load(name: str, *, standardize: bool = True, dtype=None) -> Problem:
     """
     if name not in NAMES:
         raise ValueError(f"load: unknown data set name={name!r}; choose one of {', '.join(NAMES)}")
+    standardize = checks.boolean(standardize, "load: standardize")  # 'no' is not False
     dt = checks.float_dtype(dtype)
     try:
         # lazily: scikit-learn is an optional dependency and slow to import

@@ -50,6 +50,8 @@ TEXTBOOK = ("y2x", "parabola", "noisy-line", "y4-3x")
 #: Largest number of classes a label vector may imply (a stray label like 10**6 would
 #: otherwise allocate a weight matrix of a million columns).
 MAX_CLASSES = 10_000
+#: Rows x classes float64 arrays that softmax's solve of f* holds at once.
+SOLVE_COPIES = 6
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -284,6 +286,10 @@ def softmax(
     Returns:
         A :class:`Problem` with params ``{"w": (d, k), "b": (k,)}``.
 
+    Raises:
+        ValueError: bad data or labels, or the float64 solve of f* (a few n x k arrays) would
+            need more than half of this machine's memory.
+
     Example:
         >>> p = softmax([[0.0], [1.0], [2.0]], [0, 1, 2])
         >>> p.init_params()["w"].shape
@@ -310,6 +316,10 @@ def softmax(
     k = checks.integer(num_classes, "softmax: num_classes", lo=2, hi=MAX_CLASSES)
     if labels.max() >= k:
         raise ValueError(f"softmax: label {labels.max():g} out of range for num_classes={k}")
+    # the float64 solve of f* keeps a few rows x classes arrays (probabilities, one-hot labels,
+    # Hessian-vector products): refused here, when a suite is checked, not halfway through it
+    n = Xj.shape[0]
+    memory.check_array((SOLVE_COPIES, n, k), np.float64, "softmax's float64 solve of f*")
     spec = Softmax(k, checks.boolean(intercept, "intercept"), checks.l2(l2, "softmax"))
     return Problem(_name(name), spec, Xj, jnp.asarray(labels.astype(np.int32)))
 

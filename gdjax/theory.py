@@ -29,15 +29,33 @@ __all__ = ["batch_gd_steps", "best_constant_lr", "stability_limit"]
 
 
 def stability_limit(problem: Problem) -> float:
-    """``2 / L``: batch GD with a constant rate at or above it does not converge."""
-    L, _ = problem.curvature()
+    """``2 / L``: batch GD with a constant rate at or above it does not converge.
+
+    Raises:
+        ValueError: the loss has no curvature (L = 0: no rate is too large).
+    """
+    L, _ = _curvature(problem)
     return 2.0 / L
 
 
 def best_constant_lr(problem: Problem) -> float:
-    """``2 / (L + mu)``: the constant rate with the fastest worst-case contraction."""
-    L, mu = problem.curvature()
+    """``2 / (L + mu)``: the constant rate with the fastest worst-case contraction.
+
+    Raises:
+        ValueError: the loss has no curvature (L = 0: every rate leaves it where it is).
+    """
+    L, mu = _curvature(problem)
     return 2.0 / (L + mu)
+
+
+def _curvature(problem: Problem) -> tuple[float, float]:
+    L, mu = problem.curvature()
+    if not L > 0:  # a flat loss: all-zero features, no intercept
+        raise ValueError(
+            f"problem {problem.name!r} has no curvature (L = {L:g}): its loss is flat, so no "
+            "learning rate is a stability limit or a best rate"
+        )
+    return L, mu
 
 
 def batch_gd_steps(problem: Problem, lr: float, targets, *, max_steps: int, init=None) -> list:

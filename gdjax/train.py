@@ -23,7 +23,7 @@ import jax
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec
 
-from gdjax import checks, kernel, kernel_config, monitor, sampling, sweep_args
+from gdjax import checks, devices, kernel, kernel_config, monitor, sampling, sweep_args
 from gdjax.eigenbasis import Eigenbasis
 from gdjax.kernel import KernelArgs
 from gdjax.kernel_config import Config
@@ -151,6 +151,8 @@ def build(
         >>> res.to_frame()["status"].tolist()
         ['max_steps', 'converged']
     """
+    devices.check_sharding(sharding)
+    _check_x64(problem)
     a = sweep_args.check(
         problem,
         lrs=lrs,
@@ -213,6 +215,18 @@ def build(
     )
     args = _place(args, sharding)
     return Kernel(config, args, problem, a.lrs, a.seeds, a.targets, a.tol, f0, ledger, basis)
+
+
+def _check_x64(problem) -> None:
+    """A float64 problem needs 64-bit mode on when it runs, as when it was made: JAX would
+    otherwise run it in float32 while the problem (and every report) says float64."""
+    if not isinstance(problem, Problem) or jax.config.jax_enable_x64:
+        return
+    if np.dtype(problem.dtype) == np.float64:
+        raise ValueError(
+            f"problem {problem.name!r} holds float64 data (made with 64-bit mode on), but 64-bit "
+            "mode is off now: sweep it inside gdjax.x64() too, or make it without"
+        )
 
 
 def _plan(config: Config, seeds, epochs: int) -> np.ndarray:

@@ -86,6 +86,13 @@ def test_load_unknown_name():
         datasets.load("iris")
 
 
+@pytest.mark.parametrize("flag", ["no", "False", 0, None, np.array([True, False])])
+def test_load_standardize_is_a_bool(flag):
+    """'no' is a true string: taken as a flag it would standardise."""
+    with pytest.raises(TypeError, match="load: standardize must be a bool"):
+        datasets.load("diabetes", standardize=flag)
+
+
 def test_load_without_sklearn(monkeypatch):
     import sys
 

@@ -100,3 +100,77 @@ def test_profile_and_latex_tables_are_written(tiny_run, tmp_path):
     tex = (tmp_path / "results" / "tables" / "tiny" / "linear-64x3.tex").read_text()
     assert "\\toprule" in tex and "\\midrule" in tex and "\\bottomrule" in tex
     assert "minibatch-8" in tex and "samples 0.1" in tex
+
+
+SHORT_SUITE = """
+name = "short"
+description = "A budget too short for any target (tests)."
+
+[defaults]
+seeds = [0, 1]
+tol = 1e-2
+repeats = 1
+
+[[problems]]
+name = "linear-64x3"
+source = "linear"
+n = 64
+d = 3
+
+[[variants]]
+name = "batch"
+batch_size = "all"
+epochs = 1
+lrs = [1e-4, 3e-4]
+
+[[variants]]
+name = "minibatch-8"
+batch_size = 8
+epochs = 1
+lrs = [1e-4, 2e-4]
+"""
+
+
+def test_report_renders_a_run_that_reached_no_target(tmp_path):
+    """The normal result of a short budget: no lane of the problem reached any target."""
+    from bench import runner, suites
+
+    (tmp_path / "short.toml").write_text(SHORT_SUITE)
+    suite = suites.load(str(tmp_path / "short.toml"))
+    run_dir = runner.run_suite(
+        suite, tmp_path / "runs", repeats=1, progress=False, log=lambda s: None
+    )
+    assert runs.discover(run_dir)[0].hits()["first_step"].isna().all()
+    written = report.write(tmp_path / "runs", tmp_path / "results")
+    names = {p.name for p in written}
+    assert set(plots.plot_names("linear-64x3")) <= names
+    assert "profile.png" not in names  # no problem reached a target: no profile to draw
+    lr_plot = tmp_path / "results" / "plots" / "short" / "linear-64x3-lr.png"
+    assert lr_plot.read_bytes().startswith(PNG)
+    assert "(no target on every seed)" in (tmp_path / "results" / "README.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b"{",
+        b"[]",
+        b'{"tiny": 3}',
+        b"\xff\xfe{}",
+        b'{"tiny": ["../../outside.png", "../README.md"]}',
+    ],
+    ids=["truncated", "a-list", "not-a-list", "not-utf8", "outside-paths"],
+)
+def test_report_survives_a_corrupt_manifest_and_deletes_nothing_on_a_guess(
+    tiny_run, tmp_path, text
+):
+    results = tmp_path / "work" / "results"
+    outside = tmp_path / "outside.png"
+    outside.write_bytes(PNG)
+    (results / "plots").mkdir(parents=True)
+    (results / "plots" / "manifest.json").write_bytes(text)
+    report.write(tiny_run, results)
+    assert outside.read_bytes() == PNG
+    assert (results / "README.md").is_file()
+    manifest = json.loads((results / "plots" / "manifest.json").read_text())
+    assert "plots/tiny/profile.png" in manifest["tiny"]

@@ -108,3 +108,103 @@ def test_quadratic_optimum_closed_form():
 
 def test_problem_repr_is_short():
     assert len(repr(gdjax.problems.make_linear(1000, 10))) < 120
+
+
+# ------------------------------------------------------------ softmax's float64 solves at scale
+
+
+def _softmax_theta(params, intercept, centred=False):
+    """(features + intercept) x classes; ``centred``: the intercepts less their mean (softmax
+    is invariant to a common shift of them, so only the centred ones are determined)."""
+    w = np.asarray(params["w"], np.float64)
+    if not intercept:
+        return w
+    b = np.asarray(params["b"], np.float64)
+    return np.vstack([w, (b - b.mean() if centred else b)[None, :]])
+
+
+@pytest.mark.parametrize("intercept", [True, False])
+def test_softmax_dense_hessian_is_jaxs_hessian(x64, monkeypatch, intercept):
+    """The vectorised Hessian, accumulated over blocks of rows, against jax.hessian."""
+    monkeypatch.setattr(gdjax.losses, "_ROW_BLOCK", 7 * 4 * 4)  # blocks of 7 rows
+    p = gdjax.problems.make_softmax(50, 3, 4, seed=4, intercept=intercept)
+    X, y = np.asarray(p.X, np.float64), np.asarray(p.y)
+    A = design(X, intercept)
+    theta = np.random.default_rng(0).standard_normal((A.shape[1], 4))
+    H = p.spec._hessian(A, theta.ravel(), p.spec._penalty(A.shape[1]))
+
+    def f(t):
+        return loss_and_grad("softmax", t, A, y, p.spec.l2, intercept)[0]
+
+    def f_jax(t):
+        Z = jnp.asarray(A) @ t
+        own = jnp.take_along_axis(Z, jnp.asarray(y)[:, None], axis=1)[:, 0]
+        pen = jnp.asarray(p.spec._penalty(A.shape[1]).reshape(t.shape))
+        return jnp.mean(jax.nn.logsumexp(Z, axis=1) - own) + 0.5 * jnp.sum(pen * t * t)
+
+    np.testing.assert_allclose(float(f_jax(jnp.asarray(theta))), f(theta), rtol=1e-12)
+    want = np.asarray(jax.hessian(f_jax)(jnp.asarray(theta))).reshape(H.shape)
+    np.testing.assert_allclose(H, want, rtol=1e-10, atol=1e-13)
+
+
+@pytest.mark.parametrize(
+    "n, d, k, intercept",
+    [(300, 4, 5, True), (300, 4, 5, False), (600, 9, 8, True), (600, 9, 8, False)],
+    ids=["small-b", "small", "arpack-b", "arpack"],  # (d + 1) k <= 64: eigvalsh; above: ARPACK
+)
+def test_softmax_solves_without_a_dense_hessian(x64, monkeypatch, n, d, k, intercept):
+    """Above DENSE_HESSIAN_MAX, f*, the optimum and (L, mu) come from Hessian-vector products
+    (Newton-CG, Lanczos) and agree with the dense solve: no (q k) x (q k) array is made."""
+    p = gdjax.problems.make_softmax(n, d, k, seed=2, intercept=intercept)
+    X, y = np.asarray(p.X, np.float64), np.asarray(p.y)
+    dense_opt, dense_f = p.spec.optimum(X, y)
+    dense_L, dense_mu = p.spec.curvature(X, y, dense_opt)
+
+    def refuse(*args):
+        raise AssertionError("built the dense Hessian")
+
+    monkeypatch.setattr(gdjax.losses, "DENSE_HESSIAN_MAX", 0, raising=False)
+    monkeypatch.setattr(gdjax.losses.Softmax, "_hessian", refuse)
+    opt, f_star = p.spec.optimum(X, y)
+    L, mu = p.spec.curvature(X, y, opt)
+    assert f_star == pytest.approx(dense_f, rel=1e-13)
+    np.testing.assert_allclose(
+        _softmax_theta(opt, intercept, centred=True),
+        _softmax_theta(dense_opt, intercept, centred=True),
+        atol=1e-7,
+    )
+    _, g = loss_and_grad(
+        "softmax", _softmax_theta(opt, intercept), design(X, intercept), y, p.spec.l2, intercept
+    )
+    assert np.linalg.norm(g) < 1e-10
+    assert L == pytest.approx(dense_L, rel=1e-9) and mu == pytest.approx(dense_mu, rel=1e-8)
+
+
+def test_softmax_optimum_matches_scikit_learn(x64, monkeypatch):
+    """The matrix-free solve against scikit-learn's multinomial LogisticRegression (lbfgs),
+    whose C sum_i loss_i + ||W||^2 / 2 is n C times our mean loss + (l2 / 2) ||W||^2 at
+    C = 1 / (n l2); neither penalises the intercept."""
+    linear_model = pytest.importorskip("sklearn.linear_model")
+    monkeypatch.setattr(gdjax.losses, "DENSE_HESSIAN_MAX", 0, raising=False)
+    p = gdjax.problems.make_softmax(400, 5, 6, seed=1, l2=0.05)
+    X, y = np.asarray(p.X, np.float64), np.asarray(p.y)
+    opt, f_star = p.optimum()
+    sk = linear_model.LogisticRegression(C=1 / (len(X) * 0.05), tol=1e-12, max_iter=10_000)
+    sk.fit(X, y)
+    # scikit-learn's intercepts are fixed up to a common shift: compare centred
+    np.testing.assert_allclose(opt["w"], sk.coef_.T, atol=1e-6)
+    np.testing.assert_allclose(
+        opt["b"] - opt["b"].mean(), sk.intercept_ - sk.intercept_.mean(), atol=1e-6
+    )
+    f_sk = p.spec.value(X, y, {"w": sk.coef_.T, "b": sk.intercept_})
+    assert f_star <= f_sk < f_star + 1e-10
+
+
+def test_softmax_refuses_a_solve_larger_than_memory(monkeypatch):
+    """The rows x classes arrays of the float64 solve are sized when the problem is made."""
+    monkeypatch.setattr(gdjax.memory, "_machine_bytes", lambda: 2**20)
+    X, y = np.zeros((2000, 2)), np.arange(2000) % 50
+    with pytest.raises(
+        ValueError, match=r"softmax's float64 solve of f\* of shape \(6, 2000, 50\)"
+    ):
+        gdjax.problems.softmax(X, y)

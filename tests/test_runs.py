@@ -381,3 +381,29 @@ def test_a_torn_row_of_a_marked_entry_is_not_read_as_a_lane(tmp_path):
     with (run / "lanes.csv").open("ab") as f:
         f.write(last[: len(last) // 2])  # a kill in the middle of a line
     pd.testing.assert_frame_equal(runs.read_lanes(run), whole)
+
+
+@pytest.mark.parametrize(
+    "column, values, match",
+    [
+        ("lr", ["0.1", "fast"], r"column 'lr' holds 'fast', not a number"),
+        ("seed", ["a", "0"], r"column 'seed' holds 'a', not a number"),
+        ("target", ["0.1", "1e-2x"], r"column 'target' holds '1e-2x', not a number"),
+    ],
+)
+def test_a_table_with_text_in_a_number_column_is_refused_in_one_line(
+    tmp_path, column, values, match
+):
+    df = pd.DataFrame({c: ["x", "x"] for c in runs.ENTRY_COLUMNS} | {column: values})
+    df["batch_size"] = [1, 1]
+    df.to_parquet(tmp_path / "lanes.parquet")
+    with pytest.raises(runs.RunFolderError, match=match):
+        runs.read_table(tmp_path / "lanes.parquet", runs.ENTRY_COLUMNS)
+
+
+def test_numbers_written_as_text_are_read_as_numbers(tmp_path):
+    df = pd.DataFrame({c: ["x", "x"] for c in runs.ENTRY_COLUMNS} | {"lr": ["0.1", "1e-2"]})
+    df["batch_size"] = ["8", "8"]
+    df.to_parquet(tmp_path / "lanes.parquet")
+    got = runs.read_table(tmp_path / "lanes.parquet", runs.ENTRY_COLUMNS)
+    assert got["lr"].tolist() == [0.1, 0.01] and got["batch_size"].tolist() == [8, 8]

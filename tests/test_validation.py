@@ -317,3 +317,76 @@ def test_numbers_users_pass_are_accepted(call, want):
 def test_targets_returns_sorted_float64():
     out = checks.targets([1e-4, 1e-1, 1e-3, 1e-2])
     assert out.dtype == np.float64 and out.tolist() == [1e-1, 1e-2, 1e-3, 1e-4]
+
+
+def _mesh_sharding(devices, axes, spec):
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+    grid = np.array(devices).reshape([len(devices)] + [1] * (len(axes) - 1))
+    return NamedSharding(Mesh(grid, axes), PartitionSpec(*spec))
+
+
+@pytest.mark.parametrize(
+    "make, exc, match",
+    [
+        (lambda d: "foo", TypeError, "sharding must be a jax.sharding.Sharding"),
+        (lambda d: [d], TypeError, "sharding must be a jax.sharding.Sharding"),
+        (
+            lambda d: _mesh_sharding([d, d], ("lanes",), ("lanes",)),
+            ValueError,
+            "sharding: its mesh lists device .* more than once",
+        ),
+        (
+            lambda d: _mesh_sharding([d], ("x", "y"), ("x", "y")),
+            ValueError,
+            "sharding must split a 1-D axis",
+        ),
+    ],
+    ids=["string", "list", "repeated-device", "two-axes"],
+)
+def test_bad_sharding_is_refused_before_tracing(lin, make, exc, match):
+    with pytest.raises(exc, match=match):
+        gdjax.build(lin, lrs=[0.1, 0.2], epochs=1, sharding=make(jax.devices()[0]))
+
+
+@pytest.mark.parametrize(
+    "devices, exc, match",
+    [
+        (lambda d: [d, d], ValueError, "devices lists device .* more than once"),
+        (lambda d: ["cpu"], TypeError, "devices must be JAX devices"),
+    ],
+)
+def test_lane_sharding_refuses_repeated_or_foreign_devices(devices, exc, match):
+    with pytest.raises(exc, match=match):
+        gdjax.devices.lane_sharding(devices(jax.devices()[0]))
+
+
+@pytest.mark.parametrize("fn", ["stability_limit", "best_constant_lr"])
+def test_theory_of_a_flat_loss_says_so(fn):
+    flat = gdjax.problems.linear(np.zeros((5, 2)), np.arange(5.0), intercept=False)
+    assert flat.curvature() == (0.0, 0.0)
+    with pytest.raises(ValueError, match="has no curvature \\(L = 0\\)"):
+        getattr(gdjax.theory, fn)(flat)
+
+
+def test_report_theory_line_of_a_flat_loss():
+    import pandas as pd
+
+    from bench import ladder
+
+    lanes = pd.DataFrame({"L": [0.0], "mu": [0.0], "lr": [0.1]})
+    assert ladder.theory_lines(lanes) == [
+        "Theory: L = 0: the loss has no curvature, no rate is a stability limit."
+    ]
+
+
+@pytest.mark.parametrize("call", ["run", "sweep", "build"])
+def test_a_float64_problem_outside_x64_is_refused_not_run_in_float32(call):
+    with gdjax.x64():
+        p = gdjax.problems.make_linear(64, 2)
+    assert str(p.dtype) == "float64" and not jax.config.jax_enable_x64
+    kwargs = {"lr": 0.1} if call == "run" else {"lrs": [0.1]}
+    with pytest.raises(ValueError, match=r"holds float64 data .* sweep it inside gdjax\.x64"):
+        getattr(gdjax, call)(p, epochs=2, **kwargs)
+    with gdjax.x64():  # where it was made, it runs in float64
+        assert gdjax.run(p, lr=0.1, epochs=2).losses.dtype == np.float64

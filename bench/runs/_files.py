@@ -19,6 +19,8 @@ ENTRY_COLUMNS = ["suite", "problem", "variant", "batch_size", "optimizer"]
 # what the report needs of every lane
 REPORT_COLUMNS = [*ENTRY_COLUMNS, "kind", "n", "d", "lr", "seed", "status", "tol", "f0"]
 REPORT_COLUMNS += ["f_star", "final_subopt", "compile_s", "run_s"]
+# columns that hold numbers wherever a table has them (a hand-edited "0.1x" is refused on read)
+NUMBER_COLUMNS = ("batch_size", "n", "d", "lr", "seed", "tol", "f0", "f_star", "target")
 # the software and machine a resumed run must share with the folder it continues
 SAME_ENV = (
     "backend",
@@ -114,6 +116,12 @@ def check_table(df: pd.DataFrame, path: Path, columns: Iterable[str] = ()) -> pd
         raise RunFolderError(f"{path}: missing columns {missing}")
     if df.empty:
         raise RunFolderError(f"{path}: no rows")
+    for c in NUMBER_COLUMNS:
+        if c in df.columns and not pd.api.types.is_numeric_dtype(df[c]):
+            bad = df[c][pd.to_numeric(df[c], errors="coerce").isna() & df[c].notna()]
+            if len(bad):
+                raise RunFolderError(f"{path}: column {c!r} holds {bad.iloc[0]!r}, not a number")
+            df[c] = pd.to_numeric(df[c])  # numbers written as text ("0.1") are numbers
     return df
 
 
