@@ -161,6 +161,7 @@ def _files(folder: Path) -> dict[str, bytes]:
     }
 
 
+@pytest.mark.slow
 def test_the_quick_start_writes_a_scratch_folder_and_no_published_file(
     tmp_path, monkeypatch, tiny_run, capsys
 ):
@@ -179,6 +180,7 @@ def test_the_quick_start_writes_a_scratch_folder_and_no_published_file(
     assert out.rstrip().endswith("report of bench-out/runs written to bench-out/README.md")
 
 
+@pytest.mark.slow
 def test_publish_writes_the_repository_results(tmp_path, monkeypatch, tiny_run, capsys):
     repo = _checkout(tmp_path, monkeypatch, tiny_run)
     assert (

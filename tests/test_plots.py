@@ -18,6 +18,7 @@ def test_plot_smoothing_is_the_library_ewma(alpha):
     np.testing.assert_allclose(plots.ewma(y, alpha), gdjax.metrics.ewma(y, alpha), equal_nan=True)
 
 
+@pytest.mark.slow
 def test_one_file_per_plot_kind(tiny_run, tmp_path):
     run = runs.discover(tiny_run)[0]
     written = plots.plot_problem(run, "linear-64x3", tmp_path)
@@ -26,6 +27,7 @@ def test_one_file_per_plot_kind(tiny_run, tmp_path):
     assert not list(tmp_path.glob(".*"))  # no temporary file left over
 
 
+@pytest.mark.slow
 def test_report_deletes_no_plot_it_did_not_write(tiny_run, tmp_path):
     """Reporting a scratch folder of runs into results/ keeps the other suites' plots."""
     results = tmp_path / "results"
@@ -47,6 +49,7 @@ def test_report_deletes_no_plot_it_did_not_write(tiny_run, tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_report_removes_its_own_stale_plots(tiny_run, tmp_path):
     """A problem that left the suite: report removes the plots it drew for it before."""
     results = tmp_path / "results"
@@ -72,6 +75,7 @@ def test_report_removes_its_own_stale_plots(tiny_run, tmp_path):
     assert "plots/tiny/gone-lr.png" not in listed and "tables/tiny/gone.tex" not in listed
 
 
+@pytest.mark.slow
 def test_report_writes_through_temporary_files(tiny_run, tmp_path, monkeypatch):
     """Every file report writes goes through runs.atomic_write (temp file, then rename)."""
     from bench.runs import _files
@@ -90,6 +94,7 @@ def test_report_writes_through_temporary_files(tiny_run, tmp_path, monkeypatch):
     assert not list((tmp_path / "results").rglob(".*tmp*"))
 
 
+@pytest.mark.slow
 def test_profile_and_latex_tables_are_written(tiny_run, tmp_path):
     """A run with target ladders: profile.png beside the problem plots, LaTeX under tables/."""
     written = report.write(tiny_run, tmp_path / "results")
@@ -131,6 +136,7 @@ lrs = [1e-4, 2e-4]
 """
 
 
+@pytest.mark.slow
 def test_report_renders_a_run_that_reached_no_target(tmp_path):
     """The normal result of a short budget: no lane of the problem reached any target."""
     from bench import runner, suites
@@ -161,6 +167,7 @@ def test_report_renders_a_run_that_reached_no_target(tmp_path):
     ],
     ids=["truncated", "a-list", "not-a-list", "not-utf8", "outside-paths"],
 )
+@pytest.mark.slow
 def test_report_survives_a_corrupt_manifest_and_deletes_nothing_on_a_guess(
     tiny_run, tmp_path, text
 ):

@@ -79,6 +79,7 @@ def _drop_hits(run: Path) -> None:
         p.unlink(missing_ok=True)
 
 
+@pytest.mark.slow
 def test_readme_tables_plots_and_determinism(run_dir, tmp_path):
     folder = tmp_path / "runs"
     folder.mkdir()
@@ -121,6 +122,7 @@ def test_readme_tables_plots_and_determinism(run_dir, tmp_path):
     assert matplotlib.image.imread(next(iter(pngs1))).ndim == 3
 
 
+@pytest.mark.slow
 def test_best_lr_follows_the_hits(run_dir, tmp_path):
     """Make the smallest rate that hit the tightest target the fastest: the README picks it."""
     dest = _copy(run_dir, tmp_path / "runs", "20300101T000000Z")
@@ -139,6 +141,7 @@ def test_best_lr_follows_the_hits(run_dir, tmp_path):
         assert any(c.startswith("1 / ") for c in rows[variant])  # that target's cell
 
 
+@pytest.mark.slow
 def test_runs_without_hits_keep_the_tol_table(run_dir, tmp_path):
     """An old run (no hits): the table of steps to tol, its best lr from the lanes."""
     dest = _copy(run_dir, tmp_path / "runs", "20300101T000000Z")
@@ -165,6 +168,7 @@ def test_runs_without_hits_keep_the_tol_table(run_dir, tmp_path):
         assert rows[variant][9:12] == [str((statuses == s).sum()) for s in STATUSES]
 
 
+@pytest.mark.slow
 def test_smoothing_and_no_plots(run_dir, tmp_path):
     res = tmp_path / "results"
     written = report.write(run_dir, res, smooth=0.5)
@@ -177,6 +181,7 @@ def test_smoothing_and_no_plots(run_dir, tmp_path):
         report.write(run_dir, res, smooth=1.5)
 
 
+@pytest.mark.slow
 def test_newest_complete_run_per_machine(run_dir, tmp_path):
     folder = tmp_path / "runs"
     folder.mkdir()
@@ -195,6 +200,7 @@ def test_newest_complete_run_per_machine(run_dir, tmp_path):
     assert len({p.parent for p in written if p.suffix == ".png"}) == 2
 
 
+@pytest.mark.slow
 def test_perf_columns_get_their_own_table(run_dir, tmp_path):
     folder = tmp_path / "runs"
     dest = _copy(run_dir, folder, "20300101T000000Z")
@@ -209,6 +215,7 @@ def test_perf_columns_get_their_own_table(run_dir, tmp_path):
     assert "### Speed" not in report.readme_text(run_dir, tmp_path)  # no baselines, no table
 
 
+@pytest.mark.slow
 def test_empty_and_incomplete_runs_raise(run_dir, tmp_path, capsys):
     empty = tmp_path / "empty"
     empty.mkdir()

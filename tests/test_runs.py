@@ -128,6 +128,7 @@ def test_two_processes_into_one_out_folder(tmp_path):
         assert runs.read_meta(f)["complete"] and len(pd.read_csv(f / "lanes.csv")) == 4
 
 
+@pytest.mark.slow
 def test_resume_refuses_another_suite_file_with_the_same_name(tmp_path, capsys):
     first = runner.run_suite(_suite(tmp_path / "a"), tmp_path / "runs", only="p0", **QUIET)
     other = _suite(tmp_path / "b", n=20)  # also named "two", another definition
@@ -141,6 +142,7 @@ def test_resume_refuses_another_suite_file_with_the_same_name(tmp_path, capsys):
     assert [p.name for p in (tmp_path / "runs").iterdir()] == [first.name]
 
 
+@pytest.mark.slow
 def test_meta_names_the_suite_file_without_the_machines_path(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     run = runner.run_suite(_suite(tmp_path / "a"), Path("runs"), only="p0", **QUIET)
@@ -186,6 +188,7 @@ def test_a_crash_before_the_marker_leaves_consistent_tables(tmp_path, monkeypatc
     assert (run / "parts" / "p0__batch__sgd.json").stat().st_mtime_ns == marker  # not rerun
 
 
+@pytest.mark.slow
 def test_a_torn_tail_is_dropped_by_readers_and_cut_by_resume(tmp_path):
     suite = _suite(tmp_path)
     run = runner.run_suite(suite, tmp_path / "runs", only="p0", **QUIET)
@@ -204,6 +207,7 @@ def test_a_torn_tail_is_dropped_by_readers_and_cut_by_resume(tmp_path):
     assert set(pd.read_csv(run / "lanes.csv")["problem"]) == {"p0"}
 
 
+@pytest.mark.slow
 def test_each_entry_appends_instead_of_rewriting(tmp_path, monkeypatch):
     """Saving an entry writes that entry's rows, not the whole run again (no quadratic I/O)."""
     from bench.runs import _writing
@@ -230,6 +234,7 @@ def test_each_entry_appends_instead_of_rewriting(tmp_path, monkeypatch):
 # ---------------------------------------------------------------------------------- wall time
 
 
+@pytest.mark.slow
 def test_wall_time_adds_up_every_session(tmp_path, monkeypatch):
     """A fake clock that advances 10 s per reading: each session adds what it measured."""
     clock = iter(range(0, 10_000, 10))
@@ -331,6 +336,7 @@ def test_resume_of_a_folder_that_is_not_a_run(tmp_path, capsys):
     assert "meta.json: missing" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_env_is_checked_on_resume(tmp_path):
     run = runner.run_suite(_suite(tmp_path), tmp_path / "runs", only="p0", **QUIET)
     meta = runs.read_meta(run)
@@ -372,6 +378,7 @@ def test_a_finished_run_whose_lanes_csv_is_torn_is_one_line_not_half_a_lane(
         assert err.count("\n") == 1 and "the last line is torn" in err, err
 
 
+@pytest.mark.slow
 def test_a_torn_row_of_a_marked_entry_is_not_read_as_a_lane(tmp_path):
     """An unfinished run's log: a cut copy of a committed row keeps its key, not its values."""
     run = runner.run_suite(_suite(tmp_path), tmp_path / "runs", only="p0", **QUIET)
