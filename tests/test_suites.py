@@ -418,3 +418,10 @@ def test_only_that_names_no_whole_field_is_refused(tmp_path, only):
     suite = suites.load(str(_write(tmp_path, ONLY_SUITE)))
     with pytest.raises(suites.UserError, match=r"matches --only .* whole fields"):
         suites.select(suite, only)
+
+
+def test_a_utf8_file_with_a_byte_order_mark_loads(tmp_path):
+    path = tmp_path / "t.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + GOOD.encode("utf-8"))
+    suite = suites.load(str(path))
+    assert suite.name == "t" and [e.variant for e in suite.entries] == ["batch"]
