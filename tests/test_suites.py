@@ -425,3 +425,22 @@ def test_a_utf8_file_with_a_byte_order_mark_loads(tmp_path):
     path.write_bytes(b"\xef\xbb\xbf" + GOOD.encode("utf-8"))
     suite = suites.load(str(path))
     assert suite.name == "t" and [e.variant for e in suite.entries] == ["batch"]
+
+
+def test_any_batch_size_on_the_quadratic_runs_as_batch_gd(tmp_path):
+    """The quadratic's one row holds its coefficients: batch_size = 32 is batch GD, accepted
+    by validate, and every saved row says what ran (batch_size 1 = n, kind batch)."""
+    from bench import envinfo, runner
+
+    text = (
+        _source('source = "quadratic"\na = 1\nb = -2\nc = 0')
+        + '\n[[variants]]\nname = "minibatch-32"\nbatch_size = 32\n'
+    )
+    suite = suites.load(str(_write(tmp_path, text)))
+    suite.validate()
+    problem = suite.builders["p"]()
+    for entry in suite.entries:
+        lanes, curves, hits, _ = runner.run_entry(entry, problem, envinfo.describe(), repeats=1)
+        for frame in (lanes, curves, hits):
+            assert set(frame["batch_size"]) == {1}, entry.variant
+        assert set(lanes["kind"]) == set(hits["kind"]) == {"batch"}
