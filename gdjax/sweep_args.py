@@ -305,7 +305,7 @@ def init_params(init, template):
             raise TypeError(f"init[{k!r}] must be an array of real numbers") from None
         if v.dtype.kind == "c":
             raise TypeError(f"init[{k!r}] must be real, got dtype {v.dtype}")
-        if v.dtype.kind not in "iuf":
+        if not checks.is_real_dtype(v.dtype):  # bfloat16 and the other ml_dtypes floats count
             raise TypeError(f"init[{k!r}] must hold real numbers, got dtype {v.dtype}")
         if v.shape != t.shape:
             raise ValueError(f"init[{k!r}] must have shape {t.shape}, got {v.shape}")

@@ -2,6 +2,7 @@
 
 import jax
 import jax.numpy as jnp
+import ml_dtypes
 import numpy as np
 import pytest
 
@@ -308,6 +309,30 @@ def test_softmax_accepts_the_largest_class_count():
         (lambda: checks.schedule("inverse_time"), "inverse_time"),
         (lambda: memory.check_lanes(2, 3, 4, np.float64), 2 * (4 * 3 + 4) * 8),
         (lambda: float(sweep_args.init_params(jnp.array(2.0), {"x": jnp.zeros(())})["x"]), 2.0),
+        # ml_dtypes' numbers (NumPy kind "V", outside its number tree) and float16
+        (lambda: checks.real(jnp.array(0.5, jnp.bfloat16), "tol", lo=0.0), 0.5),
+        (lambda: checks.real(ml_dtypes.bfloat16(0.25), "l2", lo=0.0), 0.25),
+        (lambda: checks.real(np.array(2.0, ml_dtypes.float8_e4m3fn), "l2", lo=0.0), 2.0),
+        (lambda: checks.real(np.float16(0.5), "l2", lo=0.0), 0.5),
+        (lambda: checks.tol(jnp.array(0.5, jnp.bfloat16)), 0.5),
+        (lambda: checks.integer(ml_dtypes.int4(3), "epochs", lo=1), 3),
+        (lambda: checks.lrs(jnp.array([0.5, 0.25], jnp.bfloat16)).tolist(), [0.5, 0.25]),
+        (lambda: checks.lrs(ml_dtypes.bfloat16(0.5)).tolist(), [0.5]),
+        (lambda: checks.targets([ml_dtypes.bfloat16(0.5), np.float16(0.25)]).tolist(), [0.5, 0.25]),
+        (
+            lambda: float(sweep_args.init_params(ml_dtypes.bfloat16(2), {"x": jnp.zeros(())})["x"]),
+            2.0,
+        ),
+        (
+            lambda: sweep_args.init_params(
+                {"x": np.array(1.5, ml_dtypes.bfloat16)}, {"x": jnp.zeros(())}
+            )["x"].item(),
+            1.5,
+        ),
+        (
+            lambda: gdjax.problems.quadratic(jnp.array(1, jnp.bfloat16), 0, 0).curvature(),
+            (2.0, 2.0),
+        ),
     ],
 )
 def test_numbers_users_pass_are_accepted(call, want):
