@@ -125,8 +125,10 @@ def load_csv(
 
     The file is parsed by :func:`pandas.read_csv`; every cell of the columns used, outside the
     header, must be a finite number (spaces around it are fine); other columns may hold text.
-    Blank lines are skipped but still counted, so the line numbers in error messages are those
-    an editor shows. Every error names the file.
+    Blank lines and comment lines (whose first character other than a space or a tab is ``#``,
+    as :func:`numpy.loadtxt` takes them: a ``# x,y`` header of :func:`numpy.savetxt` is one) are
+    skipped but still counted, so the line numbers in error messages are those an editor shows.
+    Every error names the file.
 
     Args:
         path: the CSV file.
@@ -316,9 +318,22 @@ def _record_lines(text: str, table: pd.DataFrame) -> list[int]:
     return out
 
 
+def _blank_comments(text: str) -> str:
+    """``text`` with every comment line emptied, its line break kept: pandas then skips it as
+    a blank line, and every line keeps its number. A ``#`` inside a quoted cell that spans lines
+    starts no comment."""
+    parts = re.split(f"({_LINE_BREAK.pattern})", text)  # lines at even places, breaks between
+    quoted = False
+    for i in range(0, len(parts), 2):
+        if not quoted and parts[i].lstrip(" \t").startswith("#"):
+            parts[i] = ""
+        quoted ^= parts[i].count('"') % 2 == 1  # "" inside a quoted cell counts twice
+    return "".join(parts)
+
+
 def _read_csv(path, *, header, delimiter, encoding):
     """``(column names or None, data rows as strings (DataFrame), line of each row, text)``."""
-    text = _decode(path, encoding)
+    text = _blank_comments(_decode(path, encoding))
     try:
         # every cell as a string, nothing turned into NaN: _numbers says which cell is not a
         # number, and where, which pandas' own conversion would not

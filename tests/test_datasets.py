@@ -457,3 +457,30 @@ def test_csv_bad_features(tmp_path, text, features, exc, match):
     f.write_text(text)
     with pytest.raises(exc, match=match):
         datasets.load_csv(f, target=-1, features=features, header=None)
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        # comment lines (first non-blank character '#') are skipped and counted, like blank ones
+        ("# made by hand\nx,y\n1,2\n3,zz\n", r"c\.csv line 4, column 'y': 'zz'"),
+        ("# made by hand\n1,2\n3,zz\n", r"c\.csv line 3, column index 1: 'zz'"),
+        ("x,y\n  # a note\n1,2\n\n# another\n3,zz\n", r"c\.csv line 6, column 'y'"),
+        ("#\n# two\nx,y\n1,2\n1,2,3\n", r"c\.csv line 5: expected 2 columns, got 3"),
+        # a '#' that starts a line inside a quoted cell is the cell's text, not a comment
+        ('x,y\n"a\n# b",2\n', r"c\.csv line 2, column 'x': 'a\\n# b' is not a number"),
+    ],
+)
+def test_csv_comment_lines_keep_line_numbers_true(tmp_path, text, match):
+    f = tmp_path / "c.csv"
+    f.write_text(text)
+    with pytest.raises(ValueError, match=match):
+        datasets.load_csv(f, target=-1)
+
+
+def test_csv_comment_lines_are_skipped(tmp_path):
+    f = tmp_path / "c.csv"
+    f.write_text("# x,y written by numpy.savetxt\n1,2\n# note\n3,4\n")
+    p = datasets.load_csv(f, target=-1)
+    np.testing.assert_array_equal(np.asarray(p.y), [2, 4])
+    np.testing.assert_array_equal(np.asarray(p.X), [[1], [3]])
