@@ -196,6 +196,8 @@ def run_suite(
                 log("measuring this machine's GEMM and copy rates (roofline)...")
                 meta["roofline"] = roofline.measure()
             runs.write_meta(run_dir, meta)
+            if extra is not None:
+                _say_missing_torch(todo, log)
             if len(todo) < len(chosen):
                 skipped = len(chosen) - len(todo)
                 log(f"resuming {run_dir}: {skipped} of {len(chosen)} entries already done")
@@ -205,6 +207,15 @@ def run_suite(
         if not planned:  # the other processes wait for the plan: tell them there is none
             hosts.share_plan(chosen, None)
         raise
+
+
+def _say_missing_torch(todo: list[Entry], log) -> None:
+    """One line for the run, when entries ask for the torch baseline and torch is missing:
+    otherwise the skip would only show in each lane's baseline_note column."""
+    from bench import loops
+
+    if any("torch" in e.settings["baselines"] for e in todo) and not loops.torch_available():
+        log(f"torch baseline skipped: {loops.TORCH_MISSING}")
 
 
 def choose_run_dir(
