@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 import gdjax
-from bench import envinfo, hosts, runs, suites, tables, timing
+from bench import envinfo, hosts, ladder, runs, suites, tables, timing
 from bench.errors import UserError
 from bench.suites import Entry, Suite
 
@@ -320,7 +320,7 @@ def run_entries(
             runs.save_entry(run_dir, e.key, e.fingerprint(), lanes, curves, hits)
             meta["wall_s"] = round(wall_before + time.perf_counter() - t_start, 3)
             runs.write_meta(run_dir, meta)
-            bar.write(tables.entry_line(lanes))
+            bar.write(ladder.entry_line(lanes, hits))
             bar.update(1)
     finally:
         bar.close()
