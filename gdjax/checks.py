@@ -188,7 +188,7 @@ def float_dtype(dtype) -> np.dtype:
         raise TypeError(f"dtype must be a floating dtype, got a value {dtype!r}")
     try:
         dt = np.dtype(dtype)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, SyntaxError):  # "," is parsed as a structured-dtype spec
         raise TypeError(f"dtype must be a floating dtype, got {dtype!r}") from None
     if not np.issubdtype(dt, np.floating):
         raise TypeError(f"dtype must be a floating dtype, got {dt}")

@@ -418,3 +418,9 @@ def test_a_float64_problem_outside_x64_is_refused_not_run_in_float32(call):
         getattr(gdjax, call)(p, epochs=2, **kwargs)
     with gdjax.x64():  # where it was made, it runs in float64
         assert gdjax.run(p, lr=0.1, epochs=2).losses.dtype == np.float64
+
+
+@pytest.mark.parametrize("dtype", [",", b",", "f4,f4"])
+def test_a_dtype_string_numpy_parses_as_a_record_is_a_type_error(dtype):
+    with pytest.raises(TypeError, match="dtype must be a floating dtype"):
+        checks.float_dtype(dtype)
