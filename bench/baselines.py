@@ -334,7 +334,7 @@ def attach(entry, problem, kernel, lanes: pd.DataFrame) -> pd.DataFrame:
         lanes["exact_monitor_cost"] = exact / grid
     for name in (w for w in wanted if w not in ("jax-scan", "seeds", "monitoring")):
         if name == "torch" and not loops.torch_available():
-            notes.append("torch not installed (pip install 'gdjax[torch]')")
+            notes.append(loops.TORCH_MISSING)  # the run said so once (runner.run_suite)
             continue
         per_lane, diffs = [], []
         for pos in chosen:

@@ -26,6 +26,14 @@ REPOSITORY = Path(__file__).resolve().parent.parent
 DEFAULT_CACHE = Path.home() / ".cache" / "gdjax" / "xla"
 DESCRIPTION = "Benchmark batch, stochastic and mini-batch gradient descent with gdjax."
 PUBLISH_HELP = "write into the repository's results/runs (what `report --publish` publishes)"
+#: What Ctrl-C leaves behind, per command (one line on stderr, exit 130).
+RUN_INTERRUPTED = "interrupted: finished entries are saved; rerun with --resume to finish"
+# report writes file by file, each atomically (runs.atomic_write): a file is either the old one
+# or the new one, but the plots written before the interruption are already the new ones
+REPORT_INTERRUPTED = (
+    "interrupted: the report is unfinished (each file written so far was replaced whole, the "
+    "rest are the previous report's; no run was changed); rerun bench report to finish"
+)
 ONLY_HELP = (
     "only the entries PATTERN names: whole problem, variant or optimizer names, one or several "
     "joined by '__' (sgd, linear-*, batch__sgd); * and ? are wildcards"
@@ -320,7 +328,7 @@ def _add_run(sub) -> None:
     r.add_argument("--no-cache", action="store_true", help="compile every kernel afresh")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
     hosts.add_arguments(r)
-    r.set_defaults(func=cmd_run)
+    r.set_defaults(func=cmd_run, interrupted=RUN_INTERRUPTED)
 
 
 def _add_report(sub) -> None:
@@ -344,7 +352,7 @@ def _add_report(sub) -> None:
         help="EWMA-smooth the curves in the plots (0 < ALPHA <= 1)",
     )
     rep.add_argument("--no-plots", action="store_true", help="tables only")
-    rep.set_defaults(func=cmd_report)
+    rep.set_defaults(func=cmd_report, interrupted=REPORT_INTERRUPTED)
 
 
 def _add_scaling(sub) -> None:
@@ -396,8 +404,6 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         print(f"error: {' '.join(str(e).split())}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(
-            "\ninterrupted: finished entries are saved; rerun with --resume to finish",
-            file=sys.stderr,
-        )
+        # each command says what an interruption leaves behind (--resume is run's alone)
+        print(f"\n{getattr(args, 'interrupted', 'interrupted')}", file=sys.stderr)
         return 130

@@ -10,7 +10,9 @@ optimizer) is chosen once and used for every target of its row:
 2. among the learning rates whose every seed hit it, the best is the one with the fewest median
    samples to it; ties go to the smaller rate.
 
-An entry that reached no target on every seed has no best rate (its row says so).
+An entry that reached no target on every seed has no best rate (its row says so). The rule
+lives in :func:`bench.tables.best_rate`; :func:`entry_line`, the CLI's line per entry, shows
+the same best rate and the same ``(k/n)`` seed marks as the report's tables.
 """
 
 from __future__ import annotations
@@ -18,7 +20,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from bench import tables
 from bench.tables import ENTRY, md_table, short
+
+#: The best-lr cell of an entry that has no best rate (the CLI line says the same).
+NO_BEST = "(no target on every seed)"
 
 # the columns of ``ladder``: per entry and target, medians over seeds at the best lr
 LADDER_COLUMNS = [*ENTRY, "schedule", "lr", "target", "seeds", "reached", "stayed"]
@@ -60,12 +66,7 @@ def best_lrs(hits: pd.DataFrame) -> pd.DataFrame:
         per = hit.groupby(["lr", "target"]).agg(
             n=("seed", "nunique"), samples=("first_samples", lambda s: _num(s).median())
         )
-        full = per[per["n"] == seeds].reset_index()
-        lr = target = np.nan
-        if len(full):
-            target = float(full["target"].min())
-            pick = full[full["target"] == target].sort_values(["samples", "lr"], kind="stable")
-            lr = float(pick["lr"].iloc[0])
+        lr, target = tables.best_rate(per.reset_index(), seeds)
         rows.append(
             {
                 **dict(zip(ENTRY, key, strict=True)),
@@ -186,16 +187,43 @@ def resolution_text(lad_rows: pd.DataFrame) -> str:
     return "exact" if (lad_rows["reached"] + lad_rows["stayed"]).sum() > 0 else "-"
 
 
+def count_cell(value, got: int, seeds: int) -> str:
+    """A median count where every seed has one, else ``(k/n)`` (:func:`tables.seeds_mark`)."""
+    return compact(value) if not pd.isna(value) else tables.seeds_mark(got, seeds)
+
+
 def cell(r, on: str) -> str:
     """``first / stay`` for one target; "k/n seeds" where only some seeds got there."""
+    first = count_cell(getattr(r, f"first_{on}"), r.reached, r.seeds)
+    return f"{first} / {count_cell(getattr(r, f'stay_{on}'), r.stayed, r.seeds)}"
 
-    def one(value, got) -> str:
-        if not pd.isna(value):
-            return compact(value)
-        return "-" if got == 0 else f"({got}/{r.seeds})"
 
-    first = one(getattr(r, f"first_{on}"), r.reached)
-    return f"{first} / {one(getattr(r, f'stay_{on}'), r.stayed)}"
+def best_lr_text(lr) -> str:
+    """The best-lr cell: the rate, or :data:`NO_BEST`."""
+    return short(lr) if not pd.isna(lr) else NO_BEST
+
+
+def entry_line(lanes: pd.DataFrame, hits: pd.DataFrame) -> str:
+    """A one-line summary of one entry (printed as each entry finishes): its lane counts at
+    tol, and the report's best lr and first-hit samples to each target, ``(k/n)`` marks and all.
+
+    Args:
+        lanes: the entry's lane rows.
+        hits: the entry's hits (one row per lane and target).
+    """
+    b = tables.best(lanes).iloc[0]
+    lad = ladder(hits).sort_values("target", ascending=False)
+    lr = lad["lr"].iloc[0] if len(lad) else np.nan
+    to = ", ".join(
+        f"{short(r.target)}: {count_cell(r.first_samples, r.reached, r.seeds)}"
+        for r in lad.itertuples(index=False)
+    )
+    target = f"best lr {best_lr_text(lr)}" + (f", samples to {to}" if not pd.isna(lr) else "")
+    return (
+        f"{b['problem']:<22} {b['variant']:<14} {b['optimizer']:<8} {b['lanes']:>4} lanes "
+        f"{b['converged']:>4} conv {b['diverged']:>4} div {b['max_steps']:>4} max | {target} | "
+        f"compile {b['compile_s']:.2f} s, run {b['run_s'] * 1e3:.1f} ms"
+    )
 
 
 def ladder_table(lad: pd.DataFrame, on: str) -> str:
@@ -210,7 +238,7 @@ def ladder_table(lad: pd.DataFrame, on: str) -> str:
     rows = []
     for key, g in lad.groupby(ENTRY, sort=False):
         first = g.iloc[0]
-        lr = short(first["lr"]) if not pd.isna(first["lr"]) else "(no target on every seed)"
+        lr = best_lr_text(first["lr"])
         by_target = {r.target: r for r in g.itertuples(index=False)}
         cells = [cell(by_target[t], on) if t in by_target else "-" for t in targets]
         rows.append([str(key[2]), str(first["schedule"]), lr, *cells, resolution_text(g)])

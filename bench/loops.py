@@ -96,6 +96,10 @@ def numpy_loop(problem, lr, rows, epochs):
 # ----- torch ------------------------------------------------------------------------------------
 
 
+#: Why the torch baseline is skipped, and the cure: the run's one line and each lane's note.
+TORCH_MISSING = "torch is not installed (pip install -e '.[torch]')"
+
+
 def torch_available() -> bool:
     try:
         import torch  # noqa: F401

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 import gdjax
-from bench import envinfo, hosts, runs, suites, tables, timing
+from bench import envinfo, hosts, ladder, runs, suites, tables, timing
 from bench.errors import UserError
 from bench.suites import Entry, Suite
 
@@ -39,7 +39,9 @@ def run_entry(entry: Entry, problem, env: dict, repeats: int, sharding=None):
         "suite": entry.suite,
         "problem": entry.problem,
         "variant": entry.variant,
-        "kind": entry.kind,
+        # what ran: every batch size of a problem whose rows are not samples (the quadratic)
+        # is batch GD, and the result says so with batch_size n
+        "kind": "batch" if res.batch_size == problem.n else entry.kind,
         "batch_size": res.batch_size,
         "optimizer": entry.optimizer,
         "schedule": res.schedule,
@@ -194,6 +196,8 @@ def run_suite(
                 log("measuring this machine's GEMM and copy rates (roofline)...")
                 meta["roofline"] = roofline.measure()
             runs.write_meta(run_dir, meta)
+            if extra is not None:
+                _say_missing_torch(todo, log)
             if len(todo) < len(chosen):
                 skipped = len(chosen) - len(todo)
                 log(f"resuming {run_dir}: {skipped} of {len(chosen)} entries already done")
@@ -203,6 +207,15 @@ def run_suite(
         if not planned:  # the other processes wait for the plan: tell them there is none
             hosts.share_plan(chosen, None)
         raise
+
+
+def _say_missing_torch(todo: list[Entry], log) -> None:
+    """One line for the run, when entries ask for the torch baseline and torch is missing:
+    otherwise the skip would only show in each lane's baseline_note column."""
+    from bench import loops
+
+    if any("torch" in e.settings["baselines"] for e in todo) and not loops.torch_available():
+        log(f"torch baseline skipped: {loops.TORCH_MISSING}")
 
 
 def choose_run_dir(
@@ -307,7 +320,7 @@ def run_entries(
             runs.save_entry(run_dir, e.key, e.fingerprint(), lanes, curves, hits)
             meta["wall_s"] = round(wall_before + time.perf_counter() - t_start, 3)
             runs.write_meta(run_dir, meta)
-            bar.write(tables.entry_line(lanes))
+            bar.write(ladder.entry_line(lanes, hits))
             bar.update(1)
     finally:
         bar.close()

@@ -236,6 +236,25 @@ SUITE_FIELDS: dict[str, Field] = {
 }
 
 
+def _delimiter(v) -> str:
+    if not isinstance(v, str) or len(v) != 1 or v in '"\r\n':
+        raise ValueError(v)
+    return v
+
+
+def _column(v):
+    return v if isinstance(v, str) else checks.integer(v, "features", lo=-(2**31), hi=2**31 - 1)
+
+
+def _features(v) -> list:
+    if not isinstance(v, list) or not v:
+        raise TypeError(v)
+    cols = [_column(c) for c in v]
+    if len(set(cols)) != len(cols):  # a column twice would be a feature twice
+        raise ValueError(v)
+    return cols
+
+
 def _int_field(arg, lo, hi=None):
     return lambda v: checks.integer(v, arg, lo=lo, hi=hi)
 
@@ -300,6 +319,15 @@ SOURCES: dict[str, dict[str, Field]] = {
         ),
         "standardize": dataclasses.replace(_BOOL, default=False),
         "encoding": Field("a text encoding name (utf-8, latin-1, ...)", _string, default="utf-8"),
+        "delimiter": Field(
+            "one character other than a quote or a line break", _delimiter, default=","
+        ),
+        "intercept": _BOOL,
+        "features": Field(
+            "a non-empty list of distinct column names (strings) or indices (ints)",
+            _features,
+            default=None,
+        ),
     },
     "textbook": {
         "setup": Field(
@@ -386,10 +414,13 @@ def problem_builder(source, args, pname, dtype, base: Path) -> Callable[[], Prob
             prob = gdjax.datasets.load_csv(
                 path if path.is_absolute() else base / path,
                 target=args["target"],
+                features=args["features"],
                 kind=args["kind"],
+                delimiter=args["delimiter"],
                 standardize=args["standardize"],
                 dtype=dtype,
                 encoding=args["encoding"],
+                intercept=args["intercept"],
             )
         elif source == "textbook":
             prob = gdjax.problems.textbook(args["setup"], seed=args["seed"], dtype=dtype)

@@ -398,7 +398,9 @@ class _Loader:
 
     def suite(self) -> Suite:
         try:
-            doc = tomllib.loads(self.path.read_text(encoding="utf-8"))
+            # utf-8-sig: editors on Windows save UTF-8 with a byte-order mark, which TOML's
+            # parser would take for a stray character on line 1
+            doc = tomllib.loads(self.path.read_text(encoding="utf-8-sig"))
         except tomllib.TOMLDecodeError as e:
             self.fail("", f"malformed TOML: {e}")
         except UnicodeDecodeError as e:

@@ -1,8 +1,12 @@
 """Aggregations of lane rows: per learning rate over seeds, the best learning rate, summaries.
 
-The best learning rate of a (problem, variant, optimizer) is the one whose seeds all converged in
-the fewest samples (median over seeds); when no learning rate converged on every seed, it is the
-one with the smallest median final suboptimality, and the table says "not converged".
+The best learning rate of a (problem, variant, optimizer) is decided by :func:`best_rate`, the
+one home of the rule, for the CLI and the report alike: the tightest target that every seed of
+some rate reached, and among those rates the fewest median samples to it (ties: the smaller
+rate). On lanes alone (:func:`best`) the one target is ``tol`` (converged); when no learning rate
+converged on every seed, :func:`best` falls back to the smallest median final suboptimality, and
+the table says "not converged". A count that only some seeds have is marked ``(k/n)``
+(:func:`seeds_mark`).
 """
 
 from __future__ import annotations
@@ -59,6 +63,41 @@ def _quantile(sorted_values: np.ndarray, q: float) -> float:
     return float(a + (b - a) * (pos - lo))
 
 
+def best_rate(per: pd.DataFrame, seeds: int) -> tuple[float, float]:
+    """An entry's best learning rate and the target it is best at (the module's rule).
+
+    Args:
+        per: one row per (learning rate, target): ``lr``, ``target``, ``n`` (the seeds that
+            reached the target) and ``samples`` (their median samples to it).
+        seeds: the entry's number of seeds.
+
+    Returns:
+        ``(lr, target)``; both NaN when no rate reached any target on every seed.
+
+    Example:
+        >>> per = pd.DataFrame({"lr": [0.1, 0.3, 0.3], "target": [0.1, 0.1, 0.01],
+        ...                     "n": [2, 2, 1], "samples": [40.0, 20.0, 90.0]})
+        >>> best_rate(per, 2), best_rate(per, 3)
+        ((0.3, 0.1), (nan, nan))
+    """
+    full = per[per["n"] == seeds]
+    if not len(full):
+        return math.nan, math.nan
+    target = float(full["target"].min())
+    pick = full[full["target"] == target].sort_values(["samples", "lr"], kind="stable")
+    return float(pick["lr"].iloc[0]), target
+
+
+def seeds_mark(got: int, seeds: int) -> str:
+    """What a cell says where not every seed has a count: ``(k/n)`` seeds got there, "-" none.
+
+    Example:
+        >>> seeds_mark(3, 5), seeds_mark(0, 5)
+        ('(3/5)', '-')
+    """
+    return "-" if got == 0 else f"({got}/{seeds})"
+
+
 def best(lanes: pd.DataFrame) -> pd.DataFrame:
     """One row per entry at its best learning rate, with lane counts over the whole grid.
 
@@ -69,9 +108,14 @@ def best(lanes: pd.DataFrame) -> pd.DataFrame:
     table = per_lr(lanes)
     out = []
     for key, g in table.groupby(ENTRY, sort=False):
-        ok = g[g["converged"] == g["seeds"]]
-        if len(ok):
-            pick = ok.sort_values(["samples_to_target", "lr"], kind="stable").iloc[0]
+        # one target, tol: converged lanes reached it
+        per = pd.DataFrame(
+            {"lr": g["lr"], "target": 0.0, "n": g["converged"], "samples": g["samples_to_target"]}
+        )
+        lr, _ = best_rate(per, int(g["seeds"].max()))
+        ok = not math.isnan(lr)
+        if ok:
+            pick = g[g["lr"] == lr].iloc[0]
         else:
             live = g[g["diverged"] < g["seeds"]]
             pick = (live if len(live) else g).sort_values("final_subopt", kind="stable").iloc[0]
@@ -86,7 +130,7 @@ def best(lanes: pd.DataFrame) -> pd.DataFrame:
                 "n": int(first["n"]),
                 "d": int(first["d"]),
                 "lr": float(pick["lr"]),
-                "all_converged": bool(len(ok)),
+                "all_converged": ok,
                 **{c: float(pick[c]) for c in TARGETS},
                 "final_subopt": float(pick["final_subopt"]),
                 "lanes": len(lane_rows),
@@ -98,20 +142,6 @@ def best(lanes: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(out)
-
-
-def entry_line(lanes: pd.DataFrame) -> str:
-    """A one-line summary of one entry's lanes (printed as each entry finishes)."""
-    b = best(lanes).iloc[0]
-    if b["all_converged"]:
-        target = f"best lr {b['lr']:.3g}: {b['samples_to_target']:.0f} samples to target"
-    else:
-        target = f"none converged on every seed (best lr {b['lr']:.3g})"
-    return (
-        f"{b['problem']:<22} {b['variant']:<14} {b['optimizer']:<8} {b['lanes']:>4} lanes "
-        f"{b['converged']:>4} conv {b['diverged']:>4} div {b['max_steps']:>4} max | {target} | "
-        f"compile {b['compile_s']:.2f} s, run {b['run_s'] * 1e3:.1f} ms"
-    )
 
 
 def summary(lanes: pd.DataFrame) -> pd.DataFrame:

@@ -35,20 +35,58 @@ _SEQUENCES = (list, tuple, range, np.ndarray, jax.Array)
 SCHEDULES = ("constant", "inverse_time", "cosine")
 
 
+def is_real_dtype(dtype, *, floats: bool = True) -> bool:
+    """Whether ``dtype`` holds real numbers: NumPy's ints and floats, and ml_dtypes' (bfloat16,
+    the float8 types, int4), never bool, complex or timedelta.
+
+    ml_dtypes' types are kind ``"V"`` to NumPy, outside its number tree: JAX's dtype tree
+    (``jnp.issubdtype``) places them under integer and floating.
+
+    Args:
+        dtype: anything ``np.dtype`` takes.
+        floats: False to accept integer dtypes only.
+
+    Returns:
+        True for a real dtype.
+
+    Example:
+        >>> import ml_dtypes
+        >>> is_real_dtype(ml_dtypes.bfloat16), is_real_dtype(np.bool_)
+        (True, False)
+        >>> is_real_dtype("f8", floats=False)
+        False
+    """
+    dt = np.dtype(dtype)
+    if dt.kind in ("iuf" if floats else "iu"):
+        return True
+    if dt.kind != "V" or dt.fields is not None:  # a structured dtype is no number either
+        return False
+    return bool(jnp.issubdtype(dt, jnp.integer) or (floats and jnp.issubdtype(dt, jnp.floating)))
+
+
+def _scalar_dtype(v):
+    """The dtype of a NumPy or ml_dtypes scalar or a 0-d array (NumPy or JAX); else None."""
+    if isinstance(v, (np.ndarray, jax.Array, np.generic)) and np.ndim(v) == 0:
+        return v.dtype
+    return None
+
+
 def is_int(v) -> bool:
-    """A Python or NumPy integer, or a 0-d integer array (NumPy or JAX); never a bool."""
-    if isinstance(v, (np.ndarray, jax.Array)) and v.ndim == 0:
-        return np.issubdtype(v.dtype, np.integer)
-    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+    """A Python, NumPy or ml_dtypes integer, or a 0-d integer array (NumPy or JAX); never a
+    bool."""
+    dt = _scalar_dtype(v)
+    if dt is not None:
+        return is_real_dtype(dt, floats=False)
+    return isinstance(v, int) and not isinstance(v, bool)
 
 
 def is_real(v) -> bool:
-    """A Python or NumPy real number, or a 0-d real array (NumPy or JAX); never a bool."""
-    if isinstance(v, (np.ndarray, jax.Array)) and v.ndim == 0:
-        return np.issubdtype(v.dtype, np.integer) or np.issubdtype(v.dtype, np.floating)
-    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(
-        v, (bool, np.bool_)
-    )
+    """A Python, NumPy or ml_dtypes (bfloat16, ...) real number, or a 0-d real array (NumPy or
+    JAX); never a bool."""
+    dt = _scalar_dtype(v)
+    if dt is not None:
+        return is_real_dtype(dt)
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 def integer(v, arg: str, *, lo: int, hi: int | None = None) -> int:
@@ -104,6 +142,8 @@ def real(
     Example:
         >>> real(np.float32(0.25), "l2", lo=0.0)
         0.25
+        >>> real(jnp.asarray(0.5, jnp.bfloat16), "lr", lo=0.0)
+        0.5
     """
     if not is_real(v):
         raise TypeError(f"{arg} must be a real number, got {type(v).__name__} {v!r}")
@@ -148,7 +188,7 @@ def float_dtype(dtype) -> np.dtype:
         raise TypeError(f"dtype must be a floating dtype, got a value {dtype!r}")
     try:
         dt = np.dtype(dtype)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, SyntaxError):  # "," is parsed as a structured-dtype spec
         raise TypeError(f"dtype must be a floating dtype, got {dtype!r}") from None
     if not np.issubdtype(dt, np.floating):
         raise TypeError(f"dtype must be a floating dtype, got {dt}")

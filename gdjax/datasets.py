@@ -111,6 +111,7 @@ def load_csv(
     path: str | os.PathLike,
     *,
     target: str | int,
+    features=None,
     kind: str = "linear",
     header: bool | None = None,
     delimiter: str = ",",
@@ -119,16 +120,22 @@ def load_csv(
     encoding: str = "utf-8",
     **problem_kwargs,
 ) -> Problem:
-    """A problem from a numeric CSV file: one column is the target, the others are the features.
+    """A problem from a numeric CSV file: one column is the target, the others (or the ones
+    ``features`` names) are the features.
 
-    The file is parsed by :func:`pandas.read_csv`; every cell outside the header must be a finite
-    number (spaces around it are fine). Blank lines are skipped but still counted, so the line
-    numbers in error messages are those an editor shows. Every error names the file.
+    The file is parsed by :func:`pandas.read_csv`; every cell of the columns used, outside the
+    header, must be a finite number (spaces around it are fine); other columns may hold text.
+    Blank lines and comment lines (whose first character other than a space or a tab is ``#``,
+    as :func:`numpy.loadtxt` takes them: a ``# x,y`` header of :func:`numpy.savetxt` is one) are
+    skipped but still counted, so the line numbers in error messages are those an editor shows.
+    Every error names the file.
 
     Args:
         path: the CSV file.
         target: the target column, by name (needs a header) or by integer index (negative counts
             from the end).
+        features: the feature columns, a non-empty list of names (needs a header) or integer
+            indices, in the order wanted; None for every column but the target.
         kind: ``"linear"``, ``"logistic"`` (targets 0 or 1) or ``"softmax"`` (integer classes).
         header: ``True`` if the first row holds column names, ``False`` if it is data, ``None`` to
             decide from the file: the first row is a header iff one of its cells is not a number.
@@ -150,8 +157,8 @@ def load_csv(
         TypeError: an argument of the wrong type.
         ValueError: naming the file: bytes that do not decode (with the line, suggesting
             ``encoding=``), an empty file, no data rows, a ragged row, a cell that is not a finite
-            number (with its line number and column), an unknown target column or ``kind``, or
-            data the constructor rejects.
+            number (with its line number and column), an unknown target or feature column or
+            ``kind``, the target among the features, or data the constructor rejects.
 
     Example:
         >>> import pathlib, tempfile
@@ -160,6 +167,8 @@ def load_csv(
         >>> p = load_csv(f, target="y")
         >>> (p.name, p.n, p.d)
         ('toy', 3, 2)
+        >>> load_csv(f, target="y", features=["x2"]).d
+        1
     """
     if not isinstance(kind, str) or kind not in _KINDS:
         raise ValueError(f"load_csv: kind must be one of {', '.join(_KINDS)}, got {kind!r}")
@@ -168,6 +177,18 @@ def load_csv(
             f"load_csv: target must be a column name (str) or index (int), "
             f"got {type(target).__name__}"
         )
+    if features is not None:
+        if not isinstance(features, (list, tuple)) or not features:
+            raise TypeError(
+                f"load_csv: features must be a non-empty list of column names or indices, "
+                f"got {features!r}"
+            )
+        for f in features:
+            if isinstance(f, (bool, np.bool_)) or not isinstance(f, (str, int, np.integer)):
+                raise TypeError(
+                    f"load_csv: features must hold column names (str) or indices (int), "
+                    f"got {type(f).__name__} {f!r}"
+                )
     if header is not None and not isinstance(header, bool):
         raise TypeError(f"load_csv: header must be True, False or None, got {header!r}")
     if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '"\r\n':
@@ -180,14 +201,26 @@ def load_csv(
     standardize = checks.boolean(standardize, "load_csv: standardize")
     dt = checks.float_dtype(dtype)
 
-    columns, data, lines = _read_csv(path, header=header, delimiter=delimiter, encoding=encoding)
-    ncol = data.shape[1]
+    columns, table, lines, text = _read_csv(
+        path, header=header, delimiter=delimiter, encoding=encoding
+    )
+    ncol = table.shape[1]
     if ncol < 2:
         raise ValueError(f"{path}: need at least 2 columns (features and a target), got {ncol}")
-    j = _target_index(path, target, columns, ncol)
-
-    y = data[:, j]
-    X = np.delete(data, j, axis=1)
+    j = _column_index(path, target, "target", columns, ncol)
+    if features is None:
+        used = [k for k in range(ncol) if k != j]
+    else:
+        used = [_column_index(path, f, "features", columns, ncol) for f in features]
+        twice = [k for i, k in enumerate(used) if k in used[:i]]
+        if twice:
+            raise ValueError(f"{path}: features name {_column_name(twice[0], columns)} twice")
+        if j in used:
+            raise ValueError(f"{path}: features include the target, {_column_name(j, columns)}")
+    used.append(j)  # the target last
+    data = _numbers(path, text, table, lines, columns, delimiter, used)
+    y = data[:, -1]
+    X = data[:, :-1]
     if standardize:
         X = _standardize(X)
     problem_kwargs.setdefault("name", Path(path).stem)
@@ -197,10 +230,9 @@ def load_csv(
         over = ~np.isfinite(np.column_stack([X, y]).astype(dt))
     if over.any():
         r, k = (int(i) for i in np.argwhere(over)[0])
-        k = j if k == X.shape[1] else k + (k >= j)  # back to the file's column
-        where = f"column {columns[k]!r}" if columns is not None else f"column index {k}"
         raise ValueError(
-            f"{path} line {lines[r]}, {where}: {data[r, k]:g} overflows {np.dtype(dt)}"
+            f"{path} line {lines[r]}, {_column_name(used[k], columns)}: {data[r, k]:g} "
+            f"overflows {np.dtype(dt)}"
         )
     X = X.astype(dt)
     try:
@@ -286,12 +318,25 @@ def _record_lines(text: str, table: pd.DataFrame) -> list[int]:
     return out
 
 
+def _blank_comments(text: str) -> str:
+    """``text`` with every comment line emptied, its line break kept: pandas then skips it as
+    a blank line, and every line keeps its number. A ``#`` inside a quoted cell that spans lines
+    starts no comment."""
+    parts = re.split(f"({_LINE_BREAK.pattern})", text)  # lines at even places, breaks between
+    quoted = False
+    for i in range(0, len(parts), 2):
+        if not quoted and parts[i].lstrip(" \t").startswith("#"):
+            parts[i] = ""
+        quoted ^= parts[i].count('"') % 2 == 1  # "" inside a quoted cell counts twice
+    return "".join(parts)
+
+
 def _read_csv(path, *, header, delimiter, encoding):
-    """``(column names or None, float64 array (rows, columns), line of each row)`` of a CSV file."""
-    text = _decode(path, encoding)
+    """``(column names or None, data rows as strings (DataFrame), line of each row, text)``."""
+    text = _blank_comments(_decode(path, encoding))
     try:
-        # every cell as a string, nothing turned into NaN: the checks below say which cell
-        # is not a number, and where, which pandas' own conversion would not
+        # every cell as a string, nothing turned into NaN: _numbers says which cell is not a
+        # number, and where, which pandas' own conversion would not
         table = pd.read_csv(
             io.StringIO(text),
             sep=delimiter,
@@ -313,21 +358,32 @@ def _read_csv(path, *, header, delimiter, encoding):
         raise ValueError(f"{path} line {line}: expected {width} columns, got {got}") from None
     table = table.apply(lambda c: c.str.strip(" \t"))
     record_lines = _record_lines(text, table)
-    cells = table.to_numpy()
     columns = None
-    first = header if header is not None else not all(_is_number(c) for c in cells[0])
+    first = header if header is not None else not all(_is_number(c) for c in table.iloc[0])
     if first:
-        columns = list(cells[0])
-        cells, record_lines = cells[1:], record_lines[1:]
-    if not len(cells):
+        columns = list(table.iloc[0])
+        table, record_lines = table.iloc[1:], record_lines[1:]
+    if not len(table):
         raise ValueError(f"{path}: no data rows after the header")
-    values = table.iloc[len(table) - len(cells) :].apply(pd.to_numeric, errors="coerce")
-    values = values.to_numpy(np.float64)
+    return columns, table, record_lines, text
+
+
+def _numbers(path, text, table, record_lines, columns, delimiter, used) -> np.ndarray:
+    """The columns ``used`` of ``table`` as float64 (rows, len(used)); the first cell that is
+    not a finite number, in the file's order, is one ValueError with its line and column."""
+    values = table.iloc[:, used].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64)
     bad = ~np.isfinite(values)
     if bad.any():
-        r, k = (int(i) for i in np.argwhere(bad)[0])
+        order = np.argsort(used)  # row by row, left to right as in the file
+        r = int(np.argwhere(bad.any(axis=1))[0][0])
+        k = next(used[i] for i in order if bad[r, i])
+        cells = table.to_numpy()
         _cell_error(path, text, record_lines[r], cells[r, k], k, columns, delimiter, len(cells[r]))
-    return columns, values, record_lines
+    return values
+
+
+def _column_name(k: int, columns) -> str:
+    return f"column {columns[k]!r}" if columns is not None else f"column index {k}"
 
 
 def _cell_error(path, text, line, cell, k, columns, delimiter, width):
@@ -338,27 +394,29 @@ def _cell_error(path, text, line, cell, k, columns, delimiter, width):
     if cell == "" and '"' not in raw and raw.count(delimiter) + 1 < width:
         got = raw.count(delimiter) + 1
         raise ValueError(f"{path} line {line}: expected {width} columns, got {got}")
-    where = f"column {columns[k]!r}" if columns is not None else f"column index {k}"
+    where = _column_name(k, columns)
     what = "a finite number" if _is_number(cell) else "a number"
     raise ValueError(f"{path} line {line}, {where}: {cell!r} is not {what}")
 
 
-def _target_index(path, target, columns, ncol) -> int:
-    if isinstance(target, str):
+def _column_index(path, col, arg: str, columns, ncol) -> int:
+    """The index of the column ``col`` names (``arg``: target or features, for messages)."""
+    what = f"target={col!r}" if arg == "target" else f"features column {col!r}"
+    if isinstance(col, str):
         if columns is None:
             raise ValueError(
-                f"{path}: target={target!r} is a column name but the file has no header; "
+                f"{path}: {what} is a column name but the file has no header; "
                 f"pass an integer column index instead"
             )
-        hits = [k for k, c in enumerate(columns) if c == target]
+        hits = [k for k, c in enumerate(columns) if c == col]
         if not hits:
             raise ValueError(
-                f"{path}: no column named target={target!r}; the columns are "
+                f"{path}: no column named {what}; the columns are "
                 f"{', '.join(repr(c) for c in columns)}"
             )
         if len(hits) > 1:
-            raise ValueError(f"{path}: target={target!r} names {len(hits)} columns; use an index")
+            raise ValueError(f"{path}: {what} names {len(hits)} columns; use an index")
         return hits[0]
-    if not -ncol <= target < ncol:
-        raise ValueError(f"{path}: target={target} out of range for {ncol} columns")
-    return int(target) % ncol
+    if not -ncol <= col < ncol:
+        raise ValueError(f"{path}: {what} out of range for {ncol} columns")
+    return int(col) % ncol

@@ -19,7 +19,10 @@ problems of the same kind and shapes share one compile) that holds no data. It k
   move the monitored value at a given gap, so that a level it cannot resolve is refused before
   running (:func:`gdjax.monitor.check_resolution`);
 - ``curvature(X, y, opt_params)``: ``(L, mu)``, the extreme eigenvalues of the loss Hessian in
-  float64 (exact for least squares and the quadratic, at the optimum for logistic and softmax).
+  float64 (exact for least squares and the quadratic, at the optimum for logistic and softmax);
+- ``rows_are_samples``: whether the data's rows are samples to batch over (True), or hold the
+  loss's own constants (False: the quadratic's one row of coefficients), so that every batch
+  size is batch gradient descent.
 
 Example:
     >>> import numpy as np
@@ -59,6 +62,7 @@ class LossSpec(Protocol):
     kind: ClassVar[str]
     cheap_monitor: ClassVar[bool]
     monitors_gap: ClassVar[bool]  # monitor returns f - f* (True) or f (False)
+    rows_are_samples: ClassVar[bool]  # False: every batch size is batch GD
 
     def loss(self, params: Params, X, y) -> jax.Array: ...
 
@@ -118,6 +122,7 @@ class LeastSquares:
     kind: ClassVar[str] = "linear"
     # f(theta) = f* + (theta - theta*)^T M (theta - theta*), M = A^T A / n: O(d^2), not O(n d)
     cheap_monitor: ClassVar[bool] = True
+    rows_are_samples: ClassVar[bool] = True
     # the monitor is the quadratic form alone: f* + gap would round the gap away when |f*| is
     # large against it (f* = 9e4 in float32 rounds to 8e-3)
     monitors_gap: ClassVar[bool] = True
@@ -205,6 +210,7 @@ class Quadratic(FullPassMonitor):
 
     kind: ClassVar[str] = "quadratic"
     cheap_monitor: ClassVar[bool] = True
+    rows_are_samples: ClassVar[bool] = False  # its one row holds (a, b, c): every batch is that row
 
     def loss(self, params, X, y):
         del y
@@ -241,6 +247,7 @@ class Logistic(FullPassMonitor):
     l2: float
     kind: ClassVar[str] = "logistic"
     cheap_monitor: ClassVar[bool] = False  # a pass over the data
+    rows_are_samples: ClassVar[bool] = True
 
     def loss(self, params, X, y):
         z = X @ params["w"]
@@ -301,6 +308,7 @@ class Softmax(FullPassMonitor):
     l2: float
     kind: ClassVar[str] = "softmax"
     cheap_monitor: ClassVar[bool] = False  # a pass over the data
+    rows_are_samples: ClassVar[bool] = True
 
     def loss(self, params, X, y):
         # Each row's own logit by a one-hot mask: the gradient of a gather is a scatter, four

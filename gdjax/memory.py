@@ -18,7 +18,7 @@ import numpy as np
 
 from gdjax import checks
 
-__all__ = ["PARAM_COPIES", "check_array", "check_lanes"]
+__all__ = ["PARAM_COPIES", "check_array", "check_lanes", "size_text"]
 
 #: Copies of the parameters the kernel keeps per lane: the parameters, up to two optimizer
 #: moments (adam) and the frozen copy of a finished lane.
@@ -32,13 +32,25 @@ def _machine_bytes() -> int | None:
         return None
 
 
+def size_text(nbytes: int) -> str:
+    """A size in the largest binary unit up to GiB that keeps it >= 1 (never "0.0 GiB").
+
+    Example:
+        >>> size_text(512), size_text(3 * 2**20), size_text(2**31)
+        ('512 B', '3.0 MiB', '2.0 GiB')
+    """
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if nbytes >= scale:
+            return f"{nbytes / scale:.1f} {unit}"
+    return f"{nbytes} B"
+
+
 def _refuse_if_too_big(nbytes: int, what: str) -> None:
     total = _machine_bytes()
     # several working copies are made (draws, float64 solves, XLA buffers): half is the limit
     if total is not None and 2 * nbytes > total:
         raise ValueError(
-            f"{what} needs {nbytes / 2**30:.1f} GiB, "
-            f"more than half of this machine's {total / 2**30:.1f} GiB"
+            f"{what} needs {size_text(nbytes)}, more than half of this machine's {size_text(total)}"
         )
 
 

@@ -287,8 +287,9 @@ def softmax(
         A :class:`Problem` with params ``{"w": (d, k), "b": (k,)}``.
 
     Raises:
-        ValueError: bad data or labels, or the float64 solve of f* (a few n x k arrays) would
-            need more than half of this machine's memory.
+        ValueError: bad data or labels; a class with no rows when ``intercept`` (its bias
+            would fall for ever: no finite optimum); or the float64 solve of f* (a few n x k
+            arrays) would need more than half of this machine's memory.
 
     Example:
         >>> p = softmax([[0.0], [1.0], [2.0]], [0, 1, 2])
@@ -316,11 +317,21 @@ def softmax(
     k = checks.integer(num_classes, "softmax: num_classes", lo=2, hi=MAX_CLASSES)
     if labels.max() >= k:
         raise ValueError(f"softmax: label {labels.max():g} out of range for num_classes={k}")
+    intercept = checks.boolean(intercept, "intercept")
+    missing = np.setdiff1d(np.arange(k), labels)
+    if intercept and len(missing):
+        # the loss falls for ever as that class's bias (unpenalised) goes to -inf
+        raise ValueError(
+            f"softmax: no row of y has label {int(missing[0])} of num_classes={k}"
+            + (f" (nor {len(missing) - 1} other labels)" if len(missing) > 1 else "")
+            + ": that class's bias has no finite optimum; use fewer classes, more rows, or "
+            "intercept=False"
+        )
     # the float64 solve of f* keeps a few rows x classes arrays (probabilities, one-hot labels,
     # Hessian-vector products): refused here, when a suite is checked, not halfway through it
     n = Xj.shape[0]
     memory.check_array((SOLVE_COPIES, n, k), np.float64, "softmax's float64 solve of f*")
-    spec = Softmax(k, checks.boolean(intercept, "intercept"), checks.l2(l2, "softmax"))
+    spec = Softmax(k, intercept, checks.l2(l2, "softmax"))
     return Problem(_name(name), spec, Xj, jnp.asarray(labels.astype(np.int32)))
 
 
@@ -416,7 +427,8 @@ def make_softmax(
     Args:
         n: rows, >= 1 (>= d + 1 with ``cond``).
         d: features, >= 1.
-        num_classes: classes, 2..10000.
+        num_classes: classes, 2..10000; with ``intercept``, every class must draw rows (too
+            few rows for the classes is refused: see :func:`softmax`).
         seed: NumPy seed of the data.
         intercept: fit a bias per class.
         l2: penalty strength.

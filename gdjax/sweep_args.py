@@ -153,7 +153,9 @@ def check(
             them (everything but ``sharding``), with the same defaults.
 
     Returns:
-        A :class:`SweepArgs`.
+        A :class:`SweepArgs`. Its ``batch_size`` is n for batch GD, and for every batch size
+        on a problem whose rows are not samples (``problem.spec.rows_are_samples`` False: the
+        quadratic's one row holds its coefficients, so any batch size >= 1 is batch GD).
 
     Raises:
         TypeError, ValueError: on bad input, naming the argument; ValueError also when an
@@ -169,6 +171,9 @@ def check(
         Traceback (most recent call last):
         ...
         ValueError: batch_size must be <= n = 256, got 300
+        >>> q = gdjax.problems.quadratic(1.0, 0.0, 0.0)  # one row: every batch size is batch GD
+        >>> check(q, lrs=[0.1], batch_size=32, epochs=2).batch_size
+        1
     """
     if not isinstance(problem, Problem):
         raise TypeError(f"problem must be a gdjax Problem, got {type(problem).__name__}")
@@ -176,7 +181,11 @@ def check(
     seeds_np = checks.seeds(seeds)
     n = problem.n
     b = n if batch_size is None else checks.integer(batch_size, "batch_size", lo=1)
-    if b > n:
+    if not problem.spec.rows_are_samples:
+        # the rows hold the loss's constants (the quadratic's coefficients): every batch is all
+        # of them, so every batch size is batch GD, and runs and reports as n
+        b = n
+    elif b > n:
         raise ValueError(f"batch_size must be <= n = {n}, got {b}")
     epochs = checks.integer(epochs, "epochs", lo=1)
     spe = sampling.steps_per_epoch(n, b)
@@ -296,7 +305,7 @@ def init_params(init, template):
             raise TypeError(f"init[{k!r}] must be an array of real numbers") from None
         if v.dtype.kind == "c":
             raise TypeError(f"init[{k!r}] must be real, got dtype {v.dtype}")
-        if v.dtype.kind not in "iuf":
+        if not checks.is_real_dtype(v.dtype):  # bfloat16 and the other ml_dtypes floats count
             raise TypeError(f"init[{k!r}] must hold real numbers, got dtype {v.dtype}")
         if v.shape != t.shape:
             raise ValueError(f"init[{k!r}] must have shape {t.shape}, got {v.shape}")

@@ -315,7 +315,9 @@ def sweep(
         problem: a :class:`~gdjax.problems.Problem`.
         lrs: learning rates, a 1-D sequence of finite numbers > 0.
         seeds: integer seeds in [0, 2**32) of the row sampling (one permutation stream each).
-        batch_size: rows per step: None = batch GD, 1 = stochastic GD, b = mini-batch.
+        batch_size: rows per step: None = batch GD, 1 = stochastic GD, b = mini-batch, at
+            most n. On a problem whose rows are not samples (the quadratic: its one row holds
+            its coefficients) every batch size >= 1 is batch GD, and the result says n.
         epochs: passes over the data, >= 1 (an epoch is n // batch_size steps).
         shuffle: a fresh permutation of the rows every epoch; False keeps row order.
         init: initial parameters: a pytree like ``problem.init_params()``, a number that fills

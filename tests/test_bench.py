@@ -635,3 +635,28 @@ def test_timed_sections_keep_the_heap_out_of_the_garbage_collector():
         assert gc.get_freeze_count() == frozen
     finally:
         gc.unfreeze()
+
+
+def test_missing_torch_is_said_once_per_run(tmp_path, monkeypatch):
+    """Without torch, the torch baseline is skipped with one line for the whole run (not only
+    a column in the lanes), saying how to install it."""
+    from tests.conftest import TINY_SUITE
+
+    text = TINY_SUITE.replace("[defaults]", '[defaults]\nbaselines = ["torch"]\nearly_stop = false')
+    (tmp_path / "tiny.toml").write_text(text)
+    monkeypatch.setattr(loops, "torch_available", lambda: False)
+    said: list[str] = []
+    run_dir = runner.run_suite(
+        suites.load(str(tmp_path / "tiny.toml")),
+        tmp_path / "runs",
+        repeats=1,
+        progress=False,
+        extra=baselines.attach,
+        log=said.append,
+    )
+    torch_lines = [s for s in said if "install" in s]
+    assert torch_lines == [
+        "torch baseline skipped: torch is not installed (pip install -e '.[torch]')"
+    ]
+    lanes = runs.read_lanes(run_dir)
+    assert set(lanes["baseline_note"]) == {loops.TORCH_MISSING}

@@ -244,3 +244,21 @@ def test_an_output_folder_that_is_a_file_is_one_clear_line(tmp_path, capsys, arg
     assert err.startswith(f"error: {flag} {file}") and err.count("\n") == 1, err
     assert "a file, not a folder" in err and "File exists" not in err
     assert file.read_text() == "mine"
+
+
+@pytest.mark.parametrize(
+    "argv, says, never",
+    [
+        (["report"], "the report is unfinished", "--resume"),
+        (["list"], "interrupted", "--resume"),
+    ],
+)
+def test_ctrl_c_says_what_is_true_for_the_command(monkeypatch, capsys, argv, says, never):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(report, "write", interrupted)
+    monkeypatch.setattr(suites, "available", interrupted)
+    assert cli.main(argv) == 130
+    err = capsys.readouterr().err.strip("\n")
+    assert "\n" not in err and says in err and never not in err, err

@@ -266,7 +266,10 @@ def test_csv_logistic_and_bad_labels(tmp_path):
 def test_csv_softmax_num_classes_and_name_override(tmp_path):
     f = tmp_path / "multi.csv"
     f.write_text("x1,x2,c\n0,1,0\n1,0,1\n1,1,2\n")
-    p = datasets.load_csv(f, target="c", kind="softmax", num_classes=4, name="mine")
+    # intercept=False: class 3 has no rows, and its bias would have no finite optimum
+    p = datasets.load_csv(
+        f, target="c", kind="softmax", num_classes=4, name="mine", intercept=False
+    )
     assert p.kind == "softmax"
     assert p.spec.num_classes == 4 and p.name == "mine"
 
@@ -427,3 +430,60 @@ def test_csv_whitespace_only_lines_are_blank_and_counted(tmp_path):
         datasets.load_csv(f, target="y")
     f.write_text("x,y\r\n\r\n1,2\r3,4\r\n")
     assert datasets.load_csv(f, target="y").n == 2
+
+
+def test_csv_features_pick_columns_and_skip_text_ones(tmp_path):
+    f = tmp_path / "people.csv"
+    f.write_text("name,age,score,y\nann,30,1.5,1\nbob,40,2.5,0\n")
+    p = datasets.load_csv(f, target="y", features=["score", 1], kind="logistic")
+    np.testing.assert_array_equal(np.asarray(p.X), [[1.5, 30], [2.5, 40]])
+    np.testing.assert_array_equal(np.asarray(p.y), [1, 0])
+
+
+@pytest.mark.parametrize(
+    "text, features, exc, match",
+    [
+        ("a,b,y\n1,2,3\n", [], TypeError, r"features must be a non-empty list"),
+        ("a,b,y\n1,2,3\n", "a", TypeError, r"features must be a non-empty list"),
+        ("a,b,y\n1,2,3\n", [True], TypeError, r"features must hold column names"),
+        ("a,b,y\n1,2,3\n", ["c"], ValueError, r"f\.csv: no column named features column 'c'"),
+        ("a,b,y\n1,2,3\n", [5], ValueError, r"f\.csv: features column 5 out of range"),
+        ("a,b,y\n1,2,3\n", ["a", 0], ValueError, r"f\.csv: features name column 'a' twice"),
+        ("a,b,y\n1,2,3\n", ["y"], ValueError, r"f\.csv: features include the target"),
+        ("1,2,3\n4,5,6\n", ["a"], ValueError, r"f\.csv: features column 'a' is a column name"),
+        # the first bad cell of the columns used, with its line
+        ("n,a,b,y\nq,1,2,3\nr,4,z,6\n", ["b", "a"], ValueError, r"f\.csv line 3, column 'b'"),
+    ],
+)
+def test_csv_bad_features(tmp_path, text, features, exc, match):
+    f = tmp_path / "f.csv"
+    f.write_text(text)
+    with pytest.raises(exc, match=match):
+        datasets.load_csv(f, target=-1, features=features, header=None)
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        # comment lines (first non-blank character '#') are skipped and counted, like blank ones
+        ("# made by hand\nx,y\n1,2\n3,zz\n", r"c\.csv line 4, column 'y': 'zz'"),
+        ("# made by hand\n1,2\n3,zz\n", r"c\.csv line 3, column index 1: 'zz'"),
+        ("x,y\n  # a note\n1,2\n\n# another\n3,zz\n", r"c\.csv line 6, column 'y'"),
+        ("#\n# two\nx,y\n1,2\n1,2,3\n", r"c\.csv line 5: expected 2 columns, got 3"),
+        # a '#' that starts a line inside a quoted cell is the cell's text, not a comment
+        ('x,y\n"a\n# b",2\n', r"c\.csv line 2, column 'x': 'a\\n# b' is not a number"),
+    ],
+)
+def test_csv_comment_lines_keep_line_numbers_true(tmp_path, text, match):
+    f = tmp_path / "c.csv"
+    f.write_text(text)
+    with pytest.raises(ValueError, match=match):
+        datasets.load_csv(f, target=-1)
+
+
+def test_csv_comment_lines_are_skipped(tmp_path):
+    f = tmp_path / "c.csv"
+    f.write_text("# x,y written by numpy.savetxt\n1,2\n# note\n3,4\n")
+    p = datasets.load_csv(f, target=-1)
+    np.testing.assert_array_equal(np.asarray(p.y), [2, 4])
+    np.testing.assert_array_equal(np.asarray(p.X), [[1], [3]])

@@ -26,6 +26,10 @@ BAD_CELLS = [
 ENCODINGS = ["utf-8", "utf-8-sig", "latin-1", "cp1252", "utf-16"]
 
 
+# comment lines: first character other than a space or a tab is '#' (quotes and commas inside)
+COMMENTS = st.sampled_from(["#", "# note", "  # x,y", '\t#"quoted', "#1,2,3,4,5"])
+
+
 def _quote(cell: str) -> str:
     return '"' + cell.replace('"', '""') + '"'
 
@@ -49,6 +53,8 @@ def csv_file(draw):
     header = draw(st.booleans())
     eol = draw(st.sampled_from(["\n", "\r\n"]))
     lines: list[str] = []
+    while draw(st.integers(0, 3)) == 0:  # comments before the header, skipped but counted
+        lines.append(draw(COMMENTS))
     if header:
         names = [
             draw(st.sampled_from(["x", "\u00e9t\u00e9", "a b", "y"])) + str(k) for k in range(cols)
@@ -56,8 +62,8 @@ def csv_file(draw):
         lines.append(",".join(names))
     first_bad_line = None
     for r in range(rows):
-        while draw(st.integers(0, 4)) == 0:  # blank lines, skipped but counted
-            lines.append(draw(st.sampled_from(["", "  ", "\t"])))
+        while draw(st.integers(0, 4)) == 0:  # blank and comment lines, skipped but counted
+            lines.append(draw(st.sampled_from(["", "  ", "\t"]) | COMMENTS))
         cells = []
         for k in range(cols):
             if bad == (r, k):
@@ -127,7 +133,7 @@ def test_header_detection_on_files_of_numbers(tmp_path, f):
 @FUZZ
 @given(
     raw=st.binary(max_size=60)
-    | st.text(alphabet=',;"\n\r\t 0123456789.eE+-abc\x00\u00e9', max_size=60).map(str.encode),
+    | st.text(alphabet=',;"\n\r\t #0123456789.eE+-abc\x00\u00e9', max_size=60).map(str.encode),
     kind=st.sampled_from(["linear", "logistic", "softmax"]),
     target=st.sampled_from([0, -1, 1, "y", "0"]),
     header=st.sampled_from([None, True, False]),

@@ -110,7 +110,11 @@ SOURCE_FIELDS = {
     "csv": {"path": mostly(st.sampled_from(["data.csv", "sub/../data.csv"]),
                            st.sampled_from(["bad.csv", "missing.csv"])),
             "target": mostly(st.sampled_from(["y", "x", 0, -1]), st.sampled_from(["z", 7])),
-            "kind": mostly(st.sampled_from(["linear", "logistic"]), st.just("poisson"))},
+            "kind": mostly(st.sampled_from(["linear", "logistic"]), st.just("poisson")),
+            "delimiter": mostly(st.just(","), st.sampled_from([";", ";;", "\n", '"']) | junk),
+            "intercept": mostly(st.booleans()),
+            "features": mostly(st.sampled_from([["x"], [0], [-2]]),
+                               st.sampled_from([["z"], ["x", "x"], [], ["y"], [5]]) | junk)},
 }  # fmt: skip
 bad_names = st.sampled_from(["a/b", "..", ".x", "", "a b"]) | junk
 
@@ -159,6 +163,14 @@ def document(draw):
     return doc
 
 
+def _loaded(path):
+    """What loading a suite file gives: its entries' keys, or its one-line error."""
+    try:
+        return [e.key for e in suites.load(str(path)).entries]
+    except suites.SuiteError as e:
+        return str(e)
+
+
 def _expected(doc, p, v, key):
     """The setting an entry must carry: problem over variant over defaults over the default."""
     for table in (p, v, doc["defaults"]):
@@ -168,12 +180,18 @@ def _expected(doc, p, v, key):
 
 
 @FUZZ
-@given(doc=document())
-def test_generated_documents(tmp_path, doc):
-    (tmp_path / "data.csv").write_text("x,y\n1,0\n2,1\n3,1\n4,0\n")
+@given(doc=document(), bom=st.booleans())
+def test_generated_documents(tmp_path, doc, bom):
+    (tmp_path / "data.csv").write_text("# a comment\nx,y\n1,0\n2,1\n3,1\n4,0\n")
     (tmp_path / "bad.csv").write_text("x,y\n1,0\n2,one\n")
     path = tmp_path / "t.toml"
-    path.write_text(toml_document(doc), encoding="utf-8")
+    text = toml_document(doc).encode("utf-8")
+    if bom:  # a byte-order mark, as Windows editors save UTF-8, changes nothing
+        path.write_bytes(text)
+        plain = _loaded(path)
+        path.write_bytes(b"\xef\xbb\xbf" + text)
+        assert _loaded(path) == plain
+    path.write_bytes(text)
     try:
         suite = suites.load(str(path))
         suite.validate()

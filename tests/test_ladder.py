@@ -143,3 +143,63 @@ def test_latex_is_booktabs():
     for rule in ("\\toprule", "\\midrule", "\\bottomrule", "\\begin{tabular}"):
         assert rule in tex
     assert "110 / (1/2)" in tex and "at checks" in tex and "p \\& q" in tex
+
+
+def test_cli_line_and_report_agree_on_best_lr_and_seed_marks(tmp_path, capsys):
+    """The line run prints per entry shows the report's best lr and, per target, the report's
+    first-hit samples cell: the same count, or the same (k/n) mark."""
+    from bench import report, runner, suites
+    from tests.conftest import TINY_SUITE
+
+    (tmp_path / "tiny.toml").write_text(TINY_SUITE)
+    suite = suites.load(str(tmp_path / "tiny.toml"))
+    run_dir = runner.run_suite(suite, tmp_path / "runs", repeats=1, progress=False, log=print)
+    printed = capsys.readouterr().out.splitlines()
+    report.write(run_dir, tmp_path / "report", plots=False)
+    readme = (tmp_path / "report" / "README.md").read_text().splitlines()
+    start = next(i for i, s in enumerate(readme) if s.startswith("| variant | schedule | best lr"))
+    header = [c.strip() for c in readme[start].strip("|").split("|")]
+    targets = header[3:-1]
+    rows = {}
+    for s in readme[start + 2 :]:
+        if not s.startswith("|"):
+            break
+        cells = [c.strip() for c in s.strip("|").split("|")]
+        rows[cells[0]] = cells
+    assert set(rows) == {"batch", "minibatch-8"}
+    for variant, cells in rows.items():
+        line = next(s for s in printed if f" {variant} " in s and "lanes" in s)
+        assert f"best lr {cells[2]}" in line, (line, cells)
+        if cells[2] != ladder.NO_BEST:
+            for t, c in zip(targets, cells[3:-1], strict=True):
+                assert f"{t}: {c.split(' / ')[0]}" in line, (line, t, c)
+
+
+def test_entry_line_marks_seeds_as_the_ladder_table_does():
+    hits = pd.DataFrame(
+        {
+            "suite": "s", "problem": "p", "variant": "v", "batch_size": 1, "optimizer": "sgd",
+            "schedule": "constant", "lr": 0.1, "seed": [0, 1, 0, 1],
+            "target": [0.1, 0.1, 0.01, 0.01],
+            "first_step": pd.array([3, 4, 9, None], dtype="Int64"),
+            "first_resolution": pd.array([0, 0, 0, None], dtype="Int64"),
+            "first_samples": [3, 4, 9, None], "first_seconds": [0.1, 0.1, 0.2, None],
+            "stay_step": pd.array([3, 4, None, None], dtype="Int64"),
+            "stay_resolution": pd.array([0, 0, None, None], dtype="Int64"),
+            "stay_samples": [3, 4, None, None], "stay_seconds": [0.1, 0.1, None, None],
+            "exact": True,
+        }
+    )  # fmt: skip
+    lanes = pd.DataFrame(
+        {
+            "suite": "s", "problem": "p", "variant": "v", "batch_size": 1, "optimizer": "sgd",
+            "kind": "stochastic", "n": 8, "d": 1, "lr": 0.1, "seed": [0, 1],
+            "status": ["converged", "max_steps"], "final_subopt": [1e-3, 0.05],
+            "compile_s": 0.5, "run_s": 0.01, **{c: [1.0, None] for c in (
+                "steps_to_target", "epochs_to_target", "samples_to_target", "time_to_target_s")},
+        }
+    )  # fmt: skip
+    line = ladder.entry_line(lanes, hits)
+    table = ladder.ladder_table(ladder.ladder(hits), "samples")
+    assert "best lr 0.1, samples to 0.1: 3.5, 0.01: (1/2)" in line
+    assert "| v | constant | 0.1 | 3.5 / 3.5 | (1/2) / - |" in table

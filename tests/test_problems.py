@@ -208,3 +208,41 @@ def test_softmax_refuses_a_solve_larger_than_memory(monkeypatch):
         ValueError, match=r"softmax's float64 solve of f\* of shape \(6, 2000, 50\)"
     ):
         gdjax.problems.softmax(X, y)
+
+
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        # 100 classes from 1000 rows: some class draws none
+        (
+            lambda: gdjax.problems.make_softmax(1000, 10, 100),
+            r"no row of y has label \d+ of num_classes=100",
+        ),
+        (
+            lambda: gdjax.problems.softmax(np.zeros((3, 1)), [0, 2, 2]),
+            r"no row of y has label 1 of num_classes=3:",
+        ),
+        (
+            lambda: gdjax.problems.softmax(np.zeros((2, 1)), [0, 1], num_classes=5),
+            r"label 2 of num_classes=5 \(nor 2 other labels\): that class's bias has no finite",
+        ),
+    ],
+)
+def test_softmax_class_without_rows_has_no_optimum_and_is_refused(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+def test_softmax_class_without_rows_is_fine_without_intercept():
+    """Without a bias, the L2 penalty keeps the absent class's weights finite: f* exists."""
+    p = gdjax.problems.softmax([[0.0], [1.0], [2.0]], [0, 2, 2], intercept=False)
+    params, f_star = p.optimum()
+    assert np.all(np.isfinite(params["w"])) and np.isfinite(f_star)
+
+
+def test_memory_message_uses_a_unit_that_shows_the_size(monkeypatch):
+    monkeypatch.setattr(gdjax.memory, "_machine_bytes", lambda: 2**20)
+    with pytest.raises(
+        ValueError, match=r"needs 781\.2 KiB, more than half of this machine's 1\.0 MiB"
+    ):
+        gdjax.memory.check_array((100_000,), np.float64, "x")

@@ -163,6 +163,35 @@ BAD_DOCUMENTS = [
     (GOOD[: GOOD.index("[[variants]]")], r"no entries"),
     (GOOD.replace("[defaults]", "[defaults"), r"t\.toml: malformed TOML"),
     (GOOD + "name = 'x'\n", r"malformed TOML"),
+    # the csv source's own fields
+    (
+        _source('source = "csv"\npath = "d.csv"\ntarget = "y"\ndelimiter = ";;"'),
+        r"t\.toml: problems\[0\] \(p\): delimiter must be one character other than a quote",
+    ),
+    (
+        _source('source = "csv"\npath = "d.csv"\ntarget = "y"\ndelimiter = "\\n"'),
+        r"problems\[0\] \(p\): delimiter must be one character",
+    ),
+    (
+        _source('source = "csv"\npath = "d.csv"\ntarget = "y"\nintercept = "no"'),
+        r"problems\[0\] \(p\): intercept must be true or false",
+    ),
+    (
+        _source('source = "csv"\npath = "d.csv"\ntarget = "y"\nfeatures = []'),
+        r"problems\[0\] \(p\): features must be a non-empty list of distinct column names",
+    ),
+    (
+        _source('source = "csv"\npath = "d.csv"\ntarget = "y"\nfeatures = ["a", "a"]'),
+        r"features must be a non-empty list of distinct",
+    ),
+    (
+        _source('source = "csv"\npath = "d.csv"\ntarget = "y"\nfeatures = "a"'),
+        r"features must be a non-empty list",
+    ),
+    (
+        _source('source = "csv"\npath = "d.csv"\ntarget = "y"\nfeatures = [1.5]'),
+        r"features must be a non-empty list",
+    ),
 ]
 
 
@@ -211,6 +240,14 @@ BAD_DATA = [
         r"latin\.csv line 2: .*encoding=",
     ),
     (_source('source = "csv"\npath = "good.csv"\ntarget = "z"'), r"no column named target='z'"),
+    (
+        _source('source = "csv"\npath = "good.csv"\ntarget = "y"\nfeatures = ["w"]'),
+        r"problems\[0\] \(p\): .*good\.csv: no column named features column 'w'",
+    ),
+    (
+        _source('source = "csv"\npath = "good.csv"\ntarget = "y"\nfeatures = ["x", "y"]'),
+        r"good\.csv: features include the target, column 'y'",
+    ),
     (_source('source = "csv"\npath = "good.csv"\ntarget = "y"\nkind = "logistic"'), r"0 or 1"),
     (GOOD.replace("lrs = [0.1]", "lrs = [1e-50]"), r"x variant 'batch': lr 1e-50 underflows"),
     (GOOD.replace("lrs = [0.1]", "lrs = [1e39]"), r"x variant 'batch': lr 1e\+39 overflows"),
@@ -418,3 +455,43 @@ def test_only_that_names_no_whole_field_is_refused(tmp_path, only):
     suite = suites.load(str(_write(tmp_path, ONLY_SUITE)))
     with pytest.raises(suites.UserError, match=r"matches --only .* whole fields"):
         suites.select(suite, only)
+
+
+def test_a_utf8_file_with_a_byte_order_mark_loads(tmp_path):
+    path = tmp_path / "t.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + GOOD.encode("utf-8"))
+    suite = suites.load(str(path))
+    assert suite.name == "t" and [e.variant for e in suite.entries] == ["batch"]
+
+
+def test_any_batch_size_on_the_quadratic_runs_as_batch_gd(tmp_path):
+    """The quadratic's one row holds its coefficients: batch_size = 32 is batch GD, accepted
+    by validate, and every saved row says what ran (batch_size 1 = n, kind batch)."""
+    from bench import envinfo, runner
+
+    text = (
+        _source('source = "quadratic"\na = 1\nb = -2\nc = 0')
+        + '\n[[variants]]\nname = "minibatch-32"\nbatch_size = 32\n'
+    )
+    suite = suites.load(str(_write(tmp_path, text)))
+    suite.validate()
+    problem = suite.builders["p"]()
+    for entry in suite.entries:
+        lanes, curves, hits, _ = runner.run_entry(entry, problem, envinfo.describe(), repeats=1)
+        for frame in (lanes, curves, hits):
+            assert set(frame["batch_size"]) == {1}, entry.variant
+        assert set(lanes["kind"]) == set(hits["kind"]) == {"batch"}
+
+
+def test_csv_delimiter_features_and_intercept_reach_the_problem(tmp_path):
+    (tmp_path / "d.csv").write_text("id;x1;x2;y\nA;1;5;2\nB;2;6;4.5\nC;3;8;5\n")
+    text = _source(
+        'source = "csv"\npath = "d.csv"\ntarget = "y"\ndelimiter = ";"\n'
+        'features = ["x2", 1]\nintercept = false'
+    )
+    suite = suites.load(str(_write(tmp_path, text)))
+    suite.validate()
+    p = suite.builders["p"]()
+    np.testing.assert_array_equal(np.asarray(p.X), [[5, 1], [6, 2], [8, 3]])  # x2, then x1
+    np.testing.assert_array_equal(np.asarray(p.y), [2, 4.5, 5])
+    assert "b" not in p.init_params()  # no intercept

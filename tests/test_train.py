@@ -255,3 +255,18 @@ def test_rows_gathered_per_step_beyond_the_chunk_bound_give_the_same_sweep(x64, 
     theta, _ = gd_loop("linear", p.X, p.y, lr=0.05, b=7, epochs=3, seed=5)
     lane = per_step.lane(4)  # seed-major: seed 5, lr 0.05
     np.testing.assert_allclose(flat_params(lane.params), theta, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("batch_size", [None, 1, 32])
+def test_every_batch_size_on_the_quadratic_is_batch_gd(x64, batch_size):
+    """Its one row holds the coefficients: any batch size runs (and reports) batch GD, the
+    closed-form iteration x <- x - lr (2 a x + b)."""
+    a, b, c, lr = 2.0, -4.0, 1.0, 0.1
+    p = gdjax.problems.quadratic(a, b, c)
+    r = gdjax.run(p, lr=lr, batch_size=batch_size, epochs=6, init=3.0, eval_every=1)
+    x, want = 3.0, []
+    for _ in range(7):
+        want.append(a * x * x + b * x + c)
+        x -= lr * (2 * a * x + b)
+    np.testing.assert_allclose(r.losses, want, rtol=1e-12)
+    assert r.batch_size == 1 and list(r.steps) == list(range(7))

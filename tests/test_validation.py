@@ -2,6 +2,7 @@
 
 import jax
 import jax.numpy as jnp
+import ml_dtypes
 import numpy as np
 import pytest
 
@@ -277,7 +278,10 @@ def test_int64_targets_past_int32_do_not_wrap():
 
 
 def test_softmax_accepts_the_largest_class_count():
-    p = gdjax.problems.softmax(np.ones((2, 1)), [0, gdjax.problems.MAX_CLASSES - 1])
+    # intercept=False: a class with no rows has no finite bias (refused), but finite weights
+    p = gdjax.problems.softmax(
+        np.ones((2, 1)), [0, gdjax.problems.MAX_CLASSES - 1], intercept=False
+    )
     assert p.spec.num_classes == gdjax.problems.MAX_CLASSES
 
 
@@ -308,6 +312,30 @@ def test_softmax_accepts_the_largest_class_count():
         (lambda: checks.schedule("inverse_time"), "inverse_time"),
         (lambda: memory.check_lanes(2, 3, 4, np.float64), 2 * (4 * 3 + 4) * 8),
         (lambda: float(sweep_args.init_params(jnp.array(2.0), {"x": jnp.zeros(())})["x"]), 2.0),
+        # ml_dtypes' numbers (NumPy kind "V", outside its number tree) and float16
+        (lambda: checks.real(jnp.array(0.5, jnp.bfloat16), "tol", lo=0.0), 0.5),
+        (lambda: checks.real(ml_dtypes.bfloat16(0.25), "l2", lo=0.0), 0.25),
+        (lambda: checks.real(np.array(2.0, ml_dtypes.float8_e4m3fn), "l2", lo=0.0), 2.0),
+        (lambda: checks.real(np.float16(0.5), "l2", lo=0.0), 0.5),
+        (lambda: checks.tol(jnp.array(0.5, jnp.bfloat16)), 0.5),
+        (lambda: checks.integer(ml_dtypes.int4(3), "epochs", lo=1), 3),
+        (lambda: checks.lrs(jnp.array([0.5, 0.25], jnp.bfloat16)).tolist(), [0.5, 0.25]),
+        (lambda: checks.lrs(ml_dtypes.bfloat16(0.5)).tolist(), [0.5]),
+        (lambda: checks.targets([ml_dtypes.bfloat16(0.5), np.float16(0.25)]).tolist(), [0.5, 0.25]),
+        (
+            lambda: float(sweep_args.init_params(ml_dtypes.bfloat16(2), {"x": jnp.zeros(())})["x"]),
+            2.0,
+        ),
+        (
+            lambda: sweep_args.init_params(
+                {"x": np.array(1.5, ml_dtypes.bfloat16)}, {"x": jnp.zeros(())}
+            )["x"].item(),
+            1.5,
+        ),
+        (
+            lambda: gdjax.problems.quadratic(jnp.array(1, jnp.bfloat16), 0, 0).curvature(),
+            (2.0, 2.0),
+        ),
     ],
 )
 def test_numbers_users_pass_are_accepted(call, want):
@@ -390,3 +418,9 @@ def test_a_float64_problem_outside_x64_is_refused_not_run_in_float32(call):
         getattr(gdjax, call)(p, epochs=2, **kwargs)
     with gdjax.x64():  # where it was made, it runs in float64
         assert gdjax.run(p, lr=0.1, epochs=2).losses.dtype == np.float64
+
+
+@pytest.mark.parametrize("dtype", [",", b",", "f4,f4"])
+def test_a_dtype_string_numpy_parses_as_a_record_is_a_type_error(dtype):
+    with pytest.raises(TypeError, match="dtype must be a floating dtype"):
+        checks.float_dtype(dtype)
