@@ -329,6 +329,24 @@ def run_entries(
             runs.write_meta(run_dir, meta)
 
 
+def summary(lanes: pd.DataFrame, hits: pd.DataFrame) -> str:
+    """The run's closing summary: each entry's line as it was printed when the entry finished
+    (:func:`bench.ladder.entry_line`), so that it names the same best lr as the report.
+
+    Args:
+        lanes: the run's lanes.
+        hits: the run's hits (one row per lane and target).
+
+    Returns:
+        One line per entry, in the order of ``lanes``.
+    """
+    lines = []
+    for key, entry_lanes in lanes.groupby(tables.ENTRY, sort=False):
+        same = (hits[tables.ENTRY] == pd.Series(key, index=tables.ENTRY)).all(axis=1)
+        lines.append(ladder.entry_line(entry_lanes, hits[same]))
+    return "\n".join(lines)
+
+
 def finish_run(suite: Suite, run_dir: Path, meta: dict, log) -> Path:
     """Write the run's tables, mark it complete when every entry is done, print the summary."""
     keys = [e.key for e in suite.entries]
@@ -341,7 +359,7 @@ def finish_run(suite: Suite, run_dir: Path, meta: dict, log) -> Path:
     runs.write_meta(run_dir, meta)
     if len(lanes):
         log("")
-        log(tables.summary(lanes).to_string(index=False))
+        log(summary(lanes, runs.read_hits(run_dir)))
     log(f"\nsaved {len(lanes)} lanes of {len(keys) - len(missing)} entries in {run_dir}")
     if missing:
         log(

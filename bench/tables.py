@@ -144,28 +144,6 @@ def best(lanes: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def summary(lanes: pd.DataFrame) -> pd.DataFrame:
-    """The final console table of a run: one row per entry."""
-    b = best(lanes)
-    return pd.DataFrame(
-        {
-            "problem": b["problem"],
-            "variant": b["variant"],
-            "opt": b["optimizer"],
-            "best lr": b["lr"].map("{:.3g}".format),
-            "steps": b["steps_to_target"].map(count_text),
-            "epochs": b["epochs_to_target"].map(lambda v: "-" if pd.isna(v) else f"{v:.3g}"),
-            "samples": b["samples_to_target"].map(count_text),
-            "conv/div/max": [
-                f"{c}/{d}/{m}"
-                for c, d, m in zip(b["converged"], b["diverged"], b["max_steps"], strict=True)
-            ],
-            "compile s": b["compile_s"].map("{:.2f}".format),
-            "run ms": (b["run_s"] * 1e3).map("{:.1f}".format),
-        }
-    )
-
-
 def count_text(v) -> str:
     """A count, or the median of two counts (which may end in .5); "-" when missing."""
     if pd.isna(v):

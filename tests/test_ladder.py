@@ -168,11 +168,14 @@ def test_cli_line_and_report_agree_on_best_lr_and_seed_marks(tmp_path, capsys):
         rows[cells[0]] = cells
     assert set(rows) == {"batch", "minibatch-8"}
     for variant, cells in rows.items():
-        line = next(s for s in printed if f" {variant} " in s and "lanes" in s)
-        assert f"best lr {cells[2]}" in line, (line, cells)
-        if cells[2] != ladder.NO_BEST:
-            for t, c in zip(targets, cells[3:-1], strict=True):
-                assert f"{t}: {c.split(' / ')[0]}" in line, (line, t, c)
+        # the line printed as the entry finished, and the run's closing summary
+        lines = [s for s in printed if f" {variant} " in s and "lanes" in s]
+        assert len(lines) == 2, printed
+        for line in lines:
+            assert f"best lr {cells[2]}" in line, (line, cells)
+            if cells[2] != ladder.NO_BEST:
+                for t, c in zip(targets, cells[3:-1], strict=True):
+                    assert f"{t}: {c.split(' / ')[0]}" in line, (line, t, c)
 
 
 def test_entry_line_marks_seeds_as_the_ladder_table_does():
