@@ -150,7 +150,7 @@ def jax_scan_loss(problem, kernel, lanes: pd.DataFrame, entry) -> BareProgram | 
     the least that exact monitoring costs, as far as we know how to write it.
 
     It runs where gdjax does, in the eigenbasis of the Hessian (the loss in O(d) a step,
-    :mod:`gdjax.eigenbasis`), and returns the losses from its scan; gdjax halts lanes on them,
+    ``gdjax._kernel.eigenbasis``), and returns the losses from its scan; gdjax halts lanes on them,
     reduces them to their crossings and books those on the host (status, targets), all inside
     its timed call. None where the kernel does not monitor that way (only exact monitoring runs
     in the eigenbasis).
@@ -166,7 +166,9 @@ def jax_scan_loss(problem, kernel, lanes: pd.DataFrame, entry) -> BareProgram | 
     # its final loss is its own last monitored one (a gap: f* added back, as gdjax reports it)
     f_star = problem.optimum()[1]
     return _bare(
-        fn, args, lambda out: _max_rel_diff(mine, gdjax.losses.as_loss(spec, out[1][:, -1], f_star))
+        fn,
+        args,
+        lambda out: _max_rel_diff(mine, gdjax.problems.losses.as_loss(spec, out[1][:, -1], f_star)),
     )
 
 

@@ -8,25 +8,9 @@ Example:
     'converged'
 """
 
-from gdjax import (
-    checks,
-    datasets,
-    devices,
-    kernel,
-    kernel_config,
-    losses,
-    memory,
-    metrics,
-    monitor,
-    optimizers,
-    problems,
-    sampling,
-    sweep_args,
-    synthetic,
-    theory,
-)
+from gdjax import checks, devices, memory, metrics, problems, sampling, theory
 from gdjax.config import x64
-from gdjax.problems import Problem
+from gdjax.problems import Problem, datasets
 from gdjax.result import Result, SweepResult
 from gdjax.train import DEFAULT_TARGETS, build, run, sweep
 
@@ -42,19 +26,12 @@ __all__ = [
     "checks",
     "datasets",
     "devices",
-    "kernel",
-    "kernel_config",
-    "losses",
     "memory",
     "metrics",
-    "monitor",
-    "optimizers",
     "problems",
     "run",
     "sampling",
     "sweep",
-    "sweep_args",
-    "synthetic",
     "theory",
     "x64",
 ]

@@ -60,7 +60,7 @@ def hits_frame(
         targets: the ladder, (K,).
         first, stay: per lane and target, (N, K); -1 where not reached.
         first_lo, stay_lo: the lower ends of their brackets, (N, K); -1 where there is none
-            (not reached, or read at checks: :func:`gdjax.monitor.lower_ends`).
+            (not reached, or read at checks: :func:`gdjax._kernel.booking.lower_ends`).
         batch_size, steps_per_epoch: to turn steps into samples and epochs.
         step_s: seconds per step of the timed kernel, or None (then the seconds are NaN).
         exact: whether the loss was checked after every step (else at the evaluation grid).

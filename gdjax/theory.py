@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from gdjax import checks, sweep_args
+from gdjax import checks
+from gdjax._kernel import plan
 from gdjax.problems import Problem
 
 __all__ = ["batch_gd_steps", "best_constant_lr", "stability_limit"]
@@ -87,7 +88,7 @@ def batch_gd_steps(problem: Problem, lr: float, targets, *, max_steps: int, init
     M = problem.spec.moment(X)
     opt, _ = problem.optimum()
     theta_star = np.concatenate([np.ravel(opt[k]) for k in sorted(opt)])
-    start = sweep_args.init_params(init, problem.init_params())
+    start = plan.init_params(init, problem.init_params())
     theta0 = np.concatenate([np.ravel(np.asarray(start[k], np.float64)) for k in sorted(start)])
     lam, V = np.linalg.eigh(M)
     weight = lam * (V.T @ (theta0 - theta_star)) ** 2  # lambda_i c_i^2

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 import gdjax
-from gdjax import kernel
-from gdjax.eigenbasis import DiagonalLeastSquares, Eigenbasis
-from gdjax.losses import LeastSquares
+from gdjax._kernel import program as kernel
+from gdjax._kernel.eigenbasis import DiagonalLeastSquares, Eigenbasis
+from gdjax.problems.losses import LeastSquares
 from tests.reference import flat_params, gd_loop
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from gdjax import metrics
-from gdjax.monitor import Booking, Ledger, Levels, book, dense_prefix, lower_ends
+from gdjax._kernel.booking import Booking, Ledger, Levels, book, dense_prefix, lower_ends
 
 F_STAR, F0, TOL, TARGETS, FACTOR = 1.0, 3.0, 0.05, (0.5, 0.1, 0.01), 40.0
 

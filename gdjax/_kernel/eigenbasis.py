@@ -30,8 +30,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from gdjax import fused
-from gdjax.losses import LeastSquares, _design, _gap_error, _key_order
+from gdjax._kernel import fused
+from gdjax.problems.losses import LeastSquares, _design, _gap_error, _key_order
 
 __all__ = ["ROTATABLE", "DiagonalLeastSquares", "Eigenbasis"]
 
@@ -54,7 +54,7 @@ class DiagonalLeastSquares(LeastSquares):
     def monitor(self, params, X, y, aux):
         del X, y
         delta = params["w"] - aux["theta_star"]
-        # one kernel a step, not two, where the parameters are more than 32 (gdjax.fused)
+        # one kernel a step, not two, where the parameters are more than 32 (gdjax._kernel.fused)
         return fused.sum0(aux["lam"] * delta * delta)
 
     def monitor_error(self, aux, gaps, *, f_star, f0, n, dtype):
@@ -71,7 +71,7 @@ class Eigenbasis(NamedTuple):
 
     Attributes:
         Q: (p, p) float64, columns are eigenvectors; rows in the order of
-            :func:`gdjax.losses.flat` ("b" first when there is an intercept).
+            :func:`gdjax.problems.losses.flat` ("b" first when there is an intercept).
         lam: (p,) float64 eigenvalues (the Hessian's are twice these).
         d: features of the original problem.
         intercept: whether the original problem fits a bias.

@@ -28,8 +28,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gdjax import fused, metrics
-from gdjax.kernel_config import Config
+from gdjax import metrics
+from gdjax._kernel import fused
+from gdjax._kernel.config import Config
 
 __all__ = [
     "RESOLUTION",
@@ -197,7 +198,7 @@ def check_resolution(spec, aux, *, f0, f_star, tol, targets, n, dtype) -> None:
         ValueError: naming ``tol`` or ``targets``, with the error and the level's gap.
 
     Example:
-        >>> from gdjax.losses import Logistic
+        >>> from gdjax.problems.losses import Logistic
         >>> spec = Logistic(True, 0.0)
         >>> check_resolution(spec, None, f0=0.7, f_star=0.5, tol=1e-4, targets=[0.1], n=100,
         ...                  dtype=np.float32)
@@ -430,7 +431,8 @@ def dense_prefix(grid: np.ndarray) -> int:
 
 class KernelOutput(NamedTuple):
     """A finished run, lane arrays with leading axes (seeds, lrs): what :func:`finish` makes of
-    the compiled program's :class:`~gdjax.kernel.ProgramOutput` on the host. XLA compiles each
+    the compiled program's :class:`~gdjax._kernel.program.ProgramOutput` on the host. XLA
+    compiles each
     operation into a kernel of its own (about 8 ms each on a 2-core CPU): what NumPy does as well
     is not compiled.
 
@@ -463,7 +465,7 @@ class KernelOutput(NamedTuple):
 
 
 def finish(config: Config, ledger: Ledger, out) -> KernelOutput:
-    """Book the compiled program's output on the host (:func:`gdjax.monitor.book`).
+    """Book the compiled program's output on the host (:func:`gdjax._kernel.booking.book`).
 
     The status, the steps to every level and where each lane stopped come from the chunks'
     crossings (exact monitoring) or from the curve (grid monitoring); the curve becomes
@@ -472,8 +474,8 @@ def finish(config: Config, ledger: Ledger, out) -> KernelOutput:
 
     Args:
         config: the kernel's config.
-        ledger: what it is booked against (:meth:`~gdjax.monitor.Ledger.of`).
-        out: the compiled program's :class:`~gdjax.kernel.ProgramOutput`, as NumPy arrays
+        ledger: what it is booked against (:meth:`~gdjax._kernel.booking.Ledger.of`).
+        out: the compiled program's :class:`~gdjax._kernel.program.ProgramOutput`, as NumPy arrays
             (gathered from every process).
 
     Returns:

@@ -14,10 +14,10 @@ problems of the same kind and shapes share one compile) that holds no data. It k
   ``monitors_gap`` states what ``monitor`` returns: the loss f(params) (False), or the gap
   f(params) - f* computed without forming f (True: least squares' quadratic form, which does not
   cancel against a large f* in float32). The kernel's levels are offset to match
-  (:meth:`gdjax.monitor.Levels.of`) and the host adds f* back, in float64, to every loss it
+  (:meth:`gdjax._kernel.booking.Levels.of`) and the host adds f* back, in float64, to every loss it
   reports (:func:`as_loss`); ``monitor_error``: how far rounding in the problem's dtype may
   move the monitored value at a given gap, so that a level it cannot resolve is refused before
-  running (:func:`gdjax.monitor.check_resolution`);
+  running (:func:`gdjax._kernel.booking.check_resolution`);
 - ``curvature(X, y, opt_params)``: ``(L, mu)``, the extreme eigenvalues of the loss Hessian in
   float64 (exact for least squares and the quadratic, at the optimum for logistic and softmax).
 

@@ -16,8 +16,10 @@ from typing import Any, NamedTuple
 import jax
 import numpy as np
 
-from gdjax import checks, kernel_config, memory, optimizers, sampling
-from gdjax.eigenbasis import ROTATABLE
+from gdjax import checks, memory, sampling
+from gdjax._kernel import config as kernel_config
+from gdjax._kernel import optimizers
+from gdjax._kernel.eigenbasis import ROTATABLE
 from gdjax.problems import Problem
 
 __all__ = [
@@ -102,7 +104,7 @@ class SweepArgs(NamedTuple):
         init: the starting parameters, a pytree like ``problem.init_params()``.
         optimizer, schedule: their names.
         shuffle, early_stop: as given.
-        rotate: run least squares in the Hessian's eigenbasis (see :mod:`gdjax.eigenbasis`).
+        rotate: run least squares in the Hessian's eigenbasis (see :mod:`gdjax._kernel.eigenbasis`).
         chunk: steps per chunk of exact monitoring (1 without it).
     """
 
