@@ -214,7 +214,7 @@ def _in_turn(gdjax_call, kernel, repeats: int) -> tuple[float, float]:
     """Median seconds of gdjax's kernel and of another ``kernel``, timed in turn."""
     compiled = kernel.lower().compile()
     (mine, other), _ = timing.time_alternating(
-        [gdjax_call, functools.partial(kernel.run, compiled)], repeats
+        [gdjax_call, functools.partial(kernel.execute, compiled)], repeats
     )
     return statistics.median(mine), statistics.median(other)
 
@@ -324,7 +324,7 @@ def attach(entry, problem, kernel, lanes: pd.DataFrame) -> pd.DataFrame:
     repeats = s["repeats"]
     # Each ratio to another JAX program comes from calls in turn with gdjax's own kernel (its
     # median there is kept beside the other's): both meet the same machine.
-    gdjax_call = functools.partial(kernel.run, compiled)
+    gdjax_call = functools.partial(kernel.execute, compiled)
     if "jax-scan" in wanted:
         _attach_bare(lanes, problem, kernel, entry, gdjax_call, cold, repeats, notes)
         cold = float(lanes["compile_cold_s"].iloc[0])  # the median of its rounds

@@ -40,8 +40,8 @@ class Kernel(NamedTuple):
     """A kernel ready to compile and call: its static config, traced arguments and labels.
 
     ``lower().compile()`` compiles ahead of time (the harness times that apart); ``call()`` runs
-    through JAX's jit cache; ``run(compiled)`` also books the output on the host: a timed call
-    times that.
+    through JAX's jit cache; ``execute(compiled)`` also books the output on the host: a timed
+    call times that.
     """
 
     config: Config
@@ -74,7 +74,7 @@ class Kernel(NamedTuple):
             out = out._replace(params=self.basis.params(out.params["w"]))
         return out
 
-    def run(self, compiled=None) -> KernelOutput:
+    def execute(self, compiled=None) -> KernelOutput:
         """Run the program (``compiled``, from ``lower().compile()``, or through jit) and book
         its output: a sweep from its arguments to its numbers, what a timed call times."""
         raw = self.call() if compiled is None else compiled(*self.args)
@@ -101,13 +101,30 @@ class Kernel(NamedTuple):
 
         Args:
             out: what the compiled program returned (:meth:`call`), or its booking
-                (:meth:`run`, :meth:`finish`).
+                (:meth:`execute`, :meth:`finish`).
             run_s: the measured run time of the kernel, if timed: it gives the seconds columns
                 of :meth:`SweepResult.hits`.
         """
         if isinstance(out, program.ProgramOutput):
             out = self.finish(out)
-        return SweepResult.from_kernel(self, out, run_s=run_s)
+        cfg = self.config
+        return SweepResult.from_output(
+            out,
+            lrs=self.lrs,
+            seeds=self.seeds,
+            targets=self.targets,
+            tol=self.tol,
+            eval_steps=cfg.eval_steps,
+            f_star=self.problem.optimum()[1],
+            f0=self.f0,
+            batch_size=cfg.batch_size,
+            steps_per_epoch=cfg.steps_per_epoch,
+            total_steps=cfg.total_steps,
+            optimizer=cfg.optimizer,
+            schedule=cfg.schedule,
+            exact=cfg.exact,
+            run_s=run_s,
+        )
 
 
 def build(
@@ -148,7 +165,7 @@ def build(
         >>> import gdjax
         >>> k = gdjax.build(gdjax.problems.make_linear(256, 4), lrs=[0.01, 0.5], epochs=3)
         >>> compiled = k.lower().compile()  # ahead of time: the harness times this apart
-        >>> res = k.to_result(k.run(compiled))
+        >>> res = k.to_result(k.execute(compiled))
         >>> res.to_frame()["status"].tolist()
         ['max_steps', 'converged']
     """

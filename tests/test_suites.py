@@ -263,9 +263,9 @@ def test_validate_refuses_every_size_that_build_refuses(tmp_path, monkeypatch):
     curves = gdjax.memory.check_lanes(128, 5, evals, np.float32)  # larger than the data
     monkeypatch.setattr(gdjax.memory, "_machine_bytes", lambda: 2 * curves)
     args = dict(lrs=np.geomspace(1e-3, 1, 64), seeds=[0, 1], epochs=64)
-    gdjax._kernel.plan.check(p, **args, exact=False)  # the curves alone fit
+    gdjax.check(p, **args, exact=False)  # the curves alone fit
     with pytest.raises(ValueError, match=r"128 lanes x \(\d x 5 parameters \+ 156 evaluations"):
-        gdjax._kernel.plan.check(p, **args)  # 129 points, 16 losses a chunk, 2 x 4 + 3 crossings
+        gdjax.check(p, **args)  # 129 points, 16 losses a chunk, 2 x 4 + 3 crossings
     text = (
         _defaults("seeds = [0, 1]")
         .replace("epochs = 1", "epochs = 64")

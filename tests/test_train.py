@@ -218,7 +218,7 @@ def test_a_sweep_compiles_its_kernel_and_nothing_else(compile_counter, make, opt
     before = len(compile_counter)
     k = gdjax.build(p, lrs=[0.01, 0.1], batch_size=8, epochs=2, optimizer=optimizer, init=0.5)
     assert len(compile_counter) == before, "building the kernel compiled a program"
-    k.to_result(k.run()).to_frame()
+    k.to_result(k.execute()).to_frame()
     assert len(compile_counter) == before + 1, "more than the kernel was compiled"
 
 
