@@ -126,7 +126,9 @@ def _softmax_theta(params, intercept, centred=False):
 @pytest.mark.parametrize("intercept", [True, False])
 def test_softmax_dense_hessian_is_jaxs_hessian(x64, monkeypatch, intercept):
     """The vectorised Hessian, accumulated over blocks of rows, against jax.hessian."""
-    monkeypatch.setattr(gdjax.problems.losses, "_ROW_BLOCK", 7 * 4 * 4)  # blocks of 7 rows
+    monkeypatch.setattr(
+        gdjax.problems.losses.classification, "_ROW_BLOCK", 7 * 4 * 4
+    )  # blocks of 7 rows
     p = gdjax.problems.make_softmax(50, 3, 4, seed=4, intercept=intercept)
     X, y = np.asarray(p.X, np.float64), np.asarray(p.y)
     A = design(X, intercept)
@@ -163,7 +165,7 @@ def test_softmax_solves_without_a_dense_hessian(x64, monkeypatch, n, d, k, inter
     def refuse(*args):
         raise AssertionError("built the dense Hessian")
 
-    monkeypatch.setattr(gdjax.problems.losses, "DENSE_HESSIAN_MAX", 0, raising=False)
+    monkeypatch.setattr(gdjax.problems.losses.classification, "DENSE_HESSIAN_MAX", 0, raising=False)
     monkeypatch.setattr(gdjax.problems.losses.Softmax, "_hessian", refuse)
     opt, f_star = p.spec.optimum(X, y)
     L, mu = p.spec.curvature(X, y, opt)
@@ -185,7 +187,7 @@ def test_softmax_optimum_matches_scikit_learn(x64, monkeypatch):
     whose C sum_i loss_i + ||W||^2 / 2 is n C times our mean loss + (l2 / 2) ||W||^2 at
     C = 1 / (n l2); neither penalises the intercept."""
     linear_model = pytest.importorskip("sklearn.linear_model")
-    monkeypatch.setattr(gdjax.problems.losses, "DENSE_HESSIAN_MAX", 0, raising=False)
+    monkeypatch.setattr(gdjax.problems.losses.classification, "DENSE_HESSIAN_MAX", 0, raising=False)
     p = gdjax.problems.make_softmax(400, 5, 6, seed=1, l2=0.05)
     X, y = np.asarray(p.X, np.float64), np.asarray(p.y)
     opt, f_star = p.optimum()

@@ -211,7 +211,9 @@ def check(
     # possible for the optimizers whose steps commute with a rotation, and worth it where the
     # monitor would cost more than 1/16 of the step (p / 2b > 1/16). Large batches keep their
     # data as it is (the intercept apart, GEMMs on d columns: d + 1 ones run slower).
-    rotate = exact and problem.kind == "linear" and optimizer in ROTATABLE and b < 8 * num_params
+    rotate = (
+        exact and problem.offers("quadratic_view") and optimizer in ROTATABLE and b < 8 * num_params
+    )
     if rotate:  # the host makes the rotated design in float64 (the design, then its product)
         memory.check_array((2, n, num_params), np.float64, "the data rotated into the eigenbasis")
     args = SweepArgs(

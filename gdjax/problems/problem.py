@@ -28,7 +28,15 @@ import numpy as np
 
 from gdjax import checks, memory
 from gdjax.problems import synthetic
-from gdjax.problems.losses import LeastSquares, Logistic, LossSpec, Quadratic, Softmax
+from gdjax.problems.losses import (
+    LeastSquares,
+    Logistic,
+    LossSpec,
+    Quadratic,
+    QuadraticView,
+    Softmax,
+    offers,
+)
 
 Params = Any  # a pytree of arrays: {"w": ..., "b": ...} or {"x": ...}
 
@@ -112,6 +120,25 @@ class Problem:
         X = self.X if X is None else X
         y = self.y if y is None else y
         return self.spec.loss(params, X, y)
+
+    def offers(self, capability: str) -> bool:
+        """Whether this problem's loss offers an optional capability, e.g. ``"quadratic_view"``
+        (:mod:`gdjax.problems.losses.base`).
+
+        Example:
+            >>> make_linear(64, 3).offers("quadratic_view")
+            True
+            >>> make_logistic(64, 3).offers("quadratic_view")
+            False
+        """
+        return offers(self.spec, capability)
+
+    def quadratic_view(self) -> QuadraticView | None:
+        """The loss as a quadratic form in float64 where its spec offers one (least squares),
+        else None."""
+        if not self.offers("quadratic_view"):
+            return None
+        return self.spec.quadratic_view(self._float64_data[0])
 
     def value(self, params: Params) -> float:
         """The full-data loss at ``params`` in float64 with NumPy (no compile).

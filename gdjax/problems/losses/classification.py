@@ -1,236 +1,26 @@
-"""Loss specs: the four losses gdjax knows, behind one small public protocol.
-
-A *loss spec* is a small, hashable object (a static argument of the compiled kernels, so two
-problems of the same kind and shapes share one compile) that holds no data. It knows:
-
-- ``kind``: ``"linear"`` (least squares), ``"quadratic"``, ``"logistic"`` or ``"softmax"``;
-- ``loss(params, X, y)``: the loss in JAX, a mean over rows (plus an L2 penalty for the
-  classification losses), so a mini-batch gradient is an unbiased estimate of the full one;
-- ``init(d, dtype)``: zero parameters of the right shapes;
-- ``optimum(X, y)``: the minimiser and f* in float64 with NumPy (lstsq, or Newton's method);
-- ``value(X, y, params)``: the loss in float64 with NumPy (the kernel's start, f(w0));
-- ``monitor_aux`` / ``monitor``: the full-data loss as the kernel tracks it, and ``cheap_monitor``,
-  whether that costs O(d^2) instead of a pass over the data (then it is tracked every step);
-  ``monitors_gap`` states what ``monitor`` returns: the loss f(params) (False), or the gap
-  f(params) - f* computed without forming f (True: least squares' quadratic form, which does not
-  cancel against a large f* in float32). The kernel's levels are offset to match
-  (:meth:`gdjax._kernel.booking.Levels.of`) and the host adds f* back, in float64, to every loss it
-  reports (:func:`as_loss`); ``monitor_error``: how far rounding in the problem's dtype may
-  move the monitored value at a given gap, so that a level it cannot resolve is refused before
-  running (:func:`gdjax._kernel.booking.check_resolution`);
-- ``curvature(X, y, opt_params)``: ``(L, mu)``, the extreme eigenvalues of the loss Hessian in
-  float64 (exact for least squares and the quadratic, at the optimum for logistic and softmax).
-
-Example:
-    >>> import numpy as np
-    >>> spec = LeastSquares(intercept=False)
-    >>> X, y = np.array([[1.0], [2.0]]), np.array([2.0, 4.0])
-    >>> params, f_star = spec.optimum(X, y)
-    >>> float(params["w"][0]), round(f_star, 12)
-    (2.0, 0.0)
-    >>> spec.kind, spec.curvature(X, y, params)  # Hessian 2 X^T X / n = 5
-    ('linear', (5.0, 5.0))
-"""
+"""Logistic and softmax regression: the classification losses, and their float64 Newton solves."""
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar, Protocol
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["KINDS", "LeastSquares", "Logistic", "LossSpec", "Quadratic", "Softmax", "as_loss"]
+from gdjax.problems.losses.base import FullPassMonitor, _design, _extremes, _theta, _unpack
+from gdjax.problems.losses.least_squares import LeastSquares
 
-Params = Any  # a pytree of arrays: {"w": ..., "b": ...} or {"x": ...}
+__all__ = ["Logistic", "Softmax"]
 
 #: Largest (features + intercept) x classes for which softmax's float64 solves build the dense
 #: Hessian (32 MiB): above it, its size grows as the square and its solve as the cube, and
 #: Newton's steps and the curvature use Hessian-vector products instead.
 DENSE_HESSIAN_MAX = 2048
+
 #: Entries of the row block a dense softmax Hessian is accumulated over (float64: 32 MiB).
 _ROW_BLOCK = 2**22
-
-
-class LossSpec(Protocol):
-    """What the kernels and the harness may ask of a loss (see the module docstring)."""
-
-    kind: ClassVar[str]
-    cheap_monitor: ClassVar[bool]
-    monitors_gap: ClassVar[bool]  # monitor returns f - f* (True) or f (False)
-
-    def loss(self, params: Params, X, y) -> jax.Array: ...
-
-    def init(self, d: int, dtype) -> Params: ...
-
-    def optimum(self, X: np.ndarray, y: np.ndarray) -> tuple[Params, float]: ...
-
-    def value(self, X: np.ndarray, y: np.ndarray, params: Params) -> float: ...
-
-    def monitor_aux(self, X, y, opt_params, f_star, dtype) -> Any: ...
-
-    def monitor(self, params: Params, X, y, aux) -> jax.Array: ...
-
-    def monitor_error(self, aux, gaps, *, f_star: float, f0: float, n: int, dtype) -> Any: ...
-
-    def curvature(self, X: np.ndarray, y: np.ndarray, opt_params) -> tuple[float, float]: ...
-
-
-class FullPassMonitor:
-    """The monitored loss is the loss itself over all the data (a pass, O(n d))."""
-
-    monitors_gap: ClassVar[bool] = False
-
-    def monitor_aux(self, X, y, opt_params, f_star, dtype):
-        del X, y, opt_params, f_star, dtype
-        return None
-
-    def monitor(self, params, X, y, aux):
-        del aux
-        return self.loss(params, X, y)
-
-    def monitor_error(self, aux, gaps, *, f_star, f0, n, dtype):
-        """The rounding error of the monitored loss where it is ``f* + gaps``, in float64.
-
-        A loss of magnitude s computed in ``dtype`` (unit roundoff u = eps / 2) rounds by a
-        few u s in each row's terms, and by at most u s log2(n) in the mean over n rows (the
-        bound of a pairwise sum, the tree XLA reduces by): ``u max(|f*|, |f0|) (log2(n) + 4)``,
-        whatever the gap. (Measured on the default suite's float32 problems: about eps s.)
-
-        Example:
-            >>> e = Logistic(True, 0.0).monitor_error(None, [1e-3], f_star=0.5, f0=0.7,
-            ...                                       n=1024, dtype=np.float32)
-            >>> float(e[0]) == float(np.finfo(np.float32).eps) / 2 * 0.7 * 14
-            True
-        """
-        del aux
-        u = float(np.finfo(dtype).eps) / 2
-        scale = u * max(abs(f_star), abs(f0)) * (np.log2(max(n, 1)) + 4.0)
-        return np.full(np.shape(gaps), scale)
-
-
-@dataclasses.dataclass(frozen=True)
-class LeastSquares:
-    """Least squares: mean((X w + b - y)^2)."""
-
-    intercept: bool
-    kind: ClassVar[str] = "linear"
-    # f(theta) = f* + (theta - theta*)^T M (theta - theta*), M = A^T A / n: O(d^2), not O(n d)
-    cheap_monitor: ClassVar[bool] = True
-    # the monitor is the quadratic form alone: f* + gap would round the gap away when |f*| is
-    # large against it (f* = 9e4 in float32 rounds to 8e-3)
-    monitors_gap: ClassVar[bool] = True
-
-    def loss(self, params, X, y):
-        r = X @ params["w"] - y
-        if self.intercept:
-            r = r + params["b"]
-        return jnp.mean(r * r)
-
-    def init(self, d, dtype):
-        p = {"w": np.zeros((d,), dtype)}
-        if self.intercept:
-            p["b"] = np.zeros((), dtype)
-        return p
-
-    def optimum(self, X, y):
-        A = _design(X, self.intercept)
-        theta, *_ = np.linalg.lstsq(A, y, rcond=None)
-        r = A @ theta - y
-        return _unpack(theta, X.shape[1], self.intercept), float(np.mean(r * r))
-
-    def value(self, X, y, params):
-        r = _design(X, self.intercept) @ _theta(params, self.intercept) - y
-        return float(np.mean(r * r))
-
-    # The suboptimality comes out of the quadratic form without the cancellation of f(w) - f*
-    # in float32, and it costs O(d^2) per evaluation: cheap enough to track at every step.
-    def monitor_aux(self, X, y, opt_params, f_star, dtype):
-        del y, f_star  # the gap needs no f*
-        theta_star = np.concatenate([np.ravel(opt_params[k]) for k in sorted(opt_params)])
-        return {"M": np.asarray(self.moment(X), dtype), "theta_star": np.asarray(theta_star, dtype)}
-
-    def monitor(self, params, X, y, aux):
-        """The gap ``f(params) - f* = delta^T M delta`` (``monitors_gap``), >= 0."""
-        del X, y  # the sufficient statistics in aux stand for the data
-        delta = flat(params) - aux["theta_star"]
-        return delta @ (aux["M"] @ delta)
-
-    def monitor_error(self, aux, gaps, *, f_star, f0, n, dtype):
-        """The rounding error of the monitored gap where it is ``gaps``, in float64.
-
-        The gap ``delta^T M delta`` has no term of size |f*|: what limits it is theta*, which
-        the kernel holds rounded to ``dtype`` (as it holds its iterates): ``delta`` is off by
-        ``e``, up to one ulp of each coordinate, ``|e| <= eps |theta*|``. At a true gap g the
-        monitored one is ``(delta + e)^T M (delta + e)``, off by at most ``2 sqrt(g F) + F``
-        with ``F = (eps |theta*|)^T |M| (eps |theta*|)``, the gap of the rounding itself. The
-        quadratic form's own rounding is relative to the gap, a few eps, and left out.
-
-        Example:
-            >>> aux = {"M": np.eye(2), "theta_star": np.array([1.0, -1.0])}
-            >>> e = LeastSquares(False).monitor_error(aux, [0.0, 1.0], f_star=9e4, f0=9e4 + 2,
-            ...                                       n=8, dtype=np.float32)
-            >>> F = 2 * float(np.finfo(np.float32).eps) ** 2
-            >>> bool(np.allclose(e, [F, 2 * np.sqrt(F) + F]))
-            True
-        """
-        del f_star, f0, n
-        e = float(np.finfo(dtype).eps) * np.abs(np.asarray(aux["theta_star"], np.float64))
-        floor = float(e @ np.abs(np.asarray(aux["M"], np.float64)) @ e)
-        return _gap_error(np.asarray(gaps, np.float64), floor)
-
-    def moment(self, X) -> np.ndarray:
-        """``A^T A / n`` in float64, rows and columns in the order of :func:`flat`.
-
-        The Hessian of the loss is twice this matrix.
-        """
-        A = _design(np.asarray(X, np.float64), self.intercept)
-        order = _key_order(X.shape[1], self.intercept)
-        return (A.T @ A)[np.ix_(order, order)] / A.shape[0]
-
-    def curvature(self, X, y, opt_params):
-        del y, opt_params  # the Hessian of least squares does not depend on where it is taken
-        return _extremes(2.0 * self.moment(X))
-
-
-@dataclasses.dataclass(frozen=True)
-class Quadratic(FullPassMonitor):
-    """f(x) = a x^2 + b x + c in one scalar parameter.
-
-    A quadratic has no data set; its single data row holds the coefficients (a, b, c). That
-    makes an epoch one step, and keeps the coefficients out of the compiled program's
-    constants, so every parabola shares one compile.
-    """
-
-    kind: ClassVar[str] = "quadratic"
-    cheap_monitor: ClassVar[bool] = True
-
-    def loss(self, params, X, y):
-        del y
-        a, b, c = X[0, 0], X[0, 1], X[0, 2]
-        x = params["x"]
-        return a * x * x + b * x + c
-
-    def init(self, d, dtype):
-        del d
-        return {"x": np.zeros((), dtype)}
-
-    def optimum(self, X, y):
-        del y
-        a, b, c = X[0]
-        return {"x": np.float64(-b / (2 * a))}, float(c - b * b / (4 * a))
-
-    def value(self, X, y, params):
-        del y
-        a, b, c = X[0]
-        x = float(np.asarray(params["x"], np.float64))
-        return float(a * x * x + b * x + c)
-
-    def curvature(self, X, y, opt_params):
-        del y, opt_params
-        two_a = 2.0 * float(X[0][0])
-        return two_a, two_a
 
 
 @dataclasses.dataclass(frozen=True)
@@ -446,69 +236,6 @@ class Softmax(FullPassMonitor):
             return Hv - u * (u @ Hv)
 
         return _extremes_matrix_free(hvp, q * k, flat=self.intercept)
-
-
-#: kind -> spec class
-KINDS = {c.kind: c for c in (LeastSquares, Quadratic, Logistic, Softmax)}
-
-
-# --------------------------------------------------------------------------------------------
-# Helpers
-# --------------------------------------------------------------------------------------------
-
-
-def as_loss(spec, monitored, f_star: float) -> np.ndarray:
-    """The loss that values of ``spec.monitor`` stand for: themselves, or, for a monitor of the
-    gap (``spec.monitors_gap``), ``f* + gap`` in float64 (the gap's dtype could not hold the sum
-    without rounding the gap away).
-
-    Example:
-        >>> as_loss(LeastSquares(False), np.float32(0.5), 9e4).item()
-        90000.5
-        >>> as_loss(Logistic(True, 0.0), np.float32(0.5), 0.25).item()
-        0.5
-    """
-    if not spec.monitors_gap:
-        return np.asarray(monitored)
-    return np.asarray(monitored, np.float64) + f_star
-
-
-def _gap_error(gaps: np.ndarray, floor: float) -> np.ndarray:
-    """How far a gap ``(delta + e)^T M (delta + e)`` may be from ``delta^T M delta = gaps``
-    when the rounding ``e`` has a gap of its own of at most ``floor`` (Cauchy-Schwarz in M)."""
-    return 2.0 * np.sqrt(np.maximum(gaps, 0.0) * floor) + floor
-
-
-def flat(params) -> jax.Array:
-    """Parameters as one vector, keys in sorted order ("b" before "w")."""
-    return jnp.concatenate([jnp.ravel(params[k]) for k in sorted(params)])
-
-
-def _extremes(H) -> tuple[float, float]:
-    eig = np.linalg.eigvalsh(H)
-    return float(eig[-1]), float(eig[0])
-
-
-def _design(X, intercept):
-    return np.hstack([X, np.ones((X.shape[0], 1))]) if intercept else X
-
-
-def _theta(params, intercept):
-    """Parameters {"w": (d,), "b": ()} as the float64 vector of the design [X, 1]."""
-    w = np.asarray(params["w"], np.float64)
-    return np.append(w, np.float64(params["b"])) if intercept else w
-
-
-def _unpack(theta, d, intercept):
-    params = {"w": np.asarray(theta[:d])}
-    if intercept:
-        params["b"] = np.float64(theta[d])
-    return params
-
-
-def _key_order(d, intercept):
-    """Columns of the design [X, 1] in the order of flat(): sorted keys, "b" before "w"."""
-    return [d, *range(d)] if intercept else list(range(d))
 
 
 def _sigmoid(z):
