@@ -108,8 +108,10 @@ def offers(spec, capability: str) -> bool:
 
 
 class FullPassMonitor:
-    """The monitored loss is the loss itself over all the data (a pass, O(n d))."""
+    """The monitored loss is the loss itself over all the data (a pass, O(n d)): the default
+    monitor of a loss that offers no cheaper one."""
 
+    cheap_monitor: ClassVar[bool] = False
     monitors_gap: ClassVar[bool] = False
 
     def monitor_aux(self, X, y, opt_params, f_star, dtype):
