@@ -25,9 +25,10 @@ from jax.sharding import NamedSharding, PartitionSpec
 
 from gdjax import checks, devices, sampling
 from gdjax._kernel import booking, plan, program
-from gdjax._kernel.booking import KernelOutput, Ledger, Levels
+from gdjax._kernel.booking import KernelOutput, Ledger
 from gdjax._kernel.config import Config, eval_grid
 from gdjax._kernel.eigenbasis import Eigenbasis
+from gdjax._kernel.levels import Levels, check_resolution, check_start
 from gdjax._kernel.plan import DEFAULT_TARGETS
 from gdjax._kernel.program import KernelArgs
 from gdjax.problems import Problem
@@ -157,9 +158,9 @@ def build(
     Raises:
         TypeError, ValueError: on bad input, naming the argument, before any tracing; also
             a ``tol`` or target the problem's dtype cannot resolve
-            (:func:`gdjax._kernel.booking.check_resolution`), a start or optimum outside its range,
+            (:func:`gdjax._kernel.levels.check_resolution`), a start or optimum outside its range,
             and a ``divergence_factor`` that makes the start a divergence
-            (:func:`gdjax._kernel.booking.check_start`).
+            (:func:`gdjax._kernel.levels.check_start`).
 
     Example:
         >>> import gdjax
@@ -212,8 +213,8 @@ def build(
     f0 = problem.value(a.init)
     dtype = problem.dtype
     # what the run's dtype cannot hold or resolve, refused before running (gdjax._kernel.booking)
-    booking.check_start(f0, f_star, a.divergence_factor, dtype, init_given=init is not None)
-    booking.check_resolution(
+    check_start(f0, f_star, a.divergence_factor, dtype, init_given=init is not None)
+    check_resolution(
         spec, aux, f0=f0, f_star=f_star, tol=a.tol, targets=a.targets, n=problem.n, dtype=dtype
     )
     gap = spec.monitors_gap  # the monitor returns f - f*: levels, and reported losses, offset
@@ -344,7 +345,7 @@ def sweep(
         tol: relative suboptimality in (0, 1) that counts as converged: it sets the status and
             the early stop (see :mod:`gdjax.metrics`). Refused when the problem's dtype cannot
             resolve it (a float32 loss near a large f*:
-            :func:`gdjax._kernel.booking.check_resolution`).
+            :func:`gdjax._kernel.levels.check_resolution`).
         targets: the target ladder, relative suboptimalities in (0, 1) (default 1e-1 .. 1e-4):
             the steps to each are in :meth:`SweepResult.hits`.
         eval_every: steps between points of the loss curve; None: a geometric grid of about 128

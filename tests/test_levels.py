@@ -126,7 +126,7 @@ def test_the_default_suites_levels_are_resolvable():
             basis = gdjax._kernel.eigenbasis.Eigenbasis.of(p)
             monitors.append(basis.kernel_data(p, p.init_params())[1:3])
         for spec, aux in monitors:
-            gdjax._kernel.booking.check_resolution(
+            gdjax._kernel.levels.check_resolution(
                 spec, aux, f0=f0, f_star=f_star, tol=args["tol"], targets=args["targets"],
                 n=p.n, dtype=p.dtype,
             )  # fmt: skip

@@ -40,8 +40,9 @@ import numpy as np
 import optax
 
 from gdjax._kernel import fused, optimizers
-from gdjax._kernel.booking import Booking, Ledger, Levels
+from gdjax._kernel.booking import Booking, Ledger
 from gdjax._kernel.config import Config
+from gdjax._kernel.levels import Levels
 
 __all__ = [
     "KernelArgs",
