@@ -9,8 +9,8 @@ the steps' losses. Each of its columns is a maximum over checks numbered across 
 so the kernel keeps a running maximum, one small array. Everything else, the status, the steps
 to each target, where a lane stopped, is a score of NumPy operations on the host over that
 array (:func:`book`), or, with grid monitoring, over the loss curve itself. Every operation
-compiled into the kernel costs about 8 ms of compile on a 2-core CPU and, inside its loop, a
-launch every chunk; the host's share costs about 0.4 ms per sweep.
+compiled into the kernel costs compile time and, inside its loop, a launch every chunk; the
+host's share is a few small NumPy operations per sweep.
 
 The rules are those of :mod:`gdjax.metrics`: levels are the target ladder followed by ``tol``;
 per (lane, level) the first checked step at or below the level, and the first step of the
@@ -249,9 +249,7 @@ def dense_prefix(grid: np.ndarray) -> int:
 class KernelOutput(NamedTuple):
     """A finished run, lane arrays with leading axes (seeds, lrs): what :func:`finish` makes of
     the compiled program's :class:`~gdjax._kernel.program.ProgramOutput` on the host. XLA
-    compiles each
-    operation into a kernel of its own (about 8 ms each on a 2-core CPU): what NumPy does as well
-    is not compiled.
+    compiles each operation into a kernel of its own: what NumPy does as well is not compiled.
 
     Attributes:
         params: final (or frozen) parameters of every lane.

@@ -26,8 +26,8 @@ __all__ = [
 
 DEFAULT_EVALS = 128  # points of the default geometric evaluation grid
 # Most steps in an exact-monitoring chunk: the longest axis whose crossings XLA's CPU backend
-# reduces in one kernel (fused). At 512, sgd's 8192 steps took 2 kernels more and their
-# (levels, C, lanes) marks were written out in full: the same run time, 11% more compile.
+# reduces in one kernel (fused). Longer chunks took more kernels and wrote their (levels, C,
+# lanes) marks out in full: no faster to run, slower to compile.
 MAX_CHUNK = fused.PIECE * fused.MAX_PIECES
 MIN_CHUNKS = 16  # early stop acts at chunk ends: a run has at least this many chunks
 

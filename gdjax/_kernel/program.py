@@ -80,7 +80,7 @@ def start(config: Config, ledger: Ledger, init) -> Start:
     """The state of every lane at step 0, in NumPy.
 
     Part of the kernel's arguments rather than of its program: XLA would compile each of these
-    broadcasts into a kernel of its own (about 7 ms each on a 2-core CPU).
+    broadcasts into a kernel of its own, each with its compile time.
 
     Args:
         config: the kernel's config (its grid and monitoring).

@@ -94,7 +94,7 @@ class Softmax(FullPassMonitor):
 
     def loss(self, params, X, y):
         # Each row's own logit by a one-hot mask: the gradient of a gather is a scatter, four
-        # more kernels in every step (and about 10% more compile on digits).
+        # more kernels in every step (and a longer compile).
         def own(Z, labels):
             one_hot = labels[:, None] == jnp.arange(self.num_classes, dtype=labels.dtype)
             return jnp.sum(jnp.where(one_hot, Z, 0.0), axis=1)
