@@ -13,6 +13,8 @@ Example:
     'linear'
 """
 
+from gdjax.problems import datasets, losses, synthetic
+from gdjax.problems.datasets import load, load_csv
 from gdjax.problems.problem import (
     MAX_CLASSES,
     TEXTBOOK,
@@ -26,11 +28,6 @@ from gdjax.problems.problem import (
     softmax,
     textbook,
 )
-
-# isort: split
-# datasets reads the constructors above from this package as it is imported
-from gdjax.problems import datasets, losses, synthetic
-from gdjax.problems.datasets import load, load_csv
 
 __all__ = [
     "MAX_CLASSES",
