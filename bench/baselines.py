@@ -276,7 +276,7 @@ def _attach_seeds(lanes, problem, entry, gdjax_call, repeats: int, notes) -> Non
     """Columns of 4 seeds x L/4 rates against 1 seed x L: gdjax's ratio, ``seeds4_vs_one_seed``,
     and the bare program's, ``seeds4_floor`` (the four programs called in turn)."""
     split = seed_split(problem, entry, lanes)
-    programs = [gdjax_call, functools.partial(split.run, split.lower().compile())]
+    programs = [gdjax_call, functools.partial(split.execute, split.lower().compile())]
     try:
         bare = bare_seed_split(problem, lanes, entry)
     except ValueError as e:  # its rows, gathered ahead, would not fit in memory
