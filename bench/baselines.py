@@ -150,7 +150,7 @@ def jax_scan_loss(problem, kernel, lanes: pd.DataFrame, entry) -> BareProgram | 
     the least that exact monitoring costs, as far as we know how to write it.
 
     It runs where gdjax does, in the eigenbasis of the Hessian (the loss in O(d) a step,
-    :mod:`gdjax.eigenbasis`), and returns the losses from its scan; gdjax halts lanes on them,
+    ``gdjax._kernel.eigenbasis``), and returns the losses from its scan; gdjax halts lanes on them,
     reduces them to their crossings and books those on the host (status, targets), all inside
     its timed call. None where the kernel does not monitor that way (only exact monitoring runs
     in the eigenbasis).
@@ -166,7 +166,9 @@ def jax_scan_loss(problem, kernel, lanes: pd.DataFrame, entry) -> BareProgram | 
     # its final loss is its own last monitored one (a gap: f* added back, as gdjax reports it)
     f_star = problem.optimum()[1]
     return _bare(
-        fn, args, lambda out: _max_rel_diff(mine, gdjax.losses.as_loss(spec, out[1][:, -1], f_star))
+        fn,
+        args,
+        lambda out: _max_rel_diff(mine, gdjax.problems.losses.as_loss(spec, out[1][:, -1], f_star)),
     )
 
 
@@ -212,7 +214,7 @@ def _in_turn(gdjax_call, kernel, repeats: int) -> tuple[float, float]:
     """Median seconds of gdjax's kernel and of another ``kernel``, timed in turn."""
     compiled = kernel.lower().compile()
     (mine, other), _ = timing.time_alternating(
-        [gdjax_call, functools.partial(kernel.run, compiled)], repeats
+        [gdjax_call, functools.partial(kernel.execute, compiled)], repeats
     )
     return statistics.median(mine), statistics.median(other)
 
@@ -274,7 +276,7 @@ def _attach_seeds(lanes, problem, entry, gdjax_call, repeats: int, notes) -> Non
     """Columns of 4 seeds x L/4 rates against 1 seed x L: gdjax's ratio, ``seeds4_vs_one_seed``,
     and the bare program's, ``seeds4_floor`` (the four programs called in turn)."""
     split = seed_split(problem, entry, lanes)
-    programs = [gdjax_call, functools.partial(split.run, split.lower().compile())]
+    programs = [gdjax_call, functools.partial(split.execute, split.lower().compile())]
     try:
         bare = bare_seed_split(problem, lanes, entry)
     except ValueError as e:  # its rows, gathered ahead, would not fit in memory
@@ -322,7 +324,7 @@ def attach(entry, problem, kernel, lanes: pd.DataFrame) -> pd.DataFrame:
     repeats = s["repeats"]
     # Each ratio to another JAX program comes from calls in turn with gdjax's own kernel (its
     # median there is kept beside the other's): both meet the same machine.
-    gdjax_call = functools.partial(kernel.run, compiled)
+    gdjax_call = functools.partial(kernel.execute, compiled)
     if "jax-scan" in wanted:
         _attach_bare(lanes, problem, kernel, entry, gdjax_call, cold, repeats, notes)
         cold = float(lanes["compile_cold_s"].iloc[0])  # the median of its rounds

@@ -116,7 +116,7 @@ def predicted_steps(entry: Entry, problem, hits: pd.DataFrame, budget: int) -> p
     s = entry.settings
     plain = (
         entry.batch_size is None
-        and problem.kind == "linear"
+        and problem.offers("quadratic_view")
         and entry.optimizer == "sgd"
         # None: the suite set no schedule (the library's default, constant)
         and (s.get("schedule") or "constant") == "constant"

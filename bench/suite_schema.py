@@ -126,10 +126,10 @@ def _names_list(what: str, check_one) -> Callable[[Any], list]:
 
 def _optimizer(v) -> str:
     try:
-        return gdjax.optimizers.check(v)
+        return gdjax._kernel.optimizers.check(v)
     except TypeError:
         raise ValueError(
-            f"unknown optimizer {v!r}; choose from {sorted(gdjax.optimizers.OPTIMIZERS)}"
+            f"unknown optimizer {v!r}; choose from {sorted(gdjax._kernel.optimizers.OPTIMIZERS)}"
         ) from None
 
 

@@ -35,7 +35,7 @@ Two steps, so that ``bench list`` stays fast and a run never stops halfway on a 
 - :meth:`Suite.validate` builds every problem's data once and checks what needs it: CSV paths
   and cells, dataset names, batch size against n, the step count against int32, learning rates
   and ``init`` in the problem's dtype, and every array's memory: what ``gdjax.build`` would
-  refuse, by the same function (``gdjax.sweep_args.check``). The runner calls it before the
+  refuse, by the same function (``gdjax.check``). The runner calls it before the
   first entry runs.
 
 Example:
@@ -157,7 +157,7 @@ class Entry:
         return gdjax.build(problem, **args, sharding=sharding)
 
     def sweep_args(self, *, lrs=None, seeds=None, exact=None) -> dict:
-        """The keyword arguments of ``gdjax.build`` and ``gdjax.sweep_args.check`` for this
+        """The keyword arguments of ``gdjax.build`` and ``gdjax.check`` for this
         entry: one source for what is built and what is validated.
 
         Args:
@@ -229,7 +229,7 @@ class Suite:
         (scikit-learn installed), the data itself (labels, values in the dtype), batch size
         against n, the total step count against int32, learning rates and ``init`` in the
         problem's dtype (no overflow, no underflow to 0), and the memory of every array the
-        sweep needs: all that ``gdjax.build`` checks, by its own ``gdjax.sweep_args.check``.
+        sweep needs: all that ``gdjax.build`` checks, by its own ``gdjax.check``.
         Each problem is built once here and dropped; nothing is compiled or run.
 
         Raises:
@@ -249,7 +249,7 @@ class Suite:
                 raise SuiteError(f"{where}: {_one_line(e)}", self.path) from None
             for e in entries.get(pname, []):
                 try:
-                    gdjax.sweep_args.check(problem, **e.sweep_args())
+                    gdjax.check(problem, **e.sweep_args())
                 except (ValueError, TypeError) as err:
                     msg = f"{where} x variant {e.variant!r}: {_one_line(err)}"
                     raise SuiteError(msg, self.path) from None

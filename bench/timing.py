@@ -220,7 +220,7 @@ def time_kernel(kernel, repeats: int = 5) -> Timing:
     # often; a count that depends on each process's own clock would leave one waiting forever.
     min_time = MIN_TIMED_S if jax.process_count() == 1 else 0.0
     # a call is the program and the host's booking of its output: the run's numbers
-    times, out = time_calls(functools.partial(kernel.run, compiled), repeats, min_time)
+    times, out = time_calls(functools.partial(kernel.execute, compiled), repeats, min_time)
     return Timing(
         compile_s,
         statistics.median(times),

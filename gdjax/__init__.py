@@ -1,5 +1,11 @@
 """gdjax: batch, stochastic and mini-batch gradient descent as one compiled JAX kernel per sweep.
 
+The public face: :func:`run`, :func:`sweep` and :func:`build` (and :func:`check`, every check
+``build`` makes, without building); their results (:class:`Result`, :class:`SweepResult`); what
+is optimised (:class:`Problem`, the namespaces :mod:`gdjax.problems` and :mod:`gdjax.datasets`);
+:func:`x64` and :func:`lane_sharding`; the helpers :mod:`gdjax.theory`, :mod:`gdjax.metrics`,
+:mod:`gdjax.sampling` and :mod:`gdjax.devices`. What lives in ``gdjax._kernel`` is private.
+
 Example:
     >>> import gdjax
     >>> p = gdjax.problems.make_linear(1024, 8)
@@ -8,53 +14,30 @@ Example:
     'converged'
 """
 
-from gdjax import (
-    checks,
-    datasets,
-    devices,
-    kernel,
-    kernel_config,
-    losses,
-    memory,
-    metrics,
-    monitor,
-    optimizers,
-    problems,
-    sampling,
-    sweep_args,
-    synthetic,
-    theory,
-)
+from gdjax import devices, metrics, problems, sampling, theory
+from gdjax._kernel.plan import check
 from gdjax.config import x64
-from gdjax.problems import Problem
+from gdjax.devices import lane_sharding
+from gdjax.problems import Problem, datasets
 from gdjax.result import Result, SweepResult
-from gdjax.train import DEFAULT_TARGETS, build, run, sweep
+from gdjax.train import build, run, sweep
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "DEFAULT_TARGETS",
     "Problem",
     "Result",
     "SweepResult",
-    "__version__",
     "build",
-    "checks",
+    "check",
     "datasets",
     "devices",
-    "kernel",
-    "kernel_config",
-    "losses",
-    "memory",
+    "lane_sharding",
     "metrics",
-    "monitor",
-    "optimizers",
     "problems",
     "run",
     "sampling",
     "sweep",
-    "sweep_args",
-    "synthetic",
     "theory",
     "x64",
 ]

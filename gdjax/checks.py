@@ -5,7 +5,7 @@ Every check runs in Python before anything is traced, so a bad value gets a ``Ty
 will run in: a learning rate that is fine in float64 may overflow, or round to 0, in float32;
 an int64 label past int32 would wrap around silently when JAX stores it without x64.
 This module imports nothing above it. A sweep's starting parameters are checked in
-:mod:`gdjax.sweep_args`, and sizes against the machine's memory in :mod:`gdjax.memory`.
+:mod:`gdjax._kernel.plan`, and sizes against the machine's memory in :mod:`gdjax.memory`.
 
 Example:
     >>> real(0.5, "tol", lo=0.0, hi=1.0)

@@ -60,7 +60,7 @@ def hits_frame(
         targets: the ladder, (K,).
         first, stay: per lane and target, (N, K); -1 where not reached.
         first_lo, stay_lo: the lower ends of their brackets, (N, K); -1 where there is none
-            (not reached, or read at checks: :func:`gdjax.monitor.lower_ends`).
+            (not reached, or read at checks: :func:`gdjax._kernel.booking.lower_ends`).
         batch_size, steps_per_epoch: to turn steps into samples and epochs.
         step_s: seconds per step of the timed kernel, or None (then the seconds are NaN).
         exact: whether the loss was checked after every step (else at the evaluation grid).
@@ -205,17 +205,35 @@ class SweepResult:
     run_s: float | None = None
 
     @classmethod
-    def from_kernel(cls, kernel, out, run_s: float | None = None) -> SweepResult:
-        """Build from a ``gdjax.train.Kernel`` and its host-side output."""
-        cfg = kernel.config
+    def from_output(
+        cls,
+        out,
+        *,
+        lrs,
+        seeds,
+        targets,
+        tol: float,
+        eval_steps,
+        f_star: float,
+        f0: float,
+        batch_size: int,
+        steps_per_epoch: int,
+        total_steps: int,
+        optimizer: str,
+        schedule: str,
+        exact: bool,
+        run_s: float | None = None,
+    ) -> SweepResult:
+        """Build from a kernel's booked output (params, losses, status, crossings, step counts:
+        the fields of :class:`gdjax._kernel.booking.KernelOutput`) and the sweep's settings."""
         return cls(
-            lrs=kernel.lrs,
-            seeds=kernel.seeds,
-            targets=np.asarray(kernel.targets, np.float64),
-            tol=float(kernel.tol),
+            lrs=lrs,
+            seeds=seeds,
+            targets=np.asarray(targets, np.float64),
+            tol=float(tol),
             params=jax.tree.map(np.asarray, out.params),
             losses=np.asarray(out.losses),
-            eval_steps=np.asarray(cfg.eval_steps, np.int64),
+            eval_steps=np.asarray(eval_steps, np.int64),
             status=np.asarray(out.status),
             first_step=np.asarray(out.first_step),
             first_lo=np.asarray(out.first_lo),
@@ -224,15 +242,15 @@ class SweepResult:
             last_eval=np.asarray(out.last_eval),
             lane_steps=np.asarray(out.lane_steps),
             final_loss=np.asarray(out.final_loss),
-            f_star=float(kernel.problem.optimum()[1]),
-            f0=float(kernel.f0),
-            batch_size=cfg.batch_size,
-            steps_per_epoch=cfg.steps_per_epoch,
-            total_steps=cfg.total_steps,
+            f_star=float(f_star),
+            f0=float(f0),
+            batch_size=batch_size,
+            steps_per_epoch=steps_per_epoch,
+            total_steps=total_steps,
             steps_run=int(out.steps_run),
-            optimizer=cfg.optimizer,
-            schedule=cfg.schedule,
-            exact=cfg.exact,
+            optimizer=optimizer,
+            schedule=schedule,
+            exact=exact,
             run_s=run_s,
         )
 

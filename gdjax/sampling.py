@@ -44,7 +44,7 @@ def epoch_permutation(seed: int, epoch: int, n: int) -> np.ndarray:
 
     Drawn on the host by NumPy (``default_rng([seed, epoch]).permutation(n)``), not by a JAX
     program: the plan is data for the kernel, and a JAX shuffle would be one more program to
-    compile before a user's first sweep (0.25 s on a 2-core CPU, more than the sweep).
+    compile before a user's first sweep (on a small problem, longer than the sweep).
 
     Args:
         seed: the sampling seed, >= 0.

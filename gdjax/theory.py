@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from gdjax import checks, sweep_args
+from gdjax import checks
+from gdjax._kernel import plan
 from gdjax.problems import Problem
 
 __all__ = ["batch_gd_steps", "best_constant_lr", "stability_limit"]
@@ -62,7 +63,7 @@ def batch_gd_steps(problem: Problem, lr: float, targets, *, max_steps: int, init
     """The exact step count of batch GD on least squares to each target, from the spectrum.
 
     Args:
-        problem: a least-squares problem (``problem.kind == "linear"``).
+        problem: a least-squares problem (one whose loss offers a quadratic view).
         lr: the constant learning rate.
         targets: relative suboptimalities in (0, 1).
         max_steps: the budget: counts beyond it are None.
@@ -78,16 +79,16 @@ def batch_gd_steps(problem: Problem, lr: float, targets, *, max_steps: int, init
         >>> batch_gd_steps(p, 0.5, [1e-1, 1e-3], max_steps=500)
         [1, 13]
     """
-    if problem.kind != "linear":
+    view = problem.quadratic_view()
+    if view is None:
         raise ValueError(f"batch_gd_steps needs a least-squares problem, got kind {problem.kind!r}")
     lr = checks.real(lr, "lr", lo=0.0, strict=True)
     levels = [checks.real(t, "target", lo=0.0, hi=1.0, strict=True) for t in np.ravel(targets)]
     max_steps = checks.integer(max_steps, "max_steps", lo=0)
-    X = np.asarray(problem.X, np.float64)
-    M = problem.spec.moment(X)
+    M = view.moment()
     opt, _ = problem.optimum()
     theta_star = np.concatenate([np.ravel(opt[k]) for k in sorted(opt)])
-    start = sweep_args.init_params(init, problem.init_params())
+    start = plan.init_params(init, problem.init_params())
     theta0 = np.concatenate([np.ravel(np.asarray(start[k], np.float64)) for k in sorted(start)])
     lam, V = np.linalg.eigh(M)
     weight = lam * (V.T @ (theta0 - theta_star)) ** 2  # lambda_i c_i^2

@@ -1,7 +1,7 @@
 """The public face of the kernel: build a sweep, run it, or run one lane.
 
 :func:`sweep` runs every (learning rate, seed) lane of a grid in one compiled, vmapped program
-(see :mod:`gdjax.kernel`); :func:`run` is a sweep of one lane; :func:`build` validates the
+(see :mod:`gdjax._kernel.program`); :func:`run` is a sweep of one lane; :func:`build` validates the
 arguments and returns a :class:`Kernel` that the caller compiles and calls, as the harness does
 to time compile and run apart.
 
@@ -23,14 +23,16 @@ import jax
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec
 
-from gdjax import checks, devices, kernel, kernel_config, monitor, sampling, sweep_args
-from gdjax.eigenbasis import Eigenbasis
-from gdjax.kernel import KernelArgs
-from gdjax.kernel_config import Config
-from gdjax.monitor import KernelOutput, Ledger, Levels
+from gdjax import checks, devices, sampling
+from gdjax._kernel import booking, plan, program
+from gdjax._kernel.booking import KernelOutput, Ledger
+from gdjax._kernel.config import Config, eval_grid
+from gdjax._kernel.eigenbasis import Eigenbasis
+from gdjax._kernel.levels import Levels, check_resolution, check_start
+from gdjax._kernel.plan import DEFAULT_TARGETS
+from gdjax._kernel.program import KernelArgs
 from gdjax.problems import Problem
 from gdjax.result import Result, SweepResult
-from gdjax.sweep_args import DEFAULT_TARGETS
 
 __all__ = ["DEFAULT_TARGETS", "Kernel", "build", "run", "sweep"]
 
@@ -39,8 +41,8 @@ class Kernel(NamedTuple):
     """A kernel ready to compile and call: its static config, traced arguments and labels.
 
     ``lower().compile()`` compiles ahead of time (the harness times that apart); ``call()`` runs
-    through JAX's jit cache; ``run(compiled)`` also books the output on the host: a timed call
-    times that.
+    through JAX's jit cache; ``execute(compiled)`` also books the output on the host: a timed
+    call times that.
     """
 
     config: Config
@@ -56,24 +58,24 @@ class Kernel(NamedTuple):
 
     def lower(self):
         """``jax.jit(...).lower`` of this kernel (call ``.compile()`` on the result)."""
-        return kernel.jitted_program.lower(self.config, *self.args)
+        return program.jitted_program.lower(self.config, *self.args)
 
-    def call(self) -> kernel.ProgramOutput:
+    def call(self) -> program.ProgramOutput:
         """Run the kernel through jit (compiling on first use) and return its raw output
         (on the devices; :meth:`finish` books it)."""
-        return kernel.jitted_program(self.config, *self.args)
+        return program.jitted_program(self.config, *self.args)
 
-    def finish(self, raw: kernel.ProgramOutput) -> KernelOutput:
-        """Book the program's raw output on the host (:func:`gdjax.monitor.finish`): status,
+    def finish(self, raw: program.ProgramOutput) -> KernelOutput:
+        """Book the program's raw output on the host (:func:`gdjax._kernel.booking.finish`): status,
         steps to every target, the curve; every process gets every lane."""
-        out = monitor.finish(self.config, self.ledger, jax.tree.map(_to_host, raw))
+        out = booking.finish(self.config, self.ledger, jax.tree.map(_to_host, raw))
         if self.args.lrs.shape[0] != len(self.lrs):  # padded to split over the devices
             out = _drop_padding(out, len(self.lrs))
         if self.basis is not None:  # the kernel ran in the eigenbasis
             out = out._replace(params=self.basis.params(out.params["w"]))
         return out
 
-    def run(self, compiled=None) -> KernelOutput:
+    def execute(self, compiled=None) -> KernelOutput:
         """Run the program (``compiled``, from ``lower().compile()``, or through jit) and book
         its output: a sweep from its arguments to its numbers, what a timed call times."""
         raw = self.call() if compiled is None else compiled(*self.args)
@@ -88,7 +90,7 @@ class Kernel(NamedTuple):
         flops, is left out).
         """
         a = self.args
-        fn = jax.jit(kernel.one_step, static_argnums=0)
+        fn = jax.jit(program.one_step, static_argnums=0)
         lowered = fn.lower(self.config, a.X, a.y, a.aux, a.start.params, a.lrs, a.seeds, a.rows)
         cost = lowered.compile().cost_analysis()
         if isinstance(cost, list):  # older jax: one dict per program
@@ -100,13 +102,30 @@ class Kernel(NamedTuple):
 
         Args:
             out: what the compiled program returned (:meth:`call`), or its booking
-                (:meth:`run`, :meth:`finish`).
+                (:meth:`execute`, :meth:`finish`).
             run_s: the measured run time of the kernel, if timed: it gives the seconds columns
                 of :meth:`SweepResult.hits`.
         """
-        if isinstance(out, kernel.ProgramOutput):
+        if isinstance(out, program.ProgramOutput):
             out = self.finish(out)
-        return SweepResult.from_kernel(self, out, run_s=run_s)
+        cfg = self.config
+        return SweepResult.from_output(
+            out,
+            lrs=self.lrs,
+            seeds=self.seeds,
+            targets=self.targets,
+            tol=self.tol,
+            eval_steps=cfg.eval_steps,
+            f_star=self.problem.optimum()[1],
+            f0=self.f0,
+            batch_size=cfg.batch_size,
+            steps_per_epoch=cfg.steps_per_epoch,
+            total_steps=cfg.total_steps,
+            optimizer=cfg.optimizer,
+            schedule=cfg.schedule,
+            exact=cfg.exact,
+            run_s=run_s,
+        )
 
 
 def build(
@@ -139,21 +158,21 @@ def build(
     Raises:
         TypeError, ValueError: on bad input, naming the argument, before any tracing; also
             a ``tol`` or target the problem's dtype cannot resolve
-            (:func:`gdjax.monitor.check_resolution`), a start or optimum outside its range,
+            (:func:`gdjax._kernel.levels.check_resolution`), a start or optimum outside its range,
             and a ``divergence_factor`` that makes the start a divergence
-            (:func:`gdjax.monitor.check_start`).
+            (:func:`gdjax._kernel.levels.check_start`).
 
     Example:
         >>> import gdjax
         >>> k = gdjax.build(gdjax.problems.make_linear(256, 4), lrs=[0.01, 0.5], epochs=3)
         >>> compiled = k.lower().compile()  # ahead of time: the harness times this apart
-        >>> res = k.to_result(k.run(compiled))
+        >>> res = k.to_result(k.execute(compiled))
         >>> res.to_frame()["status"].tolist()
         ['max_steps', 'converged']
     """
     devices.check_sharding(sharding)
     _check_x64(problem)
-    a = sweep_args.check(
+    a = plan.check(
         problem,
         lrs=lrs,
         seeds=seeds,
@@ -184,7 +203,7 @@ def build(
         batch_size=a.batch_size,
         steps_per_epoch=a.steps_per_epoch,
         total_steps=a.total_steps,
-        eval_steps=kernel_config.eval_grid(a.total_steps, a.eval_every),
+        eval_steps=eval_grid(a.total_steps, a.eval_every),
         shuffle=a.shuffle,
         early_stop=a.early_stop,
         exact=a.exact,
@@ -193,9 +212,9 @@ def build(
     _, f_star = problem.optimum()
     f0 = problem.value(a.init)
     dtype = problem.dtype
-    # what the run's dtype cannot hold or resolve, refused before running (gdjax.monitor)
-    monitor.check_start(f0, f_star, a.divergence_factor, dtype, init_given=init is not None)
-    monitor.check_resolution(
+    # what the run's dtype cannot hold or resolve, refused before running (gdjax._kernel.booking)
+    check_start(f0, f_star, a.divergence_factor, dtype, init_given=init is not None)
+    check_resolution(
         spec, aux, f0=f0, f_star=f_star, tol=a.tol, targets=a.targets, n=problem.n, dtype=dtype
     )
     gap = spec.monitors_gap  # the monitor returns f - f*: levels, and reported losses, offset
@@ -207,7 +226,7 @@ def build(
         X=X,
         y=problem.y,
         aux=aux,
-        start=kernel.start(config, ledger, kernel_init),
+        start=program.start(config, ledger, kernel_init),
         levels=levels,
         lrs=kernel_lrs,
         seeds=np.asarray(a.seeds, np.uint32),
@@ -233,7 +252,7 @@ def _plan(config: Config, seeds, epochs: int) -> np.ndarray:
     """The rows of every step (shuffled sampling), padded to whole chunks; else a placeholder."""
     if config.sampling != "shuffled":
         return np.zeros((0,), np.int32)
-    steps = config.padded_steps  # its size was checked by sweep_args.check
+    steps = config.padded_steps  # its size was checked by plan.check
     rows = sampling.plan(seeds, config.n, config.batch_size, epochs)
     # NumPy (jnp.pad would compile a program of its own); _place transfers it
     return np.pad(rows, ((0, steps - config.total_steps), (0, 0), (0, 0)))
@@ -324,10 +343,11 @@ def sweep(
             every parameter, or None for zeros.
         optimizer: "sgd" (``w - lr * g``), "momentum", "nesterov" or "adam".
         schedule: "constant", "inverse_time" (``lr / (1 + t / T)``, T one epoch) or "cosine"
-            (from lr to 0 over the run); see :mod:`gdjax.optimizers`.
+            (from lr to 0 over the run); see :mod:`gdjax._kernel.optimizers`.
         tol: relative suboptimality in (0, 1) that counts as converged: it sets the status and
             the early stop (see :mod:`gdjax.metrics`). Refused when the problem's dtype cannot
-            resolve it (a float32 loss near a large f*: :func:`gdjax.monitor.check_resolution`).
+            resolve it (a float32 loss near a large f*:
+            :func:`gdjax._kernel.levels.check_resolution`).
         targets: the target ladder, relative suboptimalities in (0, 1) (default 1e-1 .. 1e-4):
             the steps to each are in :meth:`SweepResult.hits`.
         eval_every: steps between points of the loss curve; None: a geometric grid of about 128
@@ -336,7 +356,7 @@ def sweep(
         exact: check the full-data loss after every step, so that every count is exact to the
             step; None (default) does where that is cheap: least squares and the quadratic
             always, other losses where the check costs at most about a step or the whole run's
-            checks are small (:func:`gdjax.sweep_args.exact_affordable`).
+            checks are small (:func:`gdjax._kernel.plan.exact_affordable`).
         divergence_factor: a lane has diverged when its loss is not finite or
             ``f - f* > divergence_factor * max(f(w0) - f*, |f*|)``; one that puts the start
             itself above that is refused.

@@ -455,7 +455,7 @@ def test_floors_whose_rows_would_not_fit_are_skipped_with_a_note(monkeypatch):
 
 @pytest.mark.slow
 def test_no_loss_floor_without_exact_monitoring():
-    # large enough that checking every step is not affordable (gdjax.sweep_args.exact_affordable)
+    # large enough that checking every step is not affordable (gdjax._kernel.plan.exact_affordable)
     out = _attached([0.01, 0.1], ["jax-scan"], gdjax.problems.make_logistic(8192, 16)).iloc[0]
     assert not out["exact"]
     assert out["jax-scan_max_rel_diff"] < 1e-5
@@ -490,7 +490,7 @@ def test_bare_program_matches_a_numpy_loop():
 def test_bare_program_with_loss_records_every_steps_full_data_loss():
     # in the eigenbasis, against a float64 loop in the original coordinates
     problem = gdjax.problems.make_linear(64, 3, seed=2)
-    basis = gdjax.eigenbasis.Eigenbasis.of(problem)
+    basis = gdjax._kernel.eigenbasis.Eigenbasis.of(problem)
     X, spec, aux, init = basis.kernel_data(problem, problem.init_params())
     rows = np.concatenate(loops.step_rows(64, 8, 2, True, 0))
     lrs = np.asarray([0.01, 0.3], np.float32)
@@ -498,7 +498,7 @@ def test_bare_program_with_loss_records_every_steps_full_data_loss():
         X, problem.y, init, lrs, rows, aux
     )
     assert losses.shape == (2, 16)
-    losses = gdjax.losses.as_loss(spec, losses, problem.optimum()[1])  # the monitor's gaps
+    losses = gdjax.problems.losses.as_loss(spec, losses, problem.optimum()[1])  # the monitor's gaps
     for i, lr in enumerate(lrs):
         theta, ref = gd_loop("linear", problem.X, problem.y, lr=float(lr), b=8, epochs=2)
         np.testing.assert_allclose(losses[i], ref[1:], rtol=2e-5)

@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import gdjax
-from gdjax import checks, memory, sweep_args
+from gdjax import checks, memory
+from gdjax._kernel import plan as sweep_args
 from tests.fuzzing import fuzz
 
 pytestmark = pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")

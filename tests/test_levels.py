@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import gdjax
-from gdjax import synthetic
+from gdjax.problems import synthetic
 from tests.reference import gd_loop
 
 
@@ -123,10 +123,10 @@ def test_the_default_suites_levels_are_resolvable():
         f0 = p.value(p.init_params())
         monitors = [(p.spec, p.monitor_aux())]
         if p.kind == "linear":
-            basis = gdjax.eigenbasis.Eigenbasis.of(p)
+            basis = gdjax._kernel.eigenbasis.Eigenbasis.of(p)
             monitors.append(basis.kernel_data(p, p.init_params())[1:3])
         for spec, aux in monitors:
-            gdjax.monitor.check_resolution(
+            gdjax._kernel.levels.check_resolution(
                 spec, aux, f0=f0, f_star=f_star, tol=args["tol"], targets=args["targets"],
                 n=p.n, dtype=p.dtype,
             )  # fmt: skip

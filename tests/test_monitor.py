@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from gdjax import metrics
-from gdjax.monitor import Booking, Ledger, Levels, book, dense_prefix, lower_ends
+from gdjax._kernel.booking import Booking, Ledger, book, dense_prefix, lower_ends
+from gdjax._kernel.levels import Levels
 
 F_STAR, F0, TOL, TARGETS, FACTOR = 1.0, 3.0, 0.05, (0.5, 0.1, 0.01), 40.0
 

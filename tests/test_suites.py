@@ -296,13 +296,13 @@ def test_validate_refuses_every_size_that_build_refuses(tmp_path, monkeypatch):
     assert str(built.value) in str(checked.value)
     # the lanes: their curves, and with exact monitoring a chunk of losses and the crossings
     p = gdjax.problems.make_linear(256, 4)
-    evals = gdjax.kernel_config.DEFAULT_EVALS + 1
+    evals = gdjax._kernel.config.DEFAULT_EVALS + 1
     curves = gdjax.memory.check_lanes(128, 5, evals, np.float32)  # larger than the data
     monkeypatch.setattr(gdjax.memory, "_machine_bytes", lambda: 2 * curves)
     args = dict(lrs=np.geomspace(1e-3, 1, 64), seeds=[0, 1], epochs=64)
-    gdjax.sweep_args.check(p, **args, exact=False)  # the curves alone fit
+    gdjax.check(p, **args, exact=False)  # the curves alone fit
     with pytest.raises(ValueError, match=r"128 lanes x \(\d x 5 parameters \+ 156 evaluations"):
-        gdjax.sweep_args.check(p, **args)  # 129 points, 16 losses a chunk, 2 x 4 + 3 crossings
+        gdjax.check(p, **args)  # 129 points, 16 losses a chunk, 2 x 4 + 3 crossings
     text = (
         _defaults("seeds = [0, 1]")
         .replace("epochs = 1", "epochs = 64")

@@ -197,9 +197,9 @@ def test_exact_by_default_where_the_check_costs_at_most_a_step(batch_size, epoch
     # the default suite's logistic shape: a check is a pass over 2048 rows, n / 2b steps
     p = gdjax.problems.make_logistic(2048, 32, seed=0)
     lrs = np.geomspace(1e-3, 1.0, lanes)
-    args = gdjax.sweep_args.check(p, lrs=lrs, batch_size=batch_size, epochs=epochs)
+    args = gdjax.check(p, lrs=lrs, batch_size=batch_size, epochs=epochs)
     assert args.exact is exact
-    forced = gdjax.sweep_args.check(p, lrs=lrs, batch_size=batch_size, epochs=epochs, exact=True)
+    forced = gdjax.check(p, lrs=lrs, batch_size=batch_size, epochs=epochs, exact=True)
     assert forced.exact and forced.chunk > 1
 
 
@@ -207,12 +207,12 @@ def test_exact_by_default_where_all_the_checks_are_small():
     # flops of every check of the run: steps x lanes x 2 n P, against the budget
     p = gdjax.problems.make_softmax(300, 5, 3, seed=0)  # P = 6 x 3
     per_lane = 540 * 2 * 300 * 18  # batch 16 for 30 epochs
-    small = int(gdjax.sweep_args.CHECK_BUDGET_FLOPS // per_lane)
+    small = int(gdjax._kernel.plan.CHECK_BUDGET_FLOPS // per_lane)
     for lanes, exact in ((small, True), (small + 1, False)):
-        args = gdjax.sweep_args.check(p, lrs=np.linspace(0.1, 1, lanes), batch_size=16, epochs=30)
+        args = gdjax.check(p, lrs=np.linspace(0.1, 1, lanes), batch_size=16, epochs=30)
         assert args.exact is exact, lanes
     linear = gdjax.problems.make_linear(2048, 32)  # a cheap monitor: always exact
-    assert gdjax.sweep_args.check(linear, lrs=np.ones(48), batch_size=1, epochs=3).exact
+    assert gdjax.check(linear, lrs=np.ones(48), batch_size=1, epochs=3).exact
 
 
 def test_grid_loss_curve_matches_reference_at_grid_steps(x64):

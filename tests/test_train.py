@@ -218,7 +218,7 @@ def test_a_sweep_compiles_its_kernel_and_nothing_else(compile_counter, make, opt
     before = len(compile_counter)
     k = gdjax.build(p, lrs=[0.01, 0.1], batch_size=8, epochs=2, optimizer=optimizer, init=0.5)
     assert len(compile_counter) == before, "building the kernel compiled a program"
-    k.to_result(k.run()).to_frame()
+    k.to_result(k.execute()).to_frame()
     assert len(compile_counter) == before + 1, "more than the kernel was compiled"
 
 
@@ -239,11 +239,11 @@ def test_rows_gathered_per_step_beyond_the_chunk_bound_give_the_same_sweep(x64, 
     p = gdjax.problems.make_linear(100, 3, seed=1, dtype=np.float64)
     settings = dict(lrs=[0.01, 0.05, 2.0], seeds=[0, 5], batch_size=7, epochs=3, early_stop=False)
     k = gdjax.build(p, **settings)
-    assert k.config.exact and gdjax.kernel.gathers_chunks(k.config, k.args.X, k.args.rows)
+    assert k.config.exact and gdjax._kernel.program.gathers_chunks(k.config, k.args.X, k.args.rows)
     chunked = gdjax.sweep(p, **settings)
-    monkeypatch.setattr(gdjax.kernel, "CHUNK_ROWS_BYTES", 0)
+    monkeypatch.setattr(gdjax._kernel.program, "CHUNK_ROWS_BYTES", 0)
     jax.clear_caches()  # the bound is read at trace time
-    assert not gdjax.kernel.gathers_chunks(k.config, k.args.X, k.args.rows)
+    assert not gdjax._kernel.program.gathers_chunks(k.config, k.args.X, k.args.rows)
     per_step = gdjax.sweep(p, **settings)
     for field in ("status", "first_step", "stay_step", "lane_steps"):
         np.testing.assert_array_equal(getattr(per_step, field), getattr(chunked, field))

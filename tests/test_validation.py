@@ -121,7 +121,8 @@ def test_init_pytree_and_float_are_accepted(lin):
 # gdjax.checks, called directly: each bad value once, by class
 # --------------------------------------------------------------------------------------------
 
-from gdjax import checks, memory, sweep_args  # noqa: E402
+from gdjax import checks, memory  # noqa: E402
+from gdjax._kernel import plan as sweep_args  # noqa: E402
 
 BIG = float(np.finfo(np.float32).max) * 10  # fine in float64, inf in float32
 

@@ -34,7 +34,7 @@ def test_kernel(benchmark, name, lanes):
         eval_every=problem.n // (batch_size or problem.n),
     )
     compiled = kernel.lower().compile()
-    kernel.run(compiled)  # warm-up
+    kernel.execute(compiled)  # warm-up
     benchmark.extra_info.update(
         backend=jax.default_backend(),
         device_kind=jax.devices()[0].device_kind,
@@ -47,5 +47,5 @@ def test_kernel(benchmark, name, lanes):
         steps=kernel.config.total_steps,
         jax_version=jax.__version__,
     )
-    out = benchmark(lambda: kernel.run(compiled))
+    out = benchmark(lambda: kernel.execute(compiled))
     assert int(out.steps_run) == kernel.config.total_steps

@@ -1,9 +1,9 @@
 """Problems: data + loss + initial parameters + the float64 optimum f*.
 
-A :class:`Problem` couples a data set with a loss spec (:mod:`gdjax.losses`): a small, hashable
-object that knows the loss, the shape of the parameters and how to find the optimum in float64.
-The spec is a static argument of the compiled kernels, so two problems of the same kind and
-shapes share one compile.
+A :class:`Problem` couples a data set with a loss spec (:mod:`gdjax.problems.losses`): a small,
+hashable object that knows the loss, the shape of the parameters and how to find the optimum
+in float64. The spec is a static argument of the compiled kernels, so two problems of the same
+kind and shapes share one compile.
 
 Every loss is a mean over the rows (plus an L2 penalty for the classification losses), so the
 gradient of a mini-batch is an unbiased estimate of the full gradient whatever the batch size.
@@ -26,8 +26,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gdjax import checks, memory, synthetic
-from gdjax.losses import LeastSquares, Logistic, LossSpec, Quadratic, Softmax
+from gdjax import checks, memory
+from gdjax.problems import synthetic
+from gdjax.problems.losses import (
+    LeastSquares,
+    Logistic,
+    LossSpec,
+    Quadratic,
+    QuadraticView,
+    Softmax,
+    offers,
+)
 
 Params = Any  # a pytree of arrays: {"w": ..., "b": ...} or {"x": ...}
 
@@ -111,6 +120,25 @@ class Problem:
         X = self.X if X is None else X
         y = self.y if y is None else y
         return self.spec.loss(params, X, y)
+
+    def offers(self, capability: str) -> bool:
+        """Whether this problem's loss offers an optional capability, e.g. ``"quadratic_view"``
+        (:mod:`gdjax.problems.losses.base`).
+
+        Example:
+            >>> make_linear(64, 3).offers("quadratic_view")
+            True
+            >>> make_logistic(64, 3).offers("quadratic_view")
+            False
+        """
+        return offers(self.spec, capability)
+
+    def quadratic_view(self) -> QuadraticView | None:
+        """The loss as a quadratic form in float64 where its spec offers one (least squares),
+        else None."""
+        if not self.offers("quadratic_view"):
+            return None
+        return self.spec.quadratic_view(self._float64_data[0])
 
     def value(self, params: Params) -> float:
         """The full-data loss at ``params`` in float64 with NumPy (no compile).
@@ -354,7 +382,7 @@ def make_linear(
         seed: NumPy seed of the data.
         intercept: fit a bias as well.
         cond: None: X ~ N(0, 1). K >= 1: centred X whose loss Hessian (intercept included) has
-            condition number K exactly (see :mod:`gdjax.synthetic`); at most
+            condition number K exactly (see :mod:`gdjax.problems.synthetic`); at most
             ``synthetic.max_cond(dtype)`` (about 4.5e12 in float64, 7e10 in float32).
         dtype: floating dtype (default: JAX's default float).
 
@@ -517,7 +545,7 @@ def _synthetic_args(n, d, seed, cond, dtype, extra=1):
         if cond > top:  # its smallest eigenvalue would be rounding: 7e15 or mu <= 0 for 1e20
             raise ValueError(
                 f"cond {cond:g} is more than {dt.name} data and float64 solves can deliver "
-                f"(at most {top:.2g}, see gdjax.synthetic.max_cond)"
+                f"(at most {top:.2g}, see gdjax.problems.synthetic.max_cond)"
             )
     memory.check_array((n, d, extra), np.float64, "the synthetic data")
     return n, d, seed, cond, dt

@@ -2,7 +2,7 @@
 
 XLA's CPU backend rewrites a reduction over more than 32 elements into two kernels, a
 reduce-window over blocks of 32 and a reduce of the blocks. Each kernel costs compile time
-(about 8 ms on a 2-core CPU) and, inside a loop, a launch every iteration. Written as a few
+and, inside a loop, a launch every iteration. Written as a few
 reductions of at most 32 elements combined elementwise, the same reduction stays one kernel.
 Beyond :data:`MAX_PIECES` pieces XLA no longer fuses them (8 pieces made 6 kernels, 16 made
 22, measured on jax 0.10.2), so longer axes keep the plain reduction.

@@ -16,8 +16,10 @@ from typing import Any, NamedTuple
 import jax
 import numpy as np
 
-from gdjax import checks, kernel_config, memory, optimizers, sampling
-from gdjax.eigenbasis import ROTATABLE
+from gdjax import checks, memory, sampling
+from gdjax._kernel import config as kernel_config
+from gdjax._kernel import optimizers
+from gdjax._kernel.eigenbasis import ROTATABLE
 from gdjax.problems import Problem
 
 __all__ = [
@@ -102,7 +104,7 @@ class SweepArgs(NamedTuple):
         init: the starting parameters, a pytree like ``problem.init_params()``.
         optimizer, schedule: their names.
         shuffle, early_stop: as given.
-        rotate: run least squares in the Hessian's eigenbasis (see :mod:`gdjax.eigenbasis`).
+        rotate: run least squares in the Hessian's eigenbasis (see :mod:`gdjax._kernel.eigenbasis`).
         chunk: steps per chunk of exact monitoring (1 without it).
     """
 
@@ -218,7 +220,9 @@ def check(
     # possible for the optimizers whose steps commute with a rotation, and worth it where the
     # monitor would cost more than 1/16 of the step (p / 2b > 1/16). Large batches keep their
     # data as it is (the intercept apart, GEMMs on d columns: d + 1 ones run slower).
-    rotate = exact and problem.kind == "linear" and optimizer in ROTATABLE and b < 8 * num_params
+    rotate = (
+        exact and problem.offers("quadratic_view") and optimizer in ROTATABLE and b < 8 * num_params
+    )
     if rotate:  # the host makes the rotated design in float64 (the design, then its product)
         memory.check_array((2, n, num_params), np.float64, "the data rotated into the eigenbasis")
     args = SweepArgs(

@@ -2,7 +2,7 @@
 (:func:`eval_grid`) and the chunks of exact monitoring (:func:`chunk_length`).
 
 Everything here changes the compiled program; what does not (learning rates, seeds, the plan,
-levels) is a traced argument of it (:class:`gdjax.kernel.KernelArgs`).
+levels) is a traced argument of it (:class:`gdjax._kernel.program.KernelArgs`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from gdjax import fused
+from gdjax._kernel import fused
 
 __all__ = [
     "DEFAULT_EVALS",
@@ -26,8 +26,8 @@ __all__ = [
 
 DEFAULT_EVALS = 128  # points of the default geometric evaluation grid
 # Most steps in an exact-monitoring chunk: the longest axis whose crossings XLA's CPU backend
-# reduces in one kernel (gdjax.fused). At 512, sgd's 8192 steps took 2 kernels more and their
-# (levels, C, lanes) marks were written out in full: the same run time, 11% more compile.
+# reduces in one kernel (fused). Longer chunks took more kernels and wrote their (levels, C,
+# lanes) marks out in full: no faster to run, slower to compile.
 MAX_CHUNK = fused.PIECE * fused.MAX_PIECES
 MIN_CHUNKS = 16  # early stop acts at chunk ends: a run has at least this many chunks
 

@@ -30,8 +30,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gdjax import checks, problems
-from gdjax.problems import Problem
+from gdjax import checks
+from gdjax.problems import problem as problems
+from gdjax.problems.problem import Problem
 
 __all__ = ["NAMES", "load", "load_csv"]
 

@@ -16,7 +16,7 @@ is monitored in one of two ways (see :mod:`gdjax.metrics` for the definitions)::
         then, on the host (monitor.finish): status, steps to every target, where each lane stopped
 
     grid (logistic, softmax where a pass over the data each step is not affordable, see
-    gdjax.sweep_args.exact_affordable):
+    gdjax._kernel.plan.exact_affordable):
         while a point of the evaluation grid remains and a lane is still moving:
             loop the steps up to the next grid point
             loss of every lane: a lane that halts there is frozen
@@ -39,9 +39,10 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from gdjax import fused, optimizers
-from gdjax.kernel_config import Config
-from gdjax.monitor import Booking, Ledger, Levels
+from gdjax._kernel import fused, optimizers
+from gdjax._kernel.booking import Booking, Ledger
+from gdjax._kernel.config import Config
+from gdjax._kernel.levels import Levels
 
 __all__ = [
     "KernelArgs",
@@ -79,11 +80,11 @@ def start(config: Config, ledger: Ledger, init) -> Start:
     """The state of every lane at step 0, in NumPy.
 
     Part of the kernel's arguments rather than of its program: XLA would compile each of these
-    broadcasts into a kernel of its own (about 7 ms each on a 2-core CPU).
+    broadcasts into a kernel of its own, each with its compile time.
 
     Args:
         config: the kernel's config (its grid and monitoring).
-        ledger: every lane at step 0 as the host books it (:meth:`~gdjax.monitor.Ledger.of`):
+        ledger: every lane at step 0 as the host books it (:meth:`Ledger.of`):
             the kernel moves the lanes the host books as moving.
         init: one lane's initial parameters.
 
@@ -117,7 +118,7 @@ class KernelArgs(NamedTuple):
         X, y: the data.
         aux: what the problem's cheap monitor needs (None for most problems).
         start: every lane at step 0 (:func:`start`).
-        levels: f(w0), f* and what the loss is compared with (:class:`~gdjax.monitor.Levels`).
+        levels: f(w0), f* and what the loss is compared with (:class:`Levels`).
         lrs: learning rates, (L,).
         seeds: sampling seeds, (S,) uint32.
         rows: the sampling plan, (steps, S, batch) int32, padded to whole chunks ((0,) when
@@ -147,13 +148,13 @@ class LoopState(NamedTuple):
 
 
 class ProgramOutput(NamedTuple):
-    """What the compiled program returns; :func:`gdjax.monitor.finish` books it on the host.
+    """What the compiled program returns; :func:`gdjax._kernel.booking.finish` books it on the host.
 
     Attributes:
         params: final (or frozen) parameters of every lane, leading axes (seeds, lrs).
         losses: the curve, (E + 1, S * L), not yet masked after each lane's stop.
         marks: exact monitoring: (S * L, 2K + 3) the run's
-            :meth:`~gdjax.monitor.Booking.crossings`, steps numbered 1 ... chunks x C.
+            :meth:`~gdjax._kernel.booking.Booking.crossings`, steps numbered 1 ... chunks x C.
         chunk_losses: exact monitoring: (C, S * L) the losses of the last chunk run. A halted
             lane's loss repeats, so its last one is the loss where it stopped (with grid
             monitoring, the curve's last point run is).
@@ -304,7 +305,7 @@ def _program(config: Config, *arrays) -> ProgramOutput:
 
 def _exact_loop(config, a: KernelArgs, step, monitor, booking: Booking, state: LoopState):
     """Chunks of C steps: each step computes the loss of every lane; each chunk reduces them to
-    their crossings (:meth:`~gdjax.monitor.Booking.crossings`), which the host books."""
+    their crossings (:meth:`~gdjax._kernel.booking.Booking.crossings`), which the host books."""
     C, T = config.chunk, config.total_steps
     padded = T % C != 0
     end = config.padded_steps  # the steps the crossings number

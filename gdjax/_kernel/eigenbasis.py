@@ -30,8 +30,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from gdjax import fused
-from gdjax.losses import LeastSquares, _design, _gap_error, _key_order
+from gdjax._kernel import fused
+from gdjax.problems.losses import LeastSquares
+from gdjax.problems.losses.base import _design, _gap_error, _key_order
 
 __all__ = ["ROTATABLE", "DiagonalLeastSquares", "Eigenbasis"]
 
@@ -54,7 +55,7 @@ class DiagonalLeastSquares(LeastSquares):
     def monitor(self, params, X, y, aux):
         del X, y
         delta = params["w"] - aux["theta_star"]
-        # one kernel a step, not two, where the parameters are more than 32 (gdjax.fused)
+        # one kernel a step, not two, where the parameters are more than 32 (gdjax._kernel.fused)
         return fused.sum0(aux["lam"] * delta * delta)
 
     def monitor_error(self, aux, gaps, *, f_star, f0, n, dtype):
@@ -71,7 +72,7 @@ class Eigenbasis(NamedTuple):
 
     Attributes:
         Q: (p, p) float64, columns are eigenvectors; rows in the order of
-            :func:`gdjax.losses.flat` ("b" first when there is an intercept).
+            :func:`gdjax.problems.losses.flat` ("b" first when there is an intercept).
         lam: (p,) float64 eigenvalues (the Hessian's are twice these).
         d: features of the original problem.
         intercept: whether the original problem fits a bias.
@@ -87,14 +88,17 @@ class Eigenbasis(NamedTuple):
         """The eigenbasis of a least-squares :class:`~gdjax.problems.Problem`.
 
         Args:
-            problem: a problem of kind "linear".
+            problem: a problem whose loss offers a quadratic view (least squares).
 
         Returns:
             An :class:`Eigenbasis`.
         """
-        if problem.kind != "linear":
-            raise ValueError(f"problem must be least squares (kind 'linear'), got {problem.kind!r}")
-        lam, Q = np.linalg.eigh(problem.spec.moment(problem._float64_data[0]))
+        view = problem.quadratic_view()
+        if view is None:
+            raise ValueError(
+                f"problem must be least squares (a quadratic view), got {problem.kind!r}"
+            )
+        lam, Q = np.linalg.eigh(view.moment())
         # an eigenvector's sign is arbitrary: fix it (largest entry positive), so that every
         # process of a multi-host run, whatever its LAPACK, rotates the data alike
         big = np.argmax(np.abs(Q), axis=0)
@@ -144,5 +148,5 @@ class Eigenbasis(NamedTuple):
             "lam": np.asarray(self.lam, dtype),
             "theta_star": np.asarray(self.coords(params), dtype),
         }
-        X = np.asarray(self.design(problem._float64_data[0]), dtype)
+        X = np.asarray(problem.quadratic_view().design() @ self.Q, dtype)
         return X, DiagonalLeastSquares(), aux, {"w": np.asarray(self.coords(init), dtype)}

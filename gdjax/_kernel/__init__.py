@@ -1,0 +1,5 @@
+"""Private: the checked plan (config, plan), the compiled program, the booking of its output
+(levels, booking), the least-squares eigenbasis, fused reductions and optimizers.
+
+Nothing here is public API; :mod:`gdjax` re-exports what users need.
+"""

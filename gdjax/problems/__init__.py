@@ -1,0 +1,49 @@
+"""What is optimised: :class:`Problem`, the losses, synthetic data and data sets.
+
+A :class:`Problem` couples data with a loss spec (:mod:`gdjax.problems.losses`). The constructors
+build one from data (:func:`linear`, :func:`logistic`, :func:`softmax`, :func:`quadratic`,
+:func:`textbook`) or from synthetic data of a chosen size and condition number
+(:func:`make_linear`, :func:`make_logistic`, :func:`make_softmax`); :mod:`gdjax.datasets` loads
+scikit-learn's bundled data and CSV files.
+
+Example:
+    >>> import gdjax
+    >>> p = gdjax.problems.make_linear(100, 3, seed=0)
+    >>> p.kind
+    'linear'
+"""
+
+from gdjax.problems import datasets, losses, synthetic
+from gdjax.problems.datasets import load, load_csv
+from gdjax.problems.problem import (
+    MAX_CLASSES,
+    TEXTBOOK,
+    Problem,
+    linear,
+    logistic,
+    make_linear,
+    make_logistic,
+    make_softmax,
+    quadratic,
+    softmax,
+    textbook,
+)
+
+__all__ = [
+    "MAX_CLASSES",
+    "TEXTBOOK",
+    "Problem",
+    "datasets",
+    "linear",
+    "load",
+    "load_csv",
+    "logistic",
+    "losses",
+    "make_linear",
+    "make_logistic",
+    "make_softmax",
+    "quadratic",
+    "softmax",
+    "synthetic",
+    "textbook",
+]

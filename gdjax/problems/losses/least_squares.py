@@ -1,0 +1,154 @@
+"""Least squares and the one-dimensional quadratic: the losses with a closed-form optimum.
+
+Least squares offers the quadratic view (:class:`~gdjax.problems.losses.base.QuadraticView`):
+the kernel runs it in its Hessian's eigenbasis with an O(d) exact monitor.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import ClassVar
+
+import jax.numpy as jnp
+import numpy as np
+
+from gdjax.problems.losses.base import (
+    FullPassMonitor,
+    QuadraticView,
+    _design,
+    _extremes,
+    _gap_error,
+    _theta,
+    _unpack,
+    flat,
+)
+
+__all__ = ["LeastSquares", "Quadratic"]
+
+
+@dataclasses.dataclass(frozen=True)
+class LeastSquares:
+    """Least squares: mean((X w + b - y)^2)."""
+
+    intercept: bool
+    kind: ClassVar[str] = "linear"
+    # f(theta) = f* + (theta - theta*)^T M (theta - theta*), M = A^T A / n: O(d^2), not O(n d)
+    cheap_monitor: ClassVar[bool] = True
+    rows_are_samples: ClassVar[bool] = True
+    # the monitor is the quadratic form alone: f* + gap would round the gap away when |f*| is
+    # large against it (f* = 9e4 in float32 rounds to 8e-3)
+    monitors_gap: ClassVar[bool] = True
+
+    def loss(self, params, X, y):
+        r = X @ params["w"] - y
+        if self.intercept:
+            r = r + params["b"]
+        return jnp.mean(r * r)
+
+    def init(self, d, dtype):
+        p = {"w": np.zeros((d,), dtype)}
+        if self.intercept:
+            p["b"] = np.zeros((), dtype)
+        return p
+
+    def optimum(self, X, y):
+        A = _design(X, self.intercept)
+        theta, *_ = np.linalg.lstsq(A, y, rcond=None)
+        r = A @ theta - y
+        return _unpack(theta, X.shape[1], self.intercept), float(np.mean(r * r))
+
+    def value(self, X, y, params):
+        r = _design(X, self.intercept) @ _theta(params, self.intercept) - y
+        return float(np.mean(r * r))
+
+    # The suboptimality comes out of the quadratic form without the cancellation of f(w) - f*
+    # in float32, and it costs O(d^2) per evaluation: cheap enough to track at every step.
+    def monitor_aux(self, X, y, opt_params, f_star, dtype):
+        del y, f_star  # the gap needs no f*
+        theta_star = np.concatenate([np.ravel(opt_params[k]) for k in sorted(opt_params)])
+        return {"M": np.asarray(self.moment(X), dtype), "theta_star": np.asarray(theta_star, dtype)}
+
+    def monitor(self, params, X, y, aux):
+        """The gap ``f(params) - f* = delta^T M delta`` (``monitors_gap``), >= 0."""
+        del X, y  # the sufficient statistics in aux stand for the data
+        delta = flat(params) - aux["theta_star"]
+        return delta @ (aux["M"] @ delta)
+
+    def monitor_error(self, aux, gaps, *, f_star, f0, n, dtype):
+        """The rounding error of the monitored gap where it is ``gaps``, in float64.
+
+        The gap ``delta^T M delta`` has no term of size |f*|: what limits it is theta*, which
+        the kernel holds rounded to ``dtype`` (as it holds its iterates): ``delta`` is off by
+        ``e``, up to one ulp of each coordinate, ``|e| <= eps |theta*|``. At a true gap g the
+        monitored one is ``(delta + e)^T M (delta + e)``, off by at most ``2 sqrt(g F) + F``
+        with ``F = (eps |theta*|)^T |M| (eps |theta*|)``, the gap of the rounding itself. The
+        quadratic form's own rounding is relative to the gap, a few eps, and left out.
+
+        Example:
+            >>> aux = {"M": np.eye(2), "theta_star": np.array([1.0, -1.0])}
+            >>> e = LeastSquares(False).monitor_error(aux, [0.0, 1.0], f_star=9e4, f0=9e4 + 2,
+            ...                                       n=8, dtype=np.float32)
+            >>> F = 2 * float(np.finfo(np.float32).eps) ** 2
+            >>> bool(np.allclose(e, [F, 2 * np.sqrt(F) + F]))
+            True
+        """
+        del f_star, f0, n
+        e = float(np.finfo(dtype).eps) * np.abs(np.asarray(aux["theta_star"], np.float64))
+        floor = float(e @ np.abs(np.asarray(aux["M"], np.float64)) @ e)
+        return _gap_error(np.asarray(gaps, np.float64), floor)
+
+    def quadratic_view(self, X) -> QuadraticView:
+        """The capability that makes least squares fast: the loss as a quadratic form (the
+        kernel's eigenbasis and O(d) monitor, :mod:`gdjax.theory`'s exact step counts)."""
+        return QuadraticView(np.asarray(X, np.float64), self.intercept)
+
+    def moment(self, X) -> np.ndarray:
+        """``A^T A / n`` in float64, rows and columns in the order of :func:`flat`.
+
+        The Hessian of the loss is twice this matrix.
+        """
+        return self.quadratic_view(X).moment()
+
+    def curvature(self, X, y, opt_params):
+        del y, opt_params  # the Hessian of least squares does not depend on where it is taken
+        return _extremes(2.0 * self.moment(X))
+
+
+@dataclasses.dataclass(frozen=True)
+class Quadratic(FullPassMonitor):
+    """f(x) = a x^2 + b x + c in one scalar parameter.
+
+    A quadratic has no data set; its single data row holds the coefficients (a, b, c). That
+    makes an epoch one step, and keeps the coefficients out of the compiled program's
+    constants, so every parabola shares one compile.
+    """
+
+    kind: ClassVar[str] = "quadratic"
+    cheap_monitor: ClassVar[bool] = True
+    rows_are_samples: ClassVar[bool] = False  # its one row holds (a, b, c): every batch is that row
+
+    def loss(self, params, X, y):
+        del y
+        a, b, c = X[0, 0], X[0, 1], X[0, 2]
+        x = params["x"]
+        return a * x * x + b * x + c
+
+    def init(self, d, dtype):
+        del d
+        return {"x": np.zeros((), dtype)}
+
+    def optimum(self, X, y):
+        del y
+        a, b, c = X[0]
+        return {"x": np.float64(-b / (2 * a))}, float(c - b * b / (4 * a))
+
+    def value(self, X, y, params):
+        del y
+        a, b, c = X[0]
+        x = float(np.asarray(params["x"], np.float64))
+        return float(a * x * x + b * x + c)
+
+    def curvature(self, X, y, opt_params):
+        del y, opt_params
+        two_a = 2.0 * float(X[0][0])
+        return two_a, two_a
