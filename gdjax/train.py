@@ -211,14 +211,23 @@ def build(
     )
     _, f_star = problem.optimum()
     f0 = problem.value(a.init)
+    gap0 = problem.gap(a.init)  # f0 - f*, without cancellation where the loss offers it
     dtype = problem.dtype
-    # what the run's dtype cannot hold or resolve, refused before running (gdjax._kernel.booking)
-    check_start(f0, f_star, a.divergence_factor, dtype, init_given=init is not None)
+    # what the run's dtype cannot hold or resolve, refused before running (gdjax._kernel.levels)
+    check_start(f0, f_star, a.divergence_factor, dtype, init_given=init is not None, gap0=gap0)
     check_resolution(
-        spec, aux, f0=f0, f_star=f_star, tol=a.tol, targets=a.targets, n=problem.n, dtype=dtype
+        spec,
+        aux,
+        f0=f0,
+        f_star=f_star,
+        tol=a.tol,
+        targets=a.targets,
+        n=problem.n,
+        dtype=dtype,
+        gap0=gap0,
     )
     gap = spec.monitors_gap  # the monitor returns f - f*: levels, and reported losses, offset
-    levels = Levels.of(f0, f_star, a.tol, a.targets, a.divergence_factor, dtype, gap=gap)
+    levels = Levels.of(f0, f_star, a.tol, a.targets, a.divergence_factor, dtype, gap=gap, gap0=gap0)
     kernel_lrs = np.asarray(_pad_lanes(a.lrs, sharding), dtype)
     lanes = len(a.seeds) * len(kernel_lrs)
     ledger = Ledger.of(levels, config.early_stop, lanes, offset=f_star if gap else None)

@@ -75,19 +75,62 @@ def small_logistic(dtype=np.float32):
     return gdjax.problems.logistic(np.asarray(X, dtype), np.asarray(y, dtype))
 
 
+def quadratic_truth(a, b, x0, lr, level):
+    """The first step at which batch GD on a x^2 + b x + c, from x0, is at or below ``level``
+    relative suboptimality: a float64 loop on the gap a (x - x*)^2 (no c, nothing cancels)."""
+    x_star = -b / (2 * a)
+    x, g0 = x0, a * (x0 - x_star) ** 2
+    for t in range(1, 100_000):
+        x = x - lr * (2 * a * x + b)
+        if a * (x - x_star) ** 2 <= level * g0:
+            return t
+    raise AssertionError("not reached")
+
+
+# the loss a x^2 + b x + c cancels terms far larger than its gap: monitored as a x^2 + b x + c
+# these were booked converged at step 109 (float32) and step 0 (float64, f0 rounding onto f*)
+@pytest.mark.parametrize(
+    ("coefficients", "x0", "use_x64"),
+    [((1.0, -2e4, 1e8), 1e4 + 30, False), ((1.0, -2e12, 1e24), 1e12 + 30, True)],
+)
+def test_a_quadratic_whose_terms_dwarf_its_gap_is_counted_on_the_gap(coefficients, x0, use_x64):
+    def run():
+        q = gdjax.problems.quadratic(*coefficients)
+        return gdjax.run(q, lr=0.01, epochs=400, init=x0, tol=1e-3, early_stop=False)
+
+    if use_x64:
+        with gdjax.x64():
+            r = run()
+    else:
+        r = run()
+    truth = quadratic_truth(coefficients[0], coefficients[1], x0, 0.01, 1e-3)
+    assert truth == 171
+    # float32 iterates near 1e4 round by 5e-4, on a distance of 0.95 at the hit: one step at most
+    assert r.status == "converged" and abs(r.steps_to_target - truth) <= (0 if use_x64 else 1)
+
+
+def test_a_quadratic_whose_optimum_dwarfs_its_start_gap_is_not_optimal_at_the_start():
+    """f* = 1e30 and f(1) - f* = 1: f0 rounds onto f* in float64 too; the gap does not."""
+    r = gdjax.run(gdjax.problems.quadratic(1.0, 0.0, 1e30), lr=0.01, epochs=400, init=1.0)
+    assert r.status == "converged"
+    assert r.steps_to_target == quadratic_truth(1.0, 0.0, 1.0, 0.01, 1e-3) == 171
+
+
 @pytest.mark.parametrize(
     "make, kwargs, match",
     [
         (small_logistic, dict(tol=1e-9), "tol 1e-09 is finer than float32"),
         (small_logistic, dict(targets=[1e-1, 1e-9]), "target 1e-09 in targets"),
-        (lambda: gdjax.problems.quadratic(1.0, -5.0, 5.0), dict(tol=1e-9), "tol 1e-09"),
+        # the quadratic's gap: x* = 1e4 rounds by 1e-3 in float32, a gap of 1e-6; 1e-9 x 900 is less
+        (lambda: gdjax.problems.quadratic(1.0, -2e4, 1e8), dict(tol=1e-9), "tol 1e-09"),
     ],
 )
 def test_levels_a_float32_loss_cannot_resolve_are_refused(make, kwargs, match):
     p = make()
     # the loss near f* rounds by about eps |f*| (1e-7 |f*|): a gap of 1e-9 (f0 - f*) is noise
+    init = 1e4 + 30 if p.spec.kind == "quadratic" else None
     with pytest.raises(ValueError, match=match):
-        gdjax.build(p, lrs=[0.1], epochs=2, **kwargs)
+        gdjax.build(p, lrs=[0.1], epochs=2, init=init, **kwargs)
 
 
 def test_the_same_levels_in_float64_are_accepted(x64):

@@ -55,6 +55,7 @@ class Levels(NamedTuple):
         divergence_factor: float,
         dtype,
         gap: bool = False,
+        gap0: float | None = None,
     ):
         """The levels of a run that starts at ``f0``, as arrays of ``dtype``.
 
@@ -63,6 +64,8 @@ class Levels(NamedTuple):
             tol, targets, divergence_factor: as :func:`gdjax.sweep` takes them.
             dtype: the problem's dtype.
             gap: the monitor returns ``f - f*`` rather than f: every level is offset by -f*.
+            gap0: ``f0 - f*`` as the loss computes it without cancellation
+                (:meth:`gdjax.Problem.gap`); None: ``f0 - f_star``.
 
         Example:
             >>> lv = Levels.of(3.0, 1.0, 1e-3, [0.1], 1e4, np.float32)
@@ -73,9 +76,10 @@ class Levels(NamedTuple):
             (3.0, 0.0, [0.30000001192092896, 0.003000000026077032])
         """
         # when the start is already optimal, relative suboptimality is 0, not 0/0
-        denom = max(f0 - f_star, float(np.finfo(dtype).tiny))
+        gap0 = f0 - f_star if gap0 is None else gap0
+        denom = max(gap0, float(np.finfo(dtype).tiny))
         base = 0.0 if gap else f_star  # what the monitor reads at the optimum
-        start = max(f0 - f_star, 0.0) if gap else f0
+        start = max(gap0, 0.0) if gap else f0
         # Diverged means far worse than the start on the problem's own scale. Relative to
         # f0 - f* alone, a start next to the optimum would make SGD noise count as divergence.
         blowup = base + divergence_factor * max(denom, abs(f_star))
@@ -100,7 +104,14 @@ class Levels(NamedTuple):
         return np.full((lanes,), not (early_stop and status == metrics.CONVERGED))
 
 
-def check_start(f0: float, f_star: float, divergence_factor: float, dtype, init_given: bool):
+def check_start(
+    f0: float,
+    f_star: float,
+    divergence_factor: float,
+    dtype,
+    init_given: bool,
+    gap0: float | None = None,
+):
     """Refuse a run whose start or optimum the dtype cannot hold, or whose start is already a
     divergence: each would book every lane at step 0 (converged with loss inf, or diverged),
     or never move it.
@@ -111,6 +122,7 @@ def check_start(f0: float, f_star: float, divergence_factor: float, dtype, init_
         dtype: the problem's dtype.
         init_given: whether ``init`` was given (then a start that overflows is its fault, else
             the data's).
+        gap0: ``f0 - f*`` without cancellation (:meth:`gdjax.Problem.gap`); None: computed.
 
     Raises:
         ValueError: naming ``init``, the problem's data, or ``divergence_factor``.
@@ -135,7 +147,7 @@ def check_start(f0: float, f_star: float, divergence_factor: float, dtype, init_
             f"{where}: the loss at the initial parameters, f(w0) = {f0:g}, is not finite in "
             f"{name}; start closer to the optimum, scale the data down, or use float64"
         )
-    gap = f0 - f_star
+    gap = f0 - f_star if gap0 is None else gap0
     limit = divergence_factor * max(gap, abs(f_star))
     if gap > limit:
         need = gap / max(gap, abs(f_star))
@@ -146,7 +158,7 @@ def check_start(f0: float, f_star: float, divergence_factor: float, dtype, init_
         )
 
 
-def check_resolution(spec, aux, *, f0, f_star, tol, targets, n, dtype) -> None:
+def check_resolution(spec, aux, *, f0, f_star, tol, targets, n, dtype, gap0=None) -> None:
     """Refuse a ``tol`` or target that the run's dtype cannot resolve on this problem.
 
     The rule: a level (relative suboptimality) r sits at the gap ``g = r (f0 - f*)`` above the
@@ -162,6 +174,7 @@ def check_resolution(spec, aux, *, f0, f_star, tol, targets, n, dtype) -> None:
         f0, f_star: the loss at the start and the optimum, float64.
         tol, targets: as :func:`gdjax.sweep` takes them (checked).
         n: rows of the data; dtype: the problem's dtype.
+        gap0: ``f0 - f*`` without cancellation (:meth:`gdjax.Problem.gap`); None: computed.
 
     Raises:
         ValueError: naming ``tol`` or ``targets``, with the error and the level's gap.
@@ -177,7 +190,7 @@ def check_resolution(spec, aux, *, f0, f_star, tol, targets, n, dtype) -> None:
         ...
         ValueError: tol 1e-07 is finer than float32 can resolve on this problem: ...
     """
-    denom = f0 - f_star
+    denom = f0 - f_star if gap0 is None else gap0
     if denom <= 0:  # the start is optimal: every level is reached at step 0, nothing to resolve
         return
     rel = np.append(np.asarray(targets, np.float64), tol)

@@ -150,6 +150,20 @@ class Problem:
         """
         return self.spec.value(*self._float64_data, params)
 
+    def gap(self, params: Params) -> float:
+        """``f(params) - f*`` in float64: from the loss's own gap where its monitor is one
+        (``spec.monitors_gap``: no cancellation against a large f*), else ``value - f*``.
+
+        Example:
+            >>> p = make_linear(64, 3)
+            >>> abs(p.gap(p.init_params()) - (p.value(p.init_params()) - p.optimum()[1])) < 1e-9
+            True
+        """
+        opt, f_star = self.optimum()
+        if self.spec.monitors_gap:
+            return self.spec.gap(*self._float64_data, params, opt)
+        return self.value(params) - f_star
+
     # cached_property stores in the instance's __dict__, which a frozen dataclass allows: the
     # float64 solves run once per problem, and dataclasses.replace gives a fresh cache.
     @functools.cached_property

@@ -25,6 +25,8 @@ The shipped losses offer these capabilities as well:
   adds f* back, in float64, to every loss it reports (:func:`as_loss`); ``monitor_error``: how
   far rounding in the problem's dtype may move the monitored value at a given gap, so that a
   level it cannot resolve is refused before running. :class:`FullPassMonitor` is the default.
+  A gap monitor comes with ``gap(X, y, params, opt_params)``, ``f(params) - f*`` in float64
+  computed without forming f, from which the levels are made.
 - ``rows_are_samples``: whether the data's rows are samples to batch over (True, the default),
   or hold the loss's own constants (False: the quadratic's one row of coefficients), so that
   every batch size is batch gradient descent.

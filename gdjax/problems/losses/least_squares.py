@@ -13,7 +13,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from gdjax.problems.losses.base import (
-    FullPassMonitor,
     QuadraticView,
     _design,
     _extremes,
@@ -63,6 +62,15 @@ class LeastSquares:
 
     # The suboptimality comes out of the quadratic form without the cancellation of f(w) - f*
     # in float32, and it costs O(d^2) per evaluation: cheap enough to track at every step.
+    def gap(self, X, y, params, opt_params) -> float:
+        """``f(params) - f*`` in float64 without forming f: ``mean((A (theta - theta*))^2)``
+        (the residual at the optimum is orthogonal to the columns of A), so it does not
+        cancel against a large f*."""
+        del y
+        delta = _theta(params, self.intercept) - _theta(opt_params, self.intercept)
+        r = _design(X, self.intercept) @ delta
+        return float(np.mean(r * r))
+
     def monitor_aux(self, X, y, opt_params, f_star, dtype):
         del y, f_star  # the gap needs no f*
         theta_star = np.concatenate([np.ravel(opt_params[k]) for k in sorted(opt_params)])
@@ -115,16 +123,21 @@ class LeastSquares:
 
 
 @dataclasses.dataclass(frozen=True)
-class Quadratic(FullPassMonitor):
+class Quadratic:
     """f(x) = a x^2 + b x + c in one scalar parameter.
 
     A quadratic has no data set; its single data row holds the coefficients (a, b, c). That
     makes an epoch one step, and keeps the coefficients out of the compiled program's
     constants, so every parabola shares one compile.
+
+    Like least squares it is monitored as its gap ``a (x - x*)^2`` (``monitors_gap``): the
+    loss itself cancels terms far larger than the gap (a x^2 and b x against c), so in the
+    problem's dtype ``a x^2 + b x + c`` may round to f* while x is still far from x*.
     """
 
     kind: ClassVar[str] = "quadratic"
     cheap_monitor: ClassVar[bool] = True
+    monitors_gap: ClassVar[bool] = True
     rows_are_samples: ClassVar[bool] = False  # its one row holds (a, b, c): every batch is that row
 
     def loss(self, params, X, y):
@@ -143,10 +156,41 @@ class Quadratic(FullPassMonitor):
         return {"x": np.float64(-b / (2 * a))}, float(c - b * b / (4 * a))
 
     def value(self, X, y, params):
+        """The loss in float64, as f* + a (x - x*)^2 (which rounds less than a x^2 + b x + c)."""
+        opt, f_star = self.optimum(X, y)
+        return f_star + self.gap(X, y, params, opt)
+
+    def gap(self, X, y, params, opt_params) -> float:
+        """``f(x) - f* = a (x - x*)^2`` in float64, with no cancellation against f*."""
         del y
-        a, b, c = X[0]
-        x = float(np.asarray(params["x"], np.float64))
-        return float(a * x * x + b * x + c)
+        d = float(np.asarray(params["x"], np.float64)) - float(opt_params["x"])
+        return float(X[0][0]) * d * d
+
+    def monitor_aux(self, X, y, opt_params, f_star, dtype):
+        del y, f_star  # the gap needs no f*
+        return {"a": np.asarray(X[0][0], dtype), "x_star": np.asarray(opt_params["x"], dtype)}
+
+    def monitor(self, params, X, y, aux):
+        """The gap ``f(x) - f* = a (x - x*)^2`` (``monitors_gap``), >= 0."""
+        del X, y  # a and x* in aux stand for the coefficients
+        d = params["x"] - aux["x_star"]
+        return aux["a"] * d * d
+
+    def monitor_error(self, aux, gaps, *, f_star, f0, n, dtype):
+        """The rounding error of the monitored gap where it is ``gaps``, in float64: x* held
+        in ``dtype`` is off by up to ``eps |x*|``, so, as for least squares, the gap is off by
+        at most ``2 sqrt(g F) + F`` with ``F = a (eps x*)^2``.
+
+        Example:
+            >>> aux = {"a": np.float32(1.0), "x_star": np.float32(1e4)}
+            >>> e = Quadratic().monitor_error(aux, [0.0], f_star=0.0, f0=9e2, n=1,
+            ...                               dtype=np.float32)
+            >>> bool(np.isclose(e[0], (float(np.finfo(np.float32).eps) * 1e4) ** 2))
+            True
+        """
+        del f_star, f0, n
+        e = float(np.finfo(dtype).eps) * abs(float(aux["x_star"]))
+        return _gap_error(np.asarray(gaps, np.float64), float(aux["a"]) * e * e)
 
     def curvature(self, X, y, opt_params):
         del y, opt_params
