@@ -13,8 +13,8 @@ import json
 import sys
 from pathlib import Path
 
-from bench import hosts
 from bench.errors import UserError
+from bench.run import hosts
 
 #: Where a user's runs and reports go unless told otherwise (relative to the working folder;
 #: the repository's .gitignore ignores it): runs under ``bench-out/runs``, the report beside them.
@@ -154,9 +154,11 @@ def cmd_run(args) -> int:
         destination(resume, False, DEFAULT_OUT, "runs", "--resume")  # a published run: --publish
     hosts.join(args)  # before anything asks JAX for its devices; a bad flag is a user error
     import gdjax
-    from bench import baselines, runner, suites, timing
+    from bench.perf import baselines
 
     # x64 and the compile cache for this command only (scoped, restored when the run ends)
+    from bench.run import runner, suites, timing
+
     x64 = gdjax.x64(True) if args.x64 else contextlib.nullcontext()
     cache = contextlib.nullcontext() if args.no_cache else timing.compilation_cache(args.cache_dir)
     with x64, cache:
@@ -175,7 +177,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from bench import report
+    from bench.report import readme as report
 
     results = destination(args.results, args.publish, SCRATCH, "", "--results")
     runs_dir = args.runs
@@ -197,7 +199,7 @@ def cmd_report(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from bench import compare
+    from bench.report import compare
 
     print(compare.render(compare.load(args.paths)))
     return 0
@@ -217,7 +219,7 @@ def cmd_env(args) -> int:
 
 def cmd_list(args) -> int:
     del args
-    from bench import suites
+    from bench.run import suites
 
     for name in suites.available():
         s = suites.load(name)
@@ -229,7 +231,7 @@ def cmd_list(args) -> int:
 
 
 def cmd_scaling(args) -> int:
-    from bench import scaling
+    from bench.perf import scaling
 
     processes = hosts.settings(
         coordinator=args.coordinator, num_processes=args.num_processes, process_id=args.process_id
@@ -240,7 +242,7 @@ def cmd_scaling(args) -> int:
 
 
 def cmd_scaling_worker(args) -> int:
-    from bench import scaling
+    from bench.perf import scaling
 
     hosts.join(args)
     import jax
@@ -251,7 +253,8 @@ def cmd_scaling_worker(args) -> int:
 
 
 def cmd_roofline(args) -> int:
-    from bench import roofline, runs
+    from bench import runs
+    from bench.run import roofline
 
     r = roofline.measure()
     print(json.dumps(r, indent=2))
@@ -385,7 +388,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
             ``gdjax-bench`` for the console script; ``python -m bench`` passes its own).
     """
     args = parser(prog).parse_args(argv)
-    from bench.suites import SuiteError
+    from bench.run.suites import SuiteError
 
     try:
         return args.func(args)

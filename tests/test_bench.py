@@ -20,7 +20,11 @@ import pandas as pd
 import pytest
 
 import gdjax
-from bench import baselines, cli, loops, perf_report, report, runner, runs, suites, timing
+from bench import cli, runs
+from bench.perf import baselines, loops
+from bench.report import perf_report
+from bench.report import readme as report
+from bench.run import runner, suites, timing
 from tests.reference import flat_params, gd_loop
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -570,7 +574,7 @@ def test_committed_results_regenerate_identically():
 
 COLD_COMPILE = """
 import tempfile, jax, jax.numpy as jnp
-from bench import timing
+from bench.run import timing
 HIT = "/jax/compilation_cache/cache_hits"
 def compile_once():
     jax.clear_caches()

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from bench import cli, report, runs, suites
+from bench import cli, runs
 from bench.errors import UserError
+from bench.report import readme as report
+from bench.run import suites
 
 ROOT = Path(__file__).resolve().parents[1]
 

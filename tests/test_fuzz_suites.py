@@ -13,7 +13,7 @@ import math
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bench import suites
+from bench.run import suites
 from tests.fuzzing import fuzz
 
 FUZZ = fuzz(150)

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench import ladder, latex, profiles
+from bench.report import ladder, latex, profiles
 
 TARGETS = (0.1, 0.01)
 

@@ -12,7 +12,9 @@ import pandas as pd
 import pytest
 
 import gdjax
-from bench import cli, compare, hosts, runs
+from bench import cli, runs
+from bench.report import compare
+from bench.run import hosts
 from tests.conftest import TINY_SUITE
 
 ROOT = Path(__file__).resolve().parents[1]

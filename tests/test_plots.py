@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 import gdjax
-from bench import plots, report, runs
+from bench import runs
+from bench.report import plots
+from bench.report import readme as report
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -139,7 +141,7 @@ lrs = [1e-4, 2e-4]
 @pytest.mark.slow
 def test_report_renders_a_run_that_reached_no_target(tmp_path):
     """The normal result of a short budget: no lane of the problem reached any target."""
-    from bench import runner, suites
+    from bench.run import runner, suites
 
     (tmp_path / "short.toml").write_text(SHORT_SUITE)
     suite = suites.load(str(tmp_path / "short.toml"))

@@ -7,7 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bench import bare_report, cli, compare, perf_report, report, runs
+from bench import cli, runs
+from bench.report import bare_report, compare, perf_report
+from bench.report import readme as report
 
 STATUSES = ("converged", "diverged", "max_steps")
 PNG = b"\x89PNG\r\n\x1a\n"

@@ -14,7 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bench import cli, envinfo, runner, runs, suites
+from bench import cli, envinfo, runs
+from bench.run import runner, suites
 
 ROOT = Path(__file__).resolve().parents[1]
 QUIET = dict(progress=False, log=lambda m: None)

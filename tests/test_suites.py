@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import gdjax
-from bench import suites
+from bench.run import suites
 
 GOOD = """
 name = "t"

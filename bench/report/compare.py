@@ -24,7 +24,7 @@ import pandas as pd
 
 from bench import runs
 from bench.errors import UserError
-from bench.tables import md_table, ms
+from bench.report.tables import md_table, ms
 
 WORKLOAD = ["suite", "problem", "variant", "batch_size", "optimizer", "lanes"]
 #: what identifies one lane across runs

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench import bare_report, runs, suites
+from bench import runs
+from bench.report import bare_report
+from bench.report.tables import md_table, ms, times
+from bench.run import suites
 from bench.runs import Run
-from bench.tables import md_table, ms, times
 
 # (workload, baseline) -> minimum speedup of the 64-lane gdjax sweep over that baseline
 SPEED_TARGETS = {

@@ -16,9 +16,11 @@ import numpy as np
 import pandas as pd
 
 import gdjax
-from bench import envinfo, hosts, runs, suites, tables, timing
+from bench import envinfo, runs
 from bench.errors import UserError
-from bench.suites import Entry, Suite
+from bench.report import tables
+from bench.run import hosts, suites, timing
+from bench.run.suites import Entry, Suite
 
 
 def run_entry(entry: Entry, problem, env: dict, repeats: int, sharding=None):
@@ -189,7 +191,7 @@ def run_suite(
             planned = True  # from here on the others have the plan (or the broadcast failed)
             todo = hosts.share_plan(chosen, todo)
             if any(e.settings["baselines"] for e in chosen) and "roofline" not in meta:
-                from bench import roofline
+                from bench.run import roofline
 
                 log("measuring this machine's GEMM and copy rates (roofline)...")
                 meta["roofline"] = roofline.measure()

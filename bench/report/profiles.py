@@ -84,7 +84,7 @@ def plot_profiles(lad: pd.DataFrame, path: Path, where: str) -> Path | None:
     Returns:
         ``path``, or None when no problem reached any target (nothing to draw).
     """
-    from bench.plots import figure, save  # plots imports nothing of this module
+    from bench.report.plots import figure, save  # plots imports nothing of this module
 
     panels = [(on, ratios(lad, on)) for on in ("samples", "seconds")]
     if all(r.empty for _, r in panels):

@@ -38,8 +38,9 @@ import numpy as np
 import pandas as pd
 
 import gdjax
-from bench import loops, suites, timing
-from bench.loops import step_rows
+from bench.perf import loops
+from bench.perf.loops import step_rows
+from bench.run import suites, timing
 
 NAMES = suites.BASELINES
 COMPILE_ROUNDS = 3  # cold compiles of gdjax and jax-scan timed in turn

@@ -59,7 +59,7 @@ import jax
 
 import gdjax
 from bench.errors import UserError
-from bench.suite_schema import (  # noqa: F401 (BASELINES, label: public names of this module)
+from bench.run.suite_schema import (  # noqa: F401 (BASELINES, label: public names of this module)
     BASELINES,
     KEY_SEPARATOR,
     PROBLEM_FIELDS,
@@ -74,7 +74,7 @@ from bench.suite_schema import (  # noqa: F401 (BASELINES, label: public names o
 )
 from gdjax.problems import Problem
 
-SUITES_DIR = Path(__file__).parent / "suites"
+SUITES_DIR = Path(__file__).parent.parent / "suites"
 #: Settings an entry gets where the suite says nothing. ``targets`` and ``schedule`` at None
 #: mean the library's defaults (``gdjax.build``'s), and are then not passed to it.
 DEFAULT_SETTINGS = {

@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from bench import timing
+from bench.run import timing
 
 
 def measure(gemm_n: int = 2048, copy_mib: int = 256, repeats: int = 10) -> dict:

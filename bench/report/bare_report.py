@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bench.tables import md_table, ms, times
+from bench.report.tables import md_table, ms, times
 
 
 def _section(title: str, prose: str, header: list[str], rows: list[list[str]]) -> list[str]:

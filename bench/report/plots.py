@@ -26,9 +26,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench import ladder, profiles, runs, tables
+from bench import runs
+from bench.report import ladder, profiles, tables
+from bench.report.tables import plural, short
 from bench.runs import Run
-from bench.tables import plural, short
 
 PLOT_KINDS = ("samples", "seconds", "lr")
 PLOT_ALT = (

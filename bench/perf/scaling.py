@@ -25,8 +25,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench import envinfo, runs, suites, timing
+from bench import envinfo, runs
 from bench.errors import UserError
+from bench.run import suites, timing
 
 
 def worker(suite_name: str, devices: int, repeats: int, only: str | None) -> list[dict]:

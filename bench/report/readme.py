@@ -20,11 +20,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench import ladder, latex, perf_report, plots, profiles, runs, tables
+from bench import runs
 from bench.errors import UserError
-from bench.prose import READING, how_to
+from bench.report import ladder, latex, perf_report, plots, profiles, tables
+from bench.report.prose import READING, how_to
+from bench.report.tables import md_table, plural, short
 from bench.runs import Run
-from bench.tables import md_table, plural, short
 
 TITLE = "# gdjax results"
 MANIFEST = "manifest.json"  # under plots/: suite -> the plot and .tex files report wrote for it

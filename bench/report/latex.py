@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench import ladder, plots, runs
-from bench.tables import ENTRY, short
+from bench import runs
+from bench.report import ladder, plots
+from bench.report.tables import ENTRY, short
 
 
 def ladder_frame(lad: pd.DataFrame) -> pd.DataFrame:
