@@ -3,21 +3,13 @@
 import json
 import shutil
 
-import numpy as np
 import pytest
 
-import gdjax
 from bench import runs
 from bench.report import plots
 from bench.report import readme as report
 
 PNG = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.mark.parametrize("alpha", [0.1, 0.5, 1.0])
-def test_plot_smoothing_is_the_library_ewma(alpha):
-    y = np.array([5.0, np.nan, 3.0, 4.0, np.nan, np.nan, 1.0, 2.0])
-    np.testing.assert_allclose(plots.ewma(y, alpha), gdjax.metrics.ewma(y, alpha), equal_nan=True)
 
 
 @pytest.mark.slow

@@ -18,7 +18,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bench.report.tables import ENTRY, md_table, short
+from bench.entries import ENTRY
+from bench.report.tables import md_table, short
 
 # the columns of ``ladder``: per entry and target, medians over seeds at the best lr
 LADDER_COLUMNS = [*ENTRY, "schedule", "lr", "target", "seeds", "reached", "stayed"]

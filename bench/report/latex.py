@@ -17,8 +17,9 @@ from pathlib import Path
 import pandas as pd
 
 from bench import runs
+from bench.entries import ENTRY
 from bench.report import ladder, plots
-from bench.report.tables import ENTRY, short
+from bench.report.tables import short
 
 
 def ladder_frame(lad: pd.DataFrame) -> pd.DataFrame:

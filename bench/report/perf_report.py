@@ -13,9 +13,9 @@ from pathlib import Path
 import pandas as pd
 
 from bench import runs
+from bench.entries import LANE_BASELINES
 from bench.report import bare_report
 from bench.report.tables import md_table, ms, times
-from bench.run import suites
 from bench.runs import Run
 
 # (workload, baseline) -> minimum speedup of the 64-lane gdjax sweep over that baseline
@@ -34,7 +34,7 @@ SINGLE_TARGET = 10  # a sweep costs at most 1/10 of its lanes run one by one
 GEMM_FRACTION_TARGET = 0.5  # fullbatch reaches half the machine's GEMM rate
 COMPILE_TARGET_S = 1.0
 # the loops timed lane by lane (jax-scan, seeds and monitoring have their own section)
-BASELINES = tuple(b for b in suites.BASELINES if b not in ("jax-scan", "seeds", "monitoring"))
+BASELINES = LANE_BASELINES
 
 
 def newest_perf_run(runs_dir: Path) -> Run | None:

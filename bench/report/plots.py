@@ -19,17 +19,18 @@ the legend names.
 from __future__ import annotations
 
 import dataclasses
-import io
 import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from bench import runs
-from bench.report import ladder, profiles, tables
+from bench import entries
+from bench.report import ladder, profiles
+from bench.report.figure import figure, finish, save
 from bench.report.tables import plural, short
 from bench.runs import Run
+from gdjax.metrics import ewma
 
 PLOT_KINDS = ("samples", "seconds", "lr")
 PLOT_ALT = (
@@ -96,7 +97,7 @@ class _Problem:
 
 def _problem(run: Run, problem: str) -> _Problem:
     lanes = run.lanes[run.lanes["problem"].astype(str) == problem]
-    best = tables.best(lanes)
+    best = entries.best(lanes)
     hits = run.hits()
     if hits is not None:
         hits = hits[hits["problem"].astype(str) == problem]
@@ -143,7 +144,7 @@ def plot_run(run: Run, out_dir: Path) -> list[Path]:
     if hits is None:
         return []
     where = f"{run.meta.get('suite')} on {run.device} ({run.env.get('backend')})"
-    path = profiles.plot_profiles(ladder.ladder(hits), out_dir / PROFILE, where)
+    path = plot_profile(ladder.ladder(hits), out_dir / PROFILE, where)
     return [path] if path is not None else []
 
 
@@ -187,7 +188,7 @@ def plot_curves(p: _Problem, curves: pd.DataFrame, kind: str, out_dir: Path, smo
     ax.set_xscale("symlog", linthresh=min(first_x) if first_x else 1.0, linscale=1.0)
     ax.set_xlim(left=0)  # nothing is negative: no mirrored half-axis
     smooth_note = f", EWMA alpha={short(smooth)} (not batch)" if smooth is not None else ""
-    _finish(
+    finish(
         ax,
         xlabel,
         "f(w) - f* (log scale)",
@@ -227,7 +228,7 @@ def plot_lr_samples(p: _Problem, out_dir: Path) -> Path:
         budget = float((p.lanes["steps"].astype(float) * p.lanes["batch_size"]).max())
         ax.axhline(budget, color="0.45", ls="--", lw=1, label="sample budget: no lr got there")
     _lr_keys(ax, p, "best lr (README tables)", "x: a seed missed the target" if missed else None)
-    _finish(
+    finish(
         ax,
         "learning rate (log scale)",
         f"samples to {short(target)} x (f0 - f*), first-hit",
@@ -314,7 +315,7 @@ def plot_lr(p: _Problem, out_dir: Path) -> Path:
             _top_marks(ax, lrs[bad], color)  # diverged: off the chart
             diverged = True
     _lr_keys(ax, p, "best lr", "x: a seed diverged (off the chart)" if diverged else None)
-    _finish(
+    finish(
         ax,
         "learning rate (log scale)",
         "final f(w) - f* (log scale)",
@@ -322,6 +323,46 @@ def plot_lr(p: _Problem, out_dir: Path) -> Path:
         f"{p.where}; median of {plural(p.seeds, 'seed')} without diverged ones, 25-75% band",
     )
     return save(fig, out_dir / f"{slug(p.name)}-lr.png")
+
+
+def plot_profile(lad: pd.DataFrame, path: Path, where: str) -> Path | None:
+    """Two panels, samples and seconds: each variant's profile as a step function of tau.
+
+    Args:
+        lad: ``bench.ladder.ladder`` rows of every problem of a run.
+        path: the PNG to write (atomically).
+        where: "<suite> on <device>" for the title.
+
+    Returns:
+        ``path``, or None when no problem reached any target (nothing to draw).
+    """
+    panels = [(on, profiles.ratios(lad, on)) for on in ("samples", "seconds")]
+    if all(r.empty for _, r in panels):
+        return None
+    fig, axes = figure(ncols=2, width=10.5)
+    handles = {}
+    for ax, (on, r) in zip(axes, panels, strict=True):
+        finite = r.drop(columns="target").to_numpy(np.float64)
+        finite = finite[np.isfinite(finite)]
+        top = max(float(finite.max()) if finite.size else 1.0, 1.0) * 2
+        taus = np.geomspace(1.0, top, 400)
+        rho = profiles.fractions(r, taus)
+        for i, v in enumerate(rho.columns):
+            (line,) = ax.step(taus, rho[v], where="post", color=f"C{i % 10}", lw=1.6, label=v)
+            handles[v] = line
+        ax.set_xscale("log")
+        ax.set_ylim(-0.03, 1.03)
+        ax.set_xlim(1.0, top)
+        ax.set_xlabel(f"tau: within this factor of the best variant's {on} (log scale)")
+        ax.set_ylabel("fraction of problems")
+        ax.set_title(f"{on} to the tightest reached target", fontsize=9)
+        ax.grid(True, which="major", alpha=0.3)
+    # the target of each problem is listed in the README (a long list here would be cut)
+    fig.suptitle(f"Performance profiles, {where}", fontsize=9)
+    # the legend gets a strip of its own under the panels: it never covers a step
+    fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=4, fontsize=7)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    return save(fig, path)
 
 
 def _final_by_lr(e: pd.DataFrame):
@@ -344,17 +385,6 @@ def _floor(lanes: pd.DataFrame) -> float:
     """Smallest suboptimality drawn on a log axis: 1e-12 of the problem's initial gap."""
     gap = (pd.to_numeric(lanes["f0"]) - pd.to_numeric(lanes["f_star"])).abs().max()
     return max(float(gap) * 1e-12 if np.isfinite(gap) else 0.0, np.finfo(np.float64).tiny)
-
-
-def ewma(values: np.ndarray, alpha: float) -> np.ndarray:
-    """EWMA skipping NaN (pandas' ``ewm``), NaN where the input is NaN.
-
-    Examples:
-        >>> ewma(np.array([1.0, np.nan, 3.0]), 0.5).tolist()
-        [1.0, nan, 2.0]
-    """
-    s = pd.Series(values, dtype=np.float64)
-    return s.ewm(alpha=alpha, adjust=False, ignore_na=True).mean().where(s.notna()).to_numpy()
 
 
 def _median_curve(rows: pd.DataFrame, x: str, smooth: float | None):
@@ -382,58 +412,6 @@ def _median_curve(rows: pd.DataFrame, x: str, smooth: float | None):
         wide.quantile(0.25, axis=1).to_numpy(),
         wide.quantile(0.75, axis=1).to_numpy(),
     )
-
-
-def figure(ncols: int = 1, width: float = 8.6):
-    """A figure and its axes, without pyplot (no global backend switch, nothing left open).
-
-    Args:
-        ncols: axes side by side.
-        width: inches; the default leaves a strip on the right for the legend.
-    """
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, 4.2))
-    return fig, fig.subplots(ncols=ncols)
-
-
-def _finish(ax, xlabel: str, ylabel: str, title: str) -> None:
-    """Log axes (unless set before), labels, title, grid, and the legend outside the axes."""
-    if ax.get_xscale() == "linear":
-        ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=9)
-    ax.grid(True, which="major", alpha=0.3)
-    # outside, to the right: a legend inside the axes covers some curve on some problem
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
-    ax.figure.tight_layout()
-
-
-def save(fig, path: Path) -> Path:
-    """Save the figure as PNG atomically; returns ``path``."""
-    from matplotlib.ticker import FuncFormatter, LogFormatterSciNotation
-
-    for ax in fig.axes:
-        if ax.get_xscale() != "log":
-            continue
-        # a log axis shorter than ~2 decades labels its minor ticks 2..9, which run into each
-        # other: label only 2 and 5 there, and no minor tick on longer axes
-        lo, hi = ax.get_xlim()
-        short_axis = lo > 0 and np.log10(hi / lo) < 2
-        sci = LogFormatterSciNotation(labelOnlyBase=False)
-
-        def minor(v, pos, short_axis=short_axis, sci=sci):
-            mantissa = round(v / 10 ** np.floor(np.log10(v)), 6) if v > 0 else 0
-            return sci(v, pos) if short_axis and mantissa in (2, 5) else ""
-
-        ax.xaxis.set_minor_formatter(FuncFormatter(minor))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, metadata={"Software": None})  # no date or version
-    runs.atomic_write(path, lambda p: p.write_bytes(buf.getvalue()))
-    return path
 
 
 def _labels(best: pd.DataFrame) -> dict[tuple, str]:

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench import runs
+from bench import entries, runs
 from bench.errors import UserError
-from bench.report import ladder, latex, perf_report, plots, profiles, tables
+from bench.report import ladder, latex, perf_report, plots, profiles
 from bench.report.prose import READING, how_to
 from bench.report.tables import md_table, plural, short
 from bench.runs import Run
@@ -123,9 +123,9 @@ def _convergence_table(best: pd.DataFrame, lanes: pd.DataFrame) -> str:
                 str(b.batch_size),
                 str(b.optimizer),
                 lr,
-                tables.count_text(b.steps_to_target) if ok else "-",
+                entries.count_text(b.steps_to_target) if ok else "-",
                 short(b.epochs_to_target) if ok else "-",
-                tables.count_text(b.samples_to_target) if ok else "-",
+                entries.count_text(b.samples_to_target) if ok else "-",
                 short(b.time_to_target_s) if ok else "-",
                 short(b.final_subopt),
                 str(b.converged),
@@ -235,9 +235,9 @@ def _run_section(r: Run) -> list[str]:
     """One run: its machine, a table (and plots) per problem, its speed table if any."""
     out = [f"## {r.heading}", "", *_machine_lines(r), ""]
     lanes = r.lanes
-    best = tables.best(lanes)
+    best = entries.best(lanes)
     hits = r.hits()
-    for problem in tables.problems(lanes):
+    for problem in entries.problems(lanes):
         g = lanes[lanes["problem"].astype(str) == problem]
         b = best[best["problem"].astype(str) == problem]
         n, d = int(g["n"].iloc[0]), int(g["d"].iloc[0])
@@ -310,7 +310,7 @@ def readme_text(runs_dir: Path, results_dir: Path, *, smooth: float | None = Non
     results_dir = Path(results_dir)
     for run in found:
         out_dir = plots.plot_dir(results_dir, run, found)
-        for problem in tables.problems(run.lanes):
+        for problem in entries.problems(run.lanes):
             files = [out_dir / f for f in plots.plot_names(problem) if (out_dir / f).is_file()]
             run.plots[problem] = _relative(files, results_dir)
         profile = out_dir / plots.PROFILE
@@ -367,7 +367,7 @@ def draw_plots(found: list[Run], results_dir: Path, smooth: float | None) -> lis
     drawn: dict[str, list[Path]] = {}
     for run in found:
         out_dir = plots.plot_dir(results_dir, run, found)
-        for problem in tables.problems(run.lanes):
+        for problem in entries.problems(run.lanes):
             files = plots.plot_problem(run, problem, out_dir, smooth)
             drawn.setdefault(str(run.meta.get("suite")), []).extend(files)
             run.plots[problem] = _relative(files, results_dir)

@@ -16,9 +16,8 @@ import numpy as np
 import pandas as pd
 
 import gdjax
-from bench import envinfo, runs
+from bench import entries, envinfo, runs
 from bench.errors import UserError
-from bench.report import tables
 from bench.run import hosts, suites, timing
 from bench.run.suites import Entry, Suite
 
@@ -309,7 +308,7 @@ def run_entries(
             runs.save_entry(run_dir, e.key, e.fingerprint(), lanes, curves, hits)
             meta["wall_s"] = round(wall_before + time.perf_counter() - t_start, 3)
             runs.write_meta(run_dir, meta)
-            bar.write(tables.entry_line(lanes))
+            bar.write(entries.entry_line(lanes))
             bar.update(1)
     finally:
         bar.close()
@@ -330,7 +329,7 @@ def finish_run(suite: Suite, run_dir: Path, meta: dict, log) -> Path:
     runs.write_meta(run_dir, meta)
     if len(lanes):
         log("")
-        log(tables.summary(lanes).to_string(index=False))
+        log(entries.summary(lanes).to_string(index=False))
     log(f"\nsaved {len(lanes)} lanes of {len(keys) - len(missing)} entries in {run_dir}")
     if missing:
         log(

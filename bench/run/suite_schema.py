@@ -25,11 +25,12 @@ from typing import Any
 import numpy as np
 
 import gdjax
+from bench import entries
 from gdjax import checks
 from gdjax.problems import Problem
 
-# implemented in bench.baselines
-BASELINES = ("numpy", "torch", "jax-loop", "single", "jax-scan", "seeds", "monitoring")
+# implemented in bench.perf.baselines
+BASELINES = (*entries.LANE_BASELINES, *entries.SWEEP_BASELINES)
 #: Longest learning-rate grid a geomspace may ask for: the grid is built when the file loads,
 #: and a typo of 10**9 must not allocate gigabytes before anything else is checked.
 MAX_GRID = 100_000
