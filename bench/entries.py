@@ -24,8 +24,29 @@ SWEEP_BASELINES = ("jax-scan", "seeds", "monitoring")
 TARGETS = ["steps_to_target", "epochs_to_target", "samples_to_target", "time_to_target_s"]
 
 
-def _f(s: pd.Series) -> pd.Series:
-    return pd.to_numeric(s, errors="coerce").astype("float64")
+def numeric(column: pd.Series) -> pd.Series:
+    """A lane column as float64; text and missing values become NaN.
+
+    Example:
+        >>> numeric(pd.Series(["1.5", None, "x"])).tolist()
+        [1.5, nan, nan]
+    """
+    return pd.to_numeric(column, errors="coerce").astype("float64")
+
+
+def relative_difference(values, reference, floor: float = 1e-30) -> np.ndarray:
+    """``|values - reference| / max(|reference|, floor)``, elementwise (float64).
+
+    The one rule by which the harness compares final losses (a baseline's with gdjax's, a run's
+    with another's, a device count's with the first). Callers choose which lanes count (finite,
+    not diverged); ``floor`` only keeps a zero reference from dividing by zero.
+
+    Example:
+        >>> relative_difference([1.1, 2.0], [1.0, 2.0]).round(12).tolist()
+        [0.1, 0.0]
+    """
+    values, reference = np.asarray(values, np.float64), np.asarray(reference, np.float64)
+    return np.abs(values - reference) / np.maximum(np.abs(reference), floor)
 
 
 def per_lr(lanes: pd.DataFrame) -> pd.DataFrame:
@@ -46,10 +67,10 @@ def per_lr(lanes: pd.DataFrame) -> pd.DataFrame:
             max_steps=int((st == "max_steps").sum()),
         )
         for c in TARGETS:
-            v = _f(g[c]).dropna()
+            v = numeric(g[c]).dropna()
             row[c] = float(v.median()) if len(v) else np.nan
         # diverged lanes end at inf (or NaN): they count as +inf, the worst possible value
-        sub = np.sort(_f(g["final_subopt"]).fillna(np.inf).to_numpy())
+        sub = np.sort(numeric(g["final_subopt"]).fillna(np.inf).to_numpy())
         row["final_subopt"] = _quantile(sub, 0.5)
         row["final_subopt_q25"] = _quantile(sub, 0.25)
         row["final_subopt_q75"] = _quantile(sub, 0.75)

@@ -38,11 +38,15 @@ import numpy as np
 import pandas as pd
 
 import gdjax
+from bench.entries import relative_difference
 from bench.perf import loops
 from bench.perf.loops import step_rows
 from bench.run import suites, timing
 
 NAMES = suites.BASELINES
+# the relative difference of final losses divides by at least this: a baseline that fits exactly
+# (a loss of ~0) differs from gdjax by float rounding, which is not a relative gap
+LOSS_FLOOR = 1e-12
 COMPILE_ROUNDS = 3  # cold compiles of gdjax and jax-scan timed in turn
 
 
@@ -125,7 +129,7 @@ def _rel_gap(finals, ref, ok=True) -> float:
     """Largest relative gap of ``finals`` from ``ref`` where ``ok`` and both are finite."""
     finals, ref = np.asarray(finals, np.float64), np.asarray(ref, np.float64)
     ok = ok & np.isfinite(finals) & np.isfinite(ref)
-    diff = np.abs(finals[ok] - ref[ok]) / np.maximum(np.abs(ref[ok]), 1e-12)
+    diff = relative_difference(finals[ok], ref[ok], LOSS_FLOOR)
     return float(diff.max()) if diff.size else float("nan")
 
 
@@ -354,7 +358,7 @@ def attach(entry, problem, kernel, lanes: pd.DataFrame) -> pd.DataFrame:
                     per_lane.append(time.perf_counter() - t0)
                 final = float(problem.loss(jax.tree.map(jnp.asarray, params)))
             ref = float(lanes["final_loss"].iloc[pos])
-            diffs.append(abs(final - ref) / max(abs(ref), 1e-12))
+            diffs.append(float(relative_difference(final, ref, LOSS_FLOOR)))
         if not per_lane:
             notes.append(f"{name}: every lane diverged, nothing to time")
             continue

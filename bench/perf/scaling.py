@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from bench import envinfo, runs
+from bench.entries import relative_difference
 from bench.errors import UserError
 from bench.run import suites, timing
 
@@ -188,7 +189,7 @@ def run(
         a = np.asarray(r.final_losses)
         finite = np.isfinite(ref) & np.isfinite(a)
         same_status = np.array_equal(np.isfinite(ref), np.isfinite(a))
-        rel = np.abs(a[finite] - ref[finite]) / np.maximum(np.abs(ref[finite]), 1e-30)
+        rel = relative_difference(a[finite], ref[finite])
         return (
             float(rel.max()) if same_status and finite.any() else (0.0 if same_status else np.inf)
         )

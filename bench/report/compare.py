@@ -23,12 +23,13 @@ import numpy as np
 import pandas as pd
 
 from bench import runs
+from bench.entries import ENTRY, relative_difference
 from bench.errors import UserError
-from bench.report.tables import md_table, ms
+from bench.report.tables import md_table, ms, number_text
 
-WORKLOAD = ["suite", "problem", "variant", "batch_size", "optimizer", "lanes"]
+WORKLOAD = [*ENTRY, "lanes"]
 #: what identifies one lane across runs
-LANE = ["suite", "problem", "variant", "batch_size", "optimizer", "lr", "seed"]
+LANE = [*ENTRY, "lr", "seed"]
 #: what the agreement check reads of every lane
 AGREEMENT = [*LANE, "status", "steps_to_target", "final_loss"]
 #: disagreeing lanes listed in full; the count covers them all
@@ -210,10 +211,10 @@ def throughput(df: pd.DataFrame) -> str:
     for key in steps.index:
         s, g = steps.loc[key], gflops.loc[key]
         row = [str(k) for k in key]
-        row += [_num(s.get(r)) for r in run_ids]
-        row += [_num(g.get(r)) for r in run_ids]
+        row += [number_text(s.get(r)) for r in run_ids]
+        row += [number_text(g.get(r)) for r in run_ids]
         ratio = [s.get(r) / s.get(ref) if _finite(s.get(r), s.get(ref)) else None for r in run_ids]
-        row += [_num(x, ".2f") for x in ratio[1:]]
+        row += [number_text(x, ".2f") for x in ratio[1:]]
         rows.append(row)
     note = (
         "steps/s: steps run / run time of the whole kernel (all lanes); GFLOP/s: XLA's flops of "
@@ -309,7 +310,8 @@ def agreement(df: pd.DataFrame) -> str:
         lines.append(
             f"agreement {letters[s.run]} vs {a}: {s.lanes} lanes matched, {s.unmatched} unmatched; "
             f"{n} disagreement{'s' if n != 1 else ''} ({s.status} status, {s.steps} steps to "
-            f"target); largest relative final-loss difference {_num(s.max_rel_loss, '.2e')}{worst}"
+            "target); largest relative final-loss difference "
+            f"{number_text(s.max_rel_loss, '.2e')}{worst}"
         )
     return "\n".join(lines) + "\n"
 
@@ -317,7 +319,7 @@ def agreement(df: pd.DataFrame) -> str:
 def _differing_row(d, letter: str) -> list[str]:
     """One row of the disagreements table (``d``: a row of :func:`disagreements`)."""
     lane = [letter, d.problem, d.variant, str(d.batch_size), d.optimizer, f"{d.lr:g}", str(d.seed)]
-    steps = [_num(d.steps_to_target_a, ".0f"), _num(d.steps_to_target_b, ".0f")]
+    steps = [number_text(d.steps_to_target_a, ".0f"), number_text(d.steps_to_target_b, ".0f")]
     return [*lane, d.status_a, d.status_b, *steps]
 
 
@@ -325,7 +327,7 @@ def _rel_diff(a: pd.Series, b: pd.Series) -> pd.Series:
     """|a - b| / |a|, NaN where either is not finite."""
     a, b = pd.to_numeric(a, errors="coerce"), pd.to_numeric(b, errors="coerce")
     ok = np.isfinite(a) & np.isfinite(b)
-    return ((a - b).abs() / a.abs().clip(lower=1e-30)).where(ok)
+    return pd.Series(relative_difference(b, a), index=a.index).where(ok)
 
 
 def _lane_name(lane) -> str:
@@ -334,7 +336,3 @@ def _lane_name(lane) -> str:
 
 def _finite(*values) -> bool:
     return all(v is not None and np.isfinite(v) and v > 0 for v in values)
-
-
-def _num(v, fmt: str = ".3g") -> str:
-    return "-" if v is None or pd.isna(v) or not np.isfinite(v) else format(v, fmt)

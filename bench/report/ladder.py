@@ -18,17 +18,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bench.entries import ENTRY
+from bench.entries import ENTRY, numeric
 from bench.report.tables import md_table, short
 
 # the columns of ``ladder``: per entry and target, medians over seeds at the best lr
 LADDER_COLUMNS = [*ENTRY, "schedule", "lr", "target", "seeds", "reached", "stayed"]
 LADDER_COLUMNS += ["first_samples", "first_seconds", "stay_samples", "stay_seconds"]
 LADDER_COLUMNS += ["at_checks", "exact"]
-
-
-def _num(s: pd.Series) -> pd.Series:
-    return pd.to_numeric(s, errors="coerce").astype("float64")
 
 
 def read_at_checks(steps: pd.Series, resolution: pd.Series) -> pd.Series:
@@ -40,8 +36,8 @@ def read_at_checks(steps: pd.Series, resolution: pd.Series) -> pd.Series:
         >>> read_at_checks(s, pd.Series([1, None, None, 0], dtype="Int64")).tolist()
         [False, True, False, False]
     """
-    res = _num(resolution)
-    return _num(steps).notna() & ~(res <= 1)
+    res = numeric(resolution)
+    return numeric(steps).notna() & ~(res <= 1)
 
 
 def best_lrs(hits: pd.DataFrame) -> pd.DataFrame:
@@ -57,9 +53,9 @@ def best_lrs(hits: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for key, g in hits.groupby(ENTRY, sort=False):
         seeds = int(g["seed"].nunique())
-        hit = g[_num(g["first_step"]).notna()]
+        hit = g[numeric(g["first_step"]).notna()]
         per = hit.groupby(["lr", "target"]).agg(
-            n=("seed", "nunique"), samples=("first_samples", lambda s: _num(s).median())
+            n=("seed", "nunique"), samples=("first_samples", lambda s: numeric(s).median())
         )
         full = per[per["n"] == seeds].reset_index()
         lr = target = np.nan
@@ -101,7 +97,7 @@ def ladder(hits: pd.DataFrame) -> pd.DataFrame:
             g = g[g[k] == getattr(b, k)]
         for target, t in g.groupby("target", sort=True):
             at = t[np.isclose(t["lr"].astype(float), b.lr, rtol=1e-9, atol=0)]
-            first, stay = _num(at["first_step"]), _num(at["stay_step"])
+            first, stay = numeric(at["first_step"]), numeric(at["stay_step"])
             reached, stayed = int(first.notna().sum()), int(stay.notna().sum())
             every = reached == b.seeds and reached > 0
             stays = stayed == b.seeds and stayed > 0
@@ -118,10 +114,10 @@ def ladder(hits: pd.DataFrame) -> pd.DataFrame:
                     "seeds": b.seeds,
                     "reached": reached,
                     "stayed": stayed,
-                    "first_samples": _num(at["first_samples"]).median() if every else np.nan,
-                    "first_seconds": _num(at["first_seconds"]).median() if every else np.nan,
-                    "stay_samples": _num(at["stay_samples"]).median() if stays else np.nan,
-                    "stay_seconds": _num(at["stay_seconds"]).median() if stays else np.nan,
+                    "first_samples": numeric(at["first_samples"]).median() if every else np.nan,
+                    "first_seconds": numeric(at["first_seconds"]).median() if every else np.nan,
+                    "stay_samples": numeric(at["stay_samples"]).median() if stays else np.nan,
+                    "stay_seconds": numeric(at["stay_seconds"]).median() if stays else np.nan,
                     "at_checks": at_checks,
                     "exact": bool(at["exact"].astype(bool).all()) if len(at) else False,
                 }
@@ -220,9 +216,9 @@ def ladder_table(lad: pd.DataFrame, on: str) -> str:
 
 def theory_lines(lanes: pd.DataFrame) -> list[str]:
     """L, mu, kappa, 2/L and 2/(L+mu) of one problem; the textbook case lr = 2/L named."""
-    if "L" not in lanes.columns or _num(lanes["L"]).isna().all():
+    if "L" not in lanes.columns or numeric(lanes["L"]).isna().all():
         return []
-    L, mu = float(_num(lanes["L"]).iloc[0]), float(_num(lanes["mu"]).iloc[0])
+    L, mu = float(numeric(lanes["L"]).iloc[0]), float(numeric(lanes["mu"]).iloc[0])
     if not L > 0:  # a flat loss (all-zero features): 2/L is no limit at all
         return [f"Theory: L = {short(L)}: the loss has no curvature, no rate is a stability limit."]
     kappa = L / mu if mu > 0 else np.inf
@@ -231,7 +227,7 @@ def theory_lines(lanes: pd.DataFrame) -> list[str]:
         f"stable for lr < 2/L = {short(2 / L)}, fastest at the constant rate 2/(L+mu) = "
         f"{short(2 / (L + mu))}."
     )
-    lrs = _num(lanes["lr"]).unique()
+    lrs = numeric(lanes["lr"]).unique()
     edge = [lr for lr in lrs if np.isclose(lr, 2 / L, rtol=1e-6, atol=0)]
     if edge:
         line += (
@@ -247,14 +243,14 @@ def predicted_table(hits: pd.DataFrame, lad: pd.DataFrame) -> str | None:
     measured ones, at the batch row's best lr (None where there is no prediction)."""
     if "predicted_first_step" not in hits.columns:
         return None
-    pred = hits[_num(hits["predicted_first_step"]).notna()]
+    pred = hits[numeric(hits["predicted_first_step"]).notna()]
     rows = []
     for key, g in lad.groupby(ENTRY, sort=False):
         lr = g["lr"].iloc[0]
         p = pred[(pred["variant"] == key[2]) & np.isclose(pred["lr"].astype(float), lr, atol=0)]
         for target, t in sorted(p.groupby("target"), key=lambda kv: -kv[0]):
-            measured = _num(hits.loc[t.index, "first_step"]).median()
-            predicted = _num(t["predicted_first_step"]).median()
+            measured = numeric(hits.loc[t.index, "first_step"]).median()
+            predicted = numeric(t["predicted_first_step"]).median()
             rows.append(
                 [str(key[2]), short(lr), short(target), compact(predicted), compact(measured)]
             )

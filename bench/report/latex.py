@@ -18,7 +18,7 @@ import pandas as pd
 
 from bench import runs
 from bench.entries import ENTRY
-from bench.report import ladder, plots
+from bench.report import ladder
 from bench.report.tables import short
 
 
@@ -91,7 +91,7 @@ def write_tables(run: runs.Run, out_dir: Path) -> list[Path]:
             f"{problem}: samples and seconds to each target, first-hit / stay-below "
             f"(median over seeds at the best lr), {where}."
         )
-        path = Path(out_dir) / f"{plots.slug(problem)}.tex"
+        path = Path(out_dir) / f"{runs.slug(problem)}.tex"
         runs.write_text(path, to_latex(ladder_frame(g), caption))
         written.append(path)
     caption = f"Fewest samples / fewest seconds to each target, per problem, {where}."

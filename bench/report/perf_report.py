@@ -192,7 +192,9 @@ def _bare_targets(by: dict) -> list[list[str]]:
         v = r.get("compile_vs_jax-scan")
         if v is not None and not pd.isna(v):
             goal = f"<= {BARE_COMPILE_TARGET:g}x"
-            rows.append(_target(f"{w}: cold compile / jax-scan's", goal, times(v), v <= 2.0))
+            rows.append(
+                _target(f"{w}: cold compile / jax-scan's", goal, times(v), v <= BARE_COMPILE_TARGET)
+            )
     for w, r in by.items():
         v = r.get("seeds4_vs_one_seed")
         if v is not None and not pd.isna(v):

@@ -19,7 +19,6 @@ the legend names.
 from __future__ import annotations
 
 import dataclasses
-import re
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +28,7 @@ from bench import entries
 from bench.report import ladder, profiles
 from bench.report.figure import figure, finish, save
 from bench.report.tables import plural, short
-from bench.runs import Run
+from bench.runs import Run, slug
 from gdjax.metrics import ewma
 
 PLOT_KINDS = ("samples", "seconds", "lr")
@@ -46,16 +45,6 @@ CURVE_AXES = {
     "seconds": ("seconds (timed kernel, all lanes together; symlog)", "time_s"),
 }
 FLOOR_LABEL = "f - f* <= 0 (float rounding at the optimum) drawn here"
-
-
-def slug(text: str) -> str:
-    """A file-name-safe form of a problem or suite name.
-
-    Examples:
-        >>> slug("a b/c")
-        'a-b-c'
-    """
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", str(text)).strip("-") or "x"
 
 
 def plot_names(problem: str) -> list[str]:

@@ -192,7 +192,8 @@ def _cache_hit(lanes: pd.DataFrame, b) -> bool:
 def _perf_table(lanes: pd.DataFrame, cols: list[str]) -> str:
     header = ["problem", "variant", "batch", "optimizer", "lanes", "run_s", *cols]
     rows = []
-    for key, g in lanes.groupby(["problem", "variant", "batch_size", "optimizer"], sort=False):
+    # the lanes of one run: one suite, so its entries are told apart by the rest of the key
+    for key, g in lanes.groupby(entries.ENTRY[1:], sort=False):
         med = [short(pd.to_numeric(g[c], errors="coerce").median()) for c in ["run_s", *cols]]
         rows.append([*(str(k) for k in key), str(int(g["lanes"].iloc[0])), *med])
     return md_table(header, rows, right=set(range(4, len(header))) | {2})

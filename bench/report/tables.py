@@ -47,6 +47,16 @@ def md_table(header: list[str], rows: list[list[str]], right: set[int]) -> str:
     return "\n".join(lines)
 
 
+def number_text(v, fmt: str = ".3g") -> str:
+    """A number in ``fmt``; "-" when missing or not finite.
+
+    Example:
+        >>> number_text(0.012345), number_text(float("inf")), number_text(12.0, ".0f")
+        ('0.0123', '-', '12')
+    """
+    return "-" if v is None or pd.isna(v) or not math.isfinite(v) else format(v, fmt)
+
+
 def ms(seconds) -> str:
     """Seconds as milliseconds, 3 significant digits ("-" when missing).
 
