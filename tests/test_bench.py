@@ -73,13 +73,13 @@ def test_shipped_suites_parse(name):
 CONDITIONED = [f"{k}-2048x32-cond{c}" for k in ("linear", "logistic") for c in ("1e2", "1e4")]
 
 
-def test_default_suite_covers_every_variant_on_every_kind():
+def test_default_suite_covers_every_variant_on_every_problem():
     s = suites.load("default")
-    kinds = {(e.problem, e.kind) for e in s.entries}
+    descents = {(e.problem, e.descent) for e in s.entries}
     problems = {e.problem for e in s.entries}
     assert problems == {*CONDITIONED, "softmax-2048x32x5", "diabetes", "breast_cancer", "digits"}
     for p in problems:
-        assert {k for q, k in kinds if q == p} == {"batch", "stochastic", "mini-batch"}
+        assert {k for q, k in descents if q == p} == {"batch", "stochastic", "mini-batch"}
     for e in s.entries:  # the whole ladder is measured: no lane stops above its tightest rung
         assert list(e.settings["targets"]) == [1e-1, 1e-2, 1e-3, 1e-4]
         assert e.settings["tol"] == 1e-4
@@ -89,7 +89,9 @@ def test_default_suite_compares_constant_and_decaying_rates_on_conditioned_probl
     s = suites.load("default")
     for p in CONDITIONED:
         seen = {
-            (e.kind, e.settings.get("schedule") or "constant") for e in s.entries if e.problem == p
+            (e.descent, e.settings.get("schedule") or "constant")
+            for e in s.entries
+            if e.problem == p
         }
         assert {
             ("stochastic", "constant"),

@@ -134,7 +134,6 @@ def run(
     suite = suites.load(suite_name)  # fail fast on a bad suite; the folder takes its name
     suite.validate()
     chosen = suites.select(suite, only)  # before any worker starts: a pattern that names nothing
-    label = suite.name
     env = envinfo.describe()
     cpu = jax.default_backend() == "cpu"
     # known from the flags; under a detected cluster, from the first worker's reply
@@ -143,41 +142,67 @@ def run(
         keys = ", ".join(e.key for e in chosen)
         log(f"--only {only!r}: {len(chosen)} of {len(suite.entries)} entries: {keys}")
     for i, k in enumerate(device_counts):
-        child_env = dict(os.environ)
-        if cpu:
-            flags = child_env.get("XLA_FLAGS", "")
-            child_env["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={k}".strip()
-        cmd = [
-            sys.executable,
-            "-m",
-            "bench",
-            "_scaling-worker",
-            "--suite",
-            suite_name,
-            "--devices",
-            str(k),
-            "--repeats",
-            str(repeats or 0),
-        ]
-        if only:
-            cmd += ["--only", only]
-        cmd += _process_flags(processes, i)
         if lead:
             log(f"scaling: {k} device(s){' per process' if processes is not None else ''} ...")
-        proc = subprocess.run(cmd, env=child_env, capture_output=True, text=True, check=False)
-        if proc.returncode != 0:
-            last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
-            if proc.returncode == 2:  # the worker's own user error, already one line
-                raise UserError(f"scaling worker for {k} device(s): {last}")
-            raise RuntimeError(f"scaling worker for {k} device(s) failed:\n{proc.stderr[-3000:]}")
-        reply = json.loads(proc.stdout.strip().splitlines()[-1])
+        cmd = _worker_command(suite_name, k, repeats, only) + _process_flags(processes, i)
+        reply = _run_worker(cmd, _worker_env(k, cpu), k)
         lead = reply["process"] == 0
         results += reply["rows"]
     if not lead:
         return None
     df = pd.DataFrame(results)
     if df.empty:
-        raise UserError(f"no entry of suite {label!r} ran (check --only)")
+        raise UserError(f"no entry of suite {suite.name!r} ran (check --only)")
+    df = against_first_count(df)
+    folder = runs.write_scaling(
+        out,
+        suite.name,
+        env,
+        df,
+        {
+            "device_counts": device_counts,
+            "processes": int(df.processes.iloc[0]),
+            "forced_host_devices": cpu,
+            "complete": True,
+            "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+        },
+    )
+    log(df.to_string(index=False))
+    log(f"saved {folder / 'scaling.csv'}")
+    return folder
+
+
+def _worker_command(suite_name: str, devices: int, repeats: int | None, only: str | None):
+    """The command line of one worker (``python -m bench _scaling-worker ...``)."""
+    cmd = [sys.executable, "-m", "bench", "_scaling-worker", "--suite", suite_name]
+    cmd += ["--devices", str(devices), "--repeats", str(repeats or 0)]
+    return cmd + (["--only", only] if only else [])
+
+
+def _worker_env(devices: int, cpu: bool) -> dict:
+    """The worker's environment: on CPU, XLA is told to make ``devices`` host devices."""
+    env = dict(os.environ)
+    if cpu:
+        flags = env.get("XLA_FLAGS", "")
+        env["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={devices}".strip()
+    return env
+
+
+def _run_worker(cmd: list[str], env: dict, devices: int) -> dict:
+    """Run one worker; its reply (the last line of its output, JSON)."""
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
+        if proc.returncode == 2:  # the worker's own user error, already one line
+            raise UserError(f"scaling worker for {devices} device(s): {last}")
+        raise RuntimeError(f"scaling worker for {devices} device(s) failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def against_first_count(df: pd.DataFrame) -> pd.DataFrame:
+    """Each row against its entry at the first device count: the largest relative difference of
+    final losses (inf where lanes diverged at one count and not the other) and the speedup.
+    The per-lane final losses are dropped."""
     first = df.devices == df.devices.iloc[0]  # the first count (a total with several processes)
     one = {
         (r.problem, r.variant, r.optimizer): np.asarray(r.final_losses)
@@ -199,20 +224,4 @@ def run(
     df["speedup_vs_first"] = [
         base.loc[(r.problem, r.variant, r.optimizer), "run_s"] / r.run_s for r in df.itertuples()
     ]
-    df = df.drop(columns=["final_losses"])
-    folder = runs.write_scaling(
-        out,
-        label,
-        env,
-        df,
-        {
-            "device_counts": device_counts,
-            "processes": int(df.processes.iloc[0]),
-            "forced_host_devices": cpu,
-            "complete": True,
-            "finished": datetime.now(UTC).isoformat(timespec="seconds"),
-        },
-    )
-    log(df.to_string(index=False))
-    log(f"saved {folder / 'scaling.csv'}")
-    return folder
+    return df.drop(columns=["final_losses"])

@@ -1,4 +1,4 @@
-"""The report's plots: one function per plot kind, and where their files go.
+"""The report's plots: one function per plot, and where their files go.
 
 Per problem, under ``results/plots/<suite>/`` (one sub-folder per machine when a suite ran on
 several):
@@ -31,7 +31,8 @@ from bench.report.tables import plural, short
 from bench.runs import Run, slug
 from gdjax.metrics import ewma
 
-PLOT_KINDS = ("samples", "seconds", "lr")
+# a problem's plots, named by their x axis (the end of the file name)
+PLOTS = ("samples", "seconds", "lr")
 PLOT_ALT = (
     "suboptimality vs samples",
     "suboptimality vs seconds",
@@ -54,7 +55,7 @@ def plot_names(problem: str) -> list[str]:
         >>> plot_names("linear-64x3")
         ['linear-64x3-samples.png', 'linear-64x3-seconds.png', 'linear-64x3-lr.png']
     """
-    return [f"{slug(problem)}-{kind}.png" for kind in PLOT_KINDS]
+    return [f"{slug(problem)}-{plot}.png" for plot in PLOTS]
 
 
 def plot_dir(results_dir: Path, run: Run, all_runs: list[Run]) -> Path:
@@ -64,8 +65,8 @@ def plot_dir(results_dir: Path, run: Run, all_runs: list[Run]) -> Path:
     base = Path(results_dir) / "plots" / suite
     if len(same) == 1:
         return base
-    _, backend, kind, host = run.machine
-    return base / slug(f"{backend}-{kind}-{host}".lower())
+    _, backend, device, host = run.machine
+    return base / slug(f"{backend}-{device}-{host}".lower())
 
 
 @dataclasses.dataclass
@@ -121,8 +122,8 @@ def plot_problem(run: Run, problem: str, out_dir: Path, smooth: float | None = N
     curves = run.curves()
     if curves is not None:
         c = curves[curves["problem"].astype(str) == problem]
-        for kind in CURVE_AXES:
-            written.append(plot_curves(p, c, kind, out_dir, smooth))
+        for axis in CURVE_AXES:
+            written.append(plot_curves(p, c, axis, out_dir, smooth))
     written.append(plot_lr_samples(p, out_dir) if p.hits is not None else plot_lr(p, out_dir))
     return written
 
@@ -137,9 +138,9 @@ def plot_run(run: Run, out_dir: Path) -> list[Path]:
     return [path] if path is not None else []
 
 
-def plot_curves(p: _Problem, curves: pd.DataFrame, kind: str, out_dir: Path, smooth) -> Path:
-    """Suboptimality against samples or seconds at each variant's best lr (``kind``)."""
-    xlabel, xcol = CURVE_AXES[kind]
+def plot_curves(p: _Problem, curves: pd.DataFrame, axis: str, out_dir: Path, smooth) -> Path:
+    """Suboptimality against samples or seconds (``axis``) at each variant's best lr."""
+    xlabel, xcol = CURVE_AXES[axis]
     fig, ax = figure()
     start = (p.lanes["f0"] - p.lanes["f_star"]).astype(float).median()
     ax.axhline(max(start, p.floor), color="0.75", lw=1, label="start: f(w0) - f*")
@@ -156,7 +157,7 @@ def plot_curves(p: _Problem, curves: pd.DataFrame, kind: str, out_dir: Path, smo
         if rows.empty:
             continue
         # batch GD curves are not noisy: smoothing would only make them lag
-        alpha = smooth if b.kind != "batch" else None
+        alpha = smooth if b.kind != "batch" else None  # the lanes' kind column: the descent
         x, med, q25, q75 = _median_curve(rows, xcol, alpha)
         clipped |= bool((med <= p.floor).any())
         # f - f* can be 0 or slightly negative (float rounding at the optimum): a log
@@ -184,7 +185,7 @@ def plot_curves(p: _Problem, curves: pd.DataFrame, kind: str, out_dir: Path, smo
         f"{p.title}: suboptimality at the best lr\n"
         f"{p.where}; median of {plural(p.seeds, 'seed')}, 25-75% band{smooth_note}",
     )
-    return save(fig, out_dir / f"{slug(p.name)}-{kind}.png")
+    return save(fig, out_dir / f"{slug(p.name)}-{axis}.png")
 
 
 def plot_lr_samples(p: _Problem, out_dir: Path) -> Path:

@@ -250,9 +250,9 @@ def _run_section(r: Run) -> list[str]:
             out += [_convergence_table(b, g), ""]
         embedded = r.plots.get(problem, [])
         if embedded:
-            alt = dict(zip(plots.PLOT_KINDS, plots.PLOT_ALT, strict=True))
-            kind = {p: Path(p).stem.rsplit("-", 1)[-1] for p in embedded}
-            out.append(" ".join(f"![{problem}: {alt.get(kind[p], 'plot')}]({p})" for p in embedded))
+            alt = dict(zip(plots.PLOTS, plots.PLOT_ALT, strict=True))
+            plot = {p: Path(p).stem.rsplit("-", 1)[-1] for p in embedded}
+            out.append(" ".join(f"![{problem}: {alt.get(plot[p], 'plot')}]({p})" for p in embedded))
             out.append("")
     if hits is not None:
         out += _summary(r, hits)

@@ -21,6 +21,20 @@ from bench.errors import UserError
 from bench.run import hosts, suites, timing
 from bench.run.suites import Entry, Suite
 
+# the machine every lane row names (``bench.envinfo.describe``)
+ENV_COLUMNS = (
+    "backend",
+    "device_kind",
+    "device_count",
+    "jax_version",
+    "jaxlib_version",
+    "optax_version",
+    "x64",
+    "host",
+    "cpu",
+    "git_sha",
+)
+
 
 def run_entry(entry: Entry, problem, env: dict, repeats: int, sharding=None):
     """Compile, time and evaluate one entry.
@@ -29,23 +43,31 @@ def run_entry(entry: Entry, problem, env: dict, repeats: int, sharding=None):
         ``(lanes, curves, hits, kernel)``: three DataFrames (one row per lane, per lane and
         curve point, per lane and target) and the entry's ``gdjax`` kernel.
     """
-    s = entry.settings
     kernel = entry.kernel(problem, sharding=sharding)
     t = timing.time_kernel(kernel, repeats)
     res = kernel.to_result(t.output, run_s=t.run_s)
-    lanes = res.to_frame()
-    seconds_per_step = t.run_s / max(res.steps_run, 1)
-    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     keys = {
         "suite": entry.suite,
         "problem": entry.problem,
         "variant": entry.variant,
-        "kind": entry.kind,
+        "kind": entry.descent,  # the column keeps its name: published runs are read as written
         "batch_size": res.batch_size,
         "optimizer": entry.optimizer,
         "schedule": res.schedule,
     }
-    lanes = lanes.drop(columns=["batch_size", "optimizer", "schedule", "exact"])
+    lanes = lane_rows(entry, problem, kernel, res, t, keys, env)
+    curves = curve_rows(entry, res, seconds_per_step=t.run_s / max(res.steps_run, 1))
+    hits = res.hits()
+    for i, (k, v) in enumerate(keys.items()):
+        hits.insert(i, k, v)
+    hits["predicted_first_step"] = predicted_steps(entry, problem, hits, res.total_steps)
+    return lanes, curves, hits, kernel
+
+
+def lane_rows(entry: Entry, problem, kernel, res, t, keys: dict, env: dict) -> pd.DataFrame:
+    """One row per lane: the entry's keys and settings, the result, its times and the machine."""
+    s = entry.settings
+    lanes = res.to_frame().drop(columns=["batch_size", "optimizer", "schedule", "exact"])
     meta_cols = {
         **keys,
         "n": problem.n,
@@ -59,6 +81,7 @@ def run_entry(entry: Entry, problem, env: dict, repeats: int, sharding=None):
         "dtype": str(problem.dtype),
     }
     lanes = pd.concat([pd.DataFrame(meta_cols, index=lanes.index), lanes], axis=1)
+    seconds_per_step = t.run_s / max(res.steps_run, 1)
     lanes["time_to_target_s"] = lanes["steps_to_target"].astype("Float64") * seconds_per_step
     # theory beside measurement: the Hessian's extreme eigenvalues (float64)
     L, mu = problem.curvature()
@@ -72,29 +95,28 @@ def run_entry(entry: Entry, problem, env: dict, repeats: int, sharding=None):
     lanes["run_s_max"] = t.run_s_max
     lanes["repeats"] = t.repeats
     lanes["compile_cache_hit"] = t.cache_hit
-    try:
-        cost = kernel.step_cost()
-    except Exception:  # cost analysis is optional on some backends
-        cost = {}
+    cost = step_cost(kernel)
     lanes["flops_per_step"] = cost.get("flops", np.nan)
     lanes["bytes_per_step"] = cost.get("bytes accessed", np.nan)
     lanes["gflops"] = lanes["flops_per_step"] * res.steps_run / t.run_s / 1e9
     lanes["gbytes_s"] = lanes["bytes_per_step"] * res.steps_run / t.run_s / 1e9
     lanes["lanes"] = res.num_lanes
-    for k in (
-        "backend",
-        "device_kind",
-        "device_count",
-        "jax_version",
-        "jaxlib_version",
-        "optax_version",
-        "x64",
-        "host",
-        "cpu",
-        "git_sha",
-    ):
+    for k in ENV_COLUMNS:
         lanes[k] = env[k]
-    lanes["timestamp"] = stamp
+    lanes["timestamp"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return lanes
+
+
+def step_cost(kernel) -> dict:
+    """XLA's cost analysis of one step (``{}`` where the backend has none: its columns are NaN)."""
+    try:
+        return kernel.step_cost()
+    except NotImplementedError:  # jax's documented answer of a backend without cost analysis
+        return {}
+
+
+def curve_rows(entry: Entry, res, seconds_per_step: float) -> pd.DataFrame:
+    """One row per lane and curve point, keyed like the lanes, with the seconds axis."""
     curves = res.curves()
     curves.insert(0, "optimizer", entry.optimizer)
     curves.insert(0, "batch_size", res.batch_size)
@@ -102,11 +124,7 @@ def run_entry(entry: Entry, problem, env: dict, repeats: int, sharding=None):
     curves.insert(0, "problem", entry.problem)
     curves.insert(0, "suite", entry.suite)
     curves["time_s"] = curves["step"] * seconds_per_step
-    hits = res.hits()
-    for i, (k, v) in enumerate(keys.items()):
-        hits.insert(i, k, v)
-    hits["predicted_first_step"] = predicted_steps(entry, problem, hits, res.total_steps)
-    return lanes, curves, hits, kernel
+    return curves
 
 
 def predicted_steps(entry: Entry, problem, hits: pd.DataFrame, budget: int) -> pd.array:

@@ -134,8 +134,9 @@ class Entry:
         return KEY_SEPARATOR.join((self.problem, self.variant, self.optimizer))
 
     @property
-    def kind(self) -> str:
-        """ "batch", "stochastic" or "mini-batch"."""
+    def descent(self) -> str:
+        """Which gradient descent: "batch", "stochastic" or "mini-batch" (the lanes' ``kind``
+        column: ``variant`` is the suite's own name for the entry)."""
         if self.batch_size is None:
             return "batch"
         return "stochastic" if self.batch_size == 1 else "mini-batch"
@@ -348,7 +349,7 @@ def load(name_or_path: str) -> Suite:
         SuiteError: with a one-line message naming the file, the table and the field.
 
     Example:
-        >>> [e.kind for e in load("smoke").entries][:3]
+        >>> [e.descent for e in load("smoke").entries][:3]
         ['batch', 'stochastic', 'mini-batch']
     """
     path = resolve(name_or_path)
