@@ -79,7 +79,7 @@ def no_persistent_cache():
     JAX decides once per process whether the persistent cache is in use (the first compile
     memoizes it). Turning the option off afterwards alone still reads and writes the cache,
     under keys that include the option: a cold compile of a program that an earlier run had
-    compiled cold was read back in a few ms (the perf suite's jax-scan: 0.04 s, not 0.15 s).
+    compiled cold was read back from the cache, and timed as a fraction of a real compile.
     Resetting JAX's cache state on entry and exit makes the option count again.
     """
     with _config(jax_enable_compilation_cache=False):
@@ -95,11 +95,10 @@ def frozen_heap():
     """Keep the objects alive on entry out of Python's garbage collector inside the block.
 
     A full collection walks every live object, and a process that imported JAX and pandas holds
-    about 200,000. Tracing a kernel makes enough garbage to set one off now and then: in a run
-    of the default suite's 33 cold compiles, 4 met a full collection, which took 81-114 ms of a
-    0.3-0.5 s compile. What is timed should be the kernel, not the size of the heap the harness
-    happens to hold; the kernel's own garbage is still collected as usual (``timeit`` goes
-    further and turns the collector off).
+    a great many. Tracing a kernel makes enough garbage to set one off now and then, and a
+    compile that meets one is timed with a large share of collection in it. What is timed
+    should be the kernel, not the size of the heap the harness happens to hold; the kernel's own
+    garbage is still collected as usual (``timeit`` goes further and turns the collector off).
 
     Blocks nest, and the collector is as before on the way out, exceptions included. A caller
     that froze objects itself keeps them frozen, and then the block leaves the collector alone:
@@ -150,8 +149,8 @@ def time_calls(
     """Call ``fn`` once to warm up, then time calls, each ended by block_until_ready.
 
     At least ``repeats`` calls are timed, and more (up to 200) until ``min_time`` seconds are
-    covered: the median of five 10 ms calls on a shared 2-core machine moves by 20-30%, the
-    median of twenty-five does not.
+    covered: on a shared machine the median of a few short calls moves with its slow spells, the
+    median of many does not.
 
     Returns:
         The list of wall-clock seconds per timed call, and the last output.
@@ -172,9 +171,9 @@ def time_alternating(
     """Time programs in turn: one call of each per round, each ended by block_until_ready.
 
     Slow spells of a shared machine last seconds. Programs timed one after the other can meet
-    different machines: the perf run at 5a79946 put the same minibatch kernel at 0.69x of
-    jax-scan, the run before at 1.32x. Called in turn they meet the same one, and the ratio of
-    their medians is what one run can publish. Each is called once untimed first; at least
+    different machines, and their ratio then swings from one run to the next by more than the
+    difference it measures. Called in turn they meet the same one, and the ratio of their
+    medians is what one run can publish. Each is called once untimed first; at least
     ``repeats`` rounds, and more (up to MAX_CALLS) until the first has ``min_time`` seconds.
 
     Returns:
