@@ -17,7 +17,7 @@ import pytest
 from bench import cli, envinfo, runs
 from bench.run import runner, suites
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 QUIET = dict(progress=False, log=lambda m: None)
 TWO = """
 name = "two"

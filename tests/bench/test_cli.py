@@ -11,7 +11,7 @@ from bench.errors import UserError
 from bench.report import readme as report
 from bench.run import suites
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _one_line_error(capsys, argv) -> str:

@@ -17,7 +17,7 @@ from bench.report import compare
 from bench.run import hosts
 from tests.conftest import TINY_SUITE
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 WORKER = """
 import json, sys
 import jax

@@ -27,7 +27,7 @@ from bench.report import readme as report
 from bench.run import runner, suites, timing
 from tests.reference import flat_params, gd_loop
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 LANE_COLUMNS = (
     "suite problem n d variant batch_size optimizer lr seed epochs steps dtype status "
     "steps_to_target epochs_to_target samples_to_target time_to_target_s final_loss f_star "
