@@ -1,9 +1,11 @@
 """bench.cli: user errors are one line and exit 2; bugs keep their traceback; the help text."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
+import jax
 import pytest
 
 from bench import cli, runs
@@ -246,3 +248,10 @@ def test_an_output_folder_that_is_a_file_is_one_clear_line(tmp_path, capsys, arg
     assert err.startswith(f"error: {flag} {file}") and err.count("\n") == 1, err
     assert "a file, not a folder" in err and "File exists" not in err
     assert file.read_text() == "mine"
+
+
+def test_env_command_names_the_machine(capsys):
+    assert cli.main(["env"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["backend"] == jax.default_backend() and info["device_count"] >= 1
+    assert {"jax_version", "jaxlib_version", "optax_version", "host", "git_sha"} <= set(info)
