@@ -1,6 +1,6 @@
 """Command line: ``python -m bench COMMAND`` (installed as ``gdjax-bench COMMAND``).
 
-A user error (``bench.errors.UserError``, ``bench.suites.SuiteError``, a file the system cannot
+A user error (``bench.errors.UserError``, ``bench.run.suites.SuiteError``, a file the system cannot
 open) prints one line on stderr and exits with status 2. Anything else is a bug and keeps its
 traceback.
 """

@@ -4,7 +4,7 @@ Each baseline runs the same problem, rows, permutations and learning rates as th
 stands beside, and its own independent implementation of the update:
 
 - ``numpy``, ``torch`` and ``jax-loop``: the loops people write today, one configuration at a
-  time (:mod:`bench.loops`; torch is skipped, with a note, when it is not installed);
+  time (:mod:`bench.perf.loops`; torch is skipped, with a note, when it is not installed);
 - ``single``: gdjax itself, one lane per compiled call (what a sweep saves over separate runs);
 - ``jax-scan``: the bare program of about 25 lines, ``jit(vmap(scan))`` over rows drawn ahead,
   with no monitoring, no status and no early stop: the floor gdjax's kernel is measured

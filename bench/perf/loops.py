@@ -1,5 +1,5 @@
 """The loops people write today, one configuration (one learning rate, one seed) at a time:
-the baselines gdjax's sweeps are timed beside (:mod:`bench.baselines` times and attaches them).
+the baselines gdjax's sweeps are timed beside (:mod:`bench.perf.baselines` times and attaches them).
 
 - ``numpy``: the textbook loop with hand-written gradients;
 - ``torch``: ``torch.optim.SGD`` with autograd (needs the ``torch`` extra);

@@ -6,7 +6,7 @@ device count, each in a fresh process (on a CPU the devices are made with
 or TPU host the first K real devices are used). It checks that every device count gives the same
 losses as one device and saves ``scaling.csv`` in a run folder of its own.
 
-Several processes (``bench.hosts``): every process runs the same command, and each device count
+Several processes (``bench.run.hosts``): every process runs the same command, and each device count
 K is then K devices per process, the lanes sharded over all of them; the table lists the total.
 Each device count's workers join on a port of their own (PORT, PORT+1, ...), so the workers of
 one count never meet the coordinator of the last. Only the process whose workers are process 0
@@ -38,7 +38,7 @@ def worker(suite_name: str, devices: int, repeats: int, only: str | None) -> lis
         suite_name: suite name or path.
         devices: devices to use; with several processes, per process.
         repeats: timed calls per kernel (0: the suite's own).
-        only: run only the entries this pattern names (whole fields: ``bench.suites.select``).
+        only: run only the entries this pattern names (whole fields: ``bench.run.suites.select``).
 
     Returns:
         One dict per entry: its keys, the total ``devices``, the times and the final losses.
@@ -117,9 +117,9 @@ def run(
         device_counts: devices per worker (per process, with several).
         out: folder of run folders.
         repeats: timed calls per kernel (None: the suite's own).
-        only: run only the entries this pattern names (whole fields: ``bench.suites.select``).
+        only: run only the entries this pattern names (whole fields: ``bench.run.suites.select``).
         log: where one-line messages go.
-        processes: ``bench.hosts.settings(...)``: how the workers join (None: they do not,
+        processes: ``bench.run.hosts.settings(...)``: how the workers join (None: they do not,
             ``{}``: they detect the cluster).
 
     Returns:

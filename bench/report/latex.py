@@ -26,7 +26,7 @@ def ladder_frame(lad: pd.DataFrame) -> pd.DataFrame:
     """One problem's ladder as a frame of README cells: a row per variant.
 
     Args:
-        lad: ``bench.ladder.ladder`` rows of one problem.
+        lad: ``bench.report.ladder.ladder`` rows of one problem.
 
     Returns:
         Columns: variant, schedule, best lr, then ``samples <t>`` and ``seconds <t>`` per target

@@ -11,9 +11,9 @@ several):
 - ``<problem>-lr.png``: samples to a target against the learning rate (runs with target
   ladders; early stopping cannot flatten it), else final f - f* against the rate; 2/L marked.
 
-Per run with ladders, ``profile.png``: the performance profiles of ``bench.profiles``. Legends
-sit outside the axes, and f - f* <= 0 (float rounding at the optimum) is drawn at a floor that
-the legend names.
+Per run with ladders, ``profile.png``: the performance profiles of ``bench.report.profiles``.
+Legends sit outside the axes, and f - f* <= 0 (float rounding at the optimum) is drawn at a floor
+that the legend names.
 """
 
 from __future__ import annotations
@@ -319,7 +319,7 @@ def plot_profile(lad: pd.DataFrame, path: Path, where: str) -> Path | None:
     """Two panels, samples and seconds: each variant's profile as a step function of tau.
 
     Args:
-        lad: ``bench.ladder.ladder`` rows of every problem of a run.
+        lad: ``bench.report.ladder.ladder`` rows of every problem of a run.
         path: the PNG to write (atomically).
         where: "<suite> on <device>" for the title.
 

@@ -3,10 +3,10 @@
 For each problem p and variant v, the ratio ``r(p, v) = cost(p, v) / min_v' cost(p, v')``, where
 the cost is the median samples (or seconds) to the problem's **tightest reached target**: the
 tightest target of the ladder that at least one variant hit on every seed at its best learning
-rate (``bench.ladder``). A variant that did not reach it, or did not run on the problem, has ratio
-infinity. The profile of v is ``rho_v(tau) = |{p : r(p, v) <= tau}| / |P|``: the fraction of
-problems it solves within a factor tau of the best variant. ``rho_v(1)`` is how often v wins;
-the height at large tau is how often it gets there at all.
+rate (``bench.report.ladder``). A variant that did not reach it, or did not run on the problem, has
+ratio infinity. The profile of v is ``rho_v(tau) = |{p : r(p, v) <= tau}| / |P|``: the fraction of
+problems it solves within a factor tau of the best variant. ``rho_v(1)`` is how often v wins; the
+height at large tau is how often it gets there at all.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ def ratios(lad: pd.DataFrame, on: str) -> pd.DataFrame:
     """Each variant's cost relative to the best, per problem, at the tightest reached target.
 
     Args:
-        lad: ``bench.ladder.ladder`` rows of one or more problems.
+        lad: ``bench.report.ladder.ladder`` rows of one or more problems.
         on: "samples" or "seconds" (first-hit medians).
 
     Returns:

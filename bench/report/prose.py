@@ -1,7 +1,7 @@
 """The fixed prose of ``results/README.md``: how to read the tables, how to add a machine.
 
-Kept apart from ``bench.report`` (which assembles the README from runs) because it is text, not
-logic; the words it uses are defined in the project README ("Words") and ``gdjax/metrics.py``.
+Kept apart from ``bench.report.readme`` (which assembles the README from runs) because it is text,
+not logic; the words it uses are defined in the project README ("Words") and ``gdjax/metrics.py``.
 """
 
 from __future__ import annotations

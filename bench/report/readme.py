@@ -1,11 +1,11 @@
 """Write ``results/README.md`` from saved run folders (``python -m bench report``).
 
 Everything in the README comes from the run files, read through ``bench.runs``; nothing is typed
-by hand. For each machine (suite, backend, device kind, host) only the newest complete run is
-used. The text is deterministic: the same runs give the same bytes. The plots are drawn by
-``bench.plots`` (profiles by ``bench.profiles``), the ladder tables made by ``bench.ladder``,
-their LaTeX copies under ``tables/`` by ``bench.latex``, and ``results/perf.md`` by
-``bench.perf_report``.
+by hand. For each machine (suite, backend, device kind, host) only the newest complete run is used.
+The text is deterministic: the same runs give the same bytes. The plots are drawn by
+``bench.report.plots`` (profiles by ``bench.report.profiles``), the ladder tables made by
+``bench.report.ladder``, their LaTeX copies under ``tables/`` by ``bench.report.latex``, and
+``results/perf.md`` by ``bench.report.perf_report``.
 
 Every file is written atomically, and ``write`` deletes only plots and LaTeX tables that an
 earlier report wrote for the suites it is rewriting (``plots/manifest.json`` lists them):
@@ -364,7 +364,8 @@ def write(
 
 def draw_plots(found: list[Run], results_dir: Path, smooth: float | None) -> list[Path]:
     """Draw every problem's plots and each run's profiles (filling ``run.plots``), write the
-    LaTeX tables (``bench.latex``), and drop the files of an earlier report that are stale."""
+    LaTeX tables (``bench.report.latex``), and drop the files of an earlier report that are
+    stale."""
     drawn: dict[str, list[Path]] = {}
     for run in found:
         out_dir = plots.plot_dir(results_dir, run, found)

@@ -163,18 +163,18 @@ def run_suite(
     """Run every entry of a suite, saving each as it finishes.
 
     Args:
-        suite: from ``bench.suites.load``.
+        suite: from ``bench.run.suites.load``.
         out: folder that holds run folders.
         repeats: timed repeats per kernel (default: the suite's setting).
         resume: True to continue the newest unfinished run of this suite and machine, or the
             path of a run folder to continue; False always makes a new folder.
         progress: show a progress bar over entries.
-        only: run only the entries this pattern names (whole fields: ``bench.suites.select``).
+        only: run only the entries this pattern names (whole fields: ``bench.run.suites.select``).
         extra: ``extra(entry, problem, kernel, lanes) -> lanes`` adds columns (baselines).
         log: where one-line messages go.
 
     Returns:
-        The run folder; None on a process other than 0 of several (``bench.hosts``), which
+        The run folder; None on a process other than 0 of several (``bench.run.hosts``), which
         runs the same kernels and writes nothing.
 
     Raises:

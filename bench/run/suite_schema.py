@@ -2,7 +2,7 @@
 
 Each field is a :class:`Field`: ``doc`` says in TOML words what the value must be (the error
 message reads ``FIELD must be DOC, got V``), ``check`` decides, through ``gdjax.checks``, so the
-rules are written once and shared with the library API. :mod:`bench.suites` walks a document
+rules are written once and shared with the library API. :mod:`bench.run.suites` walks a document
 through these tables; ``bench/README.md`` documents the same fields for people. Beside the
 sources' fields, :func:`problem_builder` turns a checked problem table into its Problem.
 

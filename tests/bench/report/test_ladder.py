@@ -1,4 +1,4 @@
-"""bench.ladder, bench.profiles and bench.latex on hand-made hits with known answers."""
+"""bench.report: ladder, profiles and latex on hand-made hits with known answers."""
 
 import numpy as np
 import pandas as pd

@@ -1,4 +1,4 @@
-"""bench.plots and what report does to results/: one file per plot kind, nothing foreign deleted."""
+"""bench.report.plots and what the report does to results/: one file per plot, nothing else."""
 
 import json
 import shutil

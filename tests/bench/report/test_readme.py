@@ -1,4 +1,4 @@
-"""bench.report (results/README.md and plots) and bench.compare, on a tiny suite run once."""
+"""bench.report: readme (results/README.md and plots) and compare, on a tiny suite run once."""
 
 import json
 import shutil

@@ -1,4 +1,4 @@
-"""bench.suites: the schema, its error messages, Suite.validate and the new run settings."""
+"""bench.run.suites: the schema, its error messages, Suite.validate and the new run settings."""
 
 from __future__ import annotations
 
