@@ -1,6 +1,6 @@
 """Command line: ``python -m bench COMMAND`` (installed as ``gdjax-bench COMMAND``).
 
-A user error (``bench.errors.UserError``, ``bench.suites.SuiteError``, a file the system cannot
+A user error (``bench.errors.UserError``, ``bench.run.suites.SuiteError``, a file the system cannot
 open) prints one line on stderr and exits with status 2. Anything else is a bug and keeps its
 traceback.
 """
@@ -13,8 +13,8 @@ import json
 import sys
 from pathlib import Path
 
-from bench import hosts
 from bench.errors import UserError
+from bench.run import hosts
 
 #: Where a user's runs and reports go unless told otherwise (relative to the working folder;
 #: the repository's .gitignore ignores it): runs under ``bench-out/runs``, the report beside them.
@@ -162,14 +162,21 @@ def cmd_run(args) -> int:
         destination(resume, False, DEFAULT_OUT, "runs", "--resume")  # a published run: --publish
     hosts.join(args)  # before anything asks JAX for its devices; a bad flag is a user error
     import gdjax
-    from bench import baselines, runner, suites, timing
+    from bench.perf import baselines
+    from bench.report import ladder
 
     # x64 and the compile cache for this command only (scoped, restored when the run ends)
+    from bench.run import runner, suites, timing
+
     x64 = gdjax.x64(True) if args.x64 else contextlib.nullcontext()
     cache = contextlib.nullcontext() if args.no_cache else timing.compilation_cache(args.cache_dir)
     with x64, cache:
         suite = suites.load(args.suite)
         suite.validate()  # every problem's data and sizes, before the run folder exists
+        if hosts.is_lead() and (
+            line := baselines.missing_torch_line(suites.select(suite, args.only))
+        ):
+            print(line)
         runner.run_suite(
             suite,
             out,
@@ -178,12 +185,13 @@ def cmd_run(args) -> int:
             progress=not args.no_progress,
             only=args.only,
             extra=baselines.attach,
+            describe=ladder.entry_line,  # the report's line: its best lr and (k/n) marks
         )
     return 0
 
 
 def cmd_report(args) -> int:
-    from bench import report
+    from bench.report import readme as report
 
     results = destination(args.results, args.publish, SCRATCH, "", "--results")
     runs_dir = args.runs
@@ -205,7 +213,7 @@ def cmd_report(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from bench import compare
+    from bench.report import compare
 
     print(compare.render(compare.load(args.paths)))
     return 0
@@ -225,7 +233,7 @@ def cmd_env(args) -> int:
 
 def cmd_list(args) -> int:
     del args
-    from bench import suites
+    from bench.run import suites
 
     for name in suites.available():
         s = suites.load(name)
@@ -237,7 +245,7 @@ def cmd_list(args) -> int:
 
 
 def cmd_scaling(args) -> int:
-    from bench import scaling
+    from bench.perf import scaling
 
     processes = hosts.settings(
         coordinator=args.coordinator, num_processes=args.num_processes, process_id=args.process_id
@@ -248,7 +256,7 @@ def cmd_scaling(args) -> int:
 
 
 def cmd_scaling_worker(args) -> int:
-    from bench import scaling
+    from bench.perf import scaling
 
     hosts.join(args)
     import jax
@@ -259,7 +267,8 @@ def cmd_scaling_worker(args) -> int:
 
 
 def cmd_roofline(args) -> int:
-    from bench import roofline, runs
+    from bench import runs
+    from bench.run import roofline
 
     r = roofline.measure()
     print(json.dumps(r, indent=2))
@@ -393,7 +402,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
             ``gdjax-bench`` for the console script; ``python -m bench`` passes its own).
     """
     args = parser(prog).parse_args(argv)
-    from bench.suites import SuiteError
+    from bench.run.suites import SuiteError
 
     try:
         return args.func(args)

@@ -1,6 +1,6 @@
 """The harness's user errors: what the person at the command line can fix.
 
-The CLI turns these (and ``bench.suites.SuiteError``) into one line on stderr and exit status 2.
+The CLI turns these (and ``bench.run.suites.SuiteError``) into one line on stderr and exit status 2.
 Every other exception is a bug and keeps its traceback.
 """
 

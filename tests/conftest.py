@@ -39,7 +39,7 @@ def tiny_run(tmp_path_factory):
 
     Tests read or copy it; none may change it.
     """
-    from bench import runner, suites
+    from bench.run import runner, suites
 
     root = tmp_path_factory.mktemp("tiny")
     (root / "tiny.toml").write_text(TINY_SUITE)

@@ -156,7 +156,7 @@ def test_a_gap_finer_than_the_optimum_rounds_is_refused(rotated):
 def test_the_default_suites_levels_are_resolvable():
     # every problem of the shipped default suite at its tol and targets, with its monitor as
     # the kernel runs it (least squares in both bases)
-    from bench import suites
+    from bench.run import suites
 
     s = suites.load("default")
     args = s.entries[0].sweep_args()

@@ -401,7 +401,7 @@ def test_theory_of_a_flat_loss_says_so(fn):
 def test_report_theory_line_of_a_flat_loss():
     import pandas as pd
 
-    from bench import ladder
+    from bench.report import ladder
 
     lanes = pd.DataFrame({"L": [0.0], "mu": [0.0], "lr": [0.1]})
     assert ladder.theory_lines(lanes) == [

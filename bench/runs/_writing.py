@@ -37,13 +37,14 @@ from bench.runs._files import (
 
 
 def slug(text: str) -> str:
-    """File-name-safe form of a device kind.
+    """File-name-safe form of a name (a problem, a suite, a device kind): the one rule for every
+    file and folder name the harness derives from a name.
 
     Examples:
-        >>> slug("NVIDIA H100 80GB HBM3")
-        'nvidia-h100-80gb-hbm3'
+        >>> slug("a b/c"), slug("breast_cancer"), slug("NVIDIA H100 80GB HBM3")
+        ('a-b-c', 'breast_cancer', 'NVIDIA-H100-80GB-HBM3')
     """
-    return re.sub(r"[^A-Za-z0-9.]+", "-", text).strip("-").lower()
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", str(text)).strip("-") or "x"
 
 
 def check_name(name: str) -> str:
@@ -69,7 +70,7 @@ def check_name(name: str) -> str:
 
 def run_prefix(suite: str, env: dict) -> str:
     """Leading part of a run folder name: suite, backend and device."""
-    return f"{check_name(suite)}__{env['backend']}-{slug(env['device_kind'])}"
+    return f"{check_name(suite)}__{env['backend']}-{slug(env['device_kind']).lower()}"
 
 
 def utc_stamp() -> str:

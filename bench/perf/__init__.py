@@ -1,0 +1,1 @@
+"""Speed apart: independent baselines, the loops they run, and device scaling."""

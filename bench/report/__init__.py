@@ -1,0 +1,1 @@
+"""Stage two: run folders become tables, plots and READMEs (readme, perf report, compare, ...)."""

@@ -1,0 +1,426 @@
+"""Write ``results/README.md`` from saved run folders (``python -m bench report``).
+
+Everything in the README comes from the run files, read through ``bench.runs``; nothing is typed
+by hand. For each machine (suite, backend, device kind, host) only the newest complete run is used.
+The text is deterministic: the same runs give the same bytes. The plots are drawn by
+``bench.report.plots`` (profiles by ``bench.report.profiles``), the ladder tables made by
+``bench.report.ladder``, their LaTeX copies under ``tables/`` by ``bench.report.latex``, and
+``results/perf.md`` by ``bench.report.perf_report``.
+
+Every file is written atomically, and ``write`` deletes only plots and LaTeX tables that an
+earlier report wrote for the suites it is rewriting (``plots/manifest.json`` lists them):
+reporting a scratch folder of runs into ``results/`` leaves the other suites' files alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from bench import entries, runs
+from bench.errors import UserError
+from bench.report import ladder, latex, perf_report, plots, profiles
+from bench.report.prose import READING, how_to
+from bench.report.tables import md_table, plural, short
+from bench.runs import Run
+
+TITLE = "# gdjax results"
+MANIFEST = "manifest.json"  # under plots/: suite -> the plot and .tex files report wrote for it
+
+
+def perf_columns(lanes: pd.DataFrame) -> list[str]:
+    """The steady-state speed ratios the baselines added (``speedup_numpy``, ...), if any."""
+    return [
+        c
+        for c in lanes.columns
+        if c.startswith("speedup_")
+        and not c.endswith("_with_compile")
+        and pd.to_numeric(lanes[c], errors="coerce").notna().any()
+    ]
+
+
+# ---------------------------------------------------------------------------------- README
+
+
+def _machine_lines(run: Run) -> list[str]:
+    e, m = run.env, run.meta
+    cores = e.get("cpu_count")
+    cpu = f"CPU {e.get('cpu', '?')}" + (f" ({cores} cores)" if cores else "")
+    x64 = "on" if e.get("x64") else "off"
+    wall = m.get("wall_s")
+    lines = [
+        f"- Machine: {cpu}, host `{e.get('host', '?')}`, backend {e.get('backend', '?')}, "
+        f"{plural(int(e.get('device_count', 1)), 'device')} "
+        f"of kind `{e.get('device_kind', '?')}`.",
+        f"- Software: jax {e.get('jax_version', '?')}, jaxlib {e.get('jaxlib_version', '?')}, "
+        f"optax {e.get('optax_version', '?')}, Python {e.get('python', '?')}, x64 {x64}, "
+        f"git `{e.get('git_sha', '?')}`.",
+        f"- Run: `{run.name}`, started {m.get('started', '?')}, finished {m.get('finished', '?')}, "
+        f"wall time {short(wall)} s.",
+    ]
+    if m.get("description"):
+        lines.append(f"- Suite: {m['description']}")
+    return lines
+
+
+def _problem_line(g: pd.DataFrame) -> str:
+    """dtype, tol, seeds and each variant's budget, from the lanes of one problem."""
+    dtypes = ", ".join(dict.fromkeys(g["dtype"].astype(str)))
+    tols = ", ".join(short(t) for t in dict.fromkeys(g["tol"]))
+    seeds = g["seed"].nunique()
+    budgets = []
+    for (variant, opt), e in g.groupby(["variant", "optimizer"], sort=False):
+        lrs = e["lr"].nunique()
+        budgets.append(
+            f"{variant}/{opt} {plural(int(e['epochs'].iloc[0]), 'epoch')} "
+            f"({plural(int(e['steps'].iloc[0]), 'step')}, {lrs} lrs)"
+        )
+    return (
+        f"dtype {dtypes}; tol {tols} (relative); {plural(seeds, 'seed')}; "
+        f"budget: {'; '.join(budgets)}."
+    )
+
+
+def _edge(lanes: pd.DataFrame, b) -> bool:
+    """Whether the best lr of an entry is the smallest or largest of its grid (extend the grid)."""
+    e = lanes[
+        (lanes["variant"].astype(str) == str(b.variant))
+        & (lanes["batch_size"] == b.batch_size)
+        & (lanes["optimizer"].astype(str) == str(b.optimizer))
+    ]
+    lrs = e["lr"].astype(float)
+    return lrs.nunique() > 1 and b.lr in (lrs.min(), lrs.max())
+
+
+def _convergence_table(best: pd.DataFrame, lanes: pd.DataFrame) -> str:
+    header = [
+        "variant",
+        "batch",
+        "optimizer",
+        "best lr",
+        "steps",
+        "epochs",
+        "samples",
+        "seconds to target",
+        "final subopt",
+        "converged",
+        "diverged",
+        "max_steps",
+        "compile s",
+        "run s",
+    ]
+    rows = []
+    for b in best.itertuples(index=False):
+        ok = bool(b.all_converged)
+        lr = short(b.lr) + (" (grid edge)" if ok and _edge(lanes, b) else "")
+        lr += "" if ok else " (none converged)"
+        rows.append(
+            [
+                str(b.variant),
+                str(b.batch_size),
+                str(b.optimizer),
+                lr,
+                entries.count_text(b.steps_to_target) if ok else "-",
+                short(b.epochs_to_target) if ok else "-",
+                entries.count_text(b.samples_to_target) if ok else "-",
+                short(b.time_to_target_s) if ok else "-",
+                short(b.final_subopt),
+                str(b.converged),
+                str(b.diverged),
+                str(b.max_steps),
+                short(b.compile_s) + (" (cached)" if _cache_hit(lanes, b) else ""),
+                short(b.run_s),
+            ]
+        )
+    return md_table(header, rows, right=set(range(3, len(header))) | {1})
+
+
+def _status_table(best: pd.DataFrame, lanes: pd.DataFrame) -> str:
+    """Lane counts by status (at tol, over the whole grid) and the kernel's times, per row."""
+    header = ["variant", "batch", "optimizer", "converged", "diverged", "max_steps"]
+    header += ["compile s", "run s"]
+    rows = [
+        [
+            str(b.variant),
+            str(b.batch_size),
+            str(b.optimizer),
+            str(b.converged),
+            str(b.diverged),
+            str(b.max_steps),
+            short(b.compile_s) + (" (cached)" if _cache_hit(lanes, b) else ""),
+            short(b.run_s),
+        ]
+        for b in best.itertuples(index=False)
+    ]
+    return md_table(header, rows, right=set(range(3, len(header))) | {1})
+
+
+def _ladder_tables(hits: pd.DataFrame, lanes: pd.DataFrame, best: pd.DataFrame) -> list[str]:
+    """A problem's theory line, samples and seconds to each target, the batch-GD prediction,
+    and the status counts."""
+    lad = ladder.ladder(hits)
+    out = [*ladder.theory_lines(lanes), ""] if ladder.theory_lines(lanes) else []
+    out += [
+        "Samples to each target, first-hit / stay-below:",
+        "",
+        ladder.ladder_table(lad, "samples"),
+        "",
+        "Seconds to each target, first-hit / stay-below:",
+        "",
+        ladder.ladder_table(lad, "seconds"),
+        "",
+    ]
+    predicted = ladder.predicted_table(hits, lad)
+    if predicted:
+        out += ["Batch GD steps predicted from the spectrum beside the measured ones:", ""]
+        out += [predicted, ""]
+    out += ["Lanes by status at tol, over the whole grid:", "", _status_table(best, lanes), ""]
+    return out
+
+
+def _cache_hit(lanes: pd.DataFrame, b) -> bool:
+    """Whether JAX's persistent compilation cache served this row's kernel."""
+    if "compile_cache_hit" not in lanes.columns:
+        return False
+    rows = lanes[(lanes["variant"] == b.variant) & (lanes["optimizer"] == b.optimizer)]
+    return bool(rows["compile_cache_hit"].astype(bool).any())
+
+
+def _perf_table(lanes: pd.DataFrame, cols: list[str]) -> str:
+    header = ["problem", "variant", "batch", "optimizer", "lanes", "run_s", *cols]
+    rows = []
+    # the lanes of one run: one suite, so its entries are told apart by the rest of the key
+    for key, g in lanes.groupby(entries.ENTRY[1:], sort=False):
+        med = [short(pd.to_numeric(g[c], errors="coerce").median()) for c in ["run_s", *cols]]
+        rows.append([*(str(k) for k in key), str(int(g["lanes"].iloc[0])), *med])
+    return md_table(header, rows, right=set(range(4, len(header))) | {2})
+
+
+def render_readme(found: list[Run], *, smooth: float | None = None) -> str:
+    """The text of ``results/README.md`` for these runs (deterministic).
+
+    Plots are embedded where ``run.plots`` lists them; ``smooth`` (the EWMA weight the curves were
+    drawn with, if any) is stated under "Reading the tables".
+    """
+    out = _intro(found, smooth)
+    for r in found:
+        out += _run_section(r)
+    out.append(how_to(found))
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _intro(found: list[Run], smooth: float | None) -> list[str]:
+    out = [
+        TITLE,
+        "",
+        "Generated by `python -m bench report` from the run folders listed below. Do not edit by "
+        "hand: rerun the command.",
+        "",
+    ]
+    out += [f"- {r.heading}: `{r.name}`" for r in found]
+    out += ["", READING.rstrip("\n")]
+    if smooth is not None:
+        out.append(
+            "- The curves of stochastic and mini-batch lanes are smoothed with an exponentially "
+            f"weighted moving average (weight {short(smooth)} on the newest value) before the "
+            "median."
+        )
+    out.append("")
+    return out
+
+
+def _run_section(r: Run) -> list[str]:
+    """One run: its machine, a table (and plots) per problem, its speed table if any."""
+    out = [f"## {r.heading}", "", *_machine_lines(r), ""]
+    lanes = r.lanes
+    best = entries.best(lanes)
+    hits = r.hits()
+    for problem in entries.problems(lanes):
+        g = lanes[lanes["problem"].astype(str) == problem]
+        b = best[best["problem"].astype(str) == problem]
+        n, d = int(g["n"].iloc[0]), int(g["d"].iloc[0])
+        out += [f"### {problem} ({n} x {d})", "", _problem_line(g), ""]
+        h = hits[hits["problem"].astype(str) == problem] if hits is not None else None
+        if h is not None and len(h):
+            out += _ladder_tables(h, g, b)
+        else:  # a run made before target ladders: the steps to tol only
+            out += [_convergence_table(b, g), ""]
+        embedded = r.plots.get(problem, [])
+        if embedded:
+            alt = dict(zip(plots.PLOTS, plots.PLOT_ALT, strict=True))
+            plot = {p: Path(p).stem.rsplit("-", 1)[-1] for p in embedded}
+            out.append(" ".join(f"![{problem}: {alt.get(plot[p], 'plot')}]({p})" for p in embedded))
+            out.append("")
+    if hits is not None:
+        out += _summary(r, hits)
+    cols = perf_columns(lanes)
+    if cols:
+        out += [
+            f"### Speed ({r.meta.get('suite')})",
+            "",
+            "How many times faster the whole sweep ran than each baseline doing the same "
+            "lanes one at a time, measured in this run; compile-inclusive ratios, the "
+            "targets and the roofline are in [perf.md](perf.md).",
+            "",
+            _perf_table(lanes, cols),
+            "",
+        ]
+    return out
+
+
+def _summary(r: Run, hits: pd.DataFrame) -> list[str]:
+    """Which variant wins each target of each problem, and the performance profile."""
+    lad = ladder.ladder(hits)
+    table = ladder.winners_table(lad)
+    if table is None:
+        return []
+    out = [
+        f"### Summary across problems ({r.meta.get('suite')})",
+        "",
+        "The variant with the fewest samples / the fewest seconds to each target (first-hit, "
+        'median over seeds at each row\'s best lr; "-": no variant got there on every seed):',
+        "",
+        table,
+        "",
+        f"Wins per (problem, target): on samples {ladder.win_counts(lad, 'samples')}; "
+        f"on seconds {ladder.win_counts(lad, 'seconds')}.",
+        "",
+    ]
+    for p in r.plots.get(plots.RUN_PLOTS, []):
+        reached = profiles.ratios(lad, "samples")["target"]
+        listed = ", ".join(f"{k} {short(t)}" for k, t in reached.items())
+        out += [
+            f"![{r.meta.get('suite')}: performance profiles]({p})",
+            "",
+            f"Performance profiles at the tightest target reached per problem: {listed}.",
+            "",
+        ]
+    return out
+
+
+# ---------------------------------------------------------------------------------- entry point
+
+
+def readme_text(runs_dir: Path, results_dir: Path, *, smooth: float | None = None) -> str:
+    """The README that ``write`` would produce from ``runs_dir``, using the plots already in
+    ``results_dir`` (nothing is drawn or written: this is how a test checks the committed one)."""
+    found = runs.discover(Path(runs_dir))
+    results_dir = Path(results_dir)
+    for run in found:
+        out_dir = plots.plot_dir(results_dir, run, found)
+        for problem in entries.problems(run.lanes):
+            files = [out_dir / f for f in plots.plot_names(problem) if (out_dir / f).is_file()]
+            run.plots[problem] = _relative(files, results_dir)
+        profile = out_dir / plots.PROFILE
+        if run.hits() is not None and profile.is_file():
+            run.plots[plots.RUN_PLOTS] = _relative([profile], results_dir)
+    return render_readme(found, smooth=smooth)
+
+
+def write(
+    runs_dir: Path, results_dir: Path, *, smooth: float | None = None, plots: bool = True
+) -> list[Path]:
+    """Write ``results_dir/README.md``, ``perf.md`` (with a perf run), the plots and the LaTeX
+    tables.
+
+    Args:
+        runs_dir: a run folder, or a folder of run folders.
+        results_dir: where README.md, perf.md and plots/ go.
+        smooth: EWMA weight in (0, 1] applied to each stochastic or mini-batch lane's curve
+            before the median (for noisy SGD curves; batch GD curves are drawn as they are, an
+            EWMA would only make them lag); None draws the raw curves. Tables are never smoothed.
+        plots: False writes README.md and perf.md only, and leaves plots/ and tables/ alone.
+
+    Returns:
+        The files written. Plots and tables that an earlier report wrote for the suites drawn now
+        and that this one did not rewrite are removed; no other file is.
+
+    Raises:
+        UserError: ``smooth`` out of range.
+        NoRunError: no complete run under ``runs_dir``.
+        RunFolderError: a run folder that cannot be read.
+    """
+    if smooth is not None and not 0 < smooth <= 1:
+        raise UserError(f"--smooth must be in (0, 1], got {smooth}")
+    found = runs.discover(Path(runs_dir))
+    results_dir = Path(results_dir)
+    results_dir.mkdir(parents=True, exist_ok=True)
+    drawn = draw_plots(found, results_dir, smooth) if plots else []
+    readme = results_dir / "README.md"
+    if plots:
+        runs.write_text(readme, render_readme(found, smooth=smooth))
+    else:  # tables only: keep embedding the plots already there
+        runs.write_text(readme, readme_text(runs_dir, results_dir))
+    written = [readme]
+    perf = perf_report.render(Path(runs_dir))
+    if perf is not None:
+        runs.write_text(results_dir / "perf.md", perf)
+        written.append(results_dir / "perf.md")
+    return written + drawn
+
+
+def draw_plots(found: list[Run], results_dir: Path, smooth: float | None) -> list[Path]:
+    """Draw every problem's plots and each run's profiles (filling ``run.plots``), write the
+    LaTeX tables (``bench.report.latex``), and drop the files of an earlier report that are
+    stale."""
+    drawn: dict[str, list[Path]] = {}
+    for run in found:
+        out_dir = plots.plot_dir(results_dir, run, found)
+        for problem in entries.problems(run.lanes):
+            files = plots.plot_problem(run, problem, out_dir, smooth)
+            drawn.setdefault(str(run.meta.get("suite")), []).extend(files)
+            run.plots[problem] = _relative(files, results_dir)
+        files = plots.plot_run(run, out_dir)
+        run.plots[plots.RUN_PLOTS] = _relative(files, results_dir)
+        # LaTeX tables go under tables/ in the plots' layout, listed in the same manifest
+        tex_dir = results_dir / "tables" / out_dir.relative_to(results_dir / "plots")
+        files += latex.write_tables(run, tex_dir)
+        drawn.setdefault(str(run.meta.get("suite")), []).extend(files)
+    _forget_stale_plots(results_dir, {k: _relative(v, results_dir) for k, v in drawn.items()})
+    return [f for files in drawn.values() for f in files]
+
+
+def _forget_stale_plots(results_dir: Path, drawn: dict[str, list[str]]) -> None:
+    """Delete the plots and tables the manifest says an earlier report wrote for these suites
+    and that were not written now; record what was written. Files of other suites, and files
+    no report wrote, stay."""
+    path = results_dir / "plots" / MANIFEST
+    manifest = _read_manifest(path)
+    for suite, files in drawn.items():
+        for stale in sorted(set(manifest.get(suite, [])) - set(files)):
+            if _ours(results_dir, stale):
+                (results_dir / stale).unlink(missing_ok=True)
+        manifest[suite] = files
+    runs.write_json(path, dict(sorted(manifest.items())))
+
+
+def _read_manifest(path: Path) -> dict[str, list[str]]:
+    """The manifest's suites and files; what cannot be read (a truncated or hand-edited file)
+    is left out: its files are then kept, never deleted on a guess, and the manifest rewritten."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # missing, unreadable, not UTF-8, not JSON
+        return {}
+    if not isinstance(raw, dict):
+        return {}
+    return {
+        str(suite): [f for f in files if isinstance(f, str)]
+        for suite, files in raw.items()
+        if isinstance(files, list)
+    }
+
+
+def _ours(results_dir: Path, listed: str) -> bool:
+    """Whether a manifest entry names a plot or table file under results/plots or
+    results/tables: no other file is deleted, whatever the manifest says."""
+    target = (results_dir / listed).resolve()
+    roots = [(results_dir / d).resolve() for d in ("plots", "tables")]
+    suffix_ok = target.suffix in (".png", ".tex")
+    return suffix_ok and any(target.is_relative_to(r) and target != r for r in roots)
+
+
+def _relative(files: list[Path], results_dir: Path) -> list[str]:
+    return [Path(os.path.relpath(f, results_dir)).as_posix() for f in files]

@@ -1,0 +1,432 @@
+"""The suite file's schema: every field of every table, what it must be, and who decides.
+
+Each field is a :class:`Field`: ``doc`` says in TOML words what the value must be (the error
+message reads ``FIELD must be DOC, got V``), ``check`` decides, through ``gdjax.checks``, so the
+rules are written once and shared with the library API. :mod:`bench.run.suites` walks a document
+through these tables; ``bench/README.md`` documents the same fields for people. Beside the
+sources' fields, :func:`problem_builder` turns a checked problem table into its Problem.
+
+Example:
+    >>> RUN_FIELDS["tol"].check(1e-3)
+    0.001
+    >>> sorted(SOURCES["quadratic"])
+    ['a', 'b', 'c']
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import gdjax
+from bench import entries
+from gdjax import checks
+from gdjax.problems import Problem
+
+# implemented in bench.perf.baselines
+BASELINES = (*entries.LANE_BASELINES, *entries.SWEEP_BASELINES)
+#: Longest learning-rate grid a geomspace may ask for: the grid is built when the file loads,
+#: and a typo of 10**9 must not allocate gigabytes before anything else is checked.
+MAX_GRID = 100_000
+#: Longest name: names become file and folder names.
+MAX_NAME = 100
+
+_LABEL = re.compile(r"[A-Za-z0-9._-]+")
+_LABEL_DOC = (
+    "letters, digits, '.', '_' or '-' (a label: no '/', '..' or '__', no leading '.', "
+    "no leading or trailing '_')"
+)
+#: What joins a problem, a variant and an optimizer into an entry key (``Entry.key``): no label
+#: holds it, so two entries never share a key.
+KEY_SEPARATOR = "__"
+
+
+#: Marks a field that has no default: it must be given.
+REQUIRED = object()
+
+
+@dataclasses.dataclass(frozen=True)
+class Field:
+    """One field of a suite table.
+
+    Attributes:
+        doc: what the value must be, in TOML words; the error says ``FIELD must be DOC, got V``.
+        check: takes the TOML value, returns it normalised; raises TypeError or ValueError
+            (a ``gdjax.checks`` call: the rules are written once, there).
+        default: the value when absent; ``REQUIRED`` when it must be given.
+        own_message: use the check's own message (it names the field and lists the choices,
+            say ``unknown optimizer 'lbfgs'; choose from ...``) instead of ``doc``.
+    """
+
+    doc: str
+    check: Callable[[Any], Any]
+    default: Any = REQUIRED
+    own_message: bool = False
+
+
+def label(v, arg: str = "name") -> str:
+    """A name that becomes part of file names: letters, digits, '.', '_', '-'; no '..', no
+    leading '.', no '__' (:data:`KEY_SEPARATOR`) and no '_' at either end (so the keys
+    ``problem__variant__optimizer`` split one way only: unique by construction), at most
+    :data:`MAX_NAME` characters.
+
+    Raises:
+        TypeError: not a string.
+        ValueError: anything else a file name should not hold.
+
+    Example:
+        >>> label("minibatch-32")
+        'minibatch-32'
+    """
+    if not isinstance(v, str):
+        raise TypeError(f"{arg} must be a string, got {type(v).__name__}")
+    if not _LABEL.fullmatch(v) or v.startswith(".") or ".." in v or len(v) > MAX_NAME:
+        raise ValueError(f"{arg} {v!r} is not a label")
+    if KEY_SEPARATOR in v or v.startswith("_") or v.endswith("_"):
+        # 'a_' x 'b' and 'a' x '_b' would both be a___b: a name may not touch the separator
+        raise ValueError(f"{arg} {v!r} holds or touches {KEY_SEPARATOR!r}, the key separator")
+    return v
+
+
+def _string(v) -> str:
+    if not isinstance(v, str):
+        raise TypeError(type(v).__name__)
+    return v
+
+
+def _choice(what: str, choices) -> Callable[[Any], str]:
+    def check(v):
+        if not isinstance(v, str) or v not in choices:
+            raise ValueError(f"unknown {what} {v!r}; choose one of {', '.join(choices)}")
+        return v
+
+    return check
+
+
+def _names_list(what: str, check_one) -> Callable[[Any], list]:
+    """A name or a non-empty list of distinct names, each passed through ``check_one``."""
+
+    def check(v):
+        v = [v] if isinstance(v, str) else v
+        if not isinstance(v, list) or not v:
+            raise TypeError(f"{what} must be a name or a non-empty list of names, got {v!r}")
+        names = [check_one(x) for x in v]
+        twice = [n for i, n in enumerate(names) if n in names[:i]]
+        if twice:  # each name is one entry: the same one twice would be two entries, one key
+            raise ValueError(f"{what} lists {twice[0]!r} twice, in {v!r}")
+        return names
+
+    return check
+
+
+def _optimizer(v) -> str:
+    try:
+        return gdjax._kernel.optimizers.check(v)
+    except TypeError:
+        raise ValueError(
+            f"unknown optimizer {v!r}; choose from {sorted(gdjax._kernel.optimizers.OPTIMIZERS)}"
+        ) from None
+
+
+def _lrs(v) -> list[float]:
+    """A list of learning rates, or ``{geomspace = [lo, hi, count]}``."""
+    if isinstance(v, dict):
+        if set(v) != {"geomspace"}:
+            raise ValueError(
+                f"lrs.geomspace must be [lo, hi, count] (the only key of lrs = {{...}}), got {v!r}"
+            )
+        g = v["geomspace"]
+        try:
+            if not isinstance(g, list) or len(g) != 3:
+                raise TypeError
+            lo = checks.real(g[0], "lo", lo=0.0, strict=True)
+            hi = checks.real(g[1], "hi", lo=0.0, strict=True)
+            count = checks.integer(g[2], "count", lo=1, hi=MAX_GRID)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"lrs.geomspace must be [lo, hi, count] with lo, hi numbers > 0 and count an int "
+                f"in [1, {MAX_GRID}], got {g!r}"
+            ) from None
+        return [float(x) for x in np.geomspace(lo, hi, count)]
+    if not isinstance(v, list) or not v:
+        raise ValueError(
+            f"lrs must be a non-empty list or {{geomspace = [lo, hi, count]}}, got {v!r}"
+        )
+    for x in v:
+        try:
+            checks.real(x, "lr", lo=0.0, strict=True)
+        except (TypeError, ValueError):
+            raise ValueError(f"lrs: every learning rate must be a number > 0, got {x!r}") from None
+    return checks.lrs(v).tolist()
+
+
+def _listed(check_all) -> Callable[[Any], list]:
+    """A TOML list (not a lone value) through a ``gdjax.checks`` call on the whole list."""
+
+    def check(v):
+        if not isinstance(v, list):
+            raise TypeError(type(v).__name__)
+        return check_all(v).tolist()
+
+    return check
+
+
+def _baselines(v) -> list[str]:
+    if not isinstance(v, list):
+        raise TypeError(f"baselines must be a list of names ({', '.join(BASELINES)}), got {v!r}")
+    return [_choice("baseline", BASELINES)(x) for x in v]
+
+
+RUN_FIELDS: dict[str, Field] = {
+    "lrs": Field(
+        "a non-empty list of numbers > 0, or {geomspace = [lo, hi, count]}", _lrs, own_message=True
+    ),
+    "seeds": Field("a non-empty list of ints in [0, 2**32)", _listed(checks.seeds)),
+    "epochs": Field(
+        "an int >= 1 (passes over the data)", lambda v: checks.integer(v, "epochs", lo=1)
+    ),
+    "tol": Field("a number in (0, 1) (relative suboptimality)", checks.tol),
+    "optimizer": Field(
+        "an optimizer name or a list of them",
+        _names_list("optimizer", _optimizer),
+        own_message=True,
+    ),
+    "shuffle": Field("true or false", lambda v: checks.boolean(v, "shuffle")),
+    "init": Field(
+        "a number (it fills every parameter)", lambda v: checks.real(v, "init", lo=-math.inf)
+    ),
+    "eval_every": Field("an int >= 1 (steps)", lambda v: checks.integer(v, "eval_every", lo=1)),
+    "divergence_factor": Field(
+        "a number > 0", lambda v: checks.real(v, "divergence_factor", lo=0.0, strict=True)
+    ),
+    "early_stop": Field("true or false", lambda v: checks.boolean(v, "early_stop")),
+    "repeats": Field("an int >= 1", lambda v: checks.integer(v, "repeats", lo=1)),
+    "baselines": Field(
+        f"a list of baseline names ({', '.join(BASELINES)})",
+        _baselines,
+        own_message=True,
+    ),
+    "baseline_lanes": Field("an int >= 1", lambda v: checks.integer(v, "baseline_lanes", lo=1)),
+    "targets": Field("a non-empty list of distinct numbers in (0, 1)", _listed(checks.targets)),
+    "schedule": Field(f"one of {', '.join(checks.SCHEDULES)}", checks.schedule, own_message=True),
+}
+
+
+def _batch_size(v):
+    if v == "all":
+        return None
+    return checks.integer(v, "batch_size", lo=1)
+
+
+VARIANT_FIELDS: dict[str, Field] = {
+    "name": Field(_LABEL_DOC, label),
+    "batch_size": Field('"all" or an int >= 1', _batch_size, default=None),
+}
+SUITE_FIELDS: dict[str, Field] = {
+    "name": Field(_LABEL_DOC, label, default=None),
+    "description": Field("a string", _string, default=""),
+    "defaults": Field("a table", lambda v: v, default={}),
+    "problems": Field("an array of tables", lambda v: v),
+    "variants": Field("an array of tables", lambda v: v, default=[]),
+}
+
+
+def _delimiter(v) -> str:
+    if not isinstance(v, str) or len(v) != 1 or v in '"\r\n':
+        raise ValueError(v)
+    return v
+
+
+def _column(v):
+    return v if isinstance(v, str) else checks.integer(v, "features", lo=-(2**31), hi=2**31 - 1)
+
+
+def _features(v) -> list:
+    if not isinstance(v, list) or not v:
+        raise TypeError(v)
+    cols = [_column(c) for c in v]
+    if len(set(cols)) != len(cols):  # a column twice would be a feature twice
+        raise ValueError(v)
+    return cols
+
+
+def _int_field(arg, lo, hi=None):
+    return lambda v: checks.integer(v, arg, lo=lo, hi=hi)
+
+
+_BOOL = Field("true or false", lambda v: checks.boolean(v, "flag"), default=True)
+_SEED = Field("an int in [0, 2**32)", checks.seed, default=0)
+_L2 = Field("a number >= 0", lambda v: checks.real(v, "l2", lo=0.0), default=1e-2)
+_SIZE = Field("an int >= 1", _int_field("size", 1))
+# None: isotropic data; K: the make_* function conditions the problem to K (n >= d + 1 is
+# checked when validate builds the problem)
+_COND = Field(
+    "a number >= 1 (condition number)", lambda v: checks.real(v, "cond", lo=1.0), default=None
+)
+#: Each source's own fields (on top of PROBLEM_FIELDS and RUN_FIELDS).
+SOURCES: dict[str, dict[str, Field]] = {
+    "linear": {
+        "n": _SIZE,
+        "d": _SIZE,
+        "noise": Field("a number >= 0", lambda v: checks.real(v, "noise", lo=0.0), default=0.1),
+        "seed": _SEED,
+        "intercept": _BOOL,
+        "cond": _COND,
+    },
+    "logistic": {
+        "n": _SIZE,
+        "d": _SIZE,
+        "seed": _SEED,
+        "intercept": _BOOL,
+        "l2": _L2,
+        "cond": _COND,
+    },
+    "softmax": {
+        "n": _SIZE,
+        "d": _SIZE,
+        "classes": Field(
+            f"an int in [2, {gdjax.problems.MAX_CLASSES}]",
+            _int_field("classes", 2, gdjax.problems.MAX_CLASSES),
+            default=3,
+        ),
+        "seed": _SEED,
+        "intercept": _BOOL,
+        "l2": _L2,
+        "cond": _COND,
+    },
+    "dataset": {
+        "dataset": Field(
+            "a data set name", _choice("dataset", gdjax.datasets.NAMES), own_message=True
+        ),
+        "standardize": _BOOL,
+    },
+    "csv": {
+        "path": Field("a file path (relative to the suite file)", _string),
+        "target": Field(
+            "a column name (string) or index (int)",
+            lambda v: v if isinstance(v, str) else checks.integer(v, "target", lo=-(2**31)),
+        ),
+        "kind": Field(
+            "linear, logistic or softmax",
+            _choice("kind", ("linear", "logistic", "softmax")),
+            default="linear",
+            own_message=True,
+        ),
+        "standardize": dataclasses.replace(_BOOL, default=False),
+        "encoding": Field("a text encoding name (utf-8, latin-1, ...)", _string, default="utf-8"),
+        "delimiter": Field(
+            "one character other than a quote or a line break", _delimiter, default=","
+        ),
+        "intercept": _BOOL,
+        "features": Field(
+            "a non-empty list of distinct column names (strings) or indices (ints)",
+            _features,
+            default=None,
+        ),
+    },
+    "textbook": {
+        "setup": Field(
+            "a textbook setup", _choice("textbook setup", gdjax.problems.TEXTBOOK), own_message=True
+        ),
+        "seed": _SEED,
+    },
+    "quadratic": {
+        "a": Field("a number > 0", lambda v: checks.real(v, "a", lo=0.0, strict=True)),
+        "b": Field("a number", lambda v: checks.real(v, "b", lo=-math.inf)),
+        "c": Field("a number", lambda v: checks.real(v, "c", lo=-math.inf)),
+    },
+}
+PROBLEM_FIELDS: dict[str, Field] = {
+    "name": Field(_LABEL_DOC, label),
+    "source": Field("a source", _choice("source", tuple(SOURCES)), own_message=True),
+    "variants": Field(
+        "a non-empty list of distinct variant names", _names_list("variants", label), default=None
+    ),
+    "dtype": Field(
+        '"float32" or "float64"', _choice("dtype", ("float32", "float64")), default=None
+    ),
+}
+
+
+def problem_builder(source, args, pname, dtype, base: Path) -> Callable[[], Problem]:
+    """A function that builds a problem table's problem; called by validate and the runner.
+
+    Args:
+        source: the table's source, a key of :data:`SOURCES`.
+        args: its fields, checked (defaults filled in).
+        pname: the problem's name.
+        dtype: "float32", "float64" or None (JAX's default).
+        base: the suite file's folder: a relative CSV path is relative to it.
+
+    Returns:
+        A function of no arguments that makes the data each time it is called.
+
+    Example:
+        >>> coefficients = {"a": 2.0, "b": 0.0, "c": 1.0}
+        >>> make = problem_builder("quadratic", coefficients, "q", None, Path("."))
+        >>> make().name
+        'q'
+    """
+
+    def build() -> Problem:
+        if source == "linear":
+            prob = gdjax.problems.make_linear(
+                args["n"],
+                args["d"],
+                noise=args["noise"],
+                seed=args["seed"],
+                intercept=args["intercept"],
+                cond=args["cond"],
+                dtype=dtype,
+            )
+        elif source == "logistic":
+            prob = gdjax.problems.make_logistic(
+                args["n"],
+                args["d"],
+                seed=args["seed"],
+                intercept=args["intercept"],
+                l2=args["l2"],
+                cond=args["cond"],
+                dtype=dtype,
+            )
+        elif source == "softmax":
+            prob = gdjax.problems.make_softmax(
+                args["n"],
+                args["d"],
+                args["classes"],
+                seed=args["seed"],
+                intercept=args["intercept"],
+                l2=args["l2"],
+                cond=args["cond"],
+                dtype=dtype,
+            )
+        elif source == "dataset":
+            prob = gdjax.datasets.load(
+                args["dataset"], standardize=args["standardize"], dtype=dtype
+            )
+        elif source == "csv":
+            path = Path(args["path"])  # relative to the suite file, not to the working directory
+            prob = gdjax.datasets.load_csv(
+                path if path.is_absolute() else base / path,
+                target=args["target"],
+                features=args["features"],
+                kind=args["kind"],
+                delimiter=args["delimiter"],
+                standardize=args["standardize"],
+                dtype=dtype,
+                encoding=args["encoding"],
+                intercept=args["intercept"],
+            )
+        elif source == "textbook":
+            prob = gdjax.problems.textbook(args["setup"], seed=args["seed"], dtype=dtype)
+        else:
+            prob = gdjax.problems.quadratic(args["a"], args["b"], args["c"], dtype=dtype)
+        return dataclasses.replace(prob, name=pname)
+
+    return build

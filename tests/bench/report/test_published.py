@@ -1,0 +1,33 @@
+"""The committed results/ are what ``python -m bench report`` makes of the committed runs."""
+
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from bench.report import perf_report
+from bench.report import readme as report
+from tests.bench.subprocesses import ROOT
+
+
+@pytest.mark.slow
+def test_committed_results_regenerate_identically():
+    results = ROOT / "results"
+    readme = results / "README.md"
+    assert readme.is_file(), "results/README.md is missing: run python -m bench report"
+    assert report.readme_text(results / "runs", results) == readme.read_text(), (
+        "results/README.md differs from what the committed runs give: run python -m bench report"
+    )
+    perf = perf_report.render(results / "runs")
+    if perf is not None or (results / "perf.md").exists():
+        assert perf == (results / "perf.md").read_text(), "results/perf.md is stale"
+    # --no-plots rewrites the tables and keeps the plots already drawn
+    copy = Path(tempfile.mkdtemp()) / "results"
+    shutil.copytree(results, copy, ignore=shutil.ignore_patterns("runs"))
+    report.write(results / "runs", copy, plots=False)
+    assert (copy / "README.md").read_text() == readme.read_text()
+    # every plot the README embeds is committed
+    for link in re.findall(r"\]\((plots/[^)]+\.png)\)", readme.read_text()):
+        assert (results / link).is_file(), link
