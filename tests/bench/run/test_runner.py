@@ -105,7 +105,10 @@ def test_smoke_suite_end_to_end(tmp_path):
     assert {"step", "epoch", "samples", "loss", "subopt"} <= set(curves.columns)
     meta = json.loads((run / "meta.json").read_text())
     assert meta["complete"] and meta["env"]["backend"] == "cpu"
-    assert "problem" in proc.stdout and "saved 82 lanes" in proc.stdout  # summary table
+    # each entry's line as it finishes, and again in the closing summary
+    entry_lines = [s for s in proc.stdout.splitlines() if " lanes " in s and "best lr" in s]
+    assert len(entry_lines) == 2 * len(suite.entries), proc.stdout
+    assert "saved 82 lanes" in proc.stdout
     written = report.write(out, tmp_path / "results")
     assert (tmp_path / "results" / "README.md") in written
     assert any(p.suffix == ".png" for p in written)
