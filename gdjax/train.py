@@ -28,7 +28,7 @@ from gdjax._kernel import booking, plan, program
 from gdjax._kernel.booking import KernelOutput, Ledger
 from gdjax._kernel.config import Config, eval_grid
 from gdjax._kernel.eigenbasis import Eigenbasis
-from gdjax._kernel.levels import Levels, check_resolution, check_start
+from gdjax._kernel.levels import Levels, check_levels
 from gdjax._kernel.plan import DEFAULT_TARGETS
 from gdjax._kernel.program import KernelArgs
 from gdjax.problems import Problem
@@ -171,7 +171,6 @@ def build(
         ['max_steps', 'converged']
     """
     devices.check_sharding(sharding)
-    _check_x64(problem)
     a = plan.check(
         problem,
         lrs=lrs,
@@ -209,23 +208,18 @@ def build(
         exact=a.exact,
         chunk=a.chunk,
     )
-    _, f_star = problem.optimum()
-    f0 = problem.value(a.init)
-    gap0 = problem.gap(a.init)  # f0 - f*, without cancellation where the loss offers it
-    dtype = problem.dtype
     # what the run's dtype cannot hold or resolve, refused before running (gdjax._kernel.levels)
-    check_start(f0, f_star, a.divergence_factor, dtype, init_given=init is not None, gap0=gap0)
-    check_resolution(
+    f_star, f0, gap0 = check_levels(
+        problem,
         spec,
         aux,
-        f0=f0,
-        f_star=f_star,
+        a.init,
         tol=a.tol,
         targets=a.targets,
-        n=problem.n,
-        dtype=dtype,
-        gap0=gap0,
+        divergence_factor=a.divergence_factor,
+        init_given=init is not None,
     )
+    dtype = problem.dtype
     gap = spec.monitors_gap  # the monitor returns f - f*: levels, and reported losses, offset
     levels = Levels.of(f0, f_star, a.tol, a.targets, a.divergence_factor, dtype, gap=gap, gap0=gap0)
     kernel_lrs = np.asarray(_pad_lanes(a.lrs, sharding), dtype)
@@ -243,18 +237,6 @@ def build(
     )
     args = _place(args, sharding)
     return Kernel(config, args, problem, a.lrs, a.seeds, a.targets, a.tol, f0, ledger, basis)
-
-
-def _check_x64(problem) -> None:
-    """A float64 problem needs 64-bit mode on when it runs, as when it was made: JAX would
-    otherwise run it in float32 while the problem (and every report) says float64."""
-    if not isinstance(problem, Problem) or jax.config.jax_enable_x64:
-        return
-    if np.dtype(problem.dtype) == np.float64:
-        raise ValueError(
-            f"problem {problem.name!r} holds float64 data (made with 64-bit mode on), but 64-bit "
-            "mode is off now: sweep it inside gdjax.x64() too, or make it without"
-        )
 
 
 def _plan(config: Config, seeds, epochs: int) -> np.ndarray:

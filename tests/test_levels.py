@@ -250,3 +250,20 @@ def test_cond_beyond_what_can_be_delivered_is_refused(maker, cond, x64_on):
     with gdjax.x64(x64_on):
         with pytest.raises(ValueError, match=re.escape(f"cond {cond:g} is more than")):
             MAKERS[maker](cond=cond)
+
+
+def test_check_with_solve_refuses_what_build_refuses():
+    """gdjax.check(solve=True) makes build's level checks (without it: milliseconds, none)."""
+    p = small_logistic()
+    gdjax.check(p, lrs=[0.1], epochs=2, tol=1e-9)  # no optimum solved: not seen
+    with pytest.raises(ValueError, match="tol 1e-09 is finer than float32"):
+        gdjax.check(p, lrs=[0.1], epochs=2, tol=1e-9, solve=True)
+    with pytest.raises(ValueError, match="init: the loss at the initial parameters"):
+        gdjax.check(far_optimum(), lrs=[0.1], epochs=2, init=1e20, solve=True)
+
+
+def test_check_refuses_a_float64_problem_outside_64_bit_mode():
+    with gdjax.x64():
+        p = gdjax.problems.make_linear(32, 2)
+    with pytest.raises(ValueError, match="64-bit mode is off now"):
+        gdjax.check(p, lrs=[0.1], epochs=1)

@@ -172,9 +172,11 @@ class Suite:
         Checks what :func:`load` cannot without the data: CSV paths and cells, dataset names
         (scikit-learn installed), the data itself (labels, values in the dtype), batch size
         against n, the total step count against int32, learning rates and ``init`` in the
-        problem's dtype (no overflow, no underflow to 0), and the memory of every array the
-        sweep needs: all that ``gdjax.build`` checks, by its own ``gdjax.check``.
-        Each problem is built once here and dropped; nothing is compiled or run.
+        problem's dtype (no overflow, no underflow to 0), the memory of every array the sweep
+        needs, and, from each problem's float64 optimum, the start and optimum in the dtype's
+        range and every target and ``tol`` resolvable: all that ``gdjax.build`` checks, by its
+        own ``gdjax.check(..., solve=True)``. Each problem is built once here and dropped (its
+        optimum is solved again when it runs); nothing is compiled or run.
 
         Raises:
             SuiteError: ``FILE: problems[i] (NAME) [x variant 'V']: what is wrong``.
@@ -194,7 +196,7 @@ class Suite:
                 raise SuiteError(f"{where}: {one_line(e)}", self.path) from None
             for e in entries.get(pname, []):
                 try:
-                    gdjax.check(problem, **e.sweep_args())
+                    gdjax.check(problem, **e.sweep_args(), solve=True)
                 except (ValueError, TypeError) as err:
                     msg = f"{where} x variant {e.variant!r}: {one_line(err)}"
                     raise SuiteError(msg, self.path) from None

@@ -208,3 +208,42 @@ def check_resolution(spec, aux, *, f0, f_star, tol, targets, n, dtype, gap0=None
         f"{RESOLUTION:g} x its gap {what} x (f0 - f*) = {gaps[i]:.2g}; use a larger {what}, or "
         "float64 data (jax_enable_x64)"
     )
+
+
+def check_levels(problem, spec, aux, init, *, tol, targets, divergence_factor, init_given):
+    """Every check of a run's levels, made before running: the start and the optimum in the
+    dtype's range (:func:`check_start`) and every level resolvable (:func:`check_resolution`).
+    Solves for the optimum (cached on the problem).
+
+    Args:
+        problem: the :class:`~gdjax.problems.Problem`.
+        spec, aux: the loss spec and monitor arrays the kernel runs with (in the eigenbasis,
+            its own).
+        init: the checked initial parameters.
+        tol, targets, divergence_factor: checked, as :func:`gdjax.sweep` takes them.
+        init_given: whether ``init`` was given.
+
+    Returns:
+        ``(f_star, f0, gap0)``: the optimum, the loss at ``init`` and ``f0 - f*`` without
+        cancellation (:meth:`~gdjax.problems.Problem.gap`), float64.
+
+    Raises:
+        ValueError: as :func:`check_start` and :func:`check_resolution`.
+    """
+    _, f_star = problem.optimum()
+    f0 = problem.value(init)
+    gap0 = problem.gap(init)
+    dtype = problem.dtype
+    check_start(f0, f_star, divergence_factor, dtype, init_given=init_given, gap0=gap0)
+    check_resolution(
+        spec,
+        aux,
+        f0=f0,
+        f_star=f_star,
+        tol=tol,
+        targets=targets,
+        n=problem.n,
+        dtype=dtype,
+        gap0=gap0,
+    )
+    return f_star, f0, gap0

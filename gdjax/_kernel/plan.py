@@ -19,7 +19,8 @@ import numpy as np
 from gdjax import checks, memory, sampling
 from gdjax._kernel import config as kernel_config
 from gdjax._kernel import optimizers
-from gdjax._kernel.eigenbasis import ROTATABLE
+from gdjax._kernel.eigenbasis import ROTATABLE, Eigenbasis
+from gdjax._kernel.levels import check_levels
 from gdjax.problems import Problem
 
 __all__ = [
@@ -145,6 +146,7 @@ def check(
     exact: bool | None = None,
     divergence_factor: float = 1e4,
     early_stop: bool = True,
+    solve: bool = False,
 ) -> SweepArgs:
     """Check the arguments of a sweep on ``problem``, and the memory it will need.
 
@@ -153,6 +155,11 @@ def check(
         lrs, seeds, batch_size, epochs, shuffle, init, optimizer, schedule, tol, targets,
             eval_every, exact, divergence_factor, early_stop: as :func:`gdjax.sweep` takes
             them (everything but ``sharding``), with the same defaults.
+        solve: also make the checks that need the optimum (solved in float64, cached on the
+            problem: seconds on a large problem, where the rest takes milliseconds): the
+            start and optimum in the dtype's range, every level resolvable
+            (:func:`gdjax._kernel.levels.check_levels`). Then this refuses all that
+            :func:`gdjax.build` refuses.
 
     Returns:
         A :class:`SweepArgs`. Its ``batch_size`` is n for batch GD, and for every batch size
@@ -179,6 +186,7 @@ def check(
     """
     if not isinstance(problem, Problem):
         raise TypeError(f"problem must be a gdjax Problem, got {type(problem).__name__}")
+    _check_x64(problem)
     lrs_np = checks.lrs(lrs)
     seeds_np = checks.seeds(seeds)
     n = problem.n
@@ -248,6 +256,21 @@ def check(
     if b < n and shuffle:  # the plan: an int32 row per lane's seed, step and batch slot
         steps = kernel_config.whole_chunks(total, chunk)
         memory.check_array((steps, len(seeds_np), b), np.int32, "the sampling plan")
+    if solve:  # the kernel's own monitor: in the eigenbasis, its aux
+        if rotate:
+            _, spec, aux, _ = Eigenbasis.of(problem).kernel_data(problem, start)
+        else:
+            spec, aux = problem.spec, problem.monitor_aux()
+        check_levels(
+            problem,
+            spec,
+            aux,
+            start,
+            tol=tol,
+            targets=targets_np,
+            divergence_factor=divergence_factor,
+            init_given=init is not None,
+        )
     return args
 
 
@@ -321,3 +344,15 @@ def init_params(init, template):
             )
         out[k] = np.asarray(v, t.dtype)
     return out
+
+
+def _check_x64(problem) -> None:
+    """A float64 problem needs 64-bit mode on when it runs, as when it was made: JAX would
+    otherwise run it in float32 while the problem (and every report) says float64."""
+    if not isinstance(problem, Problem) or jax.config.jax_enable_x64:
+        return
+    if np.dtype(problem.dtype) == np.float64:
+        raise ValueError(
+            f"problem {problem.name!r} holds float64 data (made with 64-bit mode on), but 64-bit "
+            "mode is off now: sweep it inside gdjax.x64() too, or make it without"
+        )

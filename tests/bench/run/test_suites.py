@@ -496,3 +496,24 @@ def test_csv_delimiter_features_and_intercept_reach_the_problem(tmp_path):
     np.testing.assert_array_equal(np.asarray(p.X), [[5, 1], [6, 2], [8, 3]])  # x2, then x1
     np.testing.assert_array_equal(np.asarray(p.y), [2, 4.5, 5])
     assert "b" not in p.init_params()  # no intercept
+
+
+@pytest.mark.parametrize(
+    ("body", "extra", "match"),
+    [
+        # float32 cannot resolve 1e-9 of a logistic loss: refused by the level checks
+        ('source = "logistic"\nn = 64\nd = 3', "tol = 1e-9", r"tol 1e-09 is finer than float32"),
+        # a start whose loss overflows float32
+        ('source = "linear"\nn = 16\nd = 2', "init = 1e20", r"init: the loss at the initial"),
+    ],
+)
+def test_validate_refuses_what_build_would_before_anything_runs(tmp_path, body, extra, match):
+    """The checks that need the optimum (resolution, range) are made by validate too: a run
+    never stops halfway, with a traceback, on an entry that build refuses."""
+    suite = suites.load(str(_write(tmp_path, _defaults(extra).replace(GOOD_SOURCE, body))))
+    with pytest.raises(suites.SuiteError, match=match) as e:
+        suite.validate()
+    assert "\n" not in str(e.value)
+
+
+GOOD_SOURCE = 'source = "linear"\nn = 16\nd = 2'
