@@ -369,10 +369,11 @@ class SweepResult:
         """One row per lane.
 
         Returns:
-            A DataFrame with columns lr, seed, status, final_loss, final_subopt, steps_to_target,
-            resolution, epochs_to_target, samples_to_target (missing when not converged;
-            resolution also where read at checks), last_step, batch_size, optimizer, schedule,
-            exact.
+            A DataFrame with columns lr, seed, status, final_loss, final_subopt (the absolute
+            ``f - f*`` at the last step; relative suboptimality divides it by ``f(w0) - f*``),
+            steps_to_target, resolution, epochs_to_target, samples_to_target (missing when not
+            converged; resolution also where read at checks), last_step, batch_size,
+            optimizer, schedule, exact.
         """
         lrs, seeds = self._lane_labels()
         final = self.final_loss.ravel().astype(np.float64)

@@ -267,3 +267,14 @@ def test_check_refuses_a_float64_problem_outside_64_bit_mode():
         p = gdjax.problems.make_linear(32, 2)
     with pytest.raises(ValueError, match="64-bit mode is off now"):
         gdjax.check(p, lrs=[0.1], epochs=1)
+
+
+def test_a_divergence_level_past_the_dtypes_range_is_its_largest_number_without_a_warning():
+    import warnings
+
+    from gdjax._kernel.levels import Levels
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the cast to float32 overflowed with a RuntimeWarning
+        lv = Levels.of(1e30, 0.0, 1e-3, [0.1], 1e10, np.float32)
+    assert float(lv.blowup) == float(np.finfo(np.float32).max)

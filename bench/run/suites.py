@@ -250,8 +250,10 @@ class _Loader:
             pwhere = f"problems[{i}]{_named(p)}"
             args, run, pdef = self.problem(p, pwhere)
             pname = pdef["name"]
-            if pname in builders:
-                self.fail(pwhere, f"duplicate problem name {pname!r}")
+            # names differing only in case would share a file on a case-insensitive disk
+            same = [q for q in builders if q.casefold() == pname.casefold()]
+            if same:
+                self.fail(pwhere, f"duplicate problem name {pname!r} (as {same[0]!r})")
             where[pname] = pwhere
             builders[pname] = problem_builder(
                 pdef["source"], args, pname, pdef["dtype"], self.path.parent
@@ -290,8 +292,9 @@ class _Loader:
             run = self.table(
                 {k: v[k] for k in RUN_FIELDS if k in v}, RUN_FIELDS, vwhere, partial=True
             )
-            if fields["name"] in out:
-                self.fail(vwhere, f"duplicate variant name {fields['name']!r}")
+            same = [q for q in out if q.casefold() == fields["name"].casefold()]
+            if same:
+                self.fail(vwhere, f"duplicate variant name {fields['name']!r} (as {same[0]!r})")
             out[fields["name"]] = (fields, run)
         return out
 

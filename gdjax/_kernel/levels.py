@@ -83,6 +83,10 @@ class Levels(NamedTuple):
         # Diverged means far worse than the start on the problem's own scale. Relative to
         # f0 - f* alone, a start next to the optimum would make SGD noise count as divergence.
         blowup = base + divergence_factor * max(denom, abs(f_star))
+        # past the dtype's largest number no finite loss can exceed it: only a non-finite loss
+        # is a divergence then, as it would be with an infinite level (which the cast would make,
+        # with an overflow warning)
+        blowup = min(blowup, float(np.finfo(dtype).max))
         ladder = base + np.append(np.asarray(targets, np.float64), tol) * denom
         columns = np.concatenate([ladder, ladder[-1:], ladder])
         # NumPy arrays, transferred with the kernel's other arguments (jnp.asarray(v, dtype)

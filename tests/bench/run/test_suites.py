@@ -149,6 +149,17 @@ BAD_DOCUMENTS = [
         ),
         r"problems\[1\] \(p\): duplicate problem name 'p'",
     ),
+    # names alike but for case share a parts file on a case-insensitive disk (macOS, Windows)
+    (
+        GOOD.replace(
+            "[[variants]]", '[[problems]]\nname = "P"\nsource = "linear"\nn=4\nd=1\n[[variants]]'
+        ),
+        r"problems\[1\] \(P\): duplicate problem name 'P' \(as 'p'\)",
+    ),
+    (
+        GOOD + '[[variants]]\nname = "Batch"\nbatch_size = 1\n',
+        r"variants\[1\] \(Batch\): duplicate variant name 'Batch' \(as 'batch'\)",
+    ),
     # missing and unknown fields, structure
     (GOOD + "speed = 3\n", r"variants\[0\] \(batch\): unknown field 'speed'"),
     (_problem("l2 = 0.1"), r"problems\[0\] \(p\): unknown field 'l2' for source 'linear'"),
