@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from gdjax import checks
-from gdjax.problems import problem as problems
+from gdjax.problems import constructors as problems
 from gdjax.problems.problem import Problem
 
 __all__ = ["NAMES", "load", "load_csv"]
