@@ -24,7 +24,7 @@ import numpy as np
 from gdjax import checks, devices, sampling
 from gdjax._kernel import plan, program
 from gdjax._kernel.booking import Ledger
-from gdjax._kernel.config import Config, eval_grid
+from gdjax._kernel.config import Config
 from gdjax._kernel.eigenbasis import Eigenbasis
 from gdjax._kernel.levels import Levels, check_levels
 from gdjax._kernel.plan import DEFAULT_TARGETS
@@ -79,43 +79,14 @@ def build(
         ['max_steps', 'converged']
     """
     devices.check_sharding(sharding)
-    a = plan.check(
-        problem,
-        lrs=lrs,
-        seeds=seeds,
-        batch_size=batch_size,
-        epochs=epochs,
-        shuffle=shuffle,
-        init=init,
-        optimizer=optimizer,
-        schedule=schedule,
-        tol=tol,
-        targets=targets,
-        eval_every=eval_every,
-        exact=exact,
-        divergence_factor=divergence_factor,
-        early_stop=early_stop,
-    )
+    a = plan.check(problem, **plan.options(locals()))
     if a.rotate:
         basis = Eigenbasis.of(problem)
         X, spec, aux, kernel_init = basis.kernel_data(problem, a.init)
     else:
         basis = None
         X, spec, aux, kernel_init = problem.X, problem.spec, problem.monitor_aux(), a.init
-    config = Config(
-        spec=spec,
-        optimizer=a.optimizer,
-        schedule=a.schedule,
-        n=problem.n,
-        batch_size=a.batch_size,
-        steps_per_epoch=a.steps_per_epoch,
-        total_steps=a.total_steps,
-        eval_steps=eval_grid(a.total_steps, a.eval_every),
-        shuffle=a.shuffle,
-        early_stop=a.early_stop,
-        exact=a.exact,
-        chunk=a.chunk,
-    )
+    config = Config.of(a, problem, spec)
     # what the run's dtype cannot hold or resolve, refused before running (gdjax._kernel.levels)
     f_star, f0, gap0 = check_levels(
         problem,
@@ -225,24 +196,7 @@ def sweep(
         >>> res.to_frame()["status"].tolist()
         ['max_steps', 'converged', 'diverged']
     """
-    k = build(
-        problem,
-        lrs=lrs,
-        seeds=seeds,
-        batch_size=batch_size,
-        epochs=epochs,
-        shuffle=shuffle,
-        init=init,
-        optimizer=optimizer,
-        schedule=schedule,
-        tol=tol,
-        targets=targets,
-        eval_every=eval_every,
-        exact=exact,
-        divergence_factor=divergence_factor,
-        early_stop=early_stop,
-        sharding=sharding,
-    )
+    k = build(problem, **plan.options(locals()), sharding=sharding)
     return k.to_result(k.call())
 
 
@@ -285,21 +239,5 @@ def run(
     """
     if isinstance(lr, (Sequence, np.ndarray, jax.Array)) and np.ndim(lr) > 0:
         raise TypeError("lr must be a single number; use gdjax.sweep for a grid")
-    res = sweep(
-        problem,
-        lrs=[lr],
-        seeds=[checks.seed(seed)],
-        batch_size=batch_size,
-        epochs=epochs,
-        shuffle=shuffle,
-        init=init,
-        optimizer=optimizer,
-        schedule=schedule,
-        tol=tol,
-        targets=targets,
-        eval_every=eval_every,
-        exact=exact,
-        divergence_factor=divergence_factor,
-        early_stop=early_stop,
-    )
+    res = sweep(problem, lrs=[lr], seeds=[checks.seed(seed)], **plan.options(locals()))
     return res.lane(0)
