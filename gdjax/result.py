@@ -29,63 +29,9 @@ import numpy as np
 import pandas as pd
 
 from gdjax import metrics
+from gdjax.hits import count, hits_frame
 
 __all__ = ["Result", "SweepResult", "hits_frame"]
-
-
-def _count(values) -> pd.arrays.IntegerArray:
-    """Step counts as nullable integers: a level not reached has no count, not a -1 or a 0."""
-    v = np.asarray(values, np.int64)
-    return pd.arrays.IntegerArray(np.where(v < 0, 0, v), mask=v < 0)
-
-
-def hits_frame(
-    lrs,
-    seeds,
-    targets,
-    first,
-    first_lo,
-    stay,
-    stay_lo,
-    *,
-    batch_size,
-    steps_per_epoch,
-    step_s,
-    exact=True,
-) -> pd.DataFrame:
-    """The long table of steps to each target: one row per (lane, target).
-
-    Args:
-        lrs, seeds: per lane, (N,).
-        targets: the ladder, (K,).
-        first, stay: per lane and target, (N, K); -1 where not reached.
-        first_lo, stay_lo: the lower ends of their brackets, (N, K); -1 where there is none
-            (not reached, or read at checks: :func:`gdjax._kernel.booking.lower_ends`).
-        batch_size, steps_per_epoch: to turn steps into samples and epochs.
-        step_s: seconds per step of the timed kernel, or None (then the seconds are NaN).
-        exact: whether the loss was checked after every step (else at the evaluation grid).
-
-    Returns:
-        Columns lr, seed, target, then for ``first`` and ``stay``: ``*_step``,
-        ``*_resolution`` (missing where the count has no bracket), ``*_epochs``,
-        ``*_samples``, ``*_seconds``; then ``exact``.
-    """
-    N, K = np.shape(first)
-    out = {
-        "lr": np.repeat(np.asarray(lrs, np.float64), K),
-        "seed": np.repeat(np.asarray(seeds), K),
-        "target": np.tile(np.asarray(targets, np.float64), N),
-    }
-    for name, hi, lo in (("first", first, first_lo), ("stay", stay, stay_lo)):
-        hi, lo = np.ravel(hi).astype(np.int64), np.ravel(lo).astype(np.int64)
-        steps = np.where(hi >= 0, hi, np.nan)
-        out[f"{name}_step"] = _count(hi)
-        out[f"{name}_resolution"] = _count(np.where((hi >= 0) & (lo >= 0), hi - lo, -1))
-        out[f"{name}_epochs"] = steps / steps_per_epoch
-        out[f"{name}_samples"] = _count(np.where(hi >= 0, hi * batch_size, -1))
-        out[f"{name}_seconds"] = steps * (np.nan if step_s is None else step_s)
-    out["exact"] = np.full(N * K, bool(exact))
-    return pd.DataFrame(out)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -386,10 +332,10 @@ class SweepResult:
                 "status": [metrics.status_name(c) for c in self.status.ravel()],
                 "final_loss": final,
                 "final_subopt": final - self.f_star,
-                "steps_to_target": _count(np.nan_to_num(stt, nan=-1)),
-                "resolution": _count(np.nan_to_num(res, nan=-1)),
+                "steps_to_target": count(np.nan_to_num(stt, nan=-1)),
+                "resolution": count(np.nan_to_num(res, nan=-1)),
                 "epochs_to_target": stt / self.steps_per_epoch,
-                "samples_to_target": _count(np.nan_to_num(stt * self.batch_size, nan=-1)),
+                "samples_to_target": count(np.nan_to_num(stt * self.batch_size, nan=-1)),
                 "last_step": self.lane_steps.ravel().astype(np.int64),
                 "batch_size": self.batch_size,
                 "optimizer": self.optimizer,

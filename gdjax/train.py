@@ -17,115 +17,23 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NamedTuple
 
 import jax
 import numpy as np
-from jax.sharding import NamedSharding, PartitionSpec
 
 from gdjax import checks, devices, sampling
-from gdjax._kernel import booking, plan, program
-from gdjax._kernel.booking import KernelOutput, Ledger
-from gdjax._kernel.config import Config, eval_grid
+from gdjax._kernel import plan, program
+from gdjax._kernel.booking import Ledger
+from gdjax._kernel.config import Config
 from gdjax._kernel.eigenbasis import Eigenbasis
 from gdjax._kernel.levels import Levels, check_levels
 from gdjax._kernel.plan import DEFAULT_TARGETS
 from gdjax._kernel.program import KernelArgs
+from gdjax.kernel import Kernel, pad_lanes, place
 from gdjax.problems import Problem
 from gdjax.result import Result, SweepResult
 
 __all__ = ["DEFAULT_TARGETS", "Kernel", "build", "run", "sweep"]
-
-
-class Kernel(NamedTuple):
-    """A kernel ready to compile and call: its static config, traced arguments and labels.
-
-    ``lower().compile()`` compiles ahead of time (the harness times that apart); ``call()`` runs
-    through JAX's jit cache; ``execute(compiled)`` also books the output on the host: a timed
-    call times that.
-    """
-
-    config: Config
-    args: KernelArgs
-    problem: Problem
-    lrs: np.ndarray
-    seeds: np.ndarray
-    targets: np.ndarray
-    tol: float
-    f0: float  # the loss at the initial parameters, float64 (Problem.value)
-    ledger: Ledger  # what the host books the output against
-    basis: Eigenbasis | None = None
-
-    def lower(self):
-        """``jax.jit(...).lower`` of this kernel (call ``.compile()`` on the result)."""
-        return program.jitted_program.lower(self.config, *self.args)
-
-    def call(self) -> program.ProgramOutput:
-        """Run the kernel through jit (compiling on first use) and return its raw output
-        (on the devices; :meth:`finish` books it)."""
-        return program.jitted_program(self.config, *self.args)
-
-    def finish(self, raw: program.ProgramOutput) -> KernelOutput:
-        """Book the program's raw output on the host (:func:`gdjax._kernel.booking.finish`): status,
-        steps to every target, the curve; every process gets every lane."""
-        out = booking.finish(self.config, self.ledger, jax.tree.map(_to_host, raw))
-        if self.args.lrs.shape[0] != len(self.lrs):  # padded to split over the devices
-            out = _drop_padding(out, len(self.lrs))
-        if self.basis is not None:  # the kernel ran in the eigenbasis
-            out = out._replace(params=self.basis.params(out.params["w"]))
-        return out
-
-    def execute(self, compiled=None) -> KernelOutput:
-        """Run the program (``compiled``, from ``lower().compile()``, or through jit) and book
-        its output: a sweep from its arguments to its numbers, what a timed call times."""
-        raw = self.call() if compiled is None else compiled(*self.args)
-        return self.finish(raw)
-
-    def step_cost(self) -> dict:
-        """XLA's cost analysis of one step of every lane: ``{"flops": ..., "bytes accessed": ...}``.
-
-        The kernel's own cost analysis counts each loop body once, mixing one step with one
-        evaluation and the setup; this compiles one step alone, with its per-step monitoring
-        when the kernel has it (mid-epoch, so the once-per-epoch shuffle, integer work with no
-        flops, is left out).
-        """
-        a = self.args
-        fn = jax.jit(program.one_step, static_argnums=0)
-        lowered = fn.lower(self.config, a.X, a.y, a.aux, a.start.params, a.lrs, a.seeds, a.rows)
-        cost = lowered.compile().cost_analysis()
-        if isinstance(cost, list):  # older jax: one dict per program
-            cost = cost[0] if cost else {}
-        return {k: float(v) for k, v in (cost or {}).items() if k in ("flops", "bytes accessed")}
-
-    def to_result(self, out, run_s: float | None = None) -> SweepResult:
-        """Turn the kernel's output into a :class:`SweepResult` (on every process).
-
-        Args:
-            out: what the compiled program returned (:meth:`call`), or its booking
-                (:meth:`execute`, :meth:`finish`).
-            run_s: the measured run time of the kernel, if timed: it gives the seconds columns
-                of :meth:`SweepResult.hits`.
-        """
-        if isinstance(out, program.ProgramOutput):
-            out = self.finish(out)
-        cfg = self.config
-        return SweepResult.from_output(
-            out,
-            lrs=self.lrs,
-            seeds=self.seeds,
-            targets=self.targets,
-            tol=self.tol,
-            eval_steps=cfg.eval_steps,
-            f_star=self.problem.optimum()[1],
-            f0=self.f0,
-            batch_size=cfg.batch_size,
-            steps_per_epoch=cfg.steps_per_epoch,
-            total_steps=cfg.total_steps,
-            optimizer=cfg.optimizer,
-            schedule=cfg.schedule,
-            exact=cfg.exact,
-            run_s=run_s,
-        )
 
 
 def build(
@@ -171,43 +79,14 @@ def build(
         ['max_steps', 'converged']
     """
     devices.check_sharding(sharding)
-    a = plan.check(
-        problem,
-        lrs=lrs,
-        seeds=seeds,
-        batch_size=batch_size,
-        epochs=epochs,
-        shuffle=shuffle,
-        init=init,
-        optimizer=optimizer,
-        schedule=schedule,
-        tol=tol,
-        targets=targets,
-        eval_every=eval_every,
-        exact=exact,
-        divergence_factor=divergence_factor,
-        early_stop=early_stop,
-    )
+    a = plan.check(problem, **plan.options(locals()))
     if a.rotate:
         basis = Eigenbasis.of(problem)
         X, spec, aux, kernel_init = basis.kernel_data(problem, a.init)
     else:
         basis = None
         X, spec, aux, kernel_init = problem.X, problem.spec, problem.monitor_aux(), a.init
-    config = Config(
-        spec=spec,
-        optimizer=a.optimizer,
-        schedule=a.schedule,
-        n=problem.n,
-        batch_size=a.batch_size,
-        steps_per_epoch=a.steps_per_epoch,
-        total_steps=a.total_steps,
-        eval_steps=eval_grid(a.total_steps, a.eval_every),
-        shuffle=a.shuffle,
-        early_stop=a.early_stop,
-        exact=a.exact,
-        chunk=a.chunk,
-    )
+    config = Config.of(a, problem, spec)
     # what the run's dtype cannot hold or resolve, refused before running (gdjax._kernel.levels)
     f_star, f0, gap0 = check_levels(
         problem,
@@ -222,7 +101,7 @@ def build(
     dtype = problem.dtype
     gap = spec.monitors_gap  # the monitor returns f - f*: levels, and reported losses, offset
     levels = Levels.of(f0, f_star, a.tol, a.targets, a.divergence_factor, dtype, gap=gap, gap0=gap0)
-    kernel_lrs = np.asarray(_pad_lanes(a.lrs, sharding), dtype)
+    kernel_lrs = np.asarray(pad_lanes(a.lrs, sharding), dtype)
     lanes = len(a.seeds) * len(kernel_lrs)
     ledger = Ledger.of(levels, config.early_stop, lanes, offset=f_star if gap else None)
     args = KernelArgs(
@@ -235,7 +114,7 @@ def build(
         seeds=np.asarray(a.seeds, np.uint32),
         rows=_plan(config, a.seeds, a.epochs),
     )
-    args = _place(args, sharding)
+    args = place(args, sharding)
     return Kernel(config, args, problem, a.lrs, a.seeds, a.targets, a.tol, f0, ledger, basis)
 
 
@@ -245,59 +124,8 @@ def _plan(config: Config, seeds, epochs: int) -> np.ndarray:
         return np.zeros((0,), np.int32)
     steps = config.padded_steps  # its size was checked by plan.check
     rows = sampling.plan(seeds, config.n, config.batch_size, epochs)
-    # NumPy (jnp.pad would compile a program of its own); _place transfers it
+    # NumPy (jnp.pad would compile a program of its own); place transfers it
     return np.pad(rows, ((0, steps - config.total_steps), (0, 0), (0, 0)))
-
-
-def _pad_lanes(lrs: np.ndarray, sharding) -> np.ndarray:
-    """The learning rates, the last one repeated until they split evenly over the devices.
-
-    A sharded axis must divide by the device count. A repeated rate is a copy of a real lane
-    (same rate, same seeds, same rows), so it stops when that lane stops and cannot change the
-    kernel's shared step count; :meth:`Kernel.to_result` drops it. Only the traced argument
-    grows: the static config (chunk length included) stays that of the unpadded grid, so the
-    program is the same one, with a few more lanes.
-
-    Args:
-        lrs: the checked learning rates, 1-D.
-        sharding: the sharding of the learning-rate axis, or None.
-
-    Returns:
-        ``lrs`` itself when unsharded or already a multiple of the device count, else a copy
-        padded at the end.
-    """
-    if sharding is None:
-        return lrs
-    extra = -len(lrs) % len(sharding.device_set)
-    return np.concatenate([lrs, np.repeat(lrs[-1:], extra)]) if extra else lrs
-
-
-def _drop_padding(out: KernelOutput, num_lrs: int) -> KernelOutput:
-    """``out`` with only the first ``num_lrs`` learning rates: lane arrays are (S, L, ...)."""
-    shared = {"steps_run"}  # a scalar of the whole kernel, no lane axis
-    return KernelOutput(
-        **{
-            k: v if k in shared else jax.tree.map(lambda a: a[:, :num_lrs], v)
-            for k, v in out._asdict().items()
-        }
-    )
-
-
-def _place(args: KernelArgs, sharding) -> KernelArgs:
-    """Put the learning rates on ``sharding`` (the one sharded argument), the rest alike.
-
-    NumPy arguments (levels, starting state, plan) move to the devices here, once, rather than
-    at every call of the kernel."""
-    if isinstance(sharding, NamedSharding):
-        # Everything but the learning rates is replicated on the same mesh. With hosts joined
-        # by jax.distributed the mesh spans processes, and an argument left on one process's
-        # default device could not meet the sharded learning rates in one program.
-        replicated = NamedSharding(sharding.mesh, PartitionSpec())
-        placed = {k: jax.device_put(v, replicated) for k, v in args._asdict().items()}
-        placed["lrs"] = jax.device_put(args.lrs, sharding)
-        return KernelArgs(**placed)
-    placed = jax.device_put(args)
-    return placed if sharding is None else placed._replace(lrs=jax.device_put(args.lrs, sharding))
 
 
 def sweep(
@@ -368,24 +196,7 @@ def sweep(
         >>> res.to_frame()["status"].tolist()
         ['max_steps', 'converged', 'diverged']
     """
-    k = build(
-        problem,
-        lrs=lrs,
-        seeds=seeds,
-        batch_size=batch_size,
-        epochs=epochs,
-        shuffle=shuffle,
-        init=init,
-        optimizer=optimizer,
-        schedule=schedule,
-        tol=tol,
-        targets=targets,
-        eval_every=eval_every,
-        exact=exact,
-        divergence_factor=divergence_factor,
-        early_stop=early_stop,
-        sharding=sharding,
-    )
+    k = build(problem, **plan.options(locals()), sharding=sharding)
     return k.to_result(k.call())
 
 
@@ -428,30 +239,5 @@ def run(
     """
     if isinstance(lr, (Sequence, np.ndarray, jax.Array)) and np.ndim(lr) > 0:
         raise TypeError("lr must be a single number; use gdjax.sweep for a grid")
-    res = sweep(
-        problem,
-        lrs=[lr],
-        seeds=[checks.seed(seed)],
-        batch_size=batch_size,
-        epochs=epochs,
-        shuffle=shuffle,
-        init=init,
-        optimizer=optimizer,
-        schedule=schedule,
-        tol=tol,
-        targets=targets,
-        eval_every=eval_every,
-        exact=exact,
-        divergence_factor=divergence_factor,
-        early_stop=early_stop,
-    )
+    res = sweep(problem, lrs=[lr], seeds=[checks.seed(seed)], **plan.options(locals()))
     return res.lane(0)
-
-
-def _to_host(a) -> Any:
-    """A kernel output as a NumPy array; lanes held by other hosts are gathered first."""
-    if getattr(a, "is_fully_addressable", True):
-        return np.asarray(a)  # (jax.device_get took 3x as long on the kernel's few outputs)
-    from jax.experimental import multihost_utils
-
-    return np.asarray(multihost_utils.process_allgather(a, tiled=True))

@@ -1,4 +1,4 @@
-"""Hypothesis settings shared by the tests/test_fuzz_*.py files."""
+"""Hypothesis settings shared by the test_fuzz_*.py files under tests/gdjax/."""
 
 from hypothesis import HealthCheck, settings
 

@@ -118,6 +118,26 @@ class Config(NamedTuple):
     exact: bool
     chunk: int
 
+    @classmethod
+    def of(cls, args, problem, spec) -> Config:
+        """The config of a sweep: its checked options (a :class:`gdjax._kernel.plan.SweepArgs`)
+        on ``problem``, whose loss the kernel runs as ``spec`` (the problem's own, or its
+        eigenbasis form)."""
+        return cls(
+            spec=spec,
+            optimizer=args.optimizer,
+            schedule=args.schedule,
+            n=problem.n,
+            batch_size=args.batch_size,
+            steps_per_epoch=args.steps_per_epoch,
+            total_steps=args.total_steps,
+            eval_steps=eval_grid(args.total_steps, args.eval_every),
+            shuffle=args.shuffle,
+            early_stop=args.early_stop,
+            exact=args.exact,
+            chunk=args.chunk,
+        )
+
     @property
     def padded_steps(self) -> int:
         """``total_steps`` rounded up to whole chunks: the plan's rows, and the steps that

@@ -27,10 +27,12 @@ __all__ = [
     "CHECK_BUDGET_FLOPS",
     "CHECK_STEP_RATIO",
     "DEFAULT_TARGETS",
+    "OPTIONS",
     "SweepArgs",
     "check",
     "exact_affordable",
     "init_params",
+    "options",
 ]
 
 #: The target ladder of relative suboptimality tracked when ``targets`` is not given.
@@ -90,6 +92,43 @@ def exact_affordable(problem: Problem, batch_size: int, total_steps: int, lanes:
     step = 4.0 * batch_size * num_params
     run = check * float(total_steps) * lanes
     return check <= CHECK_STEP_RATIO * step or run <= CHECK_BUDGET_FLOPS
+
+
+#: The keyword options of a sweep, as :func:`gdjax.sweep`, :func:`gdjax.build` and :func:`check`
+#: take them (``run`` takes ``lr`` and ``seed`` for ``lrs`` and ``seeds``): checked once, by
+#: :func:`check`, into a :class:`SweepArgs`.
+OPTIONS = (
+    "lrs",
+    "seeds",
+    "batch_size",
+    "epochs",
+    "shuffle",
+    "init",
+    "optimizer",
+    "schedule",
+    "tol",
+    "targets",
+    "eval_every",
+    "exact",
+    "divergence_factor",
+    "early_stop",
+)
+
+
+def options(arguments: dict) -> dict:
+    """The sweep options among a call's arguments, to forward them in one place.
+
+    Args:
+        arguments: a function's arguments by name (``locals()`` before its first statement).
+
+    Returns:
+        Those named in :data:`OPTIONS`, as a dict of keyword arguments.
+
+    Example:
+        >>> options({"problem": None, "lrs": [0.1], "epochs": 2, "sharding": None})
+        {'lrs': [0.1], 'epochs': 2}
+    """
+    return {k: arguments[k] for k in OPTIONS if k in arguments}
 
 
 class SweepArgs(NamedTuple):

@@ -31,7 +31,6 @@ arrays: a new grid of the same size reuses the compiled kernel.
 
 from __future__ import annotations
 
-import math
 from typing import Any, NamedTuple
 
 import jax
@@ -39,14 +38,15 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from gdjax._kernel import fused, optimizers
+from gdjax._kernel import optimizers
 from gdjax._kernel.booking import Booking, Ledger
 from gdjax._kernel.config import Config
 from gdjax._kernel.levels import Levels
+from gdjax._kernel.monitoring import EXACT, GRID, gather, gathers_chunks
 
 __all__ = [
+    "ExactStart",
     "KernelArgs",
-    "LoopState",
     "ProgramOutput",
     "Start",
     "gather",
@@ -57,7 +57,17 @@ __all__ = [
     "start",
 ]
 
-CHUNK_ROWS_BYTES = 16 << 20  # largest chunk of rows gathered at once (see _exact_loop)
+
+class ExactStart(NamedTuple):
+    """What exact monitoring starts from, made on the host by :func:`start`."""
+
+    chunk_losses: np.ndarray  # (C, lanes), each chunk's losses; f(w0) before the first
+    # 0 ... C - 1, a chunk's steps, and C - 1, 0 ... C - 2, where the loss before each step is
+    # in the chunk's losses (arguments: an iota or the index arithmetic in the program would be
+    # kernels of their own)
+    chunk_steps: np.ndarray
+    chunk_before: np.ndarray
+    marks: np.ndarray  # (lanes, 2K + 3), the crossings so far (zeros)
 
 
 class Start(NamedTuple):
@@ -66,14 +76,7 @@ class Start(NamedTuple):
     params: Any
     moving: np.ndarray  # (lanes,) bool: not halted (converged at the start, with early stop)
     losses: np.ndarray  # the curve: f(w0), then zeros
-    # exact monitoring: (C, lanes), each chunk's losses; f(w0) before the first (not halting)
-    chunk_losses: np.ndarray | None
-    # exact monitoring: 0 ... C - 1, a chunk's steps, and C - 1, 0 ... C - 2, where the loss
-    # before each step is in the chunk's losses (arguments: an iota or the index arithmetic in
-    # the program would be kernels of their own)
-    chunk_steps: np.ndarray | None
-    chunk_before: np.ndarray | None
-    marks: np.ndarray | None  # exact monitoring: (lanes, 2K + 3), the crossings so far (zeros)
+    exact: ExactStart | None  # exact monitoring's start; None with grid monitoring
 
 
 def start(config: Config, ledger: Ledger, init) -> Start:
@@ -98,16 +101,19 @@ def start(config: Config, ledger: Ledger, init) -> Start:
     # device_put checks that every process passes equal arrays (NaN != NaN)
     losses = np.zeros((len(config.eval_steps), lanes), f0.dtype)
     losses[0] = f0
-    exact = config.exact
-    marks = (lanes, 2 * levels.ladder.shape[0] + 1)
+    exact = None
+    if config.exact:
+        exact = ExactStart(
+            chunk_losses=np.full((config.chunk, lanes), f0),
+            chunk_steps=np.arange(config.chunk, dtype=np.int32),
+            chunk_before=np.roll(np.arange(config.chunk, dtype=np.int32), 1),
+            marks=np.zeros((lanes, 2 * levels.ladder.shape[0] + 1), np.int32),
+        )
     return Start(
         params=jax.tree.map(lambda x: np.repeat(np.asarray(x)[None], lanes, axis=0), init),
         moving=ledger.moving,
         losses=losses,
-        chunk_losses=np.full((config.chunk, lanes), f0) if exact else None,
-        chunk_steps=np.arange(config.chunk, dtype=np.int32) if exact else None,
-        chunk_before=np.roll(np.arange(config.chunk, dtype=np.int32), 1) if exact else None,
-        marks=np.zeros(marks, np.int32) if exact else None,
+        exact=exact,
     )
 
 
@@ -133,18 +139,6 @@ class KernelArgs(NamedTuple):
     lrs: jax.Array
     seeds: jax.Array
     rows: jax.Array
-
-
-class LoopState(NamedTuple):
-    """The carry of the kernel's outer loop."""
-
-    index: jax.Array | None  # grid: the next interval
-    step: jax.Array  # steps run so far
-    params: Any
-    opt_state: Any
-    losses: jax.Array  # (grid points, lanes) the curve
-    chunk_losses: jax.Array | None  # exact: (C, lanes) the loss after each step of a chunk
-    marks: jax.Array | None  # exact: (lanes, 2K + 3) the crossings of the chunks so far
 
 
 class ProgramOutput(NamedTuple):
@@ -241,38 +235,6 @@ def one_step(config: Config, X, y, aux, params, lrs, seeds, rows):
     return params
 
 
-def gathers_chunks(config: Config, X, rows) -> bool:
-    """Whether exact monitoring gathers the rows of a whole chunk at once, (C, S, b, p), before
-    its steps, rather than each step's rows inside the step.
-
-    One gather per chunk is one kernel where a gather per step is a kernel per step (and with
-    several seeds XLA gathered twice, for the forward and the transposed product): minibatch
-    runs about 1.2x faster. The chunk's rows are a copy, so it is done up to
-    :data:`CHUNK_ROWS_BYTES`.
-    """
-    row_bytes = math.prod(X.shape[1:]) * X.dtype.itemsize
-    return config.chunk * math.prod(rows.shape[1:]) * row_bytes <= CHUNK_ROWS_BYTES
-
-
-def gather(X, y, rows):
-    """The rows of a slice of the plan, ``(..., S, b)``: ``(X[rows], y[rows])``, without the
-    seed axis when there is one seed (the batch :func:`make_step` takes)."""
-    if rows.shape[-2] == 1:
-        # a seed axis of size 1 made XLA choose a layout for the gathered rows that it then
-        # copied into another, two more kernels
-        rows = rows[..., 0, :]
-    return X[rows], y[rows]
-
-
-def _select(mask, new, old):
-    """Per lane: ``new`` where ``mask``, else ``old`` (pytrees with a leading lane axis)."""
-
-    def pick(a, b):
-        return jnp.where(mask.reshape(mask.shape + (1,) * (a.ndim - 1)), a, b)
-
-    return jax.tree.map(pick, new, old)
-
-
 def _program(config: Config, *arrays) -> ProgramOutput:
     a = KernelArgs(*arrays)
     spec = config.spec
@@ -280,136 +242,17 @@ def _program(config: Config, *arrays) -> ProgramOutput:
     step, opt_init = make_step(config, a.X, a.y, a.lrs, S)
     monitor = jax.vmap(lambda p: spec.monitor(p, a.X, a.y, a.aux))
     booking = Booking(a.levels, config.early_stop)
-    s0 = a.start
-    zero = jnp.int32(0)
-    state = LoopState(
-        None if config.exact else zero,
-        zero,
-        s0.params,
-        opt_init(s0.params),
-        s0.losses,
-        s0.chunk_losses,
-        s0.marks,
-    )
-    loop = _exact_loop if config.exact else _grid_loop
-    state = loop(config, a, step, monitor, booking, state)
+    mode = EXACT if config.exact else GRID
+    state = mode.init(a.start, opt_init(a.start.params))
+    state = mode.loop(config, a, step, monitor, booking, state)
+    marks, chunk_losses, ran = mode.output(state)
     return ProgramOutput(
         jax.tree.map(lambda x: x.reshape(S, L, *x.shape[1:]), state.params),
         state.losses,  # raw: finish() masks it and puts lanes first
-        state.marks,
-        state.chunk_losses,
-        state.index,
+        marks,
+        chunk_losses,
+        ran,
         state.step,
-    )
-
-
-def _exact_loop(config, a: KernelArgs, step, monitor, booking: Booking, state: LoopState):
-    """Chunks of C steps: each step computes the loss of every lane; each chunk reduces them to
-    their crossings (:meth:`~gdjax._kernel.booking.Booking.crossings`), which the host books."""
-    C, T = config.chunk, config.total_steps
-    padded = T % C != 0
-    end = config.padded_steps  # the steps the crossings number
-    # where each point of the curve falls: its chunk's first step and its index there (static)
-    grid = np.asarray(config.eval_steps[1:], np.int64)
-    point_t0, point_at = (grid - 1) // C * C, (grid - 1) % C
-
-    shuffled = config.sampling == "shuffled"
-    pregather = shuffled and gathers_chunks(config, a.X, a.rows)
-    moving = a.start.moving  # lanes that move at all: the others never halt by their loss
-
-    def chunk(s: LoopState) -> LoopState:
-        t0 = s.step
-        count = jnp.minimum(C, T - t0) if padded else C  # steps that exist
-
-        def step_and_check(carry, xs):
-            params, opt_state, losses = carry
-            i, i_before, batch = xs
-            if shuffled and not pregather:
-                batch = gather(a.X, a.y, batch)
-            new_params, new_opt = step((params, opt_state), (t0 + i, batch))
-            # A lane halts right after the step where it diverged (or converged, with early
-            # stop) and keeps the parameters of that step: its loss stays the one that halted
-            # it, so it stays halted. Reading that from the loss before, inside the update's
-            # kernel, saves two kernels a step: a halting state's update, and the loss's
-            # reduction, which fuses into its write only when that is its one use.
-            # (the loss before step 0 is still the last of the chunk before)
-            before = jax.lax.dynamic_index_in_dim(losses, i_before, keepdims=False)
-            go = moving & ~booking.halts(before)
-            if padded:
-                go = go & (i < count)
-            # selecting before the monitor lets XLA fuse the select into the update
-            params = _select(go, new_params, params)
-            opt_state = _select(go, new_opt, opt_state)
-            losses = jax.lax.dynamic_update_index_in_dim(losses, monitor(params), i, 0)
-            return (params, opt_state, losses), None
-
-        batches = None  # batch GD and rows in order need no plan
-        if shuffled:
-            batches = jax.lax.dynamic_slice_in_dim(a.rows, t0, C)
-            batches = gather(a.X, a.y, batches) if pregather else batches
-        # the chunk's losses are carried, not the scan's output: the step reads the one before
-        (params, opt_state, loss), _ = jax.lax.scan(
-            step_and_check,
-            (s.params, s.opt_state, s.chunk_losses),
-            (a.start.chunk_steps, a.start.chunk_before, batches),
-        )
-        # where each lane crossed each level, so far (maxima); the host books the rest
-        marks = jnp.maximum(s.marks, booking.crossings(loss, t0, end))
-        # the curve's points in this chunk (a gather, later masked by each lane's last step)
-        here = (point_t0 == t0)[:, None]
-        curve = jnp.where(here, loss[point_at], s.losses[1:])
-        return LoopState(
-            None,
-            jnp.minimum(t0 + C, T) if padded else t0 + C,
-            params,
-            opt_state,
-            s.losses.at[1:].set(curve),
-            loss,
-            marks,
-        )
-
-    def more(s: LoopState):  # a halted lane's loss repeats: the chunk's last one halts it
-        return (s.step < T) & fused.any0(moving & ~booking.halts(s.chunk_losses[-1]))
-
-    return jax.lax.while_loop(more, chunk, state)
-
-
-def _grid_loop(config, a: KernelArgs, step, monitor, booking: Booking, state: LoopState):
-    """Steps up to each point of the evaluation grid, then the loss of every lane there."""
-    grid = jnp.asarray(config.eval_steps, jnp.int32)
-    shuffled = config.sampling == "shuffled"
-
-    def train_step(t, carry):
-        if not shuffled:
-            return step(carry, (t, None))
-        rows = jax.lax.dynamic_index_in_dim(a.rows, t, keepdims=False)
-        return step(carry, (t, gather(a.X, a.y, rows)))
-
-    moving = a.start.moving  # lanes that move at all: the others never halt by their loss
-
-    def unhalted(s: LoopState):  # a halted lane's loss repeats: its last check halts it
-        return moving & ~booking.halts(jax.lax.dynamic_index_in_dim(s.losses, s.index, 0, False))
-
-    def interval(s: LoopState) -> LoopState:
-        start, end = grid[s.index], grid[s.index + 1]
-        go = unhalted(s)
-        params, opt_state = jax.lax.fori_loop(start, end, train_step, (s.params, s.opt_state))
-        params = _select(go, params, s.params)
-        opt_state = _select(go, opt_state, s.opt_state)
-        loss = monitor(params)  # a halted lane's repeats: the host books the curve
-        return LoopState(
-            s.index + 1,
-            end,
-            params,
-            opt_state,
-            s.losses.at[s.index + 1].set(loss),
-            None,
-            None,
-        )
-
-    intervals = len(config.eval_steps) - 1
-    return jax.lax.while_loop(
-        lambda s: (s.index < intervals) & fused.any0(unhalted(s)), interval, state
     )
 
 

@@ -14,11 +14,9 @@ Example:
 """
 
 from gdjax.problems import datasets, losses, synthetic
-from gdjax.problems.datasets import load, load_csv
-from gdjax.problems.problem import (
+from gdjax.problems.constructors import (
     MAX_CLASSES,
     TEXTBOOK,
-    Problem,
     linear,
     logistic,
     make_linear,
@@ -28,6 +26,8 @@ from gdjax.problems.problem import (
     softmax,
     textbook,
 )
+from gdjax.problems.datasets import load, load_csv
+from gdjax.problems.problem import Problem
 
 __all__ = [
     "MAX_CLASSES",
