@@ -88,7 +88,7 @@ class Booking(NamedTuple):
         lv = self.levels
         K1 = lv.ladder.shape[0]
         # levels first, (2K + 3, C, lanes): the reduction runs along rows of lanes, which XLA's
-        # CPU backend vectorises (lanes last ran sgd's kernel about 9% slower)
+        # CPU backend vectorises (lanes last measured slower on sgd's kernel)
         cols = np.arange(2 * K1 + 1)[:, None, None]
         firsts = cols <= K1  # the first K + 2 columns: at or below, the halting one last
         below = xp.where(

@@ -28,6 +28,8 @@ from __future__ import annotations
 import jax.numpy as jnp
 import optax
 
+from gdjax.checks import SCHEDULES  # one home for the names: the check that refuses the rest
+
 __all__ = ["OPTIMIZERS", "SCHEDULES", "check", "make", "unit_schedule"]
 
 # name -> factory(learning_rate or schedule) -> optax.GradientTransformation
@@ -37,8 +39,6 @@ OPTIMIZERS = {
     "nesterov": lambda lr: optax.sgd(lr, momentum=0.9, nesterov=True),
     "adam": lambda lr: optax.adam(lr),
 }
-
-SCHEDULES = ("constant", "inverse_time", "cosine")
 
 
 def check(name) -> str:
