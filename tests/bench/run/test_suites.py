@@ -8,20 +8,7 @@ import pytest
 
 import gdjax
 from bench.run import suites
-
-GOOD = """
-name = "t"
-[defaults]
-epochs = 1
-lrs = [0.1]
-[[problems]]
-name = "p"
-source = "linear"
-n = 16
-d = 2
-[[variants]]
-name = "batch"
-"""
+from tests.bench.run.minimal_suite import GOOD
 
 
 def _write(tmp_path, text, name="t.toml"):
