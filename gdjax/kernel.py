@@ -76,7 +76,7 @@ class Kernel(NamedTuple):
         """
         a = self.args
         fn = jax.jit(program.one_step, static_argnums=0)
-        lowered = fn.lower(self.config, a.X, a.y, a.aux, a.start.params, a.lrs, a.seeds, a.rows)
+        lowered = fn.lower(self.config, a.data, a.aux, a.start.params, a.lrs, a.seeds, a.rows)
         cost = lowered.compile().cost_analysis()
         if isinstance(cost, list):  # older jax: one dict per program
             cost = cost[0] if cost else {}

@@ -83,9 +83,10 @@ def build(
     if a.rotate:
         basis = Eigenbasis.of(problem)
         X, spec, aux, kernel_init = basis.kernel_data(problem, a.init)
+        data = (X, problem.y)
     else:
         basis = None
-        X, spec, aux, kernel_init = problem.X, problem.spec, problem.monitor_aux(), a.init
+        data, spec, aux, kernel_init = problem.data, problem.spec, problem.monitor_aux(), a.init
     config = Config.of(a, problem, spec)
     # what the run's dtype cannot hold or resolve, refused before running (gdjax._kernel.levels)
     f_star, f0, gap0 = check_levels(
@@ -105,8 +106,7 @@ def build(
     lanes = len(a.seeds) * len(kernel_lrs)
     ledger = Ledger.of(levels, config.early_stop, lanes, offset=f_star if gap else None)
     args = KernelArgs(
-        X=X,
-        y=problem.y,
+        data=data,
         aux=aux,
         start=program.start(config, ledger, kernel_init),
         levels=levels,

@@ -121,7 +121,8 @@ class KernelArgs(NamedTuple):
     """The traced arguments of the kernel, in the order the compiled program takes them.
 
     Attributes:
-        X, y: the data.
+        data: the data, the loss's arguments after the parameters (``Problem.data``: X and y
+            for the shipped losses), every leaf with the rows first.
         aux: what the problem's cheap monitor needs (None for most problems).
         start: every lane at step 0 (:func:`start`).
         levels: f(w0), f* and what the loss is compared with (:class:`Levels`).
@@ -131,8 +132,7 @@ class KernelArgs(NamedTuple):
             rows are not shuffled).
     """
 
-    X: jax.Array
-    y: jax.Array
+    data: Any
     aux: Any
     start: Start
     levels: Levels
@@ -164,12 +164,13 @@ class ProgramOutput(NamedTuple):
     steps_run: jax.Array
 
 
-def make_step(config: Config, X, y, lrs, S: int):
+def make_step(config: Config, data, lrs, S: int):
     """``step((params, opt_state), (t, batch)) -> (params, opt_state)`` for every lane, and the
     optimizer's ``init``.
 
-    ``batch`` is the step's rows ``(X[rows], y[rows])`` when rows are shuffled, else None:
-    (S, b, p) and (S, b), or (b, p) and (b,) for one seed (see :func:`gather`). Lanes are one
+    ``batch`` is the step's rows of every leaf of ``data`` when rows are shuffled, else None:
+    ``(X[rows], y[rows])`` for the shipped losses, (S, b, p) and (S, b), or (b, p) and (b,) for
+    one seed (see :func:`gather`). Lanes are one
     flat axis of S * L (seed-major); where every lane sees the same rows (batch GD, rows in
     order, one seed) a single vmap makes one matrix-matrix product. Several seeds see different
     rows: their lanes are split per seed, and XLA's CPU backend runs that batched product
@@ -189,12 +190,12 @@ def make_step(config: Config, X, y, lrs, S: int):
             total_steps=config.total_steps,
         )
 
-    def lane_update(params, opt_state, lr, Xb, yb):
-        updates, opt_state = optimizer(lr).update(grad_fn(params, Xb, yb), opt_state, params)
+    def lane_update(params, opt_state, lr, batch):
+        updates, opt_state = optimizer(lr).update(grad_fn(params, *batch), opt_state, params)
         return optax.apply_updates(params, updates), opt_state
 
-    shared = jax.vmap(lane_update, in_axes=(0, 0, 0, None, None))
-    per_seed = jax.vmap(shared, in_axes=(0, 0, 0, 0, 0))
+    shared = jax.vmap(lane_update, in_axes=(0, 0, 0, None))
+    per_seed = jax.vmap(shared, in_axes=(0, 0, 0, 0))
 
     def split(tree):
         return jax.tree.map(lambda a: a.reshape(S, L, *a.shape[1:]), tree)
@@ -206,16 +207,14 @@ def make_step(config: Config, X, y, lrs, S: int):
         params, opt_state = carry
         t, batch = xs
         if config.sampling == "full":
-            return shared(params, opt_state, lane_lrs, X, y)
+            return shared(params, opt_state, lane_lrs, data)
         if config.sampling == "ordered":
             start = (t % spe) * b
-            Xb = jax.lax.dynamic_slice_in_dim(X, start, b)
-            yb = jax.lax.dynamic_slice_in_dim(y, start, b)
-            return shared(params, opt_state, lane_lrs, Xb, yb)
-        Xb, yb = batch
+            rows = jax.tree.map(lambda a: jax.lax.dynamic_slice_in_dim(a, start, b), data)
+            return shared(params, opt_state, lane_lrs, rows)
         if S == 1:
-            return shared(params, opt_state, lane_lrs, Xb, yb)
-        p, o = per_seed(split(params), split(opt_state), lane_lrs.reshape(S, L), Xb, yb)
+            return shared(params, opt_state, lane_lrs, batch)
+        p, o = per_seed(split(params), split(opt_state), lane_lrs.reshape(S, L), batch)
         return merge(p), merge(o)
 
     def init(params):
@@ -224,14 +223,14 @@ def make_step(config: Config, X, y, lrs, S: int):
     return step, init
 
 
-def one_step(config: Config, X, y, aux, params, lrs, seeds, rows):
+def one_step(config: Config, data, aux, params, lrs, seeds, rows):
     """One step of every lane (``params`` lanes first), with its loss when that is monitored
     every step: what XLA's cost analysis of a step should see."""
-    step, opt_init = make_step(config, X, y, lrs, seeds.shape[0])
-    batch = gather(X, y, rows[1]) if config.sampling == "shuffled" else None
+    step, opt_init = make_step(config, data, lrs, seeds.shape[0])
+    batch = gather(data, rows[1]) if config.sampling == "shuffled" else None
     params, _ = step((params, opt_init(params)), (jnp.int32(1), batch))
     if config.exact:
-        return params, jax.vmap(lambda p: config.spec.monitor(p, X, y, aux))(params)
+        return params, jax.vmap(lambda p: config.spec.monitor(p, *data, aux))(params)
     return params
 
 
@@ -239,8 +238,8 @@ def _program(config: Config, *arrays) -> ProgramOutput:
     a = KernelArgs(*arrays)
     spec = config.spec
     S, L = a.seeds.shape[0], a.lrs.shape[0]
-    step, opt_init = make_step(config, a.X, a.y, a.lrs, S)
-    monitor = jax.vmap(lambda p: spec.monitor(p, a.X, a.y, a.aux))
+    step, opt_init = make_step(config, a.data, a.lrs, S)
+    monitor = jax.vmap(lambda p: spec.monitor(p, *a.data, a.aux))
     booking = Booking(a.levels, config.early_stop)
     mode = EXACT if config.exact else GRID
     state = mode.init(a.start, opt_init(a.start.params))

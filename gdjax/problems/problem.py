@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 from typing import Any
 
 import jax
@@ -40,14 +41,37 @@ class Problem:
     Attributes:
         name: a short label used in reports.
         spec: the hashable loss spec (a static argument of the compiled kernels).
-        X: data, shape (n, d), a floating dtype (float32, or float64 with x64 on).
-        y: targets, shape (n,).
+        data: the loss's data, as the arguments its spec takes after the parameters, each a
+            pytree of arrays whose leading axis is the rows: ``(X, y)`` for the shipped losses
+            (X of shape (n, d) in a floating dtype: float32, or float64 with x64 on; y of
+            shape (n,)), ``(data,)`` for :func:`~gdjax.problems.custom` (the user's pytree).
+            The kernel gathers a step's rows from every leaf.
+        start: the initial parameters: None for the spec's zeros (the shipped losses), a
+            pytree, or a function ``key -> pytree`` drawn once per seed (:meth:`init_params`).
     """
 
     name: str
     spec: LossSpec
-    X: jax.Array = dataclasses.field(repr=False)
-    y: jax.Array = dataclasses.field(repr=False)
+    data: tuple = dataclasses.field(repr=False)
+    start: Any = dataclasses.field(default=None, repr=False)
+
+    @property
+    def X(self) -> jax.Array:
+        """The features, (n, d): the first data argument of a loss that takes ``(X, y)``."""
+        return self._xy()[0]
+
+    @property
+    def y(self) -> jax.Array:
+        """The targets, (n,): the second data argument of a loss that takes ``(X, y)``."""
+        return self._xy()[1]
+
+    def _xy(self):
+        if len(self.data) != 2:
+            raise AttributeError(
+                f"problem {self.name!r} has no X and y: its loss takes one pytree of data, "
+                "problem.data[0]"
+            )
+        return self.data
 
     @property
     def kind(self) -> str:
@@ -56,37 +80,63 @@ class Problem:
 
     @property
     def n(self) -> int:
-        """Number of rows."""
-        return int(self.X.shape[0])
+        """Number of rows (the leading axis of every leaf of the data)."""
+        return int(jax.tree.leaves(self.data)[0].shape[0])
 
     @property
     def d(self) -> int:
-        """Number of features (columns of X)."""
-        return int(self.X.shape[1])
+        """Number of features: the columns of X; for a problem whose data is a pytree
+        (:func:`~gdjax.problems.custom`), the scalars in one row over every leaf."""
+        if len(self.data) == 2:
+            return int(self.X.shape[1])
+        return sum(math.prod(a.shape[1:]) for a in jax.tree.leaves(self.data))
 
     @property
     def dtype(self):
-        """The floating dtype everything about this problem runs in."""
-        return self.X.dtype
+        """The floating dtype everything about this problem runs in: X's, or that of the
+        parameters of a loss that states its own (``spec.dtype``: a custom loss)."""
+        own = getattr(self.spec, "dtype", None)
+        return self.X.dtype if own is None else own
 
-    def init_params(self) -> Params:
-        """Zero parameters of the right shapes and dtype."""
-        return self.spec.init(self.d, self.dtype)
+    @property
+    def num_params(self) -> int:
+        """Scalars in one lane's parameters."""
+        return sum(int(np.size(v)) for v in jax.tree.leaves(self.init_params()))
 
-    def loss(self, params: Params, X=None, y=None) -> jax.Array:
-        """The loss at ``params`` on (X, y); the full data when X and y are omitted.
+    def init_params(self, seed: int | None = None) -> Params:
+        """The initial parameters: the spec's zeros, the problem's own pytree, or its function
+        of a key drawn for ``seed`` (``jax.random.key(seed)``; None: seed 0).
+
+        Args:
+            seed: the sweep's seed, for a problem whose start is a function of a key.
+
+        Returns:
+            A pytree of arrays in :attr:`dtype`.
+        """
+        if self.start is None:
+            return self.spec.init(self.d, self.dtype)
+        if callable(self.start):
+            return self.spec.draw(self.start, 0 if seed is None else seed)
+        return self.start
+
+    @property
+    def per_seed_start(self) -> bool:
+        """Whether every seed draws its own initial parameters (a start that is a function of
+        a key), so that f(w0) differs between seeds."""
+        return callable(self.start)
+
+    def loss(self, params: Params, *data) -> jax.Array:
+        """The loss at ``params`` on rows of the data; all of it when ``data`` is omitted.
 
         Args:
             params: a pytree like :meth:`init_params`.
-            X: rows to evaluate on (default: all of them).
-            y: their targets (default: all of them).
+            *data: rows to evaluate on, structured like :attr:`data` (X and y for the shipped
+                losses; default: all of them).
 
         Returns:
             A scalar array.
         """
-        X = self.X if X is None else X
-        y = self.y if y is None else y
-        return self.spec.loss(params, X, y)
+        return self.spec.loss(params, *(data or self.data))
 
     def offers(self, capability: str) -> bool:
         """Whether this problem's loss offers an optional capability, e.g. ``"quadratic_view"``
@@ -137,8 +187,14 @@ class Problem:
     # cached_property stores in the instance's __dict__, which a frozen dataclass allows: the
     # float64 solves run once per problem, and dataclasses.replace gives a fresh cache.
     @functools.cached_property
-    def _float64_data(self) -> tuple[np.ndarray, np.ndarray]:
-        return np.asarray(self.X, np.float64), np.asarray(self.y, np.float64)
+    def _float64_data(self) -> tuple:
+        # floating leaves in float64; integer ones (labels) stay integers, which a loss may
+        # index with (softmax's solves cast its labels to int64 themselves)
+        def cast(a):
+            a = np.asarray(a)
+            return a.astype(np.float64) if jnp.issubdtype(a.dtype, jnp.floating) else a
+
+        return tuple(jax.tree.map(cast, d) for d in self.data)
 
     @functools.cached_property
     def _optimum(self) -> tuple[Params, float]:
@@ -186,7 +242,7 @@ class Problem:
         """The full-data loss as the kernels monitor it (exactly :meth:`loss`, maybe cheaper):
         a monitor of the gap f - f* (``spec.monitors_gap``) gets f* added back, in the
         problem's dtype."""
-        value = self.spec.monitor(params, self.X, self.y, self.monitor_aux())
+        value = self.spec.monitor(params, *self.data, self.monitor_aux())
         if self.spec.monitors_gap:
             return value + jnp.asarray(self.optimum()[1], value.dtype)
         return value
