@@ -40,6 +40,8 @@ class Kernel(NamedTuple):
     f0: float  # the loss at the initial parameters, float64 (Problem.value)
     ledger: Ledger  # what the host books the output against
     basis: Eigenbasis | None = None
+    f_star: float | None = None  # the run's f* (float64); None: the problem's optimum
+    f_star_source: str | None = None  # where it came from (FStarSource.label)
 
     def lower(self):
         """``jax.jit(...).lower`` of this kernel (call ``.compile()`` on the result)."""
@@ -101,7 +103,8 @@ class Kernel(NamedTuple):
             targets=self.targets,
             tol=self.tol,
             eval_steps=cfg.eval_steps,
-            f_star=self.problem.optimum()[1],
+            f_star=self.problem.optimum()[1] if self.f_star is None else self.f_star,
+            f_star_source=self.f_star_source or self.problem.f_star_source.label,
             f0=self.f0,
             batch_size=cfg.batch_size,
             steps_per_epoch=cfg.steps_per_epoch,

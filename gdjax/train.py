@@ -22,7 +22,7 @@ import jax
 import numpy as np
 
 from gdjax import checks, devices, sampling
-from gdjax._kernel import plan, program
+from gdjax._kernel import found, plan, program
 from gdjax._kernel.booking import Ledger
 from gdjax._kernel.config import Config
 from gdjax._kernel.eigenbasis import Eigenbasis
@@ -88,34 +88,55 @@ def build(
         basis = None
         data, spec, aux, kernel_init = problem.data, problem.spec, problem.monitor_aux(), a.init
     config = Config.of(a, problem, spec)
-    # what the run's dtype cannot hold or resolve, refused before running (gdjax._kernel.levels)
-    f_star, f0, gap0 = check_levels(
-        problem,
-        spec,
-        aux,
-        a.init,
-        tol=a.tol,
-        targets=a.targets,
-        divergence_factor=a.divergence_factor,
-        init_given=init is not None,
-    )
     dtype = problem.dtype
     gap = spec.monitors_gap  # the monitor returns f - f*: levels, and reported losses, offset
-    levels = Levels.of(f0, f_star, a.tol, a.targets, a.divergence_factor, dtype, gap=gap, gap0=gap0)
     kernel_lrs = np.asarray(pad_lanes(a.lrs, sharding), dtype)
     lanes = len(a.seeds) * len(kernel_lrs)
-    ledger = Ledger.of(levels, config.early_stop, lanes, offset=f_star if gap else None)
-    args = KernelArgs(
-        data=data,
-        aux=aux,
-        start=program.start(config, ledger, kernel_init),
-        levels=levels,
-        lrs=kernel_lrs,
-        seeds=np.asarray(a.seeds, np.uint32),
-        rows=_plan(config, a.seeds, a.epochs),
-    )
-    args = place(args, sharding)
-    return Kernel(config, args, problem, a.lrs, a.seeds, a.targets, a.tol, f0, ledger, basis)
+    # each seed's own f(w0) where seeds draw their starts; the levels take the largest
+    seed_f0 = found.seed_starts(problem, a.seed_inits)
+    level_init = a.init if seed_f0 is None else a.seed_inits[int(np.argmax(seed_f0))]
+    rows = _plan(config, a.seeds, a.epochs)
+
+    def kernel(levels, f_star, f0, source, offset=None):
+        starts = None  # each lane's own start, in the units of the monitor
+        if seed_f0 is not None:
+            starts = np.repeat(seed_f0 - (f_star if gap else 0.0), lanes // len(a.seeds))
+        ledger = Ledger.of(levels, config.early_stop, lanes, offset=offset, starts=starts)
+        args = KernelArgs(
+            data=data,
+            aux=aux,
+            start=program.start(config, ledger, kernel_init, a.seed_inits),
+            levels=levels,
+            lrs=kernel_lrs,
+            seeds=np.asarray(a.seeds, np.uint32),
+            rows=rows,
+        )
+        args = place(args, sharding)
+        labels = (a.lrs, a.seeds, a.targets, a.tol, f0, ledger, basis, f_star, source)
+        return Kernel(config, args, problem, *labels)
+
+    if problem.offers("optimum"):
+        # what the run's dtype cannot hold or resolve, refused before running (gdjax._kernel.levels)
+        f_star, f0, gap0 = check_levels(
+            problem,
+            spec,
+            aux,
+            level_init,
+            tol=a.tol,
+            targets=a.targets,
+            divergence_factor=a.divergence_factor,
+            init_given=init is not None,
+        )
+        source = problem.f_star_source.label
+    else:  # f* is the best a run finds: a first pass of the same program finds it
+        f0 = problem.value(level_init)
+        first = kernel(found.first_pass_levels(f0, len(a.targets), dtype), None, f0, None)
+        f_star = found.best_found(first.execute())
+        gap0 = f0 - f_star
+        found.check_best(problem, spec, aux, f0, f_star, a)
+        source = problem.f_star_source.label
+    levels = Levels.of(f0, f_star, a.tol, a.targets, a.divergence_factor, dtype, gap=gap, gap0=gap0)
+    return kernel(levels, f_star, f0, source, offset=f_star if gap else None)
 
 
 def _plan(config: Config, seeds, epochs: int) -> np.ndarray:

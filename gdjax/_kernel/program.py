@@ -79,7 +79,7 @@ class Start(NamedTuple):
     exact: ExactStart | None  # exact monitoring's start; None with grid monitoring
 
 
-def start(config: Config, ledger: Ledger, init) -> Start:
+def start(config: Config, ledger: Ledger, init, seed_inits=None) -> Start:
     """The state of every lane at step 0, in NumPy.
 
     Part of the kernel's arguments rather than of its program: XLA would compile each of these
@@ -88,29 +88,39 @@ def start(config: Config, ledger: Ledger, init) -> Start:
     Args:
         config: the kernel's config (its grid and monitoring).
         ledger: every lane at step 0 as the host books it (:meth:`Ledger.of`):
-            the kernel moves the lanes the host books as moving.
+            the kernel moves the lanes the host books as moving, from its own f(w0).
         init: one lane's initial parameters.
+        seed_inits: one pytree per seed where each seed starts elsewhere (lanes are
+            seed-major); None: every lane starts at ``init``.
 
     Returns:
         A :class:`Start`.
     """
     levels = ledger.booking.levels
     lanes = ledger.moving.shape[0]
-    f0 = np.asarray(levels.f0)
+    f0 = np.asarray(ledger.f0, levels.f0.dtype)
     # zeros, not NaN: monitor.finish() masks the points a lane did not reach, and a multi-process
     # device_put checks that every process passes equal arrays (NaN != NaN)
     losses = np.zeros((len(config.eval_steps), lanes), f0.dtype)
     losses[0] = f0
+    if seed_inits is None:
+        params = jax.tree.map(lambda x: np.repeat(np.asarray(x)[None], lanes, axis=0), init)
+    else:  # seed-major: each seed's start repeated over its learning rates
+        per_seed = lanes // len(seed_inits)
+        params = jax.tree.map(
+            lambda *xs: np.repeat(np.stack([np.asarray(x) for x in xs]), per_seed, axis=0),
+            *seed_inits,
+        )
     exact = None
     if config.exact:
         exact = ExactStart(
-            chunk_losses=np.full((config.chunk, lanes), f0),
+            chunk_losses=np.broadcast_to(f0, (config.chunk, lanes)).copy(),
             chunk_steps=np.arange(config.chunk, dtype=np.int32),
             chunk_before=np.roll(np.arange(config.chunk, dtype=np.int32), 1),
             marks=np.zeros((lanes, 2 * levels.ladder.shape[0] + 1), np.int32),
         )
     return Start(
-        params=jax.tree.map(lambda x: np.repeat(np.asarray(x)[None], lanes, axis=0), init),
+        params=params,
         moving=ledger.moving,
         losses=losses,
         exact=exact,

@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gdjax.problems.losses import LossSpec, QuadraticView, offers
+from gdjax.problems.losses import FStarSource, LossSpec, QuadraticView, offers
 
 Params = Any  # a pytree of arrays: {"w": ..., "b": ...} or {"x": ...}
 
@@ -46,14 +46,11 @@ class Problem:
             (X of shape (n, d) in a floating dtype: float32, or float64 with x64 on; y of
             shape (n,)), ``(data,)`` for :func:`~gdjax.problems.custom` (the user's pytree).
             The kernel gathers a step's rows from every leaf.
-        start: the initial parameters: None for the spec's zeros (the shipped losses), a
-            pytree, or a function ``key -> pytree`` drawn once per seed (:meth:`init_params`).
     """
 
     name: str
     spec: LossSpec
     data: tuple = dataclasses.field(repr=False)
-    start: Any = dataclasses.field(default=None, repr=False)
 
     @property
     def X(self) -> jax.Array:
@@ -104,26 +101,49 @@ class Problem:
         return sum(int(np.size(v)) for v in jax.tree.leaves(self.init_params()))
 
     def init_params(self, seed: int | None = None) -> Params:
-        """The initial parameters: the spec's zeros, the problem's own pytree, or its function
-        of a key drawn for ``seed`` (``jax.random.key(seed)``; None: seed 0).
+        """The initial parameters: zeros for the shipped losses; a custom loss's own, drawn for
+        ``seed`` where they are a function of a key (:attr:`per_seed_start`).
 
         Args:
-            seed: the sweep's seed, for a problem whose start is a function of a key.
+            seed: the sweep's seed (None: the start every seed shares, or seed 0's draw).
 
         Returns:
             A pytree of arrays in :attr:`dtype`.
         """
-        if self.start is None:
-            return self.spec.init(self.d, self.dtype)
-        if callable(self.start):
-            return self.spec.draw(self.start, 0 if seed is None else seed)
-        return self.start
+        if seed is not None and self.per_seed_start:
+            return self.spec.draw(seed)
+        return self.spec.init(self.d, self.dtype)
 
     @property
     def per_seed_start(self) -> bool:
-        """Whether every seed draws its own initial parameters (a start that is a function of
-        a key), so that f(w0) differs between seeds."""
-        return callable(self.start)
+        """Whether every seed draws its own initial parameters (a custom loss's ``init`` that
+        is a function of a key), so that f(w0) differs between seeds."""
+        return self.offers("draw")
+
+    @property
+    def f_star_source(self) -> FStarSource:
+        """Where f* comes from (solves for it, cached, where that is how it is known):
+        ``.label`` says it in one line for tables.
+
+        Example:
+            >>> import gdjax
+            >>> gdjax.problems.make_logistic(64, 2).f_star_source.label
+            'Newton (float64)'
+        """
+        if not self.offers("optimum"):
+            return FStarSource(self.spec.optimum_method)
+        return self._solution[2]
+
+    def flops(self, batch_size: int) -> tuple[float, float] | None:
+        """XLA's measured flops of one lane's full-data check and of one step on
+        ``batch_size`` rows, ``(check, step)``, where the loss offers a measurement (a custom
+        loss: compiled for it, cached); None for the shipped losses, whose cost is known."""
+        if not self.offers("flops"):
+            return None
+        cache = self.__dict__.setdefault("_flops", {})
+        if batch_size not in cache:
+            cache[batch_size] = self.spec.flops(self.init_params(), *self.data, batch_size)
+        return cache[batch_size]
 
     def loss(self, params: Params, *data) -> jax.Array:
         """The loss at ``params`` on rows of the data; all of it when ``data`` is omitted.
@@ -197,15 +217,34 @@ class Problem:
         return tuple(jax.tree.map(cast, d) for d in self.data)
 
     @functools.cached_property
+    def _solution(self) -> tuple[Params, float, FStarSource]:
+        if not self.offers("optimum"):
+            raise ValueError(
+                f"problem {self.name!r} has no optimum before a run: its f* is the best "
+                "full-data loss a run finds (f_star='best'); read it from the result's f_star"
+            )
+        if self.offers("solve"):  # a solve with more to report (a reference solve's record)
+            return self.spec.solve(*self._float64_data)
+        params, f_star = self.spec.optimum(*self._float64_data)
+        return params, f_star, FStarSource(self.spec.optimum_method)
+
+    @functools.cached_property
     def _optimum(self) -> tuple[Params, float]:
-        return self.spec.optimum(*self._float64_data)
+        return self._solution[:2]
 
     @functools.cached_property
     def _curvature(self) -> tuple[float, float]:
+        if not self.offers("curvature"):
+            raise ValueError(
+                f"problem {self.name!r} offers no curvature (a custom loss offers it with a "
+                "reference f* and few enough parameters: gdjax.problems.losses.custom)"
+            )
         return self.spec.curvature(*self._float64_data, self._optimum[0])
 
     @functools.cached_property
     def _monitor_aux(self):
+        if not self.offers("optimum"):  # f* is found by the run: the monitor needs no optimum
+            return self.spec.monitor_aux(*self._float64_data, None, None, self.dtype)
         params, f_star = self._optimum
         return self.spec.monitor_aux(*self._float64_data, params, f_star, self.dtype)
 
@@ -213,10 +252,14 @@ class Problem:
         """The minimiser and the minimum f*, computed in float64 with NumPy (cached).
 
         Least squares uses ``numpy.linalg.lstsq``; logistic and softmax use damped Newton's method
-        to a gradient norm near machine precision.
+        to a gradient norm near machine precision; a custom loss its ``f_star``: a number given
+        (params None), or a float64 reference solve (:attr:`f_star_source` says which).
 
         Returns:
             ``(params, f_star)``: params as float64 NumPy arrays, f_star a Python float.
+
+        Raises:
+            ValueError: a custom loss whose f* is the best a run finds (``f_star="best"``).
         """
         return self._optimum
 
@@ -224,8 +267,12 @@ class Problem:
         """``(L, mu)``: the largest and smallest eigenvalue of the loss Hessian, in float64.
 
         Exact for least squares and the quadratic (their Hessian is constant); taken at the
-        optimum for logistic and softmax. Batch GD is stable for ``lr < 2 / L`` and fastest at
-        ``2 / (L + mu)``; ``L / mu`` is the condition number.
+        optimum for logistic and softmax, and estimated there by Lanczos for a custom loss
+        that offers it (``problem.offers("curvature")``). Batch GD is stable for
+        ``lr < 2 / L`` and fastest at ``2 / (L + mu)``; ``L / mu`` is the condition number.
+
+        Raises:
+            ValueError: the loss offers no curvature.
 
         Example:
             >>> import gdjax  # the parabola x^2 - 5x + 5: f'' = 2, so lr = 1.0 is 2 / L
