@@ -96,10 +96,12 @@ def square(params, batch):  # w^2 whatever the rows: f* = 0, batch GD halves w a
     return jnp.mean((batch[:, 0] - params["w"]) ** 2)
 
 
-def test_per_seed_starts_are_booked_from_each_lanes_own_loss(x64):
+@pytest.mark.parametrize("exact", [True, False])
+def test_per_seed_starts_are_booked_from_each_lanes_own_loss(x64, exact):
     p = gdjax.problems.custom(square, np.zeros((4, 1)), init=per_seed_start, f_star=0.0)
     targets, tol = [1e-1, 1e-2, 1e-3], 1e-4
-    res = gdjax.sweep(p, lrs=[0.25], seeds=[0, 1, 2], epochs=20, targets=targets, tol=tol)
+    grid = dict(lrs=[0.25], seeds=[0, 1, 2], epochs=20, targets=targets, tol=tol, exact=exact)
+    res = gdjax.sweep(p, **grid)  # the grid's first 20 checks are every step: exact counts
     # an independent count: f_t = w0^2 / 4^t, levels relative to the largest start f0 = 1
     assert res.f0 == 1.0
     for s, w0 in enumerate([1.0, 0.3, 0.005]):
