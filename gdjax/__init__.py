@@ -14,6 +14,8 @@ Example:
     'converged'
 """
 
+import sys
+
 from gdjax import devices, metrics, problems, sampling, theory
 from gdjax._kernel.plan import check
 from gdjax.config import x64
@@ -21,6 +23,9 @@ from gdjax.devices import lane_sharding
 from gdjax.problems import Problem, datasets
 from gdjax.result import Result, SweepResult
 from gdjax.train import build, run, sweep
+
+# the data sets live with the problems; ``from gdjax.datasets import load`` works as documented
+sys.modules[f"{__name__}.datasets"] = datasets
 
 __version__ = "0.1.0"
 

@@ -11,7 +11,7 @@ several):
 - ``<problem>-lr.png``: samples to a target against the learning rate (runs with target
   ladders; early stopping cannot flatten it), else final f - f* against the rate; 2/L marked.
 
-Per run with ladders, ``profile.png``: the performance profiles of ``bench.report.profiles``.
+Per run with ladders, ``profile.png``: the performance profiles (:mod:`bench.report.profile_plot`).
 Legends sit outside the axes, and f - f* <= 0 (float rounding at the optimum) is drawn at a floor
 that the legend names.
 """
@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from bench import entries
-from bench.report import ladder, profiles
+from bench.report import ladder
 from bench.report.figure import figure, finish, save
 from bench.report.tables import plural, short
 from bench.runs import Run, slug
@@ -39,7 +39,6 @@ PLOT_ALT = (
     "learning-rate sweep",
 )
 RUN_PLOTS = "<run>"  # key of ``Run.plots`` for the plots of a whole run (not a problem name)
-PROFILE = "profile.png"
 # the x axis of each curve plot: label and curves column
 CURVE_AXES = {
     "samples": ("samples seen (steps x batch size; symlog: linear up to the 1st step)", "samples"),
@@ -126,16 +125,6 @@ def plot_problem(run: Run, problem: str, out_dir: Path, smooth: float | None = N
             written.append(plot_curves(p, c, axis, out_dir, smooth))
     written.append(plot_lr_samples(p, out_dir) if p.hits is not None else plot_lr(p, out_dir))
     return written
-
-
-def plot_run(run: Run, out_dir: Path) -> list[Path]:
-    """The plots of a whole run: its performance profiles (runs with target ladders only)."""
-    hits = run.hits()
-    if hits is None:
-        return []
-    where = f"{run.meta.get('suite')} on {run.device} ({run.env.get('backend')})"
-    path = plot_profile(ladder.ladder(hits), out_dir / PROFILE, where)
-    return [path] if path is not None else []
 
 
 def plot_curves(p: _Problem, curves: pd.DataFrame, axis: str, out_dir: Path, smooth) -> Path:
@@ -313,46 +302,6 @@ def plot_lr(p: _Problem, out_dir: Path) -> Path:
         f"{p.where}; median of {plural(p.seeds, 'seed')} without diverged ones, 25-75% band",
     )
     return save(fig, out_dir / f"{slug(p.name)}-lr.png")
-
-
-def plot_profile(lad: pd.DataFrame, path: Path, where: str) -> Path | None:
-    """Two panels, samples and seconds: each variant's profile as a step function of tau.
-
-    Args:
-        lad: ``bench.report.ladder.ladder`` rows of every problem of a run.
-        path: the PNG to write (atomically).
-        where: "<suite> on <device>" for the title.
-
-    Returns:
-        ``path``, or None when no problem reached any target (nothing to draw).
-    """
-    panels = [(on, profiles.ratios(lad, on)) for on in ("samples", "seconds")]
-    if all(r.empty for _, r in panels):
-        return None
-    fig, axes = figure(ncols=2, width=10.5)
-    handles = {}
-    for ax, (on, r) in zip(axes, panels, strict=True):
-        finite = r.drop(columns="target").to_numpy(np.float64)
-        finite = finite[np.isfinite(finite)]
-        top = max(float(finite.max()) if finite.size else 1.0, 1.0) * 2
-        taus = np.geomspace(1.0, top, 400)
-        rho = profiles.fractions(r, taus)
-        for i, v in enumerate(rho.columns):
-            (line,) = ax.step(taus, rho[v], where="post", color=f"C{i % 10}", lw=1.6, label=v)
-            handles[v] = line
-        ax.set_xscale("log")
-        ax.set_ylim(-0.03, 1.03)
-        ax.set_xlim(1.0, top)
-        ax.set_xlabel(f"tau: within this factor of the best variant's {on} (log scale)")
-        ax.set_ylabel("fraction of problems")
-        ax.set_title(f"{on} to the tightest reached target", fontsize=9)
-        ax.grid(True, which="major", alpha=0.3)
-    # the target of each problem is listed in the README (a long list here would be cut)
-    fig.suptitle(f"Performance profiles, {where}", fontsize=9)
-    # the legend gets a strip of its own under the panels: it never covers a step
-    fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=4, fontsize=7)
-    fig.tight_layout(rect=(0, 0.1, 1, 1))
-    return save(fig, path)
 
 
 def _final_by_lr(e: pd.DataFrame):

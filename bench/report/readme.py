@@ -8,27 +8,26 @@ The text is deterministic: the same runs give the same bytes. The plots are draw
 ``results/perf.md`` by ``bench.report.perf_report``.
 
 Every file is written atomically, and ``write`` deletes only plots and LaTeX tables that an
-earlier report wrote for the suites it is rewriting (``plots/manifest.json`` lists them):
+earlier report wrote for the suites it is rewriting (``plots/manifest.json`` lists them,
+:mod:`bench.report.manifest`):
 reporting a scratch folder of runs into ``results/`` leaves the other suites' files alone.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 
 import pandas as pd
 
 from bench import entries, runs
 from bench.errors import UserError
-from bench.report import ladder, latex, perf_report, plots, profiles
+from bench.report import ladder, latex, manifest, perf_report, plots, profile_plot, profiles
+from bench.report.manifest import relative
 from bench.report.prose import READING, how_to
 from bench.report.tables import md_table, plural, short
 from bench.runs import Run
 
 TITLE = "# gdjax results"
-MANIFEST = "manifest.json"  # under plots/: suite -> the plot and .tex files report wrote for it
 
 
 def perf_columns(lanes: pd.DataFrame) -> list[str]:
@@ -313,10 +312,10 @@ def readme_text(runs_dir: Path, results_dir: Path, *, smooth: float | None = Non
         out_dir = plots.plot_dir(results_dir, run, found)
         for problem in entries.problems(run.lanes):
             files = [out_dir / f for f in plots.plot_names(problem) if (out_dir / f).is_file()]
-            run.plots[problem] = _relative(files, results_dir)
-        profile = out_dir / plots.PROFILE
+            run.plots[problem] = relative(files, results_dir)
+        profile = out_dir / profile_plot.PROFILE
         if run.hits() is not None and profile.is_file():
-            run.plots[plots.RUN_PLOTS] = _relative([profile], results_dir)
+            run.plots[plots.RUN_PLOTS] = relative([profile], results_dir)
     return render_readme(found, smooth=smooth)
 
 
@@ -372,55 +371,12 @@ def draw_plots(found: list[Run], results_dir: Path, smooth: float | None) -> lis
         for problem in entries.problems(run.lanes):
             files = plots.plot_problem(run, problem, out_dir, smooth)
             drawn.setdefault(str(run.meta.get("suite")), []).extend(files)
-            run.plots[problem] = _relative(files, results_dir)
-        files = plots.plot_run(run, out_dir)
-        run.plots[plots.RUN_PLOTS] = _relative(files, results_dir)
+            run.plots[problem] = relative(files, results_dir)
+        files = profile_plot.plot_run(run, out_dir)
+        run.plots[plots.RUN_PLOTS] = relative(files, results_dir)
         # LaTeX tables go under tables/ in the plots' layout, listed in the same manifest
         tex_dir = results_dir / "tables" / out_dir.relative_to(results_dir / "plots")
         files += latex.write_tables(run, tex_dir)
         drawn.setdefault(str(run.meta.get("suite")), []).extend(files)
-    _forget_stale_plots(results_dir, {k: _relative(v, results_dir) for k, v in drawn.items()})
+    manifest.forget_stale(results_dir, {k: relative(v, results_dir) for k, v in drawn.items()})
     return [f for files in drawn.values() for f in files]
-
-
-def _forget_stale_plots(results_dir: Path, drawn: dict[str, list[str]]) -> None:
-    """Delete the plots and tables the manifest says an earlier report wrote for these suites
-    and that were not written now; record what was written. Files of other suites, and files
-    no report wrote, stay."""
-    path = results_dir / "plots" / MANIFEST
-    manifest = _read_manifest(path)
-    for suite, files in drawn.items():
-        for stale in sorted(set(manifest.get(suite, [])) - set(files)):
-            if _ours(results_dir, stale):
-                (results_dir / stale).unlink(missing_ok=True)
-        manifest[suite] = files
-    runs.write_json(path, dict(sorted(manifest.items())))
-
-
-def _read_manifest(path: Path) -> dict[str, list[str]]:
-    """The manifest's suites and files; what cannot be read (a truncated or hand-edited file)
-    is left out: its files are then kept, never deleted on a guess, and the manifest rewritten."""
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):  # missing, unreadable, not UTF-8, not JSON
-        return {}
-    if not isinstance(raw, dict):
-        return {}
-    return {
-        str(suite): [f for f in files if isinstance(f, str)]
-        for suite, files in raw.items()
-        if isinstance(files, list)
-    }
-
-
-def _ours(results_dir: Path, listed: str) -> bool:
-    """Whether a manifest entry names a plot or table file under results/plots or
-    results/tables: no other file is deleted, whatever the manifest says."""
-    target = (results_dir / listed).resolve()
-    roots = [(results_dir / d).resolve() for d in ("plots", "tables")]
-    suffix_ok = target.suffix in (".png", ".tex")
-    return suffix_ok and any(target.is_relative_to(r) and target != r for r in roots)
-
-
-def _relative(files: list[Path], results_dir: Path) -> list[str]:
-    return [Path(os.path.relpath(f, results_dir)).as_posix() for f in files]

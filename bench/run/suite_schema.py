@@ -3,14 +3,12 @@
 Each field is a :class:`Field`: ``doc`` says in TOML words what the value must be (the error
 message reads ``FIELD must be DOC, got V``), ``check`` decides, through ``gdjax.checks``, so the
 rules are written once and shared with the library API. :mod:`bench.run.suites` walks a document
-through these tables; ``bench/README.md`` documents the same fields for people. Beside the
-sources' fields, :func:`problem_builder` turns a checked problem table into its Problem.
+through these tables; ``bench/README.md`` documents the same fields for people. The problem
+tables' own fields and their builder are in :mod:`bench.run.sources`.
 
 Example:
     >>> RUN_FIELDS["tol"].check(1e-3)
     0.001
-    >>> sorted(SOURCES["quadratic"])
-    ['a', 'b', 'c']
 """
 
 from __future__ import annotations
@@ -19,7 +17,6 @@ import dataclasses
 import math
 import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,7 +24,6 @@ import numpy as np
 import gdjax
 from bench import entries
 from gdjax import checks
-from gdjax.problems import Problem
 
 # implemented in bench.perf.baselines
 BASELINES = (*entries.LANE_BASELINES, *entries.SWEEP_BASELINES)
@@ -38,7 +34,7 @@ MAX_GRID = 100_000
 MAX_NAME = 100
 
 _LABEL = re.compile(r"[A-Za-z0-9._-]+")
-_LABEL_DOC = (
+LABEL_DOC = (
     "letters, digits, '.', '_' or '-' (a label: no '/', '..' or '__', no leading '.', "
     "no leading or trailing '_')"
 )
@@ -94,13 +90,13 @@ def label(v, arg: str = "name") -> str:
     return v
 
 
-def _string(v) -> str:
+def string(v) -> str:
     if not isinstance(v, str):
         raise TypeError(type(v).__name__)
     return v
 
 
-def _choice(what: str, choices) -> Callable[[Any], str]:
+def choice(what: str, choices) -> Callable[[Any], str]:
     def check(v):
         if not isinstance(v, str) or v not in choices:
             raise ValueError(f"unknown {what} {v!r}; choose one of {', '.join(choices)}")
@@ -109,7 +105,7 @@ def _choice(what: str, choices) -> Callable[[Any], str]:
     return check
 
 
-def _names_list(what: str, check_one) -> Callable[[Any], list]:
+def names_list(what: str, check_one) -> Callable[[Any], list]:
     """A name or a non-empty list of distinct names, each passed through ``check_one``."""
 
     def check(v):
@@ -180,7 +176,7 @@ def _listed(check_all) -> Callable[[Any], list]:
 def _baselines(v) -> list[str]:
     if not isinstance(v, list):
         raise TypeError(f"baselines must be a list of names ({', '.join(BASELINES)}), got {v!r}")
-    return [_choice("baseline", BASELINES)(x) for x in v]
+    return [choice("baseline", BASELINES)(x) for x in v]
 
 
 RUN_FIELDS: dict[str, Field] = {
@@ -194,7 +190,7 @@ RUN_FIELDS: dict[str, Field] = {
     "tol": Field("a number in (0, 1) (relative suboptimality)", checks.tol),
     "optimizer": Field(
         "an optimizer name or a list of them",
-        _names_list("optimizer", _optimizer),
+        names_list("optimizer", _optimizer),
         own_message=True,
     ),
     "shuffle": Field("true or false", lambda v: checks.boolean(v, "shuffle")),
@@ -225,208 +221,20 @@ def _batch_size(v):
 
 
 VARIANT_FIELDS: dict[str, Field] = {
-    "name": Field(_LABEL_DOC, label),
+    "name": Field(LABEL_DOC, label),
     "batch_size": Field('"all" or an int >= 1', _batch_size, default=None),
 }
 SUITE_FIELDS: dict[str, Field] = {
-    "name": Field(_LABEL_DOC, label, default=None),
-    "description": Field("a string", _string, default=""),
+    "name": Field(LABEL_DOC, label, default=None),
+    "description": Field("a string", string, default=""),
     "defaults": Field("a table", lambda v: v, default={}),
     "problems": Field("an array of tables", lambda v: v),
     "variants": Field("an array of tables", lambda v: v, default=[]),
 }
 
 
-def _delimiter(v) -> str:
-    if not isinstance(v, str) or len(v) != 1 or v in '"\r\n':
-        raise ValueError(v)
-    return v
-
-
-def _column(v):
-    return v if isinstance(v, str) else checks.integer(v, "features", lo=-(2**31), hi=2**31 - 1)
-
-
-def _features(v) -> list:
-    if not isinstance(v, list) or not v:
-        raise TypeError(v)
-    cols = [_column(c) for c in v]
-    if len(set(cols)) != len(cols):  # a column twice would be a feature twice
-        raise ValueError(v)
-    return cols
-
-
-def _int_field(arg, lo, hi=None):
+def int_field(arg, lo, hi=None):
     return lambda v: checks.integer(v, arg, lo=lo, hi=hi)
 
 
-_BOOL = Field("true or false", lambda v: checks.boolean(v, "flag"), default=True)
-_SEED = Field("an int in [0, 2**32)", checks.seed, default=0)
-_L2 = Field("a number >= 0", lambda v: checks.real(v, "l2", lo=0.0), default=1e-2)
-_SIZE = Field("an int >= 1", _int_field("size", 1))
-# None: isotropic data; K: the make_* function conditions the problem to K (n >= d + 1 is
-# checked when validate builds the problem)
-_COND = Field(
-    "a number >= 1 (condition number)", lambda v: checks.real(v, "cond", lo=1.0), default=None
-)
-#: Each source's own fields (on top of PROBLEM_FIELDS and RUN_FIELDS).
-SOURCES: dict[str, dict[str, Field]] = {
-    "linear": {
-        "n": _SIZE,
-        "d": _SIZE,
-        "noise": Field("a number >= 0", lambda v: checks.real(v, "noise", lo=0.0), default=0.1),
-        "seed": _SEED,
-        "intercept": _BOOL,
-        "cond": _COND,
-    },
-    "logistic": {
-        "n": _SIZE,
-        "d": _SIZE,
-        "seed": _SEED,
-        "intercept": _BOOL,
-        "l2": _L2,
-        "cond": _COND,
-    },
-    "softmax": {
-        "n": _SIZE,
-        "d": _SIZE,
-        "classes": Field(
-            f"an int in [2, {gdjax.problems.MAX_CLASSES}]",
-            _int_field("classes", 2, gdjax.problems.MAX_CLASSES),
-            default=3,
-        ),
-        "seed": _SEED,
-        "intercept": _BOOL,
-        "l2": _L2,
-        "cond": _COND,
-    },
-    "dataset": {
-        "dataset": Field(
-            "a data set name", _choice("dataset", gdjax.datasets.NAMES), own_message=True
-        ),
-        "standardize": _BOOL,
-    },
-    "csv": {
-        "path": Field("a file path (relative to the suite file)", _string),
-        "target": Field(
-            "a column name (string) or index (int)",
-            lambda v: v if isinstance(v, str) else checks.integer(v, "target", lo=-(2**31)),
-        ),
-        "kind": Field(
-            "linear, logistic or softmax",
-            _choice("kind", ("linear", "logistic", "softmax")),
-            default="linear",
-            own_message=True,
-        ),
-        "standardize": dataclasses.replace(_BOOL, default=False),
-        "encoding": Field("a text encoding name (utf-8, latin-1, ...)", _string, default="utf-8"),
-        "delimiter": Field(
-            "one character other than a quote or a line break", _delimiter, default=","
-        ),
-        "intercept": _BOOL,
-        "features": Field(
-            "a non-empty list of distinct column names (strings) or indices (ints)",
-            _features,
-            default=None,
-        ),
-    },
-    "textbook": {
-        "setup": Field(
-            "a textbook setup", _choice("textbook setup", gdjax.problems.TEXTBOOK), own_message=True
-        ),
-        "seed": _SEED,
-    },
-    "quadratic": {
-        "a": Field("a number > 0", lambda v: checks.real(v, "a", lo=0.0, strict=True)),
-        "b": Field("a number", lambda v: checks.real(v, "b", lo=-math.inf)),
-        "c": Field("a number", lambda v: checks.real(v, "c", lo=-math.inf)),
-    },
-}
-PROBLEM_FIELDS: dict[str, Field] = {
-    "name": Field(_LABEL_DOC, label),
-    "source": Field("a source", _choice("source", tuple(SOURCES)), own_message=True),
-    "variants": Field(
-        "a non-empty list of distinct variant names", _names_list("variants", label), default=None
-    ),
-    "dtype": Field(
-        '"float32" or "float64"', _choice("dtype", ("float32", "float64")), default=None
-    ),
-}
-
-
-def problem_builder(source, args, pname, dtype, base: Path) -> Callable[[], Problem]:
-    """A function that builds a problem table's problem; called by validate and the runner.
-
-    Args:
-        source: the table's source, a key of :data:`SOURCES`.
-        args: its fields, checked (defaults filled in).
-        pname: the problem's name.
-        dtype: "float32", "float64" or None (JAX's default).
-        base: the suite file's folder: a relative CSV path is relative to it.
-
-    Returns:
-        A function of no arguments that makes the data each time it is called.
-
-    Example:
-        >>> coefficients = {"a": 2.0, "b": 0.0, "c": 1.0}
-        >>> make = problem_builder("quadratic", coefficients, "q", None, Path("."))
-        >>> make().name
-        'q'
-    """
-
-    def build() -> Problem:
-        if source == "linear":
-            prob = gdjax.problems.make_linear(
-                args["n"],
-                args["d"],
-                noise=args["noise"],
-                seed=args["seed"],
-                intercept=args["intercept"],
-                cond=args["cond"],
-                dtype=dtype,
-            )
-        elif source == "logistic":
-            prob = gdjax.problems.make_logistic(
-                args["n"],
-                args["d"],
-                seed=args["seed"],
-                intercept=args["intercept"],
-                l2=args["l2"],
-                cond=args["cond"],
-                dtype=dtype,
-            )
-        elif source == "softmax":
-            prob = gdjax.problems.make_softmax(
-                args["n"],
-                args["d"],
-                args["classes"],
-                seed=args["seed"],
-                intercept=args["intercept"],
-                l2=args["l2"],
-                cond=args["cond"],
-                dtype=dtype,
-            )
-        elif source == "dataset":
-            prob = gdjax.datasets.load(
-                args["dataset"], standardize=args["standardize"], dtype=dtype
-            )
-        elif source == "csv":
-            path = Path(args["path"])  # relative to the suite file, not to the working directory
-            prob = gdjax.datasets.load_csv(
-                path if path.is_absolute() else base / path,
-                target=args["target"],
-                features=args["features"],
-                kind=args["kind"],
-                delimiter=args["delimiter"],
-                standardize=args["standardize"],
-                dtype=dtype,
-                encoding=args["encoding"],
-                intercept=args["intercept"],
-            )
-        elif source == "textbook":
-            prob = gdjax.problems.textbook(args["setup"], seed=args["seed"], dtype=dtype)
-        else:
-            prob = gdjax.problems.quadratic(args["a"], args["b"], args["c"], dtype=dtype)
-        return dataclasses.replace(prob, name=pname)
-
-    return build
+BOOL = Field("true or false", lambda v: checks.boolean(v, "flag"), default=True)

@@ -21,11 +21,11 @@ Run settings may sit in ``[defaults]``, in a variant or in a problem; a problem'
 (defaults < variant < problem), so a textbook setup can pin its learning rates. Every (problem,
 variant, optimizer) is one *entry*: one compiled kernel over every (learning rate, seed) lane.
 
-The file is described once, as a schema (:mod:`bench.run.suite_schema`): ``SUITE_FIELDS``,
-``RUN_FIELDS``, ``VARIANT_FIELDS``, ``PROBLEM_FIELDS`` and ``SOURCES`` map every field to a
-``Field`` (what it must be, in words, and the ``gdjax.checks`` call that decides it). The
-rules themselves live in ``gdjax.checks``, shared with the library API. Every error is a
-:class:`SuiteError` naming the file, the table and the field::
+The file is described once, as a schema (:mod:`bench.run.suite_schema`: ``SUITE_FIELDS``,
+``RUN_FIELDS``, ``VARIANT_FIELDS``; :mod:`bench.run.sources`: ``PROBLEM_FIELDS``, ``SOURCES``)
+mapping every field to a ``Field`` (what it must be, in words, and the ``gdjax.checks`` call
+that decides it). The rules themselves live in ``gdjax.checks``, shared with the library API.
+Every error is a :class:`SuiteError` naming the file, the table and the field::
 
     default.toml: problems[2] (logistic-4096x32): l2 must be a number >= 0, got -1
 
@@ -54,6 +54,7 @@ from pathlib import Path
 import jax
 
 from bench.errors import UserError
+from bench.run.sources import PROBLEM_FIELDS, SOURCES, problem_builder
 from bench.run.suite_model import (
     DEFAULT_SETTINGS,
     Entry,
@@ -64,15 +65,12 @@ from bench.run.suite_model import (
 from bench.run.suite_schema import (  # noqa: F401 (BASELINES, label: public names of this module)
     BASELINES,
     KEY_SEPARATOR,
-    PROBLEM_FIELDS,
     REQUIRED,
     RUN_FIELDS,
-    SOURCES,
     SUITE_FIELDS,
     VARIANT_FIELDS,
     Field,
     label,
-    problem_builder,
 )
 
 SUITES_DIR = Path(__file__).parent.parent / "suites"

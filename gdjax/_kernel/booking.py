@@ -86,13 +86,13 @@ class Booking(NamedTuple):
         """
         C = loss.shape[0]
         lv = self.levels
-        K1 = lv.ladder.shape[0]
+        num_levels = lv.ladder.shape[0]
         # levels first, (2K + 3, C, lanes): the reduction runs along rows of lanes, which XLA's
         # CPU backend vectorises (lanes last measured slower on sgd's kernel)
-        cols = np.arange(2 * K1 + 1)[:, None, None]
-        firsts = cols <= K1  # the first K + 2 columns: at or below, the halting one last
+        cols = np.arange(2 * num_levels + 1)[:, None, None]
+        firsts = cols <= num_levels  # the first K + 2 columns: at or below, the halting one last
         below = xp.where(
-            cols == K1, self.halts(loss, xp)[None], loss[None] <= lv.columns[:, None, None]
+            cols == num_levels, self.halts(loss, xp)[None], loss[None] <= lv.columns[:, None, None]
         )
         i = np.arange(C, dtype=np.int32)[None, :, None]
         marks = xp.where(
@@ -171,13 +171,15 @@ def book(
         A :class:`Booked`.
     """
     at0 = ledger.at0
-    K2 = at0.shape[0] + 1
-    first = end + 1 - marks[:, :K2]  # the first check at or below each level; end + 1 if none
+    num_first = at0.shape[0] + 1
+    first = (
+        end + 1 - marks[:, :num_first]
+    )  # the first check at or below each level; end + 1 if none
     # a lane moves up to the check where it halted, or to the last one run
     last = np.where(ledger.moving, np.minimum(first[:, -1], ran), 0)
     moved = last > 0
     # after its last check a lane's loss repeats: above there, the last above is the last check
-    above = np.minimum(marks[:, K2:], last[:, None])
+    above = np.minimum(marks[:, num_first:], last[:, None])
     ends_above = above == last[:, None]
     rejoined = (above > 0) & ~ends_above  # went above, came back below
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import jax
 import pytest
 
-from bench import cli, runs
+from bench import cli, destinations, runs
 from bench.errors import UserError
 from bench.report import readme as report
 from bench.run import suites
@@ -154,7 +154,7 @@ def _checkout(tmp_path, monkeypatch, tiny_run) -> Path:
     shutil.copytree(tiny_run, repo / "results" / "runs" / tiny_run.name)
     (repo / "pyproject.toml").write_text("[project]\nname = 'gdjax'\n")
     (repo / "tiny.toml").write_text((tiny_run.parent.parent / "tiny.toml").read_text())
-    monkeypatch.setattr(cli, "REPOSITORY", repo, raising=False)
+    monkeypatch.setattr(destinations, "REPOSITORY", repo, raising=False)
     monkeypatch.chdir(repo)
     return repo
 
@@ -223,7 +223,7 @@ def test_writing_into_results_takes_publish(tmp_path, monkeypatch, tiny_run, cap
 
 
 def test_publish_outside_a_checkout_is_refused(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(cli, "REPOSITORY", tmp_path / "site-packages")
+    monkeypatch.setattr(destinations, "REPOSITORY", tmp_path / "site-packages")
     assert cli.main(["report", "--publish"]) == 2
     assert "is not a gdjax checkout" in capsys.readouterr().err
 

@@ -16,6 +16,7 @@ STAGE = {
     "errors": "base",
     "envinfo": "base",
     "entries": "base",
+    "destinations": "base",
     "runs": "base",
     "run": "run",
     "report": "report",

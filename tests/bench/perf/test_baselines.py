@@ -8,7 +8,7 @@ import pytest
 
 import gdjax
 from bench.perf import baselines, loops
-from bench.run import runner, suites
+from bench.run import entry_run, suites
 from tests.reference import flat_params, gd_loop
 
 
@@ -61,7 +61,7 @@ def _ran(lrs, names, problem=None, **settings):
             **settings,
         },
     )
-    lanes, _, _, kernel = runner.run_entry(entry, problem, envinfo.describe(), repeats=1)
+    lanes, _, _, kernel = entry_run.run_entry(entry, problem, envinfo.describe(), repeats=1)
     return entry, problem, lanes, kernel
 
 

@@ -466,7 +466,7 @@ def test_any_batch_size_on_the_quadratic_runs_as_batch_gd(tmp_path):
     """The quadratic's one row holds its coefficients: batch_size = 32 is batch GD, accepted
     by validate, and every saved row says what ran (batch_size 1 = n, kind batch)."""
     from bench import envinfo
-    from bench.run import runner
+    from bench.run import entry_run
 
     text = (
         _source('source = "quadratic"\na = 1\nb = -2\nc = 0')
@@ -476,7 +476,7 @@ def test_any_batch_size_on_the_quadratic_runs_as_batch_gd(tmp_path):
     suite.validate()
     problem = suite.builders["p"]()
     for entry in suite.entries:
-        lanes, curves, hits, _ = runner.run_entry(entry, problem, envinfo.describe(), repeats=1)
+        lanes, curves, hits, _ = entry_run.run_entry(entry, problem, envinfo.describe(), repeats=1)
         for frame in (lanes, curves, hits):
             assert set(frame["batch_size"]) == {1}, entry.variant
         assert set(lanes["kind"]) == set(hits["kind"]) == {"batch"}
