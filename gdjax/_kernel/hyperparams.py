@@ -32,7 +32,17 @@ from gdjax import checks
 from gdjax._kernel import optimizers
 from gdjax._kernel.optimizers import Optimizer
 
-__all__ = ["check", "combinations", "configs", "probe"]
+__all__ = ["RESERVED", "check", "combinations", "configs", "probe"]
+
+#: Columns of the result frames (``to_frame``, ``hits``, ``curves``): a swept keyword gets a
+#: column of its own beside them, so it may not take one of their names.
+RESERVED = frozenset(
+    {"lr", "seed", "status", "final_loss", "final_subopt", "steps_to_target", "resolution"}
+    | {"epochs_to_target", "samples_to_target", "last_step", "batch_size", "optimizer"}
+    | {"schedule", "exact", "target", "step", "epoch", "samples", "loss", "subopt", "rel_subopt"}
+    | {f"{w}_{c}" for w in ("first", "stay") for c in ("step", "resolution", "epochs")}
+    | {f"{w}_{c}" for w in ("first", "stay") for c in ("samples", "seconds")}
+)
 
 # What jax raises where Python needs a concrete value of a traced one (an `if`, an int, NumPy)
 _NOT_TRACEABLE = (
@@ -84,8 +94,9 @@ def check(hyperparams, optimizer: Optimizer) -> dict[str, np.ndarray]:
 
     Raises:
         TypeError: not a dict of numbers (bools and complex numbers included).
-        ValueError: an empty or non-finite value, a keyword the optimizer does not take, or one
-            it is also given as a fixed keyword.
+        ValueError: an empty or non-finite value, a keyword the optimizer does not take, one
+            it is also given as a fixed keyword, or one named as a result column
+            (:data:`RESERVED`).
 
     Example:
         >>> check({"decay": 0.5}, optimizers.check("rmsprop"))
@@ -107,6 +118,11 @@ def check(hyperparams, optimizer: Optimizer) -> dict[str, np.ndarray]:
     for name, values in hyperparams.items():
         if not isinstance(name, str):
             raise TypeError(f"hyperparams keys must be keyword names (strings), got {name!r}")
+        if name in RESERVED:
+            raise ValueError(
+                f"hyperparams[{name!r}] takes the name of a result column; sweep it through a "
+                "callable whose keyword has another name"
+            )
         if name in optimizer.keywords:
             raise ValueError(
                 f"hyperparams[{name!r}] is also a fixed keyword of optimizer "
