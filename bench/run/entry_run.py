@@ -165,7 +165,7 @@ def predicted_steps(entry: Entry, problem, hits: pd.DataFrame, budget: int) -> p
     plain = (
         entry.batch_size is None
         and problem.offers("quadratic_view")
-        and entry.optimizer == "sgd"
+        and entry.plain_sgd
         # None: the suite set no schedule (the library's default, constant)
         and (s.get("schedule") or "constant") == "constant"
     )

@@ -153,6 +153,21 @@ class Entry:
             return self.optimizer
         return {k: v for k, v in table.items() if k != "label"}
 
+    @property
+    def plain_sgd(self) -> bool:
+        """Whether the entry runs the built-in ``sgd`` itself (``w - lr * g``): what the theory
+        predicts and the NumPy baselines replay. Decided on what gdjax runs, not on the label
+        (a table may be labelled anything).
+
+        Example:
+            >>> from bench.run.suites import load
+            >>> load("smoke").entries[0].plain_sgd
+            True
+        """
+        return self.gdjax_optimizer in ("sgd", {"name": "sgd"}) and not self.settings.get(
+            "hyperparams"
+        )
+
     def fingerprint(self) -> str:
         """Hash of the entry's problem table, variant and settings: a resumed run never keeps a
         part made from another definition."""

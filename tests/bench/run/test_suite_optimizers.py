@@ -148,3 +148,12 @@ def test_a_grid_runs_in_one_entry_with_a_row_per_combination(tmp_path):
         ).all()
     # each combination is summed up on its own (its own best lr)
     assert len(runner.summary(lanes, hits).splitlines()) == 2
+
+
+def test_theory_and_baselines_go_by_what_runs_not_by_the_label(tmp_path):
+    text = _variant('optimizer = [{ name = "rmsprop", label = "sgd" }, "momentum"]')
+    disguised, momentum = suites.load(str(_write(tmp_path, text))).entries
+    assert (disguised.optimizer, disguised.plain_sgd) == ("sgd", False)
+    assert not momentum.plain_sgd
+    (table,) = suites.load(str(_write(tmp_path, _variant('optimizer = { name = "sgd" }')))).entries
+    assert (table.optimizer, table.plain_sgd) == ("sgd", True)
