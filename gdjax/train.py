@@ -1,9 +1,9 @@
 """The public face of the kernel: build a sweep, run it, or run one lane.
 
-:func:`sweep` runs every (learning rate, seed) lane of a grid in one compiled, vmapped program
-(see :mod:`gdjax._kernel.program`); :func:`run` is a sweep of one lane; :func:`build` validates the
-arguments and returns a :class:`Kernel` that the caller compiles and calls, as the harness does
-to time compile and run apart.
+:func:`sweep` runs every (learning rate, hyperparameter values, seed) lane of a grid in one
+compiled, vmapped program (see :mod:`gdjax._kernel.program`); :func:`run` is a sweep of one lane;
+:func:`build` validates the arguments and returns a :class:`Kernel` that the caller compiles and
+calls, as the harness does to time compile and run apart.
 
 Example:
     >>> import gdjax
@@ -16,7 +16,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import jax
 import numpy as np
@@ -45,7 +45,8 @@ def build(
     epochs: int,
     shuffle: bool = True,
     init=None,
-    optimizer: str = "sgd",
+    optimizer="sgd",
+    hyperparams=None,
     schedule: str = "constant",
     tol: float = 1e-3,
     targets=DEFAULT_TARGETS,
@@ -58,7 +59,8 @@ def build(
     """Validate a sweep and prepare its kernel without compiling or running it.
 
     Arguments are those of :func:`sweep`, plus ``sharding``: an optional
-    ``jax.sharding.Sharding`` for the learning-rate axis (see ``gdjax.devices``).
+    ``jax.sharding.Sharding`` for the config axis (learning rates x hyperparameter
+    combinations; see ``gdjax.devices``).
 
     A problem whose f* is the best a run finds (``gdjax.problems.custom(..., f_star="best")``)
     runs here once already: a first pass of the same compiled program, in which no lane
@@ -104,7 +106,11 @@ def build(
     config = Config.of(a, problem, spec)
     dtype = problem.dtype
     gap = spec.monitors_gap  # the monitor returns f - f*: levels, and reported losses, offset
-    kernel_lrs = np.asarray(pad_lanes(a.lrs, sharding), dtype)
+    lrs, hyper = a.configs()
+    kernel_lrs, kernel_hyper = pad_lanes((lrs, hyper), sharding)
+    # NumPy casts: jnp.asarray(float64, float32) compiles a convert for each shape
+    kernel_lrs = np.asarray(kernel_lrs, dtype)
+    kernel_hyper = {k: np.asarray(v, dtype) for k, v in kernel_hyper.items()}
     lanes = len(a.seeds) * len(kernel_lrs)
     # each seed's own f(w0) where seeds draw their starts; the levels take the largest
     seed_f0 = found.seed_starts(problem, a.seed_inits)
@@ -124,9 +130,10 @@ def build(
             lrs=kernel_lrs,
             seeds=np.asarray(a.seeds, np.uint32),
             rows=rows,
+            hyper=kernel_hyper,
         )
         args = place(args, sharding)
-        labels = (a.lrs, a.seeds, a.targets, a.tol, f0, ledger, basis, f_star, source)
+        labels = (lrs, a.seeds, a.targets, a.tol, f0, ledger, basis, hyper or None, f_star, source)
         return Kernel(config, args, problem, *labels)
 
     if problem.offers("optimum"):
@@ -172,7 +179,8 @@ def sweep(
     epochs: int,
     shuffle: bool = True,
     init=None,
-    optimizer: str = "sgd",
+    optimizer="sgd",
+    hyperparams=None,
     schedule: str = "constant",
     tol: float = 1e-3,
     targets=DEFAULT_TARGETS,
@@ -182,7 +190,13 @@ def sweep(
     early_stop: bool = True,
     sharding=None,
 ) -> SweepResult:
-    """Run every (learning rate, seed) lane of a grid in one compiled, vmapped kernel.
+    """Run every (learning rate, hyperparameter values, seed) lane of a grid in one compiled,
+    vmapped kernel.
+
+    Lanes are seeds x configs (seed-major), a config being a learning rate and one combination
+    of the ``hyperparams`` values (learning-rate major, the last keyword varying fastest). The
+    learning rates and hyperparameter values are traced: a new grid of the same sizes reuses the
+    compiled kernel.
 
     Args:
         problem: a :class:`~gdjax.problems.Problem`.
@@ -196,7 +210,21 @@ def sweep(
         init: initial parameters: a pytree like ``problem.init_params()``, a number that fills
             every parameter, or None for the problem's own (zeros for the shipped losses; a
             custom problem's, drawn per seed where its ``init`` is a function of a key).
-        optimizer: "sgd" (``w - lr * g``), "momentum", "nesterov" or "adam".
+        optimizer: a built-in name, "sgd" (``w - lr * g``), "momentum" (heavy ball) or
+            "nesterov" (both with the keyword ``momentum``, default 0.9), "adam"; the name of
+            any optax optimizer whose first parameter is the learning rate ("rmsprop",
+            "adagrad", "lion", "adamw", ...); a callable ``learning_rate ->
+            optax.GradientTransformation`` (the same function object reuses the compile: it is
+            hashed by identity; with a schedule it receives it as optax optimizers do, a
+            function of the step count); or a dict ``{"name": "rmsprop", "decay": 0.9}``, a
+            name or callable with fixed keywords (compiled in). Only the built-in "sgd",
+            "momentum" and "nesterov" may run least squares in its eigenbasis
+            (:mod:`gdjax._kernel.eigenbasis`).
+        hyperparams: keyword of the optimizer -> values swept per lane, e.g.
+            ``{"momentum": [0.5, 0.9, 0.99]}``; several keywords sweep their product. The values
+            are finite real numbers, traced in the problem's dtype; a keyword optax needs as a
+            Python value (a flag) is refused: give it as a fixed keyword in ``optimizer``.
+            Each lane's values are columns of ``to_frame()``, ``hits()`` and ``curves()``.
         schedule: "constant", "inverse_time" (``lr / (1 + t / T)``, T one epoch) or "cosine"
             (from lr to 0 over the run); see :mod:`gdjax._kernel.optimizers`.
         tol: relative suboptimality in (0, 1) that counts as converged: it sets the status and
@@ -218,8 +246,8 @@ def sweep(
         early_stop: freeze a lane once converged; the kernel stops when no lane is left moving.
         sharding: spread the lanes over devices, e.g. ``gdjax.devices.lane_sharding()``; with
             hosts joined by ``jax.distributed``, every process calls ``sweep`` alike and gets
-            the whole result. A number of learning rates that does not split evenly over the
-            devices is padded by repeating the last one; the copies are dropped from the result.
+            the whole result. A number of configs that does not split evenly over the devices
+            is padded by repeating the last one; the copies are dropped from the result.
 
     Returns:
         A :class:`~gdjax.result.SweepResult`; ``.to_frame()`` gives one row per lane and
@@ -231,6 +259,15 @@ def sweep(
         >>> res = gdjax.sweep(p, lrs=[0.01, 0.1, 3.0], batch_size=32, epochs=5)
         >>> res.to_frame()["status"].tolist()
         ['max_steps', 'converged', 'diverged']
+
+        Any optax optimizer, with a grid of one of its keywords, in the same one compile:
+
+        >>> res = gdjax.sweep(
+        ...     p, lrs=[0.01, 0.1], optimizer="rmsprop", hyperparams={"decay": [0.5, 0.9]},
+        ...     batch_size=32, epochs=5,
+        ... )
+        >>> res.to_frame()[["lr", "decay"]].values.tolist()
+        [[0.01, 0.5], [0.01, 0.9], [0.1, 0.5], [0.1, 0.9]]
     """
     k = build(problem, **plan.options(locals()), sharding=sharding)
     return k.to_result(k.call())
@@ -245,7 +282,8 @@ def run(
     shuffle: bool = True,
     seed: int = 0,
     init=None,
-    optimizer: str = "sgd",
+    optimizer="sgd",
+    hyperparams=None,
     schedule: str = "constant",
     tol: float = 1e-3,
     targets=DEFAULT_TARGETS,
@@ -260,6 +298,7 @@ def run(
         problem: a :class:`~gdjax.problems.Problem`.
         lr: the learning rate, finite and > 0.
         seed: integer seed of the row sampling.
+        hyperparams: keyword of the optimizer -> one value (a number, or a sequence of one).
         Others: as in :func:`sweep`.
 
     Returns:
@@ -275,5 +314,11 @@ def run(
     """
     if isinstance(lr, (Sequence, np.ndarray, jax.Array)) and np.ndim(lr) > 0:
         raise TypeError("lr must be a single number; use gdjax.sweep for a grid")
+    for name, values in hyperparams.items() if isinstance(hyperparams, Mapping) else ():
+        several = isinstance(values, (Sequence, np.ndarray, jax.Array)) and np.size(values) != 1
+        if several and not isinstance(values, str):
+            raise TypeError(
+                f"hyperparams[{name!r}] must be a single value in run; use gdjax.sweep for a grid"
+            )
     res = sweep(problem, lrs=[lr], seeds=[checks.seed(seed)], **plan.options(locals()))
     return res.lane(0)

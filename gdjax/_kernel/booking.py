@@ -266,7 +266,7 @@ def dense_prefix(grid: np.ndarray) -> int:
 
 
 class KernelOutput(NamedTuple):
-    """A finished run, lane arrays with leading axes (seeds, lrs): what :func:`finish` makes of
+    """A finished run, lane arrays with leading axes (seeds, configs): what :func:`finish` makes of
     the compiled program's :class:`~gdjax._kernel.program.ProgramOutput` on the host. XLA
     compiles each operation into a kernel of its own: what NumPy does as well is not compiled.
 

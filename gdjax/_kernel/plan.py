@@ -19,6 +19,7 @@ import numpy as np
 from gdjax import checks, memory, sampling
 from gdjax._kernel import config as kernel_config
 from gdjax._kernel import found, optimizers
+from gdjax._kernel import hyperparams as grids
 from gdjax._kernel.eigenbasis import ROTATABLE, Eigenbasis
 from gdjax._kernel.levels import check_levels
 from gdjax.problems import Problem
@@ -76,7 +77,7 @@ def exact_affordable(problem: Problem, batch_size: int, total_steps: int, lanes:
         problem: the problem.
         batch_size: rows per step.
         total_steps: steps in the run.
-        lanes: learning rates x seeds.
+        lanes: configs (learning rates x hyperparameter combinations) x seeds.
 
     Returns:
         True to check every step.
@@ -113,6 +114,7 @@ OPTIONS = (
     "shuffle",
     "init",
     "optimizer",
+    "hyperparams",
     "schedule",
     "tol",
     "targets",
@@ -153,7 +155,9 @@ class SweepArgs(NamedTuple):
         seed_inits: one start per seed where each seed draws its own (a custom loss whose
             ``init`` is a function of a key, and no ``init`` given); None: every lane starts
             at ``init`` (then seed 0's draw, or the first seed's).
-        optimizer, schedule: their names.
+        optimizer: the normalised optimizer (:class:`gdjax._kernel.optimizers.Optimizer`).
+        hyperparams: keyword -> 1-D float64 values swept per lane (empty without a grid).
+        schedule: its name.
         shuffle, early_stop: as given.
         rotate: run least squares in the Hessian's eigenbasis (see :mod:`gdjax._kernel.eigenbasis`).
         chunk: steps per chunk of exact monitoring (1 without it).
@@ -171,13 +175,19 @@ class SweepArgs(NamedTuple):
     targets: np.ndarray
     divergence_factor: float
     init: Any
-    optimizer: str
+    optimizer: optimizers.Optimizer
+    hyperparams: dict
     schedule: str
     shuffle: bool
     early_stop: bool
     rotate: bool
     chunk: int
     seed_inits: tuple | None = None
+
+    def configs(self) -> tuple[np.ndarray, dict]:
+        """The learning rate and hyperparameter values of every config, learning-rate major
+        (:func:`gdjax._kernel.hyperparams.configs`): the L axis of the kernel's lanes."""
+        return grids.configs(self.lrs, self.hyperparams)
 
 
 def check(
@@ -189,7 +199,8 @@ def check(
     epochs: int,
     shuffle: bool = True,
     init=None,
-    optimizer: str = "sgd",
+    optimizer="sgd",
+    hyperparams=None,
     schedule: str = "constant",
     tol: float = 1e-3,
     targets=DEFAULT_TARGETS,
@@ -203,8 +214,8 @@ def check(
 
     Args:
         problem: a :class:`~gdjax.problems.Problem`.
-        lrs, seeds, batch_size, epochs, shuffle, init, optimizer, schedule, tol, targets,
-            eval_every, exact, divergence_factor, early_stop: as :func:`gdjax.sweep` takes
+        lrs, seeds, batch_size, epochs, shuffle, init, optimizer, hyperparams, schedule, tol,
+            targets, eval_every, exact, divergence_factor, early_stop: as :func:`gdjax.sweep` takes
             them (everything but ``sharding``), with the same defaults.
         solve: also make the checks that need the optimum (solved in float64, cached on the
             problem: seconds on a large problem, where the rest takes milliseconds): the
@@ -240,6 +251,9 @@ def check(
     _check_x64(problem)
     lrs_np = checks.lrs(lrs)
     seeds_np = checks.seeds(seeds)
+    optimizer = optimizers.check(optimizer)
+    grid = grids.check(hyperparams, optimizer)
+    configs = len(lrs_np) * grids.combinations(grid)
     n = problem.n
     b = n if batch_size is None else checks.integer(batch_size, "batch_size", lo=1)
     if not problem.spec.rows_are_samples:
@@ -254,7 +268,7 @@ def check(
     if eval_every is not None:
         eval_every = min(checks.integer(eval_every, "eval_every", lo=1), total)
     if exact is None:
-        exact = exact_affordable(problem, b, total, len(lrs_np) * len(seeds_np))
+        exact = exact_affordable(problem, b, total, configs * len(seeds_np))
     exact = checks.boolean(exact, "exact")
     chunk = kernel_config.chunk_length(total) if exact else 1
     dtype = problem.dtype
@@ -262,6 +276,8 @@ def check(
     targets_np = checks.targets(targets)
     divergence_factor = checks.real(divergence_factor, "divergence_factor", lo=0.0, strict=True)
     checks.fits_dtype(lrs_np, "lr", dtype)
+    for name, values in grid.items():
+        checks.fits_dtype(values, f"hyperparams[{name!r}]", dtype)
     checks.fits_dtype(np.append(targets_np, tol), "target", dtype)
     checks.fits_dtype([divergence_factor], "divergence_factor", dtype)
     start = init_params(init, problem.init_params())
@@ -270,21 +286,29 @@ def check(
         seed_inits = tuple(problem.init_params(int(s)) for s in seeds_np)
         start = seed_inits[0]
     num_params = sum(int(np.size(v)) for v in jax.tree.leaves(start))
-    lanes = len(lrs_np) * len(seeds_np)
+    lanes = configs * len(seeds_np)
     # the curve's size before the grid itself: eval_every=1 over 2e9 steps must fail fast
     points = kernel_config.DEFAULT_EVALS + 1 if eval_every is None else total // eval_every + 2
     if exact:  # a chunk's losses, and the crossings: an int32 per level and end
         points += chunk + 2 * len(targets_np) + 3
     memory.check_lanes(lanes, num_params, points, dtype)
-    optimizer = optimizers.check(optimizer)
+    schedule = checks.schedule(schedule)
+    if grid or optimizer.fixed or not optimizer.builtin:  # the built-ins alone are known to work
+        grids.probe(optimizer, grid, start, dtype, schedule, steps_per_epoch=spe, total_steps=total)
     shuffle = checks.boolean(shuffle, "shuffle")
     # Exact monitoring of least squares costs O(p^2) a step against the step's O(b p), unless
     # the run takes place in the eigenbasis of the Hessian (same iterates, O(p) monitor):
-    # possible for the optimizers whose steps commute with a rotation, and worth it where the
-    # monitor would cost more than 1/16 of the step (p / 2b > 1/16). Large batches keep their
-    # data as it is (the intercept apart, GEMMs on d columns: d + 1 ones run slower).
+    # possible for the built-in optimizers whose steps commute with a rotation (ROTATABLE; an
+    # optax or user optimizer never is: adam's or rmsprop's per-coordinate scaling does not
+    # commute with one), and worth it where the monitor would cost more than 1/16 of the step
+    # (p / 2b > 1/16). Large batches keep their data as it is (the intercept apart, GEMMs on d
+    # columns: d + 1 ones run slower).
     rotate = (
-        exact and problem.offers("quadratic_view") and optimizer in ROTATABLE and b < 8 * num_params
+        exact
+        and problem.offers("quadratic_view")
+        and optimizer.builtin
+        and optimizer.name in ROTATABLE
+        and b < 8 * num_params
     )
     if rotate:  # the host makes the rotated design in float64 (the design, then its product)
         memory.check_array((2, n, num_params), np.float64, "the data rotated into the eigenbasis")
@@ -302,7 +326,8 @@ def check(
         divergence_factor=divergence_factor,
         init=start,
         optimizer=optimizer,
-        schedule=checks.schedule(schedule),
+        hyperparams=grid,
+        schedule=schedule,
         shuffle=shuffle,
         early_stop=checks.boolean(early_stop, "early_stop"),
         rotate=rotate,

@@ -22,11 +22,12 @@ is monitored in one of two ways (see :mod:`gdjax.metrics` for the definitions)::
             loss of every lane: a lane that halts there is frozen
         then, on the host (monitor.finish): the same booking, from the curve
 
-Lanes are (learning rate, seed) pairs on one flat axis; every lane of a seed sees the same rows,
-so a vmap turns their matrix-vector products into one matrix-matrix product. Lanes never mix: a
-converged (with early stop) or diverged lane is frozen at its parameters and cannot put NaN into
-another. Learning rates, seeds, the plan, tolerance, targets and divergence factor are traced
-arrays: a new grid of the same size reuses the compiled kernel.
+Lanes are (config, seed) pairs on one flat axis, a config being a learning rate and the values
+of the swept hyperparameters (:mod:`gdjax._kernel.hyperparams`); every lane of a seed sees the
+same rows, so a vmap turns their matrix-vector products into one matrix-matrix product. Lanes
+never mix: a converged (with early stop) or diverged lane is frozen at its parameters and cannot
+put NaN into another. Learning rates, hyperparameter values, seeds, the plan, tolerance, targets
+and divergence factor are traced arrays: a new grid of the same size reuses the compiled kernel.
 """
 
 from __future__ import annotations
@@ -136,10 +137,13 @@ class KernelArgs(NamedTuple):
         aux: what the problem's cheap monitor needs (None for most problems).
         start: every lane at step 0 (:func:`start`).
         levels: f(w0), f* and what the loss is compared with (:class:`Levels`).
-        lrs: learning rates, (L,).
+        lrs: the learning rate of each config, (L,).
         seeds: sampling seeds, (S,) uint32.
         rows: the sampling plan, (steps, S, batch) int32, padded to whole chunks ((0,) when
             rows are not shuffled).
+        hyper: keyword -> the value of each config, (L,): the swept hyperparameters. Empty
+            without a grid, so it adds no argument to the program (last, so that it moves no
+            other).
     """
 
     data: Any
@@ -149,13 +153,14 @@ class KernelArgs(NamedTuple):
     lrs: jax.Array
     seeds: jax.Array
     rows: jax.Array
+    hyper: Any
 
 
 class ProgramOutput(NamedTuple):
     """What the compiled program returns; :func:`gdjax._kernel.booking.finish` books it on the host.
 
     Attributes:
-        params: final (or frozen) parameters of every lane, leading axes (seeds, lrs).
+        params: final (or frozen) parameters of every lane, leading axes (seeds, configs).
         losses: the curve, (E + 1, S * L), not yet masked after each lane's stop.
         marks: exact monitoring: (S * L, 2K + 3) the run's
             :meth:`~gdjax._kernel.booking.Booking.crossings`, steps numbered 1 ... chunks x C.
@@ -174,9 +179,10 @@ class ProgramOutput(NamedTuple):
     steps_run: jax.Array
 
 
-def make_step(config: Config, data, lrs, S: int):
+def make_step(config: Config, data, lrs, S: int, hyper=None):
     """``step((params, opt_state), (t, batch)) -> (params, opt_state)`` for every lane, and the
-    optimizer's ``init``.
+    optimizer's ``init``; ``lrs`` and ``hyper`` (keyword -> (L,)) give each config's learning
+    rate and hyperparameter values.
 
     ``batch`` is the step's rows of every leaf of ``data`` when rows are shuffled, else None:
     ``(X[rows], y[rows])`` for the shipped losses, (S, b, p) and (S, b), or (b, p) and (b,) for
@@ -188,20 +194,23 @@ def make_step(config: Config, data, lrs, S: int):
     """
     spec, b, spe = config.spec, config.batch_size, config.steps_per_epoch
     L = lrs.shape[0]
-    lane_lrs = jnp.tile(lrs, S)
+    # a lane's learning rate and hyperparameters travel together (an empty dict adds nothing)
+    lane_opts = (jnp.tile(lrs, S), jax.tree.map(lambda h: jnp.tile(h, S), hyper or {}))
     grad_fn = jax.grad(spec.loss)
 
-    def optimizer(lr):
+    def optimizer(opts):
+        lr, h = opts
         return optimizers.make(
             config.optimizer,
             lr,
             config.schedule,
+            hyper=h,
             steps_per_epoch=spe,
             total_steps=config.total_steps,
         )
 
-    def lane_update(params, opt_state, lr, batch):
-        updates, opt_state = optimizer(lr).update(grad_fn(params, *batch), opt_state, params)
+    def lane_update(params, opt_state, opts, batch):
+        updates, opt_state = optimizer(opts).update(grad_fn(params, *batch), opt_state, params)
         return optax.apply_updates(params, updates), opt_state
 
     shared = jax.vmap(lane_update, in_axes=(0, 0, 0, None))
@@ -217,26 +226,26 @@ def make_step(config: Config, data, lrs, S: int):
         params, opt_state = carry
         t, batch = xs
         if config.sampling == "full":
-            return shared(params, opt_state, lane_lrs, data)
+            return shared(params, opt_state, lane_opts, data)
         if config.sampling == "ordered":
             start = (t % spe) * b
             rows = jax.tree.map(lambda a: jax.lax.dynamic_slice_in_dim(a, start, b), data)
-            return shared(params, opt_state, lane_lrs, rows)
+            return shared(params, opt_state, lane_opts, rows)
         if S == 1:
-            return shared(params, opt_state, lane_lrs, batch)
-        p, o = per_seed(split(params), split(opt_state), lane_lrs.reshape(S, L), batch)
+            return shared(params, opt_state, lane_opts, batch)
+        p, o = per_seed(split(params), split(opt_state), split(lane_opts), batch)
         return merge(p), merge(o)
 
     def init(params):
-        return jax.vmap(lambda p, lr: optimizer(lr).init(p))(params, lane_lrs)
+        return jax.vmap(lambda p, opts: optimizer(opts).init(p))(params, lane_opts)
 
     return step, init
 
 
-def one_step(config: Config, data, aux, params, lrs, seeds, rows):
+def one_step(config: Config, data, aux, params, lrs, seeds, rows, hyper=None):
     """One step of every lane (``params`` lanes first), with its loss when that is monitored
     every step: what XLA's cost analysis of a step should see."""
-    step, opt_init = make_step(config, data, lrs, seeds.shape[0])
+    step, opt_init = make_step(config, data, lrs, seeds.shape[0], hyper)
     batch = gather(data, rows[1]) if config.sampling == "shuffled" else None
     params, _ = step((params, opt_init(params)), (jnp.int32(1), batch))
     if config.exact:
@@ -248,7 +257,7 @@ def _program(config: Config, *arrays) -> ProgramOutput:
     a = KernelArgs(*arrays)
     spec = config.spec
     S, L = a.seeds.shape[0], a.lrs.shape[0]
-    step, opt_init = make_step(config, a.data, a.lrs, S)
+    step, opt_init = make_step(config, a.data, a.lrs, S, a.hyper)
     monitor = jax.vmap(lambda p: spec.monitor(p, *a.data, a.aux))
     booking = Booking(a.levels, config.early_stop)
     mode = EXACT if config.exact else GRID
