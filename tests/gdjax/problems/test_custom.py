@@ -283,3 +283,22 @@ def test_an_init_whose_loss_is_nan_for_one_seed_is_refused():
     )
     with pytest.raises(ValueError, match="init: the loss at the initial parameters drawn"):
         gdjax.build(p, lrs=[0.1], seeds=[0, 1], epochs=1)
+
+
+def test_an_optax_optimizer_and_a_grid_run_a_custom_loss_as_separate_runs(compile_counter):
+    p = gdjax.problems.custom(mlp, (X, Y), init=mlp_init, f_star=0.0)
+    run = dict(seeds=[0, 1], batch_size=8, epochs=2, optimizer="rmsprop", early_stop=False)
+    grid = gdjax.sweep(p, lrs=[1e-3, 1e-2], hyperparams={"decay": [0.9, 0.99]}, **run)
+    frame = grid.to_frame()
+    before = len(compile_counter)
+    gdjax.sweep(p, lrs=[2e-3, 3e-2], hyperparams={"decay": [0.5, 0.8]}, **run)
+    assert len(compile_counter) == before  # a second grid of the same size compiles nothing
+    for decay in (0.9, 0.99):
+        one = gdjax.sweep(
+            p,
+            lrs=[1e-2],
+            optimizer={"name": "rmsprop", "decay": decay},
+            **{k: v for k, v in run.items() if k != "optimizer"},
+        )
+        mine = frame[(frame.lr == 1e-2) & np.isclose(frame.decay, decay)]
+        np.testing.assert_allclose(mine["final_loss"], one.to_frame()["final_loss"], rtol=1e-5)
