@@ -45,6 +45,8 @@ class Kernel(NamedTuple):
     ledger: Ledger  # what the host books the output against
     basis: Eigenbasis | None = None
     hyperparams: dict | None = None  # keyword -> (L,) each config's value; None: no grid
+    f_star: float | None = None  # the run's f* (float64); None: the problem's optimum
+    f_star_source: str | None = None  # where it came from (FStarSource.label)
 
     def lower(self):
         """``jax.jit(...).lower`` of this kernel (call ``.compile()`` on the result)."""
@@ -82,7 +84,7 @@ class Kernel(NamedTuple):
         a = self.args
         fn = jax.jit(program.one_step, static_argnums=0)
         lowered = fn.lower(
-            self.config, a.X, a.y, a.aux, a.start.params, a.lrs, a.seeds, a.rows, a.hyper
+            self.config, a.data, a.aux, a.start.params, a.lrs, a.seeds, a.rows, a.hyper
         )
         cost = lowered.compile().cost_analysis()
         if isinstance(cost, list):  # older jax: one dict per program
@@ -109,7 +111,8 @@ class Kernel(NamedTuple):
             targets=self.targets,
             tol=self.tol,
             eval_steps=cfg.eval_steps,
-            f_star=self.problem.optimum()[1],
+            f_star=self.problem.optimum()[1] if self.f_star is None else self.f_star,
+            f_star_source=self.f_star_source or self.problem.f_star_source.label,
             f0=self.f0,
             batch_size=cfg.batch_size,
             steps_per_epoch=cfg.steps_per_epoch,

@@ -118,7 +118,9 @@ class SweepResult:
         last_eval: (S, L) index of the last curve point each lane recorded.
         lane_steps: (S, L) the last step each lane was checked at: where it stopped.
         final_loss: (S, L) its full-data loss there.
-        f_star: the optimum; f0: the initial loss.
+        f_star: the optimum (see f_star_source); f0: the initial loss that relative
+            suboptimality divides by: where each seed draws its own start, the largest over
+            the seeds (each lane's own is the first point of its curve).
         batch_size, steps_per_epoch, total_steps: the budget.
         steps_run: steps the kernel executed (all lanes share it; fewer with early stop).
         optimizer, schedule: the update rule.
@@ -128,6 +130,8 @@ class SweepResult:
             a check.
         run_s: the measured run time of the kernel (None when not timed).
         hyperparams: the optimizer's swept keywords -> each config's value (L,); empty without.
+        f_star_source: where f* came from (:attr:`gdjax.Problem.f_star_source`'s label):
+            "best found" where it is the lowest loss a lane of this run reached, not an optimum.
     """
 
     lrs: np.ndarray
@@ -156,6 +160,7 @@ class SweepResult:
     exact: bool
     run_s: float | None = None
     hyperparams: dict = dataclasses.field(default_factory=dict)
+    f_star_source: str = ""
 
     @classmethod
     def from_output(
@@ -177,6 +182,7 @@ class SweepResult:
         exact: bool,
         run_s: float | None = None,
         hyperparams: dict | None = None,
+        f_star_source: str = "",
     ) -> SweepResult:
         """Build from a kernel's booked output (params, losses, status, crossings, step counts:
         the fields of :class:`gdjax._kernel.booking.KernelOutput`) and the sweep's settings."""
@@ -207,6 +213,7 @@ class SweepResult:
             exact=exact,
             run_s=run_s,
             hyperparams={k: np.asarray(v, np.float64) for k, v in (hyperparams or {}).items()},
+            f_star_source=f_star_source,
         )
 
     @property
@@ -343,7 +350,8 @@ class SweepResult:
             final_subopt (the absolute ``f - f*`` at the last step; relative suboptimality
             divides it by ``f(w0) - f*``), steps_to_target, resolution, epochs_to_target,
             samples_to_target (missing when not converged; resolution also where read at
-            checks), last_step, batch_size, optimizer, schedule, exact.
+            checks), last_step, batch_size, optimizer, schedule, exact, f_star_source
+            (where f* came from: "best found" is no optimum).
         """
         lrs, seeds, hyper = self._lane_labels()
         final = self.final_loss.ravel().astype(np.float64)
@@ -365,6 +373,7 @@ class SweepResult:
                 "optimizer": self.optimizer,
                 "schedule": self.schedule,
                 "exact": self.exact,
+                "f_star_source": self.f_star_source,
             }
         )
         return self._with_hyperparams(frame, hyper)

@@ -22,7 +22,7 @@ import jax
 import numpy as np
 
 from gdjax import checks, devices, sampling
-from gdjax._kernel import plan, program
+from gdjax._kernel import found, plan, program
 from gdjax._kernel.booking import Ledger
 from gdjax._kernel.config import Config
 from gdjax._kernel.eigenbasis import Eigenbasis
@@ -62,6 +62,20 @@ def build(
     ``jax.sharding.Sharding`` for the config axis (learning rates x hyperparameter
     combinations; see ``gdjax.devices``).
 
+    A problem whose f* is the best a run finds (``gdjax.problems.custom(..., f_star="best")``)
+    runs here once already: a first pass of the same compiled program, in which no lane
+    converges and a lane stops only on a non-finite loss, finds the lowest full-data loss of
+    any lane at its checks (the curve's points and each lane's last step,
+    :mod:`gdjax._kernel.found`); the kernel returned is booked against it. Its counts are then
+    read as usual (exact, or at checks), but relative to what this run's best lane reached: a
+    lane "converges" when it gets within ``tol`` of it, at least one lane does (unless that lane
+    is booked diverged), and the same lane in another sweep may meet another f*. Timing the
+    returned kernel times the booked pass only; a user's sweep costs about twice that.
+
+    Where each seed draws its own start (a custom ``init`` that is a function of a key, and
+    ``init`` not given here), every lane is booked at step 0 from its own f(w0), and the levels
+    of relative suboptimality from the largest f(w0) over the seeds.
+
     Returns:
         A :class:`Kernel`.
 
@@ -85,46 +99,65 @@ def build(
     if a.rotate:
         basis = Eigenbasis.of(problem)
         X, spec, aux, kernel_init = basis.kernel_data(problem, a.init)
+        data = (X, problem.y)
     else:
         basis = None
-        X, spec, aux, kernel_init = problem.X, problem.spec, problem.monitor_aux(), a.init
+        data, spec, aux, kernel_init = problem.data, problem.spec, problem.monitor_aux(), a.init
     config = Config.of(a, problem, spec)
-    # what the run's dtype cannot hold or resolve, refused before running (gdjax._kernel.levels)
-    f_star, f0, gap0 = check_levels(
-        problem,
-        spec,
-        aux,
-        a.init,
-        tol=a.tol,
-        targets=a.targets,
-        divergence_factor=a.divergence_factor,
-        init_given=init is not None,
-    )
     dtype = problem.dtype
     gap = spec.monitors_gap  # the monitor returns f - f*: levels, and reported losses, offset
-    levels = Levels.of(f0, f_star, a.tol, a.targets, a.divergence_factor, dtype, gap=gap, gap0=gap0)
     lrs, hyper = a.configs()
     kernel_lrs, kernel_hyper = pad_lanes((lrs, hyper), sharding)
     # NumPy casts: jnp.asarray(float64, float32) compiles a convert for each shape
     kernel_lrs = np.asarray(kernel_lrs, dtype)
     kernel_hyper = {k: np.asarray(v, dtype) for k, v in kernel_hyper.items()}
     lanes = len(a.seeds) * len(kernel_lrs)
-    ledger = Ledger.of(levels, config.early_stop, lanes, offset=f_star if gap else None)
-    args = KernelArgs(
-        X=X,
-        y=problem.y,
-        aux=aux,
-        start=program.start(config, ledger, kernel_init),
-        levels=levels,
-        lrs=kernel_lrs,
-        seeds=np.asarray(a.seeds, np.uint32),
-        rows=_plan(config, a.seeds, a.epochs),
-        hyper=kernel_hyper,
-    )
-    args = place(args, sharding)
-    return Kernel(
-        config, args, problem, lrs, a.seeds, a.targets, a.tol, f0, ledger, basis, hyper or None
-    )
+    # each seed's own f(w0) where seeds draw their starts; the levels take the largest
+    seed_f0 = found.seed_starts(problem, a.seed_inits)
+    level_init = a.init if seed_f0 is None else a.seed_inits[int(np.argmax(seed_f0))]
+    rows = _plan(config, a.seeds, a.epochs)
+
+    def kernel(levels, f_star, f0, source, offset=None):
+        starts = None  # each lane's own start, in the units of the monitor
+        if seed_f0 is not None:
+            starts = np.repeat(seed_f0 - (f_star if gap else 0.0), lanes // len(a.seeds))
+        ledger = Ledger.of(levels, config.early_stop, lanes, offset=offset, starts=starts)
+        args = KernelArgs(
+            data=data,
+            aux=aux,
+            start=program.start(config, ledger, kernel_init, a.seed_inits),
+            levels=levels,
+            lrs=kernel_lrs,
+            seeds=np.asarray(a.seeds, np.uint32),
+            rows=rows,
+            hyper=kernel_hyper,
+        )
+        args = place(args, sharding)
+        labels = (lrs, a.seeds, a.targets, a.tol, f0, ledger, basis, hyper or None, f_star, source)
+        return Kernel(config, args, problem, *labels)
+
+    if problem.offers("optimum"):
+        # what the run's dtype cannot hold or resolve, refused before running (gdjax._kernel.levels)
+        f_star, f0, gap0 = check_levels(
+            problem,
+            spec,
+            aux,
+            level_init,
+            tol=a.tol,
+            targets=a.targets,
+            divergence_factor=a.divergence_factor,
+            init_given=init is not None,
+        )
+        source = problem.f_star_source.label
+    else:  # f* is the best a run finds: a first pass of the same program finds it
+        f0 = problem.value(level_init)
+        first = kernel(found.first_pass_levels(f0, len(a.targets), dtype), None, f0, None)
+        f_star = found.best_found(first.execute())
+        gap0 = f0 - f_star
+        found.check_best(problem, spec, aux, f0, f_star, a)
+        source = problem.f_star_source.label
+    levels = Levels.of(f0, f_star, a.tol, a.targets, a.divergence_factor, dtype, gap=gap, gap0=gap0)
+    return kernel(levels, f_star, f0, source, offset=f_star if gap else None)
 
 
 def _plan(config: Config, seeds, epochs: int) -> np.ndarray:
@@ -175,7 +208,8 @@ def sweep(
         epochs: passes over the data, >= 1 (an epoch is n // batch_size steps).
         shuffle: a fresh permutation of the rows every epoch; False keeps row order.
         init: initial parameters: a pytree like ``problem.init_params()``, a number that fills
-            every parameter, or None for zeros.
+            every parameter, or None for the problem's own (zeros for the shipped losses; a
+            custom problem's, drawn per seed where its ``init`` is a function of a key).
         optimizer: a built-in name, "sgd" (``w - lr * g``), "momentum" (heavy ball) or
             "nesterov" (both with the keyword ``momentum``, default 0.9), "adam"; the name of
             any optax optimizer whose first parameter is the learning rate ("rmsprop",

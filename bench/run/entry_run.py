@@ -114,8 +114,9 @@ def lane_rows(entry: Entry, problem, kernel, res, t, keys: dict, env: dict) -> p
     lanes = pd.concat([pd.DataFrame(meta_cols, index=lanes.index), lanes], axis=1)
     seconds_per_step = t.run_s / max(res.steps_run, 1)
     lanes["time_to_target_s"] = lanes["steps_to_target"].astype("Float64") * seconds_per_step
-    # theory beside measurement: the Hessian's extreme eigenvalues (float64)
-    L, mu = problem.curvature()
+    # theory beside measurement: the Hessian's extreme eigenvalues (float64), where the loss
+    # offers them (a custom loss may not: the tables then leave theory out)
+    L, mu = problem.curvature() if problem.offers("curvature") else (np.nan, np.nan)
     lanes["L"], lanes["mu"] = L, mu
     lanes["f_star"] = res.f_star
     lanes["f0"] = res.f0

@@ -228,6 +228,13 @@ class Suite:
             except (ValueError, TypeError, OSError, ImportError) as e:
                 raise SuiteError(f"{where}: {one_line(e)}", self.path) from None
             for e in entries.get(pname, []):
+                if e.settings["baselines"] and problem.kind == "custom":
+                    # the NumPy, PyTorch and bare-JAX baselines are written for (X, y) losses
+                    msg = (
+                        f"{where} x variant {e.variant!r}: baselines are written for the "
+                        "shipped losses, not a custom loss: remove baselines"
+                    )
+                    raise SuiteError(msg, self.path)
                 try:
                     gdjax.check(problem, **e.sweep_args(), solve=True)
                 except (ValueError, TypeError) as err:

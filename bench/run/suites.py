@@ -8,7 +8,7 @@ A suite file (see ``bench/README.md`` for the full schema)::
     tol = 1e-3
     [[problems]]
     name = "linear-512x8"
-    source = "linear"          # linear | logistic | softmax | dataset | csv | textbook | quadratic
+    source = "linear"  # linear|logistic|softmax|dataset|csv|textbook|quadratic|python
     n = 512
     d = 8
     [[variants]]
@@ -319,7 +319,11 @@ class _Loader:
                 self.fail(swhere, f"source {source!r} needs field {key!r}")
         allowed = set(PROBLEM_FIELDS) | set(RUN_FIELDS) | set(own)
         unknown = sorted(set(p) - allowed)
-        if unknown:
+        # a python problem's other fields are its factory's keyword arguments
+        kwargs = {k: p[k] for k in unknown} if source == "python" else {}
+        if source == "python" and p.get("dtype") is not None:
+            self.fail(swhere, "dtype is the factory's own for source 'python' (run with --x64)")
+        if unknown and source != "python":
             self.fail(
                 swhere,
                 f"unknown field {unknown[0]!r} for source {source!r} "
@@ -329,7 +333,9 @@ class _Loader:
         if pdef["dtype"] == "float64" and not jax.config.jax_enable_x64:
             self.fail(where, 'dtype "float64" needs 64-bit mode: bench run --x64')
         args = self.table({k: p[k] for k in own if k in p}, own, where)
-        run = self.table(p, RUN_FIELDS, where, extra=allowed, partial=True)
+        if source == "python":
+            args["kwargs"] = kwargs
+        run = self.table(p, RUN_FIELDS, where, extra=allowed | set(kwargs), partial=True)
         return args, run, pdef
 
     def check_hyperparams(self, optimizer, grid, where: str) -> None:

@@ -18,8 +18,8 @@ import numpy as np
 
 from gdjax import checks, memory, sampling
 from gdjax._kernel import config as kernel_config
+from gdjax._kernel import found, optimizers
 from gdjax._kernel import hyperparams as grids
-from gdjax._kernel import optimizers
 from gdjax._kernel.eigenbasis import ROTATABLE, Eigenbasis
 from gdjax._kernel.levels import check_levels
 from gdjax.problems import Problem
@@ -63,6 +63,10 @@ def exact_affordable(problem: Problem, batch_size: int, total_steps: int, lanes:
       lanes x 2 n P``): a small problem or a short run, where they take well under the
       kernel's compile time.
 
+    A loss that offers a measurement (a custom loss: ``problem.flops``) is costed by XLA's
+    cost analysis of its compiled check and step instead of ``2 n P`` and ``4 b P``: its
+    arithmetic per row is its own.
+
     Elsewhere (stochastic and small-batch runs on thousands of rows) every step's check would
     multiply the run time tens of times (a pass over the data against one row's gradient), and
     the seconds to a target would time the monitor, not the variant: the loss is checked on the
@@ -88,9 +92,13 @@ def exact_affordable(problem: Problem, batch_size: int, total_steps: int, lanes:
     """
     if problem.spec.cheap_monitor:
         return True
-    num_params = sum(int(np.size(v)) for v in jax.tree.leaves(problem.init_params()))
-    check = 2.0 * problem.n * num_params
-    step = 4.0 * batch_size * num_params
+    measured = problem.flops(batch_size)
+    if measured is None:  # the shipped losses: products of the data with the parameters
+        num_params = sum(int(np.size(v)) for v in jax.tree.leaves(problem.init_params()))
+        check = 2.0 * problem.n * num_params
+        step = 4.0 * batch_size * num_params
+    else:
+        check, step = measured
     run = check * float(total_steps) * lanes
     return check <= CHECK_STEP_RATIO * step or run <= CHECK_BUDGET_FLOPS
 
@@ -144,6 +152,9 @@ class SweepArgs(NamedTuple):
         exact: monitor the full-data loss after every step.
         tol, targets, divergence_factor: the levels, as given.
         init: the starting parameters, a pytree like ``problem.init_params()``.
+        seed_inits: one start per seed where each seed draws its own (a custom loss whose
+            ``init`` is a function of a key, and no ``init`` given); None: every lane starts
+            at ``init`` (then seed 0's draw, or the first seed's).
         optimizer: the normalised optimizer (:class:`gdjax._kernel.optimizers.Optimizer`).
         hyperparams: keyword -> 1-D float64 values swept per lane (empty without a grid).
         schedule: its name.
@@ -171,6 +182,7 @@ class SweepArgs(NamedTuple):
     early_stop: bool
     rotate: bool
     chunk: int
+    seed_inits: tuple | None = None
 
     def configs(self) -> tuple[np.ndarray, dict]:
         """The learning rate and hyperparameter values of every config, learning-rate major
@@ -269,6 +281,10 @@ def check(
     checks.fits_dtype(np.append(targets_np, tol), "target", dtype)
     checks.fits_dtype([divergence_factor], "divergence_factor", dtype)
     start = init_params(init, problem.init_params())
+    seed_inits = None
+    if init is None and problem.per_seed_start:  # each draw checked against seed 0's
+        seed_inits = tuple(problem.init_params(int(s)) for s in seeds_np)
+        start = seed_inits[0]
     num_params = sum(int(np.size(v)) for v in jax.tree.leaves(start))
     lanes = configs * len(seeds_np)
     # the curve's size before the grid itself: eval_every=1 over 2e9 steps must fail fast
@@ -316,11 +332,16 @@ def check(
         early_stop=checks.boolean(early_stop, "early_stop"),
         rotate=rotate,
         chunk=chunk,
+        seed_inits=seed_inits,
     )
     if b < n and shuffle:  # the plan: an int32 row per lane's seed, step and batch slot
         steps = kernel_config.whole_chunks(total, chunk)
         memory.check_array((steps, len(seeds_np), b), np.int32, "the sampling plan")
-    if solve:  # the kernel's own monitor: in the eigenbasis, its aux
+    # the levels of an f* that the run finds (f_star="best") are checked after its first pass
+    if solve and problem.offers("optimum"):  # the kernel's own monitor: in the eigenbasis, its aux
+        seed_f0 = found.seed_starts(problem, seed_inits)
+        if seed_f0 is not None:  # the levels are made from the largest start
+            start = seed_inits[int(np.argmax(seed_f0))]
         if rotate:
             _, spec, aux, _ = Eigenbasis.of(problem).kernel_data(problem, start)
         else:
@@ -381,33 +402,33 @@ def init_params(init, template):
                 raise ValueError(f"init {init:g} overflows the parameters' dtype {t.dtype}")
         # NumPy: jnp.full_like would compile a broadcast for each shape
         return jax.tree.map(lambda t: np.full(np.shape(t), init, t.dtype), template)
+    paths, treedef = jax.tree_util.tree_flatten_with_path(template)
     try:  # the structure first; each leaf of init may still be a nested list
-        leaves = jax.tree.map(lambda t, v: v, template, init)
+        given = treedef.flatten_up_to(init)
     except (ValueError, TypeError) as e:
         raise ValueError(
             f"init must be a float or a pytree like problem.init_params() "
             f"({jax.tree.structure(template)}): {e}"
         ) from None
-    out = {}
-    for k, t in template.items():
+    out = []
+    for (path, t), leaf in zip(paths, given, strict=True):
+        name = f"init{jax.tree_util.keystr(path)}"  # init['w'], init[0]['b'], ...
         try:
-            v = np.asarray(leaves[k])
+            v = np.asarray(leaf)
         except Exception:  # ragged lists, bytes, objects: whatever NumPy cannot make an array of
-            raise TypeError(f"init[{k!r}] must be an array of real numbers") from None
+            raise TypeError(f"{name} must be an array of real numbers") from None
         if v.dtype.kind == "c":
-            raise TypeError(f"init[{k!r}] must be real, got dtype {v.dtype}")
+            raise TypeError(f"{name} must be real, got dtype {v.dtype}")
         if not checks.is_real_dtype(v.dtype):  # bfloat16 and the other ml_dtypes floats count
-            raise TypeError(f"init[{k!r}] must hold real numbers, got dtype {v.dtype}")
+            raise TypeError(f"{name} must hold real numbers, got dtype {v.dtype}")
         if v.shape != t.shape:
-            raise ValueError(f"init[{k!r}] must have shape {t.shape}, got {v.shape}")
+            raise ValueError(f"{name} must have shape {t.shape}, got {v.shape}")
         if not np.all(np.isfinite(v)):
-            raise ValueError(f"init[{k!r}] contains NaN or inf")
+            raise ValueError(f"{name} contains NaN or inf")
         if _overflow(v, t.dtype).any():
-            raise ValueError(
-                f"init[{k!r}] has values that overflow the parameters' dtype {t.dtype}"
-            )
-        out[k] = np.asarray(v, t.dtype)
-    return out
+            raise ValueError(f"{name} has values that overflow the parameters' dtype {t.dtype}")
+        out.append(np.asarray(v, t.dtype))
+    return jax.tree.unflatten(treedef, out)
 
 
 def _check_x64(problem) -> None:
