@@ -239,7 +239,7 @@ def sweep(
         exact: check the full-data loss after every step, so that every count is exact to the
             step; None (default) does where that is cheap: least squares and the quadratic
             always, other losses where the check costs at most about a step or the whole run's
-            checks are small (:func:`gdjax._kernel.plan.exact_affordable`).
+            checks are small (:func:`gdjax._kernel.cost.exact_affordable`).
         divergence_factor: a lane has diverged when its loss is not finite or
             ``f - f* > divergence_factor * max(f(w0) - f*, |f*|)``; one that puts the start
             itself above that is refused.

@@ -16,7 +16,7 @@ is monitored in one of two ways (see :mod:`gdjax.metrics` for the definitions)::
         then, on the host (monitor.finish): status, steps to every target, where each lane stopped
 
     grid (logistic, softmax where a pass over the data each step is not affordable, see
-    gdjax._kernel.plan.exact_affordable):
+    gdjax._kernel.cost.exact_affordable):
         while a point of the evaluation grid remains and a lane is still moving:
             loop the steps up to the next grid point
             loss of every lane: a lane that halts there is frozen

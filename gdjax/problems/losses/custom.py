@@ -17,7 +17,7 @@ Its capabilities depend on what the user says about f* (``f_star``):
   full-data loss any of its lanes reaches (:func:`gdjax.build` says how), labelled "best found".
 
 Every custom loss offers ``flops``: XLA's measured cost of a full-data check and of a step,
-from which :func:`gdjax._kernel.plan.exact_affordable` decides its monitoring.
+from which :func:`gdjax._kernel.cost.exact_affordable` decides its monitoring.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import gdjax
-from gdjax._kernel import plan
+from gdjax._kernel import cost
 from gdjax.problems.losses import custom as custom_losses
 
 RNG = np.random.default_rng(0)
@@ -203,11 +203,11 @@ def test_exact_monitoring_decided_by_measured_flops():
     check, step = p.flops(1)
     # a full pass (48 rows, forward) against a gradient on one row (forward and backward)
     assert 10 < check / step < 48
-    assert plan.exact_affordable(p, 48, 10, 4)  # batch GD: a check costs about a step
+    assert cost.exact_affordable(p, 48, 10, 4)  # batch GD: a check costs about a step
     big = gdjax.problems.custom(
         mlp, (np.zeros((8192, 4)), np.zeros(8192)), init=mlp_init, f_star=0.0
     )
-    assert not plan.exact_affordable(big, 1, 100_000, 16)
+    assert not cost.exact_affordable(big, 1, 100_000, 16)
     assert gdjax.sweep(p, lrs=[0.1], batch_size=48, epochs=2).exact
 
 
