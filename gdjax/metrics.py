@@ -20,7 +20,7 @@ Every lane ends with exactly one **status**:
 - how each was read. **Exact** (``exact=True``): the full-data loss was checked after every
   step, so the count is the true step, with **resolution** 1 (0 at step 0): the true step lies
   in ``(step - resolution, step]``. This is the default where the check is cheap (least squares,
-  the quadratic) or affordable (:func:`gdjax._kernel.plan.exact_affordable`). **Read at checks**
+  the quadratic) or affordable (:func:`gdjax._kernel.cost.exact_affordable`). **Read at checks**
   (``exact=False``): the loss was checked only on the evaluation grid (every step early on,
   then a constant factor apart, or every ``eval_every`` steps), and the count is the first such
   check at or below the target. It has no resolution (missing): between two checks a noisy

@@ -36,7 +36,7 @@ __all__ = ["Result", "SweepResult", "hits_frame"]
 
 @dataclasses.dataclass(frozen=True)
 class Result:
-    """One lane: a single (learning rate, seed) run.
+    """One lane: a single (learning rate, hyperparameter values, seed) run.
 
     Attributes:
         params: final parameters (NumPy pytree); frozen where the lane converged or diverged.
@@ -55,6 +55,7 @@ class Result:
         batch_size: rows per step.
         steps_per_epoch: steps in one epoch.
         sweep: the one-lane :class:`SweepResult` this run came from.
+        hyperparams: the optimizer's swept keywords -> this lane's value (empty without).
     """
 
     params: Any
@@ -72,6 +73,7 @@ class Result:
     batch_size: int
     steps_per_epoch: int
     sweep: SweepResult = dataclasses.field(repr=False)
+    hyperparams: dict = dataclasses.field(default_factory=dict)
 
     @property
     def exact(self) -> bool:
@@ -96,10 +98,13 @@ class Result:
 
 @dataclasses.dataclass(frozen=True)
 class SweepResult:
-    """Every lane of a sweep; lane arrays have leading axes (seeds, lrs).
+    """Every lane of a sweep; lane arrays have leading axes (seeds, configs).
+
+    A config is a learning rate and one combination of the swept hyperparameters (learning-rate
+    major, see :func:`gdjax.sweep`); without hyperparameters the configs are the learning rates.
 
     Attributes:
-        lrs: learning rates (L,).
+        lrs: the learning rate of each config (L,).
         seeds: seeds (S,).
         targets: the target ladder (K,), descending.
         tol: the status target.
@@ -113,7 +118,9 @@ class SweepResult:
         last_eval: (S, L) index of the last curve point each lane recorded.
         lane_steps: (S, L) the last step each lane was checked at: where it stopped.
         final_loss: (S, L) its full-data loss there.
-        f_star: the optimum; f0: the initial loss.
+        f_star: the optimum (see f_star_source); f0: the initial loss that relative
+            suboptimality divides by: where each seed draws its own start, the largest over
+            the seeds (each lane's own is the first point of its curve).
         batch_size, steps_per_epoch, total_steps: the budget.
         steps_run: steps the kernel executed (all lanes share it; fewer with early stop).
         optimizer, schedule: the update rule.
@@ -122,6 +129,9 @@ class SweepResult:
             only where every step up to it was checked), and "not reached" means not seen at
             a check.
         run_s: the measured run time of the kernel (None when not timed).
+        hyperparams: the optimizer's swept keywords -> each config's value (L,); empty without.
+        f_star_source: where f* came from (:attr:`gdjax.Problem.f_star_source`'s label):
+            "best found" where it is the lowest loss a lane of this run reached, not an optimum.
     """
 
     lrs: np.ndarray
@@ -149,6 +159,8 @@ class SweepResult:
     schedule: str
     exact: bool
     run_s: float | None = None
+    hyperparams: dict = dataclasses.field(default_factory=dict)
+    f_star_source: str = ""
 
     @classmethod
     def from_output(
@@ -169,6 +181,8 @@ class SweepResult:
         schedule: str,
         exact: bool,
         run_s: float | None = None,
+        hyperparams: dict | None = None,
+        f_star_source: str = "",
     ) -> SweepResult:
         """Build from a kernel's booked output (params, losses, status, crossings, step counts:
         the fields of :class:`gdjax._kernel.booking.KernelOutput`) and the sweep's settings."""
@@ -198,11 +212,13 @@ class SweepResult:
             schedule=schedule,
             exact=exact,
             run_s=run_s,
+            hyperparams={k: np.asarray(v, np.float64) for k, v in (hyperparams or {}).items()},
+            f_star_source=f_star_source,
         )
 
     @property
     def num_lanes(self) -> int:
-        """Number of lanes, seeds x learning rates."""
+        """Number of lanes, seeds x configs (learning rates x hyperparameter combinations)."""
         return self.status.size
 
     @property
@@ -228,7 +244,7 @@ class SweepResult:
         return np.where(bracketed, res, np.nan)
 
     def lane(self, i: int) -> Result:
-        """Lane ``i`` (seed-major order: ``i = seed_index * len(lrs) + lr_index``) as a Result."""
+        """Lane ``i`` as a Result (seed-major: ``i = seed_index * len(lrs) + config_index``)."""
         s, j = self._index(i)
         steps, losses = self._curve(s, j)
         status = metrics.status_name(self.status[s, j])
@@ -238,6 +254,7 @@ class SweepResult:
         one = dataclasses.replace(
             self,
             lrs=self.lrs[j : j + 1],
+            hyperparams={k: v[j : j + 1] for k, v in self.hyperparams.items()},
             seeds=self.seeds[s : s + 1],
             params=jax.tree.map(lambda a: a[s : s + 1, j : j + 1], self.params),
             **{
@@ -264,6 +281,7 @@ class SweepResult:
             batch_size=self.batch_size,
             steps_per_epoch=self.steps_per_epoch,
             sweep=one,
+            hyperparams={k: float(v[j]) for k, v in self.hyperparams.items()},
         )
 
     def _curve(self, s: int, j: int) -> tuple[np.ndarray, np.ndarray]:
@@ -276,28 +294,40 @@ class SweepResult:
             losses = np.append(losses, self.final_loss[s, j]).astype(self.losses.dtype)
         return steps, losses
 
-    def _lane_labels(self) -> tuple[np.ndarray, np.ndarray]:
+    def _lane_labels(self) -> tuple[np.ndarray, np.ndarray, dict]:
+        """Per lane (seed-major): its learning rate, seed and hyperparameter values."""
         S, L = self.status.shape
         s_idx, l_idx = np.divmod(np.arange(S * L), L)
-        return self.lrs[l_idx], self.seeds[s_idx]
+        return (
+            self.lrs[l_idx],
+            self.seeds[s_idx],
+            {k: v[l_idx] for k, v in self.hyperparams.items()},
+        )
+
+    def _with_hyperparams(self, frame: pd.DataFrame, values: dict) -> pd.DataFrame:
+        """``frame`` with one column per hyperparameter, after ``lr``."""
+        for i, (k, v) in enumerate(values.items()):
+            frame.insert(1 + i, k, v)
+        return frame
 
     def hits(self) -> pd.DataFrame:
         """Steps to each target of the ladder: one row per (lane, target).
 
         Returns:
-            Columns lr, seed, target; for the first step at or below the target and the step
-            from which the lane stayed at or below it: ``first_step``/``stay_step`` (nullable
-            ints, missing when not reached), their ``*_resolution`` (missing where a count
-            has no bracket: read at checks), ``*_epochs``, ``*_samples`` and ``*_seconds``
-            (NaN unless the kernel was timed); ``exact``: whether every step was checked.
+            Columns lr, one per swept hyperparameter, seed, target; for the first step at or
+            below the target and the step from which the lane stayed at or below it:
+            ``first_step``/``stay_step`` (nullable ints, missing when not reached), their
+            ``*_resolution`` (missing where a count has no bracket: read at checks),
+            ``*_epochs``, ``*_samples`` and ``*_seconds`` (NaN unless the kernel was timed);
+            ``exact``: whether every step was checked.
         """
         K = len(self.targets)
-        lrs, seeds = self._lane_labels()
+        lrs, seeds, hyper = self._lane_labels()
 
         def per_target(a):
             return a[..., :K].reshape(-1, K)
 
-        return hits_frame(
+        frame = hits_frame(
             lrs,
             seeds,
             self.targets,
@@ -310,22 +340,24 @@ class SweepResult:
             step_s=self.step_s,
             exact=self.exact,
         )
+        return self._with_hyperparams(frame, {k: np.repeat(v, K) for k, v in hyper.items()})
 
     def to_frame(self) -> pd.DataFrame:
         """One row per lane.
 
         Returns:
-            A DataFrame with columns lr, seed, status, final_loss, final_subopt (the absolute
-            ``f - f*`` at the last step; relative suboptimality divides it by ``f(w0) - f*``),
-            steps_to_target, resolution, epochs_to_target, samples_to_target (missing when not
-            converged; resolution also where read at checks), last_step, batch_size,
-            optimizer, schedule, exact.
+            A DataFrame with columns lr, one per swept hyperparameter, seed, status, final_loss,
+            final_subopt (the absolute ``f - f*`` at the last step; relative suboptimality
+            divides it by ``f(w0) - f*``), steps_to_target, resolution, epochs_to_target,
+            samples_to_target (missing when not converged; resolution also where read at
+            checks), last_step, batch_size, optimizer, schedule, exact, f_star_source
+            (where f* came from: "best found" is no optimum).
         """
-        lrs, seeds = self._lane_labels()
+        lrs, seeds, hyper = self._lane_labels()
         final = self.final_loss.ravel().astype(np.float64)
         stt = self.steps_to_target().ravel()
         res = self.resolution().ravel()
-        return pd.DataFrame(
+        frame = pd.DataFrame(
             {
                 "lr": lrs,
                 "seed": seeds,
@@ -341,15 +373,18 @@ class SweepResult:
                 "optimizer": self.optimizer,
                 "schedule": self.schedule,
                 "exact": self.exact,
+                "f_star_source": self.f_star_source,
             }
         )
+        return self._with_hyperparams(frame, hyper)
 
     def curves(self) -> pd.DataFrame:
         """Loss curves in long format: one row per (lane, curve point) the lane reached, ending
         at the step where the lane stopped.
 
         Returns:
-            A DataFrame with columns lr, seed, step, epoch, samples, loss, subopt, rel_subopt.
+            A DataFrame with columns lr, one per swept hyperparameter, seed, step, epoch,
+            samples, loss, subopt, rel_subopt.
         """
         S, L = self.status.shape
         parts = []
@@ -359,7 +394,7 @@ class SweepResult:
                 parts.append((np.full(len(steps), j), np.full(len(steps), s), steps, losses))
         l_idx, s_idx, steps, loss = (np.concatenate(c) for c in zip(*parts, strict=True))
         loss = loss.astype(np.float64)
-        return pd.DataFrame(
+        frame = pd.DataFrame(
             {
                 "lr": self.lrs[l_idx],
                 "seed": self.seeds[s_idx],
@@ -371,3 +406,4 @@ class SweepResult:
                 "rel_subopt": metrics.relative_suboptimality(loss, self.f_star, self.f0),
             }
         )
+        return self._with_hyperparams(frame, {k: v[l_idx] for k, v in self.hyperparams.items()})

@@ -1,9 +1,9 @@
 """The public face of the kernel: build a sweep, run it, or run one lane.
 
-:func:`sweep` runs every (learning rate, seed) lane of a grid in one compiled, vmapped program
-(see :mod:`gdjax._kernel.program`); :func:`run` is a sweep of one lane; :func:`build` validates the
-arguments and returns a :class:`Kernel` that the caller compiles and calls, as the harness does
-to time compile and run apart.
+:func:`sweep` runs every (learning rate, hyperparameter values, seed) lane of a grid in one
+compiled, vmapped program (see :mod:`gdjax._kernel.program`); :func:`run` is a sweep of one lane;
+:func:`build` validates the arguments and returns a :class:`Kernel` that the caller compiles and
+calls, as the harness does to time compile and run apart.
 
 Example:
     >>> import gdjax
@@ -16,13 +16,13 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import jax
 import numpy as np
 
 from gdjax import checks, devices, sampling
-from gdjax._kernel import plan, program
+from gdjax._kernel import found, plan, program
 from gdjax._kernel.booking import Ledger
 from gdjax._kernel.config import Config
 from gdjax._kernel.eigenbasis import Eigenbasis
@@ -45,7 +45,8 @@ def build(
     epochs: int,
     shuffle: bool = True,
     init=None,
-    optimizer: str = "sgd",
+    optimizer="sgd",
+    hyperparams=None,
     schedule: str = "constant",
     tol: float = 1e-3,
     targets=DEFAULT_TARGETS,
@@ -58,7 +59,22 @@ def build(
     """Validate a sweep and prepare its kernel without compiling or running it.
 
     Arguments are those of :func:`sweep`, plus ``sharding``: an optional
-    ``jax.sharding.Sharding`` for the learning-rate axis (see ``gdjax.devices``).
+    ``jax.sharding.Sharding`` for the config axis (learning rates x hyperparameter
+    combinations; see ``gdjax.devices``).
+
+    A problem whose f* is the best a run finds (``gdjax.problems.custom(..., f_star="best")``)
+    runs here once already: a first pass of the same compiled program, in which no lane
+    converges and a lane stops only on a non-finite loss, finds the lowest full-data loss of
+    any lane at its checks (the curve's points and each lane's last step,
+    :mod:`gdjax._kernel.found`); the kernel returned is booked against it. Its counts are then
+    read as usual (exact, or at checks), but relative to what this run's best lane reached: a
+    lane "converges" when it gets within ``tol`` of it, at least one lane does (unless that lane
+    is booked diverged), and the same lane in another sweep may meet another f*. Timing the
+    returned kernel times the booked pass only; a user's sweep costs about twice that.
+
+    Where each seed draws its own start (a custom ``init`` that is a function of a key, and
+    ``init`` not given here), every lane is booked at step 0 from its own f(w0), and the levels
+    of relative suboptimality from the largest f(w0) over the seeds.
 
     Returns:
         A :class:`Kernel`.
@@ -83,39 +99,65 @@ def build(
     if a.rotate:
         basis = Eigenbasis.of(problem)
         X, spec, aux, kernel_init = basis.kernel_data(problem, a.init)
+        data = (X, problem.y)
     else:
         basis = None
-        X, spec, aux, kernel_init = problem.X, problem.spec, problem.monitor_aux(), a.init
+        data, spec, aux, kernel_init = problem.data, problem.spec, problem.monitor_aux(), a.init
     config = Config.of(a, problem, spec)
-    # what the run's dtype cannot hold or resolve, refused before running (gdjax._kernel.levels)
-    f_star, f0, gap0 = check_levels(
-        problem,
-        spec,
-        aux,
-        a.init,
-        tol=a.tol,
-        targets=a.targets,
-        divergence_factor=a.divergence_factor,
-        init_given=init is not None,
-    )
     dtype = problem.dtype
     gap = spec.monitors_gap  # the monitor returns f - f*: levels, and reported losses, offset
-    levels = Levels.of(f0, f_star, a.tol, a.targets, a.divergence_factor, dtype, gap=gap, gap0=gap0)
-    kernel_lrs = np.asarray(pad_lanes(a.lrs, sharding), dtype)
+    lrs, hyper = a.configs()
+    kernel_lrs, kernel_hyper = pad_lanes((lrs, hyper), sharding)
+    # NumPy casts: jnp.asarray(float64, float32) compiles a convert for each shape
+    kernel_lrs = np.asarray(kernel_lrs, dtype)
+    kernel_hyper = {k: np.asarray(v, dtype) for k, v in kernel_hyper.items()}
     lanes = len(a.seeds) * len(kernel_lrs)
-    ledger = Ledger.of(levels, config.early_stop, lanes, offset=f_star if gap else None)
-    args = KernelArgs(
-        X=X,
-        y=problem.y,
-        aux=aux,
-        start=program.start(config, ledger, kernel_init),
-        levels=levels,
-        lrs=kernel_lrs,
-        seeds=np.asarray(a.seeds, np.uint32),
-        rows=_plan(config, a.seeds, a.epochs),
-    )
-    args = place(args, sharding)
-    return Kernel(config, args, problem, a.lrs, a.seeds, a.targets, a.tol, f0, ledger, basis)
+    # each seed's own f(w0) where seeds draw their starts; the levels take the largest
+    seed_f0 = found.seed_starts(problem, a.seed_inits)
+    level_init = a.init if seed_f0 is None else a.seed_inits[int(np.argmax(seed_f0))]
+    rows = _plan(config, a.seeds, a.epochs)
+
+    def kernel(levels, f_star, f0, source, offset=None):
+        starts = None  # each lane's own start, in the units of the monitor
+        if seed_f0 is not None:
+            starts = np.repeat(seed_f0 - (f_star if gap else 0.0), lanes // len(a.seeds))
+        ledger = Ledger.of(levels, config.early_stop, lanes, offset=offset, starts=starts)
+        args = KernelArgs(
+            data=data,
+            aux=aux,
+            start=program.start(config, ledger, kernel_init, a.seed_inits),
+            levels=levels,
+            lrs=kernel_lrs,
+            seeds=np.asarray(a.seeds, np.uint32),
+            rows=rows,
+            hyper=kernel_hyper,
+        )
+        args = place(args, sharding)
+        labels = (lrs, a.seeds, a.targets, a.tol, f0, ledger, basis, hyper or None, f_star, source)
+        return Kernel(config, args, problem, *labels)
+
+    if problem.offers("optimum"):
+        # what the run's dtype cannot hold or resolve, refused before running (gdjax._kernel.levels)
+        f_star, f0, gap0 = check_levels(
+            problem,
+            spec,
+            aux,
+            level_init,
+            tol=a.tol,
+            targets=a.targets,
+            divergence_factor=a.divergence_factor,
+            init_given=init is not None,
+        )
+        source = problem.f_star_source.label
+    else:  # f* is the best a run finds: a first pass of the same program finds it
+        f0 = problem.value(level_init)
+        first = kernel(found.first_pass_levels(f0, len(a.targets), dtype), None, f0, None)
+        f_star = found.best_found(first.execute())
+        gap0 = f0 - f_star
+        found.check_best(problem, spec, aux, f0, f_star, a)
+        source = problem.f_star_source.label
+    levels = Levels.of(f0, f_star, a.tol, a.targets, a.divergence_factor, dtype, gap=gap, gap0=gap0)
+    return kernel(levels, f_star, f0, source, offset=f_star if gap else None)
 
 
 def _plan(config: Config, seeds, epochs: int) -> np.ndarray:
@@ -137,7 +179,8 @@ def sweep(
     epochs: int,
     shuffle: bool = True,
     init=None,
-    optimizer: str = "sgd",
+    optimizer="sgd",
+    hyperparams=None,
     schedule: str = "constant",
     tol: float = 1e-3,
     targets=DEFAULT_TARGETS,
@@ -147,7 +190,13 @@ def sweep(
     early_stop: bool = True,
     sharding=None,
 ) -> SweepResult:
-    """Run every (learning rate, seed) lane of a grid in one compiled, vmapped kernel.
+    """Run every (learning rate, hyperparameter values, seed) lane of a grid in one compiled,
+    vmapped kernel.
+
+    Lanes are seeds x configs (seed-major), a config being a learning rate and one combination
+    of the ``hyperparams`` values (learning-rate major, the last keyword varying fastest). The
+    learning rates and hyperparameter values are traced: a new grid of the same sizes reuses the
+    compiled kernel.
 
     Args:
         problem: a :class:`~gdjax.problems.Problem`.
@@ -159,8 +208,23 @@ def sweep(
         epochs: passes over the data, >= 1 (an epoch is n // batch_size steps).
         shuffle: a fresh permutation of the rows every epoch; False keeps row order.
         init: initial parameters: a pytree like ``problem.init_params()``, a number that fills
-            every parameter, or None for zeros.
-        optimizer: "sgd" (``w - lr * g``), "momentum", "nesterov" or "adam".
+            every parameter, or None for the problem's own (zeros for the shipped losses; a
+            custom problem's, drawn per seed where its ``init`` is a function of a key).
+        optimizer: a built-in name, "sgd" (``w - lr * g``), "momentum" (heavy ball) or
+            "nesterov" (both with the keyword ``momentum``, default 0.9), "adam"; the name of
+            any optax optimizer whose first parameter is the learning rate ("rmsprop",
+            "adagrad", "lion", "adamw", ...); a callable ``learning_rate ->
+            optax.GradientTransformation`` (the same function object reuses the compile: it is
+            hashed by identity; with a schedule it receives it as optax optimizers do, a
+            function of the step count); or a dict ``{"name": "rmsprop", "decay": 0.9}``, a
+            name or callable with fixed keywords (compiled in). Only the built-in "sgd",
+            "momentum" and "nesterov" may run least squares in its eigenbasis
+            (:mod:`gdjax._kernel.eigenbasis`).
+        hyperparams: keyword of the optimizer -> values swept per lane, e.g.
+            ``{"momentum": [0.5, 0.9, 0.99]}``; several keywords sweep their product. The values
+            are finite real numbers, traced in the problem's dtype; a keyword optax needs as a
+            Python value (a flag) is refused: give it as a fixed keyword in ``optimizer``.
+            Each lane's values are columns of ``to_frame()``, ``hits()`` and ``curves()``.
         schedule: "constant", "inverse_time" (``lr / (1 + t / T)``, T one epoch) or "cosine"
             (from lr to 0 over the run); see :mod:`gdjax._kernel.optimizers`.
         tol: relative suboptimality in (0, 1) that counts as converged: it sets the status and
@@ -175,15 +239,15 @@ def sweep(
         exact: check the full-data loss after every step, so that every count is exact to the
             step; None (default) does where that is cheap: least squares and the quadratic
             always, other losses where the check costs at most about a step or the whole run's
-            checks are small (:func:`gdjax._kernel.plan.exact_affordable`).
+            checks are small (:func:`gdjax._kernel.cost.exact_affordable`).
         divergence_factor: a lane has diverged when its loss is not finite or
             ``f - f* > divergence_factor * max(f(w0) - f*, |f*|)``; one that puts the start
             itself above that is refused.
         early_stop: freeze a lane once converged; the kernel stops when no lane is left moving.
         sharding: spread the lanes over devices, e.g. ``gdjax.devices.lane_sharding()``; with
             hosts joined by ``jax.distributed``, every process calls ``sweep`` alike and gets
-            the whole result. A number of learning rates that does not split evenly over the
-            devices is padded by repeating the last one; the copies are dropped from the result.
+            the whole result. A number of configs that does not split evenly over the devices
+            is padded by repeating the last one; the copies are dropped from the result.
 
     Returns:
         A :class:`~gdjax.result.SweepResult`; ``.to_frame()`` gives one row per lane and
@@ -195,6 +259,15 @@ def sweep(
         >>> res = gdjax.sweep(p, lrs=[0.01, 0.1, 3.0], batch_size=32, epochs=5)
         >>> res.to_frame()["status"].tolist()
         ['max_steps', 'converged', 'diverged']
+
+        Any optax optimizer, with a grid of one of its keywords, in the same one compile:
+
+        >>> res = gdjax.sweep(
+        ...     p, lrs=[0.01, 0.1], optimizer="rmsprop", hyperparams={"decay": [0.5, 0.9]},
+        ...     batch_size=32, epochs=5,
+        ... )
+        >>> res.to_frame()[["lr", "decay"]].values.tolist()
+        [[0.01, 0.5], [0.01, 0.9], [0.1, 0.5], [0.1, 0.9]]
     """
     k = build(problem, **plan.options(locals()), sharding=sharding)
     return k.to_result(k.call())
@@ -209,7 +282,8 @@ def run(
     shuffle: bool = True,
     seed: int = 0,
     init=None,
-    optimizer: str = "sgd",
+    optimizer="sgd",
+    hyperparams=None,
     schedule: str = "constant",
     tol: float = 1e-3,
     targets=DEFAULT_TARGETS,
@@ -224,6 +298,7 @@ def run(
         problem: a :class:`~gdjax.problems.Problem`.
         lr: the learning rate, finite and > 0.
         seed: integer seed of the row sampling.
+        hyperparams: keyword of the optimizer -> one value (a number, or a sequence of one).
         Others: as in :func:`sweep`.
 
     Returns:
@@ -239,5 +314,11 @@ def run(
     """
     if isinstance(lr, (Sequence, np.ndarray, jax.Array)) and np.ndim(lr) > 0:
         raise TypeError("lr must be a single number; use gdjax.sweep for a grid")
+    for name, values in hyperparams.items() if isinstance(hyperparams, Mapping) else ():
+        several = isinstance(values, (Sequence, np.ndarray, jax.Array)) and np.size(values) != 1
+        if several and not isinstance(values, str):
+            raise TypeError(
+                f"hyperparams[{name!r}] must be a single value in run; use gdjax.sweep for a grid"
+            )
     res = sweep(problem, lrs=[lr], seeds=[checks.seed(seed)], **plan.options(locals()))
     return res.lane(0)

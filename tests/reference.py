@@ -116,3 +116,19 @@ def flat_params(params, intercept=True):
         return w
     b = np.asarray(params["b"])
     return np.concatenate([w, b[None]], axis=0) if w.ndim == 2 else np.append(w, b)
+
+
+def optax_loop(loss, params, X, y, opt, *, b, epochs, shuffle=True, seed=0):
+    """An optax transformation stepped one batch at a time in Python: no vmap, no scan, the
+    rows of :func:`batches`. Returns (params, full-data losses after each step)."""
+    import jax
+    import optax
+
+    grad = jax.jit(jax.grad(loss))
+    state = opt.init(params)
+    losses = [float(loss(params, X, y))]
+    for idx in batches(len(X), b, epochs, shuffle, seed):
+        updates, state = opt.update(grad(params, X[idx], y[idx]), state, params)
+        params = optax.apply_updates(params, updates)
+        losses.append(float(loss(params, X, y)))
+    return params, np.asarray(losses)

@@ -13,3 +13,12 @@ def test_readme_example_runs(capsys):
     exec(compile(blocks[0], "README.md", "exec"), {})
     out = capsys.readouterr().out
     assert "converged" in out
+
+
+def test_readme_own_problem_example_runs(capsys):
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Your own problem", 1)[1].split("\n## ", 1)[0]
+    (block,) = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    exec(compile(block, "README.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert "best found" in out and "converged" in out

@@ -326,7 +326,7 @@ def attach(entry, problem, kernel, lanes: pd.DataFrame) -> pd.DataFrame:
     lanes = lanes.copy()
     notes = []
     kind = loops.KINDS.get(problem.spec.kind)
-    if kind is None or entry.optimizer != "sgd":
+    if kind is None or not entry.plain_sgd:
         lanes["baseline_note"] = "baselines cover plain sgd on linear/logistic/softmax only"
         return lanes
     s = entry.settings

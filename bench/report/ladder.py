@@ -243,6 +243,22 @@ def ladder_table(lad: pd.DataFrame, on: str) -> str:
     return md_table(header, rows, right=set(range(2, len(header) - 1)))
 
 
+def f_star_lines(lanes: pd.DataFrame) -> list[str]:
+    """Where one problem's f* came from, from its lanes' ``f_star_source`` (none for runs made
+    before the column existed); "best found" said to be no optimum."""
+    if "f_star_source" not in lanes.columns:
+        return []
+    sources = [str(v) for v in lanes["f_star_source"].dropna().unique()]
+    if not sources:
+        return []
+    if sources == ["best found"]:
+        return [
+            "f*: best found, the lowest full-data loss any lane of each entry reached (not an "
+            "optimum: every target is relative to it, per entry)."
+        ]
+    return [f"f*: {'; '.join(sources)}."]
+
+
 def theory_lines(lanes: pd.DataFrame) -> list[str]:
     """L, mu, kappa, 2/L and 2/(L+mu) of one problem; the textbook case lr = 2/L named."""
     if "L" not in lanes.columns or numeric(lanes["L"]).isna().all():

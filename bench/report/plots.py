@@ -91,9 +91,11 @@ def _problem(run: Run, problem: str) -> _Problem:
     if hits is not None:
         hits = hits[hits["problem"].astype(str) == problem]
         # the curves are drawn at the lr the README's ladder tables use, where there is one
-        picks = ladder.best_lrs(hits).set_index("variant")["lr"].dropna()
-        pairs = zip(best["variant"], best["lr"], strict=True)
-        best = best.assign(lr=[picks.get(v, lr) for v, lr in pairs])
+        # (a variant may run several optimizers, and a grid's combinations: keyed by both)
+        on = ["variant", "optimizer"]
+        picks = ladder.best_lrs(hits).set_index(on)["lr"].dropna()
+        keys = zip(best["variant"], best["optimizer"], best["lr"], strict=True)
+        best = best.assign(lr=[picks.get((v, o), lr) for v, o, lr in keys])
     labels = _labels(best)
     n, d = int(lanes["n"].iloc[0]), int(lanes["d"].iloc[0])
     return _Problem(

@@ -158,10 +158,11 @@ def _status_table(best: pd.DataFrame, lanes: pd.DataFrame) -> str:
 
 
 def _ladder_tables(hits: pd.DataFrame, lanes: pd.DataFrame, best: pd.DataFrame) -> list[str]:
-    """A problem's theory line, samples and seconds to each target, the batch-GD prediction,
+    """A problem's f* and theory lines, samples and seconds to each target, the batch-GD prediction,
     and the status counts."""
     lad = ladder.ladder(hits)
-    out = [*ladder.theory_lines(lanes), ""] if ladder.theory_lines(lanes) else []
+    head = [*ladder.f_star_lines(lanes), *ladder.theory_lines(lanes)]
+    out = [*head, ""] if head else []
     out += [
         "Samples to each target, first-hit / stay-below:",
         "",

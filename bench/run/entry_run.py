@@ -15,7 +15,15 @@ import gdjax
 from bench.run import timing
 from bench.run.suites import Entry
 
-__all__ = ["ENV_COLUMNS", "curve_rows", "lane_rows", "predicted_steps", "run_entry", "step_cost"]
+__all__ = [
+    "ENV_COLUMNS",
+    "config_labels",
+    "curve_rows",
+    "lane_rows",
+    "predicted_steps",
+    "run_entry",
+    "step_cost",
+]
 
 # the machine every lane row names (``bench.envinfo.describe``)
 ENV_COLUMNS = (
@@ -42,6 +50,9 @@ def run_entry(entry: Entry, problem, env: dict, repeats: int, sharding=None):
     kernel = entry.kernel(problem, sharding=sharding)
     t = timing.time_kernel(kernel, repeats)
     res = kernel.to_result(t.output, run_s=t.run_s)
+    # with a hyperparameter grid, every combination is an optimizer of its own in the tables
+    # (its best learning rate, its row), labelled "name[keyword=value,...]"
+    optimizer = config_labels(entry.optimizer, res.to_frame(), res.hyperparams)
     keys = {
         "suite": entry.suite,
         "problem": entry.problem,
@@ -51,16 +62,37 @@ def run_entry(entry: Entry, problem, env: dict, repeats: int, sharding=None):
         # the result says so with batch_size n
         "kind": "batch" if res.batch_size == problem.n else entry.descent,
         "batch_size": res.batch_size,
-        "optimizer": entry.optimizer,
+        "optimizer": optimizer,
         "schedule": res.schedule,
     }
     lanes = lane_rows(entry, problem, kernel, res, t, keys, env)
     curves = curve_rows(entry, res, seconds_per_step=t.run_s / max(res.steps_run, 1))
     hits = res.hits()
+    K = len(res.targets)
     for i, (k, v) in enumerate(keys.items()):
-        hits.insert(i, k, v)
+        hits.insert(i, k, np.repeat(v, K) if k == "optimizer" and res.hyperparams else v)
     hits["predicted_first_step"] = predicted_steps(entry, problem, hits, res.total_steps)
     return lanes, curves, hits, kernel
+
+
+def config_labels(name: str, frame: pd.DataFrame, hyperparams: dict):
+    """Each lane's optimizer label: ``name`` alone without a hyperparameter grid, else
+    ``name[keyword=value,...]`` with the lane's values (``frame``: one row per lane).
+
+    The entry key stays ``name`` (:func:`bench.runs.entry_keys` drops the brackets).
+
+    Example:
+        >>> frame = pd.DataFrame({"lr": [0.1, 0.1], "decay": [0.5, 0.9], "seed": [0, 0]})
+        >>> config_labels("rmsprop", frame, {"decay": None}).tolist()
+        ['rmsprop[decay=0.5]', 'rmsprop[decay=0.9]']
+    """
+    if not hyperparams:
+        return name
+    parts = [frame[k].map(lambda v, k=k: f"{k}={v:g}") for k in hyperparams]
+    joined = parts[0]
+    for p in parts[1:]:
+        joined = joined + "," + p
+    return (name + "[" + joined + "]").to_numpy()
 
 
 def lane_rows(entry: Entry, problem, kernel, res, t, keys: dict, env: dict) -> pd.DataFrame:
@@ -82,8 +114,9 @@ def lane_rows(entry: Entry, problem, kernel, res, t, keys: dict, env: dict) -> p
     lanes = pd.concat([pd.DataFrame(meta_cols, index=lanes.index), lanes], axis=1)
     seconds_per_step = t.run_s / max(res.steps_run, 1)
     lanes["time_to_target_s"] = lanes["steps_to_target"].astype("Float64") * seconds_per_step
-    # theory beside measurement: the Hessian's extreme eigenvalues (float64)
-    L, mu = problem.curvature()
+    # theory beside measurement: the Hessian's extreme eigenvalues (float64), where the loss
+    # offers them (a custom loss may not: the tables then leave theory out)
+    L, mu = problem.curvature() if problem.offers("curvature") else (np.nan, np.nan)
     lanes["L"], lanes["mu"] = L, mu
     lanes["f_star"] = res.f_star
     lanes["f0"] = res.f0
@@ -117,7 +150,7 @@ def step_cost(kernel) -> dict:
 def curve_rows(entry: Entry, res, seconds_per_step: float) -> pd.DataFrame:
     """One row per lane and curve point, keyed like the lanes, with the seconds axis."""
     curves = res.curves()
-    curves.insert(0, "optimizer", entry.optimizer)
+    curves.insert(0, "optimizer", config_labels(entry.optimizer, curves, res.hyperparams))
     curves.insert(0, "batch_size", res.batch_size)
     curves.insert(0, "variant", entry.variant)
     curves.insert(0, "problem", entry.problem)
@@ -133,7 +166,7 @@ def predicted_steps(entry: Entry, problem, hits: pd.DataFrame, budget: int) -> p
     plain = (
         entry.batch_size is None
         and problem.offers("quadratic_view")
-        and entry.optimizer == "sgd"
+        and entry.plain_sgd
         # None: the suite set no schedule (the library's default, constant)
         and (s.get("schedule") or "constant") == "constant"
     )

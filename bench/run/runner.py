@@ -225,7 +225,8 @@ def run_entries(
             runs.save_entry(run_dir, e.key, e.fingerprint(), lanes, curves, hits)
             meta["wall_s"] = round(wall_before + time.perf_counter() - t_start, 3)
             runs.write_meta(run_dir, meta)
-            bar.write(describe(lanes, hits))
+            # one line per optimizer of the entry: each combination of a hyperparameter grid
+            bar.write(summary(lanes, hits, describe))
             bar.update(1)
     finally:
         bar.close()

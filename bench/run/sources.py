@@ -11,6 +11,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -125,6 +126,14 @@ SOURCES: dict[str, dict[str, Field]] = {
         ),
         "seed": _SEED,
     },
+    # every other field of a python problem is a keyword argument of its factory
+    "python": {
+        "factory": Field(
+            '"package.module:function", importable, returning a gdjax Problem',
+            lambda v: factory(v),
+            own_message=True,
+        ),
+    },
     "quadratic": {
         "a": Field("a number > 0", lambda v: checks.real(v, "a", lo=0.0, strict=True)),
         "b": Field("a number", lambda v: checks.real(v, "b", lo=-math.inf)),
@@ -142,12 +151,54 @@ PROBLEM_FIELDS: dict[str, Field] = {
 }
 
 
+def factory(path) -> Callable[..., Problem]:
+    """The function a python problem's ``factory = "package.module:function"`` names, imported.
+
+    Raises:
+        TypeError, ValueError: not such a string, a module that does not import, or no such
+            callable in it; each message names ``factory`` and the path.
+
+    Example:
+        >>> factory("bench.examples.mlp:digits_mlp").__name__
+        'digits_mlp'
+    """
+    if not isinstance(path, str) or path.count(":") != 1 or not all(path.split(":")):
+        raise TypeError(f'factory must be a "package.module:function" string, got {path!r}')
+    module_name, function = path.split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as e:  # whatever importing a user's module raises, on one line
+        raise ValueError(
+            f"factory {path!r}: module {module_name!r} does not import: {type(e).__name__}: {e}"
+        ) from None
+    fn = getattr(module, function, None)
+    if not callable(fn):
+        raise ValueError(f"factory {path!r}: module {module_name!r} has no function {function!r}")
+    return fn
+
+
+def _from_factory(make, kwargs: dict) -> Problem:
+    """Call a python problem's factory; refuse what is not a Problem."""
+    name = f"{make.__module__}:{make.__qualname__}"
+    try:
+        prob = make(**kwargs)
+    except TypeError as e:  # a keyword it does not take, most likely
+        raise TypeError(f"factory {name!r}: {e}") from None
+    if not isinstance(prob, Problem):
+        raise TypeError(
+            f"factory {name!r} returned {type(prob).__name__}, not a gdjax Problem "
+            "(gdjax.problems.custom(...) makes one)"
+        )
+    return prob
+
+
 def problem_builder(source, args, pname, dtype, base: Path) -> Callable[[], Problem]:
     """A function that builds a problem table's problem; called by validate and the runner.
 
     Args:
         source: the table's source, a key of :data:`SOURCES`.
-        args: its fields, checked (defaults filled in).
+        args: its fields, checked (defaults filled in); a python problem's also ``kwargs``,
+            its factory's keyword arguments (the table's other fields, as TOML gave them).
         pname: the problem's name.
         dtype: "float32", "float64" or None (JAX's default).
         base: the suite file's folder: a relative CSV path is relative to it.
@@ -211,6 +262,8 @@ def problem_builder(source, args, pname, dtype, base: Path) -> Callable[[], Prob
                 encoding=args["encoding"],
                 intercept=args["intercept"],
             )
+        elif source == "python":
+            prob = _from_factory(args["factory"], args["kwargs"])
         elif source == "textbook":
             prob = gdjax.problems.textbook(args["setup"], seed=args["seed"], dtype=dtype)
         else:

@@ -17,8 +17,9 @@ from bench.errors import UserError
 from bench.run.suite_schema import KEY_SEPARATOR
 from gdjax.problems import Problem
 
-#: Settings an entry gets where the suite says nothing. ``targets`` and ``schedule`` at None
-#: mean the library's defaults (``gdjax.build``'s), and are then not passed to it.
+#: Settings an entry gets where the suite says nothing. ``targets``, ``schedule`` and
+#: ``hyperparams`` at None mean the library's defaults (``gdjax.build``'s), and are then not
+#: passed to it.
 DEFAULT_SETTINGS = {
     "seeds": [0],
     "tol": 1e-3,
@@ -33,6 +34,7 @@ DEFAULT_SETTINGS = {
     "baseline_lanes": 4,
     "targets": None,
     "schedule": None,
+    "hyperparams": None,
 }
 
 
@@ -53,13 +55,19 @@ class SuiteError(UserError):
 # --------------------------------------------------------------------------------------------
 
 # settings added after runs were published: left out of the fingerprint while unset, so a
-# resumed run of an unchanged suite keeps its finished entries
-_NEW_SETTINGS = ("targets", "schedule")
+# resumed run of an unchanged suite keeps its finished entries. ``optimizer_table``: the
+# optimizer's table (name and fixed keywords) where the suite gave one.
+_NEW_SETTINGS = ("targets", "schedule", "hyperparams", "optimizer_table")
 
 
 @dataclasses.dataclass(frozen=True)
 class Entry:
-    """One kernel of a suite: a problem, a variant and an optimizer over a lane grid."""
+    """One kernel of a suite: a problem, a variant and an optimizer over a lane grid.
+
+    ``optimizer`` is the optimizer's label (``suite_schema.optimizer_label``): its name, or for
+    a table of fixed keywords its ``label`` (or name and keywords); the table itself is
+    ``settings["optimizer_table"]``. ``settings["hyperparams"]`` is its swept grid, if any.
+    """
 
     suite: str
     problem: str
@@ -117,8 +125,9 @@ class Entry:
             [0.1]
         """
         s = self.settings
-        # targets and schedule only when the suite sets them: None is the library's default
-        extra = {k: s[k] for k in _NEW_SETTINGS if s.get(k) is not None}
+        # targets, schedule and hyperparams only when the suite sets them: None is the
+        # library's default
+        extra = {k: s[k] for k in ("targets", "schedule", "hyperparams") if s.get(k) is not None}
         return dict(
             lrs=s["lrs"] if lrs is None else lrs,
             seeds=s["seeds"] if seeds is None else seeds,
@@ -126,13 +135,37 @@ class Entry:
             epochs=s["epochs"],
             shuffle=s["shuffle"],
             init=s["init"],
-            optimizer=self.optimizer,
+            optimizer=self.gdjax_optimizer,
             tol=s["tol"],
             eval_every=s["eval_every"],
             divergence_factor=s["divergence_factor"],
             early_stop=s["early_stop"],
             exact=exact,
             **extra,
+        )
+
+    @property
+    def gdjax_optimizer(self) -> str | dict:
+        """What ``gdjax`` takes as ``optimizer=``: the name, or ``{"name": ..., keyword:
+        value}`` (the suite's table without its ``label``)."""
+        table = self.settings.get("optimizer_table")
+        if table is None:
+            return self.optimizer
+        return {k: v for k, v in table.items() if k != "label"}
+
+    @property
+    def plain_sgd(self) -> bool:
+        """Whether the entry runs the built-in ``sgd`` itself (``w - lr * g``): what the theory
+        predicts and the NumPy baselines replay. Decided on what gdjax runs, not on the label
+        (a table may be labelled anything).
+
+        Example:
+            >>> from bench.run.suites import load
+            >>> load("smoke").entries[0].plain_sgd
+            True
+        """
+        return self.gdjax_optimizer in ("sgd", {"name": "sgd"}) and not self.settings.get(
+            "hyperparams"
         )
 
     def fingerprint(self) -> str:
@@ -195,6 +228,13 @@ class Suite:
             except (ValueError, TypeError, OSError, ImportError) as e:
                 raise SuiteError(f"{where}: {one_line(e)}", self.path) from None
             for e in entries.get(pname, []):
+                if e.settings["baselines"] and problem.kind == "custom":
+                    # the NumPy, PyTorch and bare-JAX baselines are written for (X, y) losses
+                    msg = (
+                        f"{where} x variant {e.variant!r}: baselines are written for the "
+                        "shipped losses, not a custom loss: remove baselines"
+                    )
+                    raise SuiteError(msg, self.path)
                 try:
                     gdjax.check(problem, **e.sweep_args(), solve=True)
                 except (ValueError, TypeError) as err:

@@ -57,7 +57,7 @@ class Field:
             (a ``gdjax.checks`` call: the rules are written once, there).
         default: the value when absent; ``REQUIRED`` when it must be given.
         own_message: use the check's own message (it names the field and lists the choices,
-            say ``unknown optimizer 'lbfgs'; choose from ...``) instead of ``doc``.
+            say ``unknown optimizer 'rmsprp': ... did you mean 'rmsprop'?``) instead of ``doc``.
     """
 
     doc: str
@@ -121,13 +121,80 @@ def names_list(what: str, check_one) -> Callable[[Any], list]:
     return check
 
 
-def _optimizer(v) -> str:
+def optimizer_label(v) -> str:
+    """The name an optimizer has in entry keys, tables and ``--only``: a name as it is; a table
+    its ``label``, else its name and keywords (``rmsprop-decay0.9``), a label either way.
+
+    Example:
+        >>> optimizer_label({"name": "rmsprop", "decay": 0.9, "centered": True})
+        'rmsprop-centeredTrue-decay0.9'
+    """
+    if isinstance(v, str):
+        return v
+    if "label" in v:
+        return label(v["label"], "optimizer label")
+    keywords = sorted((k, x) for k, x in v.items() if k != "name")
+    words = (f"{k}{x:g}" if isinstance(x, float) else f"{k}{x}" for k, x in keywords)
+    made = "-".join([v["name"], *words])
     try:
-        return gdjax._kernel.optimizers.check(v)
-    except TypeError:
+        return label(made, "optimizer")
+    except ValueError:
         raise ValueError(
-            f"unknown optimizer {v!r}; choose from {sorted(gdjax._kernel.optimizers.OPTIMIZERS)}"
+            f"optimizer {v!r} makes no label ({made!r}: {LABEL_DOC}); give it one, label = '...'"
         ) from None
+
+
+def _optimizer(v) -> str | dict:
+    """An optimizer name (built-in or optax's) or a table ``{ name = ..., keyword = value }``
+    (fixed keywords; ``label`` optional), checked by gdjax's own normalisation."""
+    if isinstance(v, dict):
+        if not isinstance(v.get("name"), str):
+            raise TypeError(f'an optimizer table needs name = "..." (a string), got {v!r}')
+        optimizer_label(v)
+        spec = {k: x for k, x in v.items() if k != "label"}
+        gdjax._kernel.optimizers.check(spec)
+        return dict(v)
+    if not isinstance(v, str):
+        raise TypeError(
+            f"optimizer must be a name, a table {{ name = ..., keyword = value }} or a list of "
+            f"them, got {v!r}"
+        )
+    gdjax._kernel.optimizers.check(v)
+    return v
+
+
+def _optimizers(v) -> list:
+    """A name, a table or a non-empty list of them, each :func:`_optimizer`; labels distinct."""
+    v = [v] if isinstance(v, (str, dict)) else v
+    if not isinstance(v, list) or not v:
+        raise TypeError(
+            f"optimizer must be a name, a table {{ name = ..., keyword = value }} or a non-empty "
+            f"list of them, got {v!r}"
+        )
+    out = [_optimizer(x) for x in v]
+    labels = [optimizer_label(x) for x in out]
+    twice = [n for i, n in enumerate(labels) if n in labels[:i]]
+    if twice:  # each optimizer is one entry: the same one twice would be two entries, one key
+        raise ValueError(f"optimizer lists {twice[0]!r} twice, in {v!r}")
+    return out
+
+
+def _hyperparams(v) -> dict:
+    """``{ keyword = [values] }``: each a number or a non-empty list of finite numbers (which
+    keywords the optimizer takes is checked once the entry's optimizer is known)."""
+    if not isinstance(v, dict) or not v:
+        raise TypeError(f"hyperparams must be a table {{ keyword = [numbers] }}, got {v!r}")
+    out = {}
+    for k, values in v.items():
+        values = values if isinstance(values, list) else [values]
+        if not values:
+            raise ValueError(f"hyperparams.{k} must be a number or a non-empty list, got []")
+        for x in values:
+            if isinstance(x, bool) or not checks.is_real(x):
+                raise TypeError(f"hyperparams.{k} must hold numbers, got {x!r}")
+            checks.real(x, f"hyperparams.{k}", lo=-math.inf)
+        out[k] = [float(x) for x in values]
+    return out
 
 
 def _lrs(v) -> list[float]:
@@ -189,9 +256,12 @@ RUN_FIELDS: dict[str, Field] = {
     ),
     "tol": Field("a number in (0, 1) (relative suboptimality)", checks.tol),
     "optimizer": Field(
-        "an optimizer name or a list of them",
-        names_list("optimizer", _optimizer),
+        "an optimizer name, a table { name = ..., keyword = value } or a list of them",
+        _optimizers,
         own_message=True,
+    ),
+    "hyperparams": Field(
+        "a table { keyword = [numbers] } (swept per lane)", _hyperparams, own_message=True
     ),
     "shuffle": Field("true or false", lambda v: checks.boolean(v, "shuffle")),
     "init": Field(

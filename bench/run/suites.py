@@ -8,7 +8,7 @@ A suite file (see ``bench/README.md`` for the full schema)::
     tol = 1e-3
     [[problems]]
     name = "linear-512x8"
-    source = "linear"          # linear | logistic | softmax | dataset | csv | textbook | quadratic
+    source = "linear"  # linear|logistic|softmax|dataset|csv|textbook|quadratic|python
     n = 512
     d = 8
     [[variants]]
@@ -19,7 +19,9 @@ A suite file (see ``bench/README.md`` for the full schema)::
 
 Run settings may sit in ``[defaults]``, in a variant or in a problem; a problem's own settings win
 (defaults < variant < problem), so a textbook setup can pin its learning rates. Every (problem,
-variant, optimizer) is one *entry*: one compiled kernel over every (learning rate, seed) lane.
+variant, optimizer) is one *entry*: one compiled kernel over every (learning rate, seed) lane,
+and every combination of ``hyperparams = { keyword = [values] }`` where the optimizer's keywords
+are swept (``optimizer = "rmsprop"`` or ``optimizer = { name = "rmsprop", decay = 0.9 }``).
 
 The file is described once, as a schema (:mod:`bench.run.suite_schema`: ``SUITE_FIELDS``,
 ``RUN_FIELDS``, ``VARIANT_FIELDS``; :mod:`bench.run.sources`: ``PROBLEM_FIELDS``, ``SOURCES``)
@@ -71,7 +73,10 @@ from bench.run.suite_schema import (  # noqa: F401 (BASELINES, label: public nam
     VARIANT_FIELDS,
     Field,
     label,
+    optimizer_label,
 )
+from gdjax._kernel import hyperparams as grids
+from gdjax._kernel import optimizers as gdjax_optimizers
 
 SUITES_DIR = Path(__file__).parent.parent / "suites"
 
@@ -267,14 +272,18 @@ class _Loader:
                 self.cross_check(settings, ewhere)
                 opts = settings["optimizer"]
                 for opt in [opts] if isinstance(opts, str) else opts:
+                    own = {k: v for k, v in settings.items() if k != "optimizer"}
+                    if isinstance(opt, dict):
+                        own["optimizer_table"] = opt
+                    self.check_hyperparams(opt, own["hyperparams"], ewhere)
                     entries.append(
                         Entry(
                             suite=name,
                             problem=pname,
                             variant=vname,
                             batch_size=vfields["batch_size"],
-                            optimizer=opt,
-                            settings={k: v for k, v in settings.items() if k != "optimizer"},
+                            optimizer=optimizer_label(opt),
+                            settings=own,
                             problem_def=dict(p),
                         )
                     )
@@ -310,7 +319,11 @@ class _Loader:
                 self.fail(swhere, f"source {source!r} needs field {key!r}")
         allowed = set(PROBLEM_FIELDS) | set(RUN_FIELDS) | set(own)
         unknown = sorted(set(p) - allowed)
-        if unknown:
+        # a python problem's other fields are its factory's keyword arguments
+        kwargs = {k: p[k] for k in unknown} if source == "python" else {}
+        if source == "python" and p.get("dtype") is not None:
+            self.fail(swhere, "dtype is the factory's own for source 'python' (run with --x64)")
+        if unknown and source != "python":
             self.fail(
                 swhere,
                 f"unknown field {unknown[0]!r} for source {source!r} "
@@ -320,8 +333,23 @@ class _Loader:
         if pdef["dtype"] == "float64" and not jax.config.jax_enable_x64:
             self.fail(where, 'dtype "float64" needs 64-bit mode: bench run --x64')
         args = self.table({k: p[k] for k in own if k in p}, own, where)
-        run = self.table(p, RUN_FIELDS, where, extra=allowed, partial=True)
+        if source == "python":
+            args["kwargs"] = kwargs
+        run = self.table(p, RUN_FIELDS, where, extra=allowed | set(kwargs), partial=True)
         return args, run, pdef
+
+    def check_hyperparams(self, optimizer, grid, where: str) -> None:
+        """The swept keywords against the entry's optimizer (the values, traced on the data,
+        are probed by :meth:`Suite.validate`)."""
+        if grid is None:
+            return
+        spec = optimizer if isinstance(optimizer, str) else dict(optimizer)
+        if isinstance(spec, dict):
+            spec.pop("label", None)
+        try:
+            grids.check(grid, gdjax_optimizers.check(spec))
+        except (TypeError, ValueError) as e:
+            self.fail(where, one_line(e))
 
     def cross_check(self, s: dict, where: str) -> None:
         """Rules between settings, once defaults, variant and problem are merged."""

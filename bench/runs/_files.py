@@ -180,11 +180,12 @@ def concat_parts(frames: dict) -> pd.DataFrame:
 
 
 def entry_keys(df: pd.DataFrame) -> pd.Series:
-    """Each row's entry key, problem__variant__optimizer (as ``Entry.key``)."""
+    """Each row's entry key, problem__variant__optimizer (as ``Entry.key``); a lane of a
+    hyperparameter grid is labelled ``optimizer[keyword=value,...]``, its entry ``optimizer``."""
     return (
         df["problem"].astype(str)
         + "__"
         + df["variant"].astype(str)
         + "__"
-        + df["optimizer"].astype(str)
+        + df["optimizer"].astype(str).str.replace(r"\[[^\]]*\]$", "", regex=True)
     )

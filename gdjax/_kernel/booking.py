@@ -108,21 +108,39 @@ class Ledger(NamedTuple):
     NumPy levels, and every lane at step 0."""
 
     booking: Booking
-    status0: int  # every lane's status at step 0
-    at0: np.ndarray  # (K + 1,) 0 for the levels f(w0) is at or below, else -1
+    status0: np.ndarray  # (lanes,) every lane's status at step 0
+    at0: np.ndarray  # (lanes, K + 1) 0 for the levels the lane's f(w0) is at or below, else -1
     moving: np.ndarray  # (lanes,) bool: lanes that take steps at all
     offset: float | None = None  # f* (float64) for a monitor of the gap, else None
+    f0: np.ndarray | None = None  # (lanes,) each lane's own monitored value at step 0
 
     @classmethod
     def of(
-        cls, levels: Levels, early_stop: bool, lanes: int, offset: float | None = None
+        cls,
+        levels: Levels,
+        early_stop: bool,
+        lanes: int,
+        offset: float | None = None,
+        starts=None,
     ) -> Ledger:
-        """The ledger of ``lanes`` lanes that start at ``levels.f0`` (NumPy levels);
-        ``offset``: f* when the monitor returns the gap ``f - f*`` (see :meth:`report`)."""
-        status0, reached0 = levels.at_start()
+        """The ledger of ``lanes`` lanes (NumPy levels).
+
+        Args:
+            levels: what the losses are compared with.
+            early_stop: as :func:`gdjax.sweep` takes it.
+            lanes: the kernel's lanes (seed-major).
+            offset: f* when the monitor returns the gap ``f - f*`` (see :meth:`report`).
+            starts: (lanes,) each lane's own monitored value at its initial parameters, where
+                they differ (a start drawn per seed; ``levels.f0`` is then their largest);
+                None: every lane starts at ``levels.f0``. A lane is booked at step 0 from its
+                own start, so that no count is off by one.
+        """
+        f0 = levels.f0 if starts is None else np.asarray(starts, levels.f0.dtype)
+        f0 = np.broadcast_to(f0, (lanes,))
+        status0, reached0 = levels.at_start(f0)
         at0 = np.where(reached0, 0, -1).astype(np.int32)
-        moving = levels.moving_at_start(lanes, early_stop)
-        return cls(Booking(levels, early_stop), status0, at0, moving, offset)
+        moving = ~(early_stop & (status0 == metrics.CONVERGED))
+        return cls(Booking(levels, early_stop), status0, at0, moving, offset, f0)
 
     def report(self, monitored: np.ndarray) -> np.ndarray:
         """The losses that monitored values stand for: themselves, or ``f* + gap`` in float64
@@ -171,10 +189,9 @@ def book(
         A :class:`Booked`.
     """
     at0 = ledger.at0
-    num_first = at0.shape[0] + 1
-    first = (
-        end + 1 - marks[:, :num_first]
-    )  # the first check at or below each level; end + 1 if none
+    num_first = at0.shape[-1] + 1  # at0 is (lanes, K + 1)
+    # the first check at or below each level; end + 1 if none
+    first = end + 1 - marks[:, :num_first]
     # a lane moves up to the check where it halted, or to the last one run
     last = np.where(ledger.moving, np.minimum(first[:, -1], ran), 0)
     moved = last > 0
@@ -249,7 +266,7 @@ def dense_prefix(grid: np.ndarray) -> int:
 
 
 class KernelOutput(NamedTuple):
-    """A finished run, lane arrays with leading axes (seeds, lrs): what :func:`finish` makes of
+    """A finished run, lane arrays with leading axes (seeds, configs): what :func:`finish` makes of
     the compiled program's :class:`~gdjax._kernel.program.ProgramOutput` on the host. XLA
     compiles each operation into a kernel of its own: what NumPy does as well is not compiled.
 
@@ -325,7 +342,7 @@ def finish(config: Config, ledger: Ledger, out) -> KernelOutput:
         dense = dense_prefix(grid)
         first_exact = booked.first < dense
         stay_exact = (booked.last < dense)[:, None]
-    lane_loss = ledger.report(np.where(booked.moved, last_loss, ledger.booking.levels.f0))
+    lane_loss = ledger.report(np.where(booked.moved, last_loss, ledger.f0))
     losses = ledger.report(out.losses.T.reshape(S, L, len(grid)))
     recorded = grid <= booked.last.reshape(S, L)[..., None]
     losses = np.where(recorded, losses, np.array(np.nan, losses.dtype))

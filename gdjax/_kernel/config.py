@@ -92,7 +92,8 @@ class Config(NamedTuple):
 
     Attributes:
         spec: the problem's loss spec (hashable).
-        optimizer: optimizer name.
+        optimizer: the normalised optimizer (:class:`gdjax._kernel.optimizers.Optimizer`,
+            hashable: a user's callable by identity); its swept hyperparameters are traced.
         schedule: learning-rate schedule name.
         n: rows in the data.
         batch_size: rows per step (n for batch GD).
@@ -106,7 +107,7 @@ class Config(NamedTuple):
     """
 
     spec: Any
-    optimizer: str
+    optimizer: Any
     schedule: str
     n: int
     batch_size: int

@@ -94,18 +94,20 @@ class Levels(NamedTuple):
         values = (start, base, denom, blowup, ladder, columns)
         return cls(*(np.asarray(v, dtype) for v in values))
 
-    def at_start(self) -> tuple[int, np.ndarray]:
-        """Status and the levels reached at step 0, where every lane is at f(w0) (never a
-        divergence), in the levels' dtype like the kernel: ``(status, reached)``, with
-        ``reached`` (K + 1,) bool."""
-        reached = self.f0 <= self.ladder
-        return (metrics.CONVERGED if reached[-1] else metrics.RUNNING), reached
+    def at_start(self, f0=None) -> tuple[np.ndarray, np.ndarray]:
+        """Status and the levels reached at step 0 (never a divergence: no start is above
+        ``blowup``), in the levels' dtype like the kernel.
 
-    def moving_at_start(self, lanes: int, early_stop: bool) -> np.ndarray:
-        """(lanes,) bool: whether the lanes take steps at all (not when converged at the start
-        with early stop)."""
-        status, _ = self.at_start()
-        return np.full((lanes,), not (early_stop and status == metrics.CONVERGED))
+        Args:
+            f0: (lanes,) each lane's monitored value at step 0; None: ``self.f0``.
+
+        Returns:
+            ``(status, reached)``: status codes shaped like ``f0``, and ``reached``, shaped
+            like ``f0`` plus (K + 1,), bool.
+        """
+        f0 = self.f0 if f0 is None else np.asarray(f0, self.f0.dtype)
+        reached = f0[..., None] <= self.ladder
+        return np.where(reached[..., -1], metrics.CONVERGED, metrics.RUNNING), reached
 
 
 def check_start(

@@ -73,27 +73,28 @@ class Monitoring(NamedTuple):
     output: Any
 
 
-def gathers_chunks(config: Config, X, rows) -> bool:
+def gathers_chunks(config: Config, data, rows) -> bool:
     """Whether exact monitoring gathers the rows of a whole chunk at once, (C, S, b, p), before
     its steps, rather than each step's rows inside the step.
 
     One gather per chunk is one kernel where a gather per step is a kernel per step (and with
     several seeds XLA gathered twice, for the forward and the transposed product): minibatch
     runs about 1.2x faster. The chunk's rows are a copy, so it is done up to
-    :data:`CHUNK_ROWS_BYTES`.
+    :data:`CHUNK_ROWS_BYTES` (a row's bytes over every leaf of ``data``).
     """
-    row_bytes = math.prod(X.shape[1:]) * X.dtype.itemsize
+    row_bytes = sum(math.prod(a.shape[1:]) * a.dtype.itemsize for a in jax.tree.leaves(data))
     return config.chunk * math.prod(rows.shape[1:]) * row_bytes <= CHUNK_ROWS_BYTES
 
 
-def gather(X, y, rows):
-    """The rows of a slice of the plan, ``(..., S, b)``: ``(X[rows], y[rows])``, without the
-    seed axis when there is one seed (the batch :func:`make_step` takes)."""
+def gather(data, rows):
+    """The rows of a slice of the plan, ``(..., S, b)``, of every leaf of ``data``
+    (``(X[rows], y[rows])`` for the shipped losses), without the seed axis when there is one
+    seed (the batch :func:`make_step` takes)."""
     if rows.shape[-2] == 1:
         # a seed axis of size 1 made XLA choose a layout for the gathered rows that it then
         # copied into another, two more kernels
         rows = rows[..., 0, :]
-    return X[rows], y[rows]
+    return jax.tree.map(lambda a: a[rows], data)
 
 
 def select(mask, new, old):
@@ -121,7 +122,7 @@ def _exact_loop(config, a: KernelArgs, step, monitor, booking: Booking, state: E
     point_t0, point_at = (grid - 1) // C * C, (grid - 1) % C
 
     shuffled = config.sampling == "shuffled"
-    pregather = shuffled and gathers_chunks(config, a.X, a.rows)
+    pregather = shuffled and gathers_chunks(config, a.data, a.rows)
     moving = a.start.moving  # lanes that move at all: the others never halt by their loss
 
     def chunk(s: ExactState) -> ExactState:
@@ -132,7 +133,7 @@ def _exact_loop(config, a: KernelArgs, step, monitor, booking: Booking, state: E
             params, opt_state, losses = carry
             i, i_before, batch = xs
             if shuffled and not pregather:
-                batch = gather(a.X, a.y, batch)
+                batch = gather(a.data, batch)
             new_params, new_opt = step((params, opt_state), (t0 + i, batch))
             # A lane halts right after the step where it diverged (or converged, with early
             # stop) and keeps the parameters of that step: its loss stays the one that halted
@@ -153,7 +154,7 @@ def _exact_loop(config, a: KernelArgs, step, monitor, booking: Booking, state: E
         batches = None  # batch GD and rows in order need no plan
         if shuffled:
             batches = jax.lax.dynamic_slice_in_dim(a.rows, t0, C)
-            batches = gather(a.X, a.y, batches) if pregather else batches
+            batches = gather(a.data, batches) if pregather else batches
         # the chunk's losses are carried, not the scan's output: the step reads the one before
         (params, opt_state, loss), _ = jax.lax.scan(
             step_and_check,
@@ -196,7 +197,7 @@ def _grid_loop(config, a: KernelArgs, step, monitor, booking: Booking, state: Gr
         if not shuffled:
             return step(carry, (t, None))
         rows = jax.lax.dynamic_index_in_dim(a.rows, t, keepdims=False)
-        return step(carry, (t, gather(a.X, a.y, rows)))
+        return step(carry, (t, gather(a.data, rows)))
 
     moving = a.start.moving  # lanes that move at all: the others never halt by their loss
 

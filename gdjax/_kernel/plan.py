@@ -18,81 +18,24 @@ import numpy as np
 
 from gdjax import checks, memory, sampling
 from gdjax._kernel import config as kernel_config
-from gdjax._kernel import optimizers
+from gdjax._kernel import found, optimizers
+from gdjax._kernel import hyperparams as grids
+from gdjax._kernel.cost import exact_affordable
 from gdjax._kernel.eigenbasis import ROTATABLE, Eigenbasis
 from gdjax._kernel.levels import check_levels
 from gdjax.problems import Problem
 
 __all__ = [
-    "CHECK_BUDGET_FLOPS",
-    "CHECK_STEP_RATIO",
     "DEFAULT_TARGETS",
     "OPTIONS",
     "SweepArgs",
     "check",
-    "exact_affordable",
     "init_params",
     "options",
 ]
 
 #: The target ladder of relative suboptimality tracked when ``targets`` is not given.
 DEFAULT_TARGETS = (1e-1, 1e-2, 1e-3, 1e-4)
-
-#: Most flops a step's full-data check may cost per flop of the step itself for
-#: :func:`exact_affordable` (so that exact monitoring at most about doubles the step's work).
-CHECK_STEP_RATIO = 1.0
-#: Most flops the full-data checks of a whole run (every step, every lane) may cost, whatever
-#: their ratio to the steps, for :func:`exact_affordable`: small problems are always exact.
-CHECK_BUDGET_FLOPS = 2.0**28
-
-
-def exact_affordable(problem: Problem, batch_size: int, total_steps: int, lanes: int) -> bool:
-    """Whether a sweep checks the full-data loss after every step when ``exact`` is not given.
-
-    A loss with a cheap exact monitor (least squares, the quadratic: O(d^2), or O(d) in the
-    eigenbasis) is always checked every step. For the others (logistic, softmax, a custom loss)
-    the check is a pass over all n rows, about ``2 n P`` flops a lane (P parameters: the
-    product of the data with them), where a step costs about ``4 b P`` (its forward and backward
-    products over b rows): the check costs ``n / 2b`` steps. It is made every step when
-
-    - it costs at most :data:`CHECK_STEP_RATIO` steps (``n <= 2 b``: batch GD and batches of
-      half the data), so exact monitoring at most about doubles the run's arithmetic and its
-      seconds to a target still say what the variant costs; or
-    - all the run's checks together cost at most :data:`CHECK_BUDGET_FLOPS` (``total_steps x
-      lanes x 2 n P``): a small problem or a short run, where they take well under the
-      kernel's compile time.
-
-    Elsewhere (stochastic and small-batch runs on thousands of rows) every step's check would
-    multiply the run time tens of times (a pass over the data against one row's gradient), and
-    the seconds to a target would time the monitor, not the variant: the loss is checked on the
-    evaluation grid, and its counts are reported as read at those checks, without a bracket
-    (:mod:`gdjax.metrics`). Pass ``exact=True`` to pay for exact counts anyway.
-
-    Args:
-        problem: the problem.
-        batch_size: rows per step.
-        total_steps: steps in the run.
-        lanes: learning rates x seeds.
-
-    Returns:
-        True to check every step.
-
-    Example:
-        >>> import gdjax
-        >>> p = gdjax.problems.make_logistic(2048, 32)
-        >>> exact_affordable(p, 2048, 500, 48), exact_affordable(p, 1, 6144, 48)
-        (True, False)
-        >>> exact_affordable(gdjax.problems.make_logistic(300, 5), 16, 540, 1)
-        True
-    """
-    if problem.spec.cheap_monitor:
-        return True
-    num_params = sum(int(np.size(v)) for v in jax.tree.leaves(problem.init_params()))
-    check = 2.0 * problem.n * num_params
-    step = 4.0 * batch_size * num_params
-    run = check * float(total_steps) * lanes
-    return check <= CHECK_STEP_RATIO * step or run <= CHECK_BUDGET_FLOPS
-
 
 #: The keyword options of a sweep, as :func:`gdjax.sweep`, :func:`gdjax.build` and :func:`check`
 #: take them (``run`` takes ``lr`` and ``seed`` for ``lrs`` and ``seeds``): checked once, by
@@ -105,6 +48,7 @@ OPTIONS = (
     "shuffle",
     "init",
     "optimizer",
+    "hyperparams",
     "schedule",
     "tol",
     "targets",
@@ -142,7 +86,12 @@ class SweepArgs(NamedTuple):
         exact: monitor the full-data loss after every step.
         tol, targets, divergence_factor: the levels, as given.
         init: the starting parameters, a pytree like ``problem.init_params()``.
-        optimizer, schedule: their names.
+        seed_inits: one start per seed where each seed draws its own (a custom loss whose
+            ``init`` is a function of a key, and no ``init`` given); None: every lane starts
+            at ``init`` (then seed 0's draw, or the first seed's).
+        optimizer: the normalised optimizer (:class:`gdjax._kernel.optimizers.Optimizer`).
+        hyperparams: keyword -> 1-D float64 values swept per lane (empty without a grid).
+        schedule: its name.
         shuffle, early_stop: as given.
         rotate: run least squares in the Hessian's eigenbasis (see :mod:`gdjax._kernel.eigenbasis`).
         chunk: steps per chunk of exact monitoring (1 without it).
@@ -160,12 +109,19 @@ class SweepArgs(NamedTuple):
     targets: np.ndarray
     divergence_factor: float
     init: Any
-    optimizer: str
+    optimizer: optimizers.Optimizer
+    hyperparams: dict
     schedule: str
     shuffle: bool
     early_stop: bool
     rotate: bool
     chunk: int
+    seed_inits: tuple | None = None
+
+    def configs(self) -> tuple[np.ndarray, dict]:
+        """The learning rate and hyperparameter values of every config, learning-rate major
+        (:func:`gdjax._kernel.hyperparams.configs`): the L axis of the kernel's lanes."""
+        return grids.configs(self.lrs, self.hyperparams)
 
 
 def check(
@@ -177,7 +133,8 @@ def check(
     epochs: int,
     shuffle: bool = True,
     init=None,
-    optimizer: str = "sgd",
+    optimizer="sgd",
+    hyperparams=None,
     schedule: str = "constant",
     tol: float = 1e-3,
     targets=DEFAULT_TARGETS,
@@ -191,8 +148,8 @@ def check(
 
     Args:
         problem: a :class:`~gdjax.problems.Problem`.
-        lrs, seeds, batch_size, epochs, shuffle, init, optimizer, schedule, tol, targets,
-            eval_every, exact, divergence_factor, early_stop: as :func:`gdjax.sweep` takes
+        lrs, seeds, batch_size, epochs, shuffle, init, optimizer, hyperparams, schedule, tol,
+            targets, eval_every, exact, divergence_factor, early_stop: as :func:`gdjax.sweep` takes
             them (everything but ``sharding``), with the same defaults.
         solve: also make the checks that need the optimum (solved in float64, cached on the
             problem: seconds on a large problem, where the rest takes milliseconds): the
@@ -228,6 +185,9 @@ def check(
     _check_x64(problem)
     lrs_np = checks.lrs(lrs)
     seeds_np = checks.seeds(seeds)
+    optimizer = optimizers.check(optimizer)
+    grid = grids.check(hyperparams, optimizer)
+    configs = len(lrs_np) * grids.combinations(grid)
     n = problem.n
     b = n if batch_size is None else checks.integer(batch_size, "batch_size", lo=1)
     if not problem.spec.rows_are_samples:
@@ -242,7 +202,7 @@ def check(
     if eval_every is not None:
         eval_every = min(checks.integer(eval_every, "eval_every", lo=1), total)
     if exact is None:
-        exact = exact_affordable(problem, b, total, len(lrs_np) * len(seeds_np))
+        exact = exact_affordable(problem, b, total, configs * len(seeds_np))
     exact = checks.boolean(exact, "exact")
     chunk = kernel_config.chunk_length(total) if exact else 1
     dtype = problem.dtype
@@ -250,25 +210,39 @@ def check(
     targets_np = checks.targets(targets)
     divergence_factor = checks.real(divergence_factor, "divergence_factor", lo=0.0, strict=True)
     checks.fits_dtype(lrs_np, "lr", dtype)
+    for name, values in grid.items():
+        checks.fits_dtype(values, f"hyperparams[{name!r}]", dtype)
     checks.fits_dtype(np.append(targets_np, tol), "target", dtype)
     checks.fits_dtype([divergence_factor], "divergence_factor", dtype)
     start = init_params(init, problem.init_params())
+    seed_inits = None
+    if init is None and problem.per_seed_start:  # each draw checked against seed 0's
+        seed_inits = tuple(problem.init_params(int(s)) for s in seeds_np)
+        start = seed_inits[0]
     num_params = sum(int(np.size(v)) for v in jax.tree.leaves(start))
-    lanes = len(lrs_np) * len(seeds_np)
+    lanes = configs * len(seeds_np)
     # the curve's size before the grid itself: eval_every=1 over 2e9 steps must fail fast
     points = kernel_config.DEFAULT_EVALS + 1 if eval_every is None else total // eval_every + 2
     if exact:  # a chunk's losses, and the crossings: an int32 per level and end
         points += chunk + 2 * len(targets_np) + 3
     memory.check_lanes(lanes, num_params, points, dtype)
-    optimizer = optimizers.check(optimizer)
+    schedule = checks.schedule(schedule)
+    if grid or optimizer.fixed or not optimizer.builtin:  # the built-ins alone are known to work
+        grids.probe(optimizer, grid, start, dtype, schedule, steps_per_epoch=spe, total_steps=total)
     shuffle = checks.boolean(shuffle, "shuffle")
     # Exact monitoring of least squares costs O(p^2) a step against the step's O(b p), unless
     # the run takes place in the eigenbasis of the Hessian (same iterates, O(p) monitor):
-    # possible for the optimizers whose steps commute with a rotation, and worth it where the
-    # monitor would cost more than 1/16 of the step (p / 2b > 1/16). Large batches keep their
-    # data as it is (the intercept apart, GEMMs on d columns: d + 1 ones run slower).
+    # possible for the built-in optimizers whose steps commute with a rotation (ROTATABLE; an
+    # optax or user optimizer never is: adam's or rmsprop's per-coordinate scaling does not
+    # commute with one), and worth it where the monitor would cost more than 1/16 of the step
+    # (p / 2b > 1/16). Large batches keep their data as it is (the intercept apart, GEMMs on d
+    # columns: d + 1 ones run slower).
     rotate = (
-        exact and problem.offers("quadratic_view") and optimizer in ROTATABLE and b < 8 * num_params
+        exact
+        and problem.offers("quadratic_view")
+        and optimizer.builtin
+        and optimizer.name in ROTATABLE
+        and b < 8 * num_params
     )
     if rotate:  # the host makes the rotated design in float64 (the design, then its product)
         memory.check_array((2, n, num_params), np.float64, "the data rotated into the eigenbasis")
@@ -286,16 +260,22 @@ def check(
         divergence_factor=divergence_factor,
         init=start,
         optimizer=optimizer,
-        schedule=checks.schedule(schedule),
+        hyperparams=grid,
+        schedule=schedule,
         shuffle=shuffle,
         early_stop=checks.boolean(early_stop, "early_stop"),
         rotate=rotate,
         chunk=chunk,
+        seed_inits=seed_inits,
     )
     if b < n and shuffle:  # the plan: an int32 row per lane's seed, step and batch slot
         steps = kernel_config.whole_chunks(total, chunk)
         memory.check_array((steps, len(seeds_np), b), np.int32, "the sampling plan")
-    if solve:  # the kernel's own monitor: in the eigenbasis, its aux
+    # the levels of an f* that the run finds (f_star="best") are checked after its first pass
+    if solve and problem.offers("optimum"):  # the kernel's own monitor: in the eigenbasis, its aux
+        seed_f0 = found.seed_starts(problem, seed_inits)
+        if seed_f0 is not None:  # the levels are made from the largest start
+            start = seed_inits[int(np.argmax(seed_f0))]
         if rotate:
             _, spec, aux, _ = Eigenbasis.of(problem).kernel_data(problem, start)
         else:
@@ -356,33 +336,33 @@ def init_params(init, template):
                 raise ValueError(f"init {init:g} overflows the parameters' dtype {t.dtype}")
         # NumPy: jnp.full_like would compile a broadcast for each shape
         return jax.tree.map(lambda t: np.full(np.shape(t), init, t.dtype), template)
+    paths, treedef = jax.tree_util.tree_flatten_with_path(template)
     try:  # the structure first; each leaf of init may still be a nested list
-        leaves = jax.tree.map(lambda t, v: v, template, init)
+        given = treedef.flatten_up_to(init)
     except (ValueError, TypeError) as e:
         raise ValueError(
             f"init must be a float or a pytree like problem.init_params() "
             f"({jax.tree.structure(template)}): {e}"
         ) from None
-    out = {}
-    for k, t in template.items():
+    out = []
+    for (path, t), leaf in zip(paths, given, strict=True):
+        name = f"init{jax.tree_util.keystr(path)}"  # init['w'], init[0]['b'], ...
         try:
-            v = np.asarray(leaves[k])
+            v = np.asarray(leaf)
         except Exception:  # ragged lists, bytes, objects: whatever NumPy cannot make an array of
-            raise TypeError(f"init[{k!r}] must be an array of real numbers") from None
+            raise TypeError(f"{name} must be an array of real numbers") from None
         if v.dtype.kind == "c":
-            raise TypeError(f"init[{k!r}] must be real, got dtype {v.dtype}")
+            raise TypeError(f"{name} must be real, got dtype {v.dtype}")
         if not checks.is_real_dtype(v.dtype):  # bfloat16 and the other ml_dtypes floats count
-            raise TypeError(f"init[{k!r}] must hold real numbers, got dtype {v.dtype}")
+            raise TypeError(f"{name} must hold real numbers, got dtype {v.dtype}")
         if v.shape != t.shape:
-            raise ValueError(f"init[{k!r}] must have shape {t.shape}, got {v.shape}")
+            raise ValueError(f"{name} must have shape {t.shape}, got {v.shape}")
         if not np.all(np.isfinite(v)):
-            raise ValueError(f"init[{k!r}] contains NaN or inf")
+            raise ValueError(f"{name} contains NaN or inf")
         if _overflow(v, t.dtype).any():
-            raise ValueError(
-                f"init[{k!r}] has values that overflow the parameters' dtype {t.dtype}"
-            )
-        out[k] = np.asarray(v, t.dtype)
-    return out
+            raise ValueError(f"{name} has values that overflow the parameters' dtype {t.dtype}")
+        out.append(np.asarray(v, t.dtype))
+    return jax.tree.unflatten(treedef, out)
 
 
 def _check_x64(problem) -> None:

@@ -2,7 +2,8 @@
 
 A :class:`Problem` couples data with a loss spec (:mod:`gdjax.problems.losses`). The constructors
 build one from data (:func:`linear`, :func:`logistic`, :func:`softmax`, :func:`quadratic`,
-:func:`textbook`) or from synthetic data of a chosen size and condition number
+:func:`textbook`), from your own JAX loss on any pytree of data (:func:`custom`), or from
+synthetic data of a chosen size and condition number
 (:func:`make_linear`, :func:`make_logistic`, :func:`make_softmax`); :mod:`gdjax.datasets` loads
 scikit-learn's bundled data and CSV files.
 
@@ -14,6 +15,7 @@ Example:
 """
 
 from gdjax.problems import datasets, losses, synthetic
+from gdjax.problems._custom import custom
 from gdjax.problems.constructors import (
     MAX_CLASSES,
     TEXTBOOK,
@@ -33,6 +35,7 @@ __all__ = [
     "MAX_CLASSES",
     "TEXTBOOK",
     "Problem",
+    "custom",
     "datasets",
     "linear",
     "load",

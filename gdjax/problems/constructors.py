@@ -61,7 +61,7 @@ def linear(X, y, *, intercept: bool = True, name: str = "linear") -> Problem:
     """
     X, y = checks.data(X, y)
     spec = LeastSquares(checks.boolean(intercept, "intercept"))
-    return Problem(_name(name), spec, X, y)  # checks.data gave y in X's dtype
+    return Problem(_name(name), spec, (X, y))  # checks.data gave y in X's dtype
 
 
 def quadratic(a: float, b: float, c: float, *, dtype=None, name: str = "quadratic") -> Problem:
@@ -91,7 +91,7 @@ def quadratic(a: float, b: float, c: float, *, dtype=None, name: str = "quadrati
     checks.fits_dtype([a], "quadratic: a", dtype)  # a that rounds to 0 leaves no minimum
     coef = np.array([[a, b, c]])
     X = checks.in_dtype(coef, dtype, "quadratic: coefficients")
-    return Problem(_name(name), Quadratic(), X, jnp.zeros((1,), dtype))
+    return Problem(_name(name), Quadratic(), (X, jnp.zeros((1,), dtype)))
 
 
 def logistic(X, y, *, intercept: bool = True, l2: float = 1e-2, name: str = "logistic") -> Problem:
@@ -118,7 +118,7 @@ def logistic(X, y, *, intercept: bool = True, l2: float = 1e-2, name: str = "log
         bad = labels[(labels != 0) & (labels != 1)][0]
         raise ValueError(f"logistic: labels y must be 0 or 1, found {bad}")
     spec = Logistic(checks.boolean(intercept, "intercept"), checks.l2(l2, "logistic"))
-    return Problem(_name(name), spec, X, y)
+    return Problem(_name(name), spec, (X, y))
 
 
 def softmax(
@@ -190,7 +190,7 @@ def softmax(
     n = Xj.shape[0]
     memory.check_array((SOLVE_COPIES, n, k), np.float64, "softmax's float64 solve of f*")
     spec = Softmax(k, intercept, checks.l2(l2, "softmax"))
-    return Problem(_name(name), spec, Xj, jnp.asarray(labels.astype(np.int32)))
+    return Problem(_name(name), spec, (Xj, jnp.asarray(labels.astype(np.int32))))
 
 
 def make_linear(

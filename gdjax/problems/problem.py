@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gdjax.problems.losses import LossSpec, QuadraticView, offers
+from gdjax.problems.losses import FStarSource, LossSpec, QuadraticView, offers
 
 Params = Any  # a pytree of arrays: {"w": ..., "b": ...} or {"x": ...}
 
@@ -40,14 +41,34 @@ class Problem:
     Attributes:
         name: a short label used in reports.
         spec: the hashable loss spec (a static argument of the compiled kernels).
-        X: data, shape (n, d), a floating dtype (float32, or float64 with x64 on).
-        y: targets, shape (n,).
+        data: the loss's data, as the arguments its spec takes after the parameters, each a
+            pytree of arrays whose leading axis is the rows: ``(X, y)`` for the shipped losses
+            (X of shape (n, d) in a floating dtype: float32, or float64 with x64 on; y of
+            shape (n,)), ``(data,)`` for :func:`~gdjax.problems.custom` (the user's pytree).
+            The kernel gathers a step's rows from every leaf.
     """
 
     name: str
     spec: LossSpec
-    X: jax.Array = dataclasses.field(repr=False)
-    y: jax.Array = dataclasses.field(repr=False)
+    data: tuple = dataclasses.field(repr=False)
+
+    @property
+    def X(self) -> jax.Array:
+        """The features, (n, d): the first data argument of a loss that takes ``(X, y)``."""
+        return self._xy()[0]
+
+    @property
+    def y(self) -> jax.Array:
+        """The targets, (n,): the second data argument of a loss that takes ``(X, y)``."""
+        return self._xy()[1]
+
+    def _xy(self):
+        if len(self.data) != 2:
+            raise AttributeError(
+                f"problem {self.name!r} has no X and y: its loss takes one pytree of data, "
+                "problem.data[0]"
+            )
+        return self.data
 
     @property
     def kind(self) -> str:
@@ -56,37 +77,86 @@ class Problem:
 
     @property
     def n(self) -> int:
-        """Number of rows."""
-        return int(self.X.shape[0])
+        """Number of rows (the leading axis of every leaf of the data)."""
+        return int(jax.tree.leaves(self.data)[0].shape[0])
 
     @property
     def d(self) -> int:
-        """Number of features (columns of X)."""
-        return int(self.X.shape[1])
+        """Number of features: the columns of X; for a problem whose data is a pytree
+        (:func:`~gdjax.problems.custom`), the scalars in one row over every leaf."""
+        if len(self.data) == 2:
+            return int(self.X.shape[1])
+        return sum(math.prod(a.shape[1:]) for a in jax.tree.leaves(self.data))
 
     @property
     def dtype(self):
-        """The floating dtype everything about this problem runs in."""
-        return self.X.dtype
+        """The floating dtype everything about this problem runs in: X's, or that of the
+        parameters of a loss that states its own (``spec.dtype``: a custom loss)."""
+        own = getattr(self.spec, "dtype", None)
+        return self.X.dtype if own is None else own
 
-    def init_params(self) -> Params:
-        """Zero parameters of the right shapes and dtype."""
+    @property
+    def num_params(self) -> int:
+        """Scalars in one lane's parameters."""
+        return sum(int(np.size(v)) for v in jax.tree.leaves(self.init_params()))
+
+    def init_params(self, seed: int | None = None) -> Params:
+        """The initial parameters: zeros for the shipped losses; a custom loss's own, drawn for
+        ``seed`` where they are a function of a key (:attr:`per_seed_start`).
+
+        Args:
+            seed: the sweep's seed (None: the start every seed shares, or seed 0's draw).
+
+        Returns:
+            A pytree of arrays in :attr:`dtype`.
+        """
+        if seed is not None and self.per_seed_start:
+            return self.spec.draw(seed)
         return self.spec.init(self.d, self.dtype)
 
-    def loss(self, params: Params, X=None, y=None) -> jax.Array:
-        """The loss at ``params`` on (X, y); the full data when X and y are omitted.
+    @property
+    def per_seed_start(self) -> bool:
+        """Whether every seed draws its own initial parameters (a custom loss's ``init`` that
+        is a function of a key), so that f(w0) differs between seeds."""
+        return self.offers("draw")
+
+    @property
+    def f_star_source(self) -> FStarSource:
+        """Where f* comes from (solves for it, cached, where that is how it is known):
+        ``.label`` says it in one line for tables.
+
+        Example:
+            >>> import gdjax
+            >>> gdjax.problems.make_logistic(64, 2).f_star_source.label
+            'Newton (float64)'
+        """
+        if not self.offers("optimum"):
+            return FStarSource(self.spec.optimum_method)
+        return self._solution[2]
+
+    def flops(self, batch_size: int) -> tuple[float, float] | None:
+        """XLA's measured flops of one lane's full-data check and of one step on
+        ``batch_size`` rows, ``(check, step)``, where the loss offers a measurement (a custom
+        loss: compiled for it, cached); None for the shipped losses, whose cost is known."""
+        if not self.offers("flops"):
+            return None
+        cache = self.__dict__.setdefault("_flops", {})
+        if batch_size not in cache:
+            cache[batch_size] = self.spec.flops(self.init_params(), *self.data, batch_size)
+        return cache[batch_size]
+
+    def loss(self, params: Params, *data) -> jax.Array:
+        """The loss at ``params`` on rows of the data; all of it when ``data`` is omitted.
 
         Args:
             params: a pytree like :meth:`init_params`.
-            X: rows to evaluate on (default: all of them).
-            y: their targets (default: all of them).
+            *data: rows to evaluate on, structured like :attr:`data` (X and y for the shipped
+                losses; default: all of them).
 
         Returns:
             A scalar array.
         """
-        X = self.X if X is None else X
-        y = self.y if y is None else y
-        return self.spec.loss(params, X, y)
+        return self.spec.loss(params, *(data or self.data))
 
     def offers(self, capability: str) -> bool:
         """Whether this problem's loss offers an optional capability, e.g. ``"quadratic_view"``
@@ -137,19 +207,44 @@ class Problem:
     # cached_property stores in the instance's __dict__, which a frozen dataclass allows: the
     # float64 solves run once per problem, and dataclasses.replace gives a fresh cache.
     @functools.cached_property
-    def _float64_data(self) -> tuple[np.ndarray, np.ndarray]:
-        return np.asarray(self.X, np.float64), np.asarray(self.y, np.float64)
+    def _float64_data(self) -> tuple:
+        # floating leaves in float64; integer ones (labels) stay integers, which a loss may
+        # index with (softmax's solves cast its labels to int64 themselves)
+        def cast(a):
+            a = np.asarray(a)
+            return a.astype(np.float64) if jnp.issubdtype(a.dtype, jnp.floating) else a
+
+        return tuple(jax.tree.map(cast, d) for d in self.data)
+
+    @functools.cached_property
+    def _solution(self) -> tuple[Params, float, FStarSource]:
+        if not self.offers("optimum"):
+            raise ValueError(
+                f"problem {self.name!r} has no optimum before a run: its f* is the best "
+                "full-data loss a run finds (f_star='best'); read it from the result's f_star"
+            )
+        if self.offers("solve"):  # a solve with more to report (a reference solve's record)
+            return self.spec.solve(*self._float64_data)
+        params, f_star = self.spec.optimum(*self._float64_data)
+        return params, f_star, FStarSource(self.spec.optimum_method)
 
     @functools.cached_property
     def _optimum(self) -> tuple[Params, float]:
-        return self.spec.optimum(*self._float64_data)
+        return self._solution[:2]
 
     @functools.cached_property
     def _curvature(self) -> tuple[float, float]:
+        if not self.offers("curvature"):
+            raise ValueError(
+                f"problem {self.name!r} offers no curvature (a custom loss offers it with a "
+                "reference f* and few enough parameters: gdjax.problems.losses.custom)"
+            )
         return self.spec.curvature(*self._float64_data, self._optimum[0])
 
     @functools.cached_property
     def _monitor_aux(self):
+        if not self.offers("optimum"):  # f* is found by the run: the monitor needs no optimum
+            return self.spec.monitor_aux(*self._float64_data, None, None, self.dtype)
         params, f_star = self._optimum
         return self.spec.monitor_aux(*self._float64_data, params, f_star, self.dtype)
 
@@ -157,10 +252,14 @@ class Problem:
         """The minimiser and the minimum f*, computed in float64 with NumPy (cached).
 
         Least squares uses ``numpy.linalg.lstsq``; logistic and softmax use damped Newton's method
-        to a gradient norm near machine precision.
+        to a gradient norm near machine precision; a custom loss its ``f_star``: a number given
+        (params None), or a float64 reference solve (:attr:`f_star_source` says which).
 
         Returns:
             ``(params, f_star)``: params as float64 NumPy arrays, f_star a Python float.
+
+        Raises:
+            ValueError: a custom loss whose f* is the best a run finds (``f_star="best"``).
         """
         return self._optimum
 
@@ -168,8 +267,12 @@ class Problem:
         """``(L, mu)``: the largest and smallest eigenvalue of the loss Hessian, in float64.
 
         Exact for least squares and the quadratic (their Hessian is constant); taken at the
-        optimum for logistic and softmax. Batch GD is stable for ``lr < 2 / L`` and fastest at
-        ``2 / (L + mu)``; ``L / mu`` is the condition number.
+        optimum for logistic and softmax, and estimated there by Lanczos for a custom loss
+        that offers it (``problem.offers("curvature")``). Batch GD is stable for
+        ``lr < 2 / L`` and fastest at ``2 / (L + mu)``; ``L / mu`` is the condition number.
+
+        Raises:
+            ValueError: the loss offers no curvature.
 
         Example:
             >>> import gdjax  # the parabola x^2 - 5x + 5: f'' = 2, so lr = 1.0 is 2 / L
@@ -186,7 +289,7 @@ class Problem:
         """The full-data loss as the kernels monitor it (exactly :meth:`loss`, maybe cheaper):
         a monitor of the gap f - f* (``spec.monitors_gap``) gets f* added back, in the
         problem's dtype."""
-        value = self.spec.monitor(params, self.X, self.y, self.monitor_aux())
+        value = self.spec.monitor(params, *self.data, self.monitor_aux())
         if self.spec.monitors_gap:
             return value + jnp.asarray(self.optimum()[1], value.dtype)
         return value

@@ -18,6 +18,7 @@ STAGE = {
     "entries": "base",
     "destinations": "base",
     "runs": "base",
+    "examples": "base",  # problems for suite files' python source: gdjax only
     "run": "run",
     "report": "report",
     "perf": "perf",

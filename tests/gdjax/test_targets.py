@@ -207,7 +207,7 @@ def test_exact_by_default_where_all_the_checks_are_small():
     # flops of every check of the run: steps x lanes x 2 n P, against the budget
     p = gdjax.problems.make_softmax(300, 5, 3, seed=0)  # P = 6 x 3
     per_lane = 540 * 2 * 300 * 18  # batch 16 for 30 epochs
-    small = int(gdjax._kernel.plan.CHECK_BUDGET_FLOPS // per_lane)
+    small = int(gdjax._kernel.cost.CHECK_BUDGET_FLOPS // per_lane)
     for lanes, exact in ((small, True), (small + 1, False)):
         args = gdjax.check(p, lrs=np.linspace(0.1, 1, lanes), batch_size=16, epochs=30)
         assert args.exact is exact, lanes

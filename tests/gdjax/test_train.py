@@ -240,11 +240,11 @@ def test_rows_gathered_per_step_beyond_the_chunk_bound_give_the_same_sweep(x64, 
     p = gdjax.problems.make_linear(100, 3, seed=1, dtype=np.float64)
     settings = dict(lrs=[0.01, 0.05, 2.0], seeds=[0, 5], batch_size=7, epochs=3, early_stop=False)
     k = gdjax.build(p, **settings)
-    assert k.config.exact and monitoring.gathers_chunks(k.config, k.args.X, k.args.rows)
+    assert k.config.exact and monitoring.gathers_chunks(k.config, k.args.data, k.args.rows)
     chunked = gdjax.sweep(p, **settings)
     monkeypatch.setattr(monitoring, "CHUNK_ROWS_BYTES", 0)
     jax.clear_caches()  # the bound is read at trace time
-    assert not gdjax._kernel.monitoring.gathers_chunks(k.config, k.args.X, k.args.rows)
+    assert not gdjax._kernel.monitoring.gathers_chunks(k.config, k.args.data, k.args.rows)
     per_step = gdjax.sweep(p, **settings)
     for field in ("status", "first_step", "stay_step", "lane_steps"):
         np.testing.assert_array_equal(getattr(per_step, field), getattr(chunked, field))

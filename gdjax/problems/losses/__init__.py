@@ -15,6 +15,7 @@ Example:
 """
 
 from gdjax.problems.losses.base import (
+    FStarSource,
     FullPassMonitor,
     LossSpec,
     Params,
@@ -28,6 +29,7 @@ from gdjax.problems.losses.least_squares import LeastSquares, Quadratic
 
 __all__ = [
     "KINDS",
+    "FStarSource",
     "FullPassMonitor",
     "LeastSquares",
     "Logistic",

@@ -6,15 +6,22 @@ problems of the same kind and shapes share one compile) that holds no data.
 Every loss has:
 
 - ``kind``: its name (``"linear"`` for least squares, ``"quadratic"``, ``"logistic"``,
-  ``"softmax"``); only reports and the loss's own module read it;
-- ``loss(params, X, y)``: the loss in JAX, a mean over rows (plus an L2 penalty for the
-  classification losses), so a mini-batch gradient is an unbiased estimate of the full one;
-- ``init(d, dtype)``: zero parameters of the right shapes.
+  ``"softmax"``, ``"custom"``); only reports and the loss's own module read it;
+- ``loss(params, *data)``: the loss in JAX, a mean over rows (plus an L2 penalty for the
+  classification losses), so a mini-batch gradient is an unbiased estimate of the full one.
+  ``data`` are the problem's data arguments (:attr:`gdjax.Problem.data`): ``X, y`` for the
+  shipped losses (below, their methods name them so), one pytree for a user's own loss
+  (:mod:`gdjax.problems.losses.custom`); every leaf has the rows first, and the kernel
+  gathers a step's rows from each;
+- ``init(d, dtype)``: the initial parameters (zeros of the right shapes for the shipped
+  losses);
+- ``value(*data, params)``: the loss in float64 (the kernel's start, f(w0));
+- ``optimum_method``: how f* is known (:class:`FStarSource`), said wherever f* is used.
 
-The shipped losses offer these capabilities as well:
+The shipped losses offer these capabilities as well (a user's loss some of them):
 
 - ``optimum(X, y)``: the minimiser and f* in float64 with NumPy (lstsq, or Newton's method);
-- ``value(X, y, params)``: the loss in float64 with NumPy (the kernel's start, f(w0));
+  ``solve(*data)`` where the solve has more to report: ``(params, f*, FStarSource)``;
 - ``curvature(X, y, opt_params)``: ``(L, mu)``, the extreme eigenvalues of the loss Hessian in
   float64 (exact for least squares and the quadratic, at the optimum for logistic and softmax);
 - ``monitor_aux`` / ``monitor``: the full-data loss as the kernel tracks it, and ``cheap_monitor``,
@@ -44,34 +51,85 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["FullPassMonitor", "LossSpec", "QuadraticView", "as_loss", "flat", "offers"]
+__all__ = [
+    "FStarSource",
+    "FullPassMonitor",
+    "LossSpec",
+    "QuadraticView",
+    "as_loss",
+    "flat",
+    "offers",
+]
 
 Params = Any  # a pytree of arrays: {"w": ..., "b": ...} or {"x": ...}
 
 
 class LossSpec(Protocol):
-    """What the kernels and the harness may ask of a loss (see the module docstring)."""
+    """What the kernels and the harness may ask of a loss (see the module docstring).
+    ``*data`` stands for the problem's data arguments: ``X, y`` for the shipped losses."""
 
     kind: ClassVar[str]
+    optimum_method: ClassVar[str]
     cheap_monitor: ClassVar[bool]
     monitors_gap: ClassVar[bool]  # monitor returns f - f* (True) or f (False)
     rows_are_samples: ClassVar[bool]  # False: every batch size is batch GD
 
-    def loss(self, params: Params, X, y) -> jax.Array: ...
+    def loss(self, params: Params, *data) -> jax.Array: ...
 
     def init(self, d: int, dtype) -> Params: ...
 
-    def optimum(self, X: np.ndarray, y: np.ndarray) -> tuple[Params, float]: ...
+    def optimum(self, *data) -> tuple[Params, float]: ...
 
-    def value(self, X: np.ndarray, y: np.ndarray, params: Params) -> float: ...
+    def value(self, *data_and_params) -> float: ...
 
-    def monitor_aux(self, X, y, opt_params, f_star, dtype) -> Any: ...
+    def monitor_aux(self, *data_optimum_dtype) -> Any: ...  # data, opt_params, f_star, dtype
 
-    def monitor(self, params: Params, X, y, aux) -> jax.Array: ...
+    def monitor(self, params: Params, *data_and_aux) -> jax.Array: ...
 
     def monitor_error(self, aux, gaps, *, f_star: float, f0: float, n: int, dtype) -> Any: ...
 
-    def curvature(self, X: np.ndarray, y: np.ndarray, opt_params) -> tuple[float, float]: ...
+    def curvature(self, *data_and_optimum) -> tuple[float, float]: ...
+
+
+class FStarSource(NamedTuple):
+    """Where a problem's f* came from (:attr:`gdjax.Problem.f_star_source`).
+
+    Attributes:
+        method: "lstsq (float64)", "closed form", "Newton (float64)" (the shipped losses),
+            "given" (a number the user knows), "L-BFGS (float64)" (a reference solve of a
+            user's loss) or "best found" (the lowest full-data loss a run reached: not an
+            optimum).
+        grad_norm: the gradient norm a reference solve reached (None elsewhere).
+        iterations: its iterations.
+        seconds: its wall time on the host.
+        reached: whether it reached the gradient norm it was asked for (False: it stopped at
+            its iteration limit, and f* may be well above the optimum).
+
+    Example:
+        >>> FStarSource("L-BFGS (float64)", 3.2e-10, 41, 0.52, True).label
+        'L-BFGS (float64), |grad| 3.2e-10 after 41 iterations, 0.52 s'
+        >>> FStarSource("L-BFGS (float64)", 4e-4, 10000, 1.7, False).label
+        'L-BFGS (float64), |grad| 0.0004 after 10000 iterations, 1.70 s (iteration limit)'
+        >>> FStarSource("best found").label
+        'best found'
+    """
+
+    method: str
+    grad_norm: float | None = None
+    iterations: int | None = None
+    seconds: float | None = None
+    reached: bool | None = None
+
+    @property
+    def label(self) -> str:
+        """One line for tables: the method, and what a solve reached."""
+        if self.grad_norm is None:
+            return self.method
+        limit = " (iteration limit)" if self.reached is False else ""
+        return (
+            f"{self.method}, |grad| {self.grad_norm:.2g} after {self.iterations} iterations, "
+            f"{self.seconds:.2f} s{limit}"
+        )
 
 
 class QuadraticView(NamedTuple):
@@ -121,13 +179,16 @@ class FullPassMonitor:
     monitors_gap: ClassVar[bool] = False
     rows_are_samples: ClassVar[bool] = True
 
-    def monitor_aux(self, X, y, opt_params, f_star, dtype):
-        del X, y, opt_params, f_star, dtype
+    def monitor_aux(self, *data_optimum_dtype):
+        """None: the loss itself needs nothing (arguments: the data, the optimum's parameters,
+        f*, the dtype)."""
+        del data_optimum_dtype
         return None
 
-    def monitor(self, params, X, y, aux):
-        del aux
-        return self.loss(params, X, y)
+    def monitor(self, params, *data_and_aux):
+        """The loss over every row (arguments: the data, then the monitor's aux)."""
+        *data, _ = data_and_aux
+        return self.loss(params, *data)
 
     def monitor_error(self, aux, gaps, *, f_star, f0, n, dtype):
         """The rounding error of the monitored loss where it is ``f* + gaps``, in float64.

@@ -30,6 +30,7 @@ class Logistic(FullPassMonitor):
     intercept: bool
     l2: float
     kind: ClassVar[str] = "logistic"
+    optimum_method: ClassVar[str] = "Newton (float64)"
     cheap_monitor: ClassVar[bool] = False  # a pass over the data
 
     def loss(self, params, X, y):
@@ -90,6 +91,7 @@ class Softmax(FullPassMonitor):
     intercept: bool
     l2: float
     kind: ClassVar[str] = "softmax"
+    optimum_method: ClassVar[str] = "Newton (float64)"
     cheap_monitor: ClassVar[bool] = False  # a pass over the data
 
     def loss(self, params, X, y):

@@ -31,6 +31,7 @@ class LeastSquares:
 
     intercept: bool
     kind: ClassVar[str] = "linear"
+    optimum_method: ClassVar[str] = "lstsq (float64)"
     # f(theta) = f* + (theta - theta*)^T M (theta - theta*), M = A^T A / n: O(d^2), not O(n d)
     cheap_monitor: ClassVar[bool] = True
     rows_are_samples: ClassVar[bool] = True
@@ -136,6 +137,7 @@ class Quadratic:
     """
 
     kind: ClassVar[str] = "quadratic"
+    optimum_method: ClassVar[str] = "closed form"
     cheap_monitor: ClassVar[bool] = True
     monitors_gap: ClassVar[bool] = True
     rows_are_samples: ClassVar[bool] = False  # its one row holds (a, b, c): every batch is that row

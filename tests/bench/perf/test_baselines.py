@@ -131,7 +131,7 @@ def test_floors_whose_rows_would_not_fit_are_skipped_with_a_note(monkeypatch):
 
 @pytest.mark.slow
 def test_no_loss_floor_without_exact_monitoring():
-    # large enough that checking every step is not affordable (gdjax._kernel.plan.exact_affordable)
+    # large enough that checking every step is not affordable (gdjax._kernel.cost.exact_affordable)
     out = _attached([0.01, 0.1], ["jax-scan"], gdjax.problems.make_logistic(8192, 16)).iloc[0]
     assert not out["exact"]
     assert out["jax-scan_max_rel_diff"] < 1e-5

@@ -70,7 +70,7 @@ def test_perf_suite_matches_the_standard_workloads():
         (GOOD.replace("n = 16\n", ""), "needs field 'n'"),
         (GOOD.replace("lrs = [0.1]", "lrs = [-0.1]"), "learning rate must be a number > 0"),
         (GOOD.replace("epochs = 1", "epochs = 0"), "epochs must be an int >= 1"),
-        (GOOD + 'optimizer = "lbfgs"\n', "unknown optimizer 'lbfgs'"),
+        (GOOD + 'optimizer = "rmsprp"\n', "unknown optimizer 'rmsprp'"),
         (GOOD.replace('name = "p"', 'name = "p"\nvariants = ["sgd"]'), "unknown variant 'sgd'"),
         (GOOD + 'baselines = ["numpy"]\n', "baselines need early_stop = false"),
         (GOOD.replace("[defaults]", "[defaults"), "malformed TOML"),
