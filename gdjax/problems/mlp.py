@@ -24,6 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gdjax import checks
+from gdjax.problems._custom import custom
 from gdjax.problems.constructors import MAX_CLASSES
 
 __all__ = ["ACTIVATIONS", "MLPInit", "MLPLoss", "forward", "mlp"]
@@ -103,7 +104,6 @@ def mlp(
     Raises:
         TypeError, ValueError: bad data, a layer size < 1, an unknown activation, a negative l2.
     """
-    from gdjax.problems import custom  # the custom-problem API, on which this is built
 
     hidden = _check_hidden(hidden)
     activation = _check_activation(activation)

@@ -26,17 +26,38 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
+from typing import ClassVar
 
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["BEALE", "SADDLE", "Objective", "double_well_objective", "rosenbrock_objective"]
+from gdjax import checks
+from gdjax.problems import noisy
+from gdjax.problems._custom import custom
+from gdjax.problems.losses.custom import GivenOptimum
+
+__all__ = [
+    "BEALE",
+    "SADDLE",
+    "KnownOptimum",
+    "NoisyLoss",
+    "Objective",
+    "beale",
+    "deep_quadratic",
+    "double_well",
+    "double_well_barrier",
+    "noisy_problem",
+    "rosenbrock",
+    "saddle",
+]
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class Objective:
-    """A deterministic objective with a known optimum.
+    """A deterministic objective with a known optimum (compared by identity: a static part of
+    the compiled kernels, so each is made once, :func:`functools.cache`).
 
     Attributes:
         name: its name.
@@ -75,9 +96,7 @@ def _saddle_hessian(w):
     return np.array([[2.0, 0.0], [0.0, 3.0 * w[1] ** 2 - 1.0]])
 
 
-SADDLE = Objective(
-    "saddle", _saddle, np.array([0.0, 1.0]), -0.25, np.zeros(2), _saddle_hessian
-)
+SADDLE = Objective("saddle", _saddle, np.array([0.0, 1.0]), -0.25, np.zeros(2), _saddle_hessian)
 
 
 def _beale(w):
@@ -99,6 +118,7 @@ def _beale_hessian(w):
 BEALE = Objective("beale", _beale, np.array([3.0, 0.5]), 0.0, np.array([1.0, 1.0]), _beale_hessian)
 
 
+@functools.cache
 def double_well_objective(tilt: float) -> Objective:
     """``(x^2 - 1)^2 + tilt x + y^2``: the global minimum at x < 0 (tilt > 0), found in float64
     from the roots of ``4x^3 - 4x + tilt``; the start (0.9, 0.5) lies in the other (shallow)
@@ -130,6 +150,7 @@ def double_well_barrier(tilt: float) -> float:
     return float(np.sort(np.roots([4.0, 0.0, -4.0, tilt]).real)[1])
 
 
+@functools.cache
 def rosenbrock_objective(d: int) -> Objective:
     """The d-dimensional Rosenbrock function, f* = 0 at the ones vector, from (-1.2, 1, ...).
 
@@ -155,6 +176,7 @@ def rosenbrock_objective(d: int) -> Objective:
     return Objective("rosenbrock", f, np.ones(d), 0.0, start, hessian)
 
 
+@functools.cache
 def deep_quadratic_objective(seed: int = 0, dim: int = 100, big: int = 10) -> Objective:
     """DeepOBS's deep quadratic: ``w^T H w / 2``, H with ``dim - big`` eigenvalues uniform in
     (0, 1) and ``big`` in (30, 60), in a random orthonormal basis (``seed``); f* = 0 at 0, from
@@ -196,19 +218,139 @@ class NoisyLoss:
         return self.objective.f(w) + jnp.mean(batch["z"] @ (self.scale * w))
 
 
-def noisy_problem(objective: Objective, *, n, noise, seed, init, dtype, name):
-    """``objective`` made stochastic by ``n`` noise rows of scale ``noise`` (drawn with ``seed``),
-    as a custom problem with its known f*, starting at ``init`` (None: the objective's usual
-    start)."""
-    from gdjax.problems import custom  # the custom-problem API, on which this is built
+@dataclasses.dataclass(frozen=True)
+class KnownOptimum(GivenOptimum):
+    """A custom loss whose minimiser and curvature are known in closed form (the objectives
+    here): ``optimum()`` gives the parameters as well as f*, so theory and the gap of the
+    parameters are available as for the shipped losses."""
+
+    objective: Objective | None = dataclasses.field(compare=False, default=None)
+    optimum_method: ClassVar[str] = "closed form"
+
+    def optimum(self, batch):
+        del batch
+        return {"w": self.objective.w_star.copy()}, self.objective.f_star
+
+    def curvature(self, batch, opt_params):
+        """``(L, mu)`` of the objective's Hessian at its minimiser, float64 (the noise term is
+        linear: it adds nothing)."""
+        del batch, opt_params
+        return self.objective.curvature()
+
+
+def noisy_problem(objective: Objective, *, n=1024, noise=1.0, seed=0, init=None, name=None):
+    """``objective`` made stochastic by ``n`` noise rows of scale ``noise`` (drawn with
+    ``seed``), as a custom problem with its known f* and minimiser, starting at ``init``.
+
+    Args:
+        objective: an :class:`Objective`.
+        n: noise rows, a power of two in [2, 2048] (:func:`gdjax.problems.noisy.check_rows`).
+        noise: the scale s of the noise term, a finite number >= 0.
+        seed: the draw of the noise rows (the sweep's seeds draw the batches).
+        init: the start, a sequence of ``objective.dim`` finite numbers; None: the usual one.
+        name: a label (default: the objective's name).
+
+    Returns:
+        A :class:`~gdjax.problems.Problem` with parameters ``{"w": (dim,)}`` and data
+        ``{"z": (n, dim)}``, in JAX's default float.
+    """
 
     n = noisy.check_rows(n)
     scale = noisy.check_noise(noise)
-    dtype = checks.float_dtype(dtype)
+    seed = checks.seed(seed)
     start = objective.start if init is None else _start(init, objective.dim)
+    dtype = checks.float_dtype(None)
     rows = noisy.noise_rows(n, objective.dim, seed=seed, dtype=dtype)
-    data = {"z": checks.in_dtype(rows, dtype, "noise rows")}
-    w0 = {"w": checks.in_dtype(start, dtype, "init")}
-    return custom(
-        NoisyLoss(objective, scale), data, init=w0, f_star=objective.f_star, name=_name(name)
+    problem = custom(
+        NoisyLoss(objective, scale),
+        {"z": rows},
+        init={"w": start},
+        f_star=objective.f_star,
+        name=objective.name if name is None else name,
     )
+    known = KnownOptimum(**_fields(problem.spec), objective=objective)
+    return dataclasses.replace(problem, spec=known)
+
+
+def _fields(spec) -> dict:
+    return {f.name: getattr(spec, f.name) for f in dataclasses.fields(spec)}
+
+
+def _start(init, dim: int) -> np.ndarray:
+    w = checks.numeric_array(init, "init")
+    if w.shape != (dim,):
+        raise ValueError(f"init must be {dim} numbers (the start), got shape {w.shape}")
+    if not np.all(np.isfinite(w)):
+        raise ValueError("init contains NaN or inf")
+    return w.astype(np.float64)
+
+
+def saddle(*, n=1024, noise=1.0, seed=0, init=None, name="saddle"):
+    """``x^2 + y^4/4 - y^2/2`` with noise rows: a strict saddle at the origin (f = 0) between the
+    minima (0, +-1) (f* = -1/4), started at the saddle by default.
+
+    There batch GD's gradient is exactly 0 (the noise rows average to exactly 0): it never
+    moves. A mini-batch's gradient there is the noise of its rows, of size about
+    ``noise / sqrt(b)``: stochastic lanes leave. A lane that stays at or below the level of
+    relative suboptimality 0.9 (f <= -0.025) stays outside the radius 0.2243 of the saddle
+    (``y^2/2 - y^4/4 >= 0.025`` there): the stay count at that target is the step from which it
+    has left the saddle for good.
+
+    Args:
+        n, noise, seed, init, name: as :func:`noisy_problem` takes them.
+
+    Returns:
+        A :class:`~gdjax.problems.Problem`.
+
+    Example:
+        >>> import gdjax
+        >>> p = saddle(n=64)
+        >>> r = gdjax.run(p, lr=0.1, epochs=50)  # batch GD at the saddle
+        >>> r.status, float(r.params["w"][0]), float(r.params["w"][1])
+        ('max_steps', 0.0, 0.0)
+    """
+    return noisy_problem(SADDLE, n=n, noise=noise, seed=seed, init=init, name=name)
+
+
+def double_well(*, tilt=0.25, n=1024, noise=1.0, seed=0, init=None, name="double_well"):
+    """``(x^2 - 1)^2 + tilt x + y^2`` with noise rows: two minima, the global one at x < 0 (for
+    tilt > 0), started by default at (0.9, 0.5) in the other (shallow) one's basin. Batch GD
+    ends in the shallow minimum; a lane ended in the global well when its final x is below the
+    barrier (:func:`double_well_barrier`).
+
+    Args:
+        tilt: how much deeper the global well is, a number in (0, 1) (the two wells exist for
+            ``|tilt| < 8 / sqrt(27)``; below 1 they are well apart).
+        n, noise, seed, init, name: as :func:`noisy_problem` takes them.
+    """
+    tilt = checks.real(tilt, "tilt", lo=0.0, strict=True)
+    if tilt >= 1.0:
+        raise ValueError(f"tilt must be < 1 (two wells well apart), got {tilt}")
+    objective = double_well_objective(tilt)
+    return noisy_problem(objective, n=n, noise=noise, seed=seed, init=init, name=name)
+
+
+def rosenbrock(*, d=2, n=1024, noise=1.0, seed=0, init=None, name="rosenbrock"):
+    """The d-dimensional Rosenbrock function with noise rows: f* = 0 at the ones vector, from
+    (-1.2, 1, -1.2, ...).
+
+    Args:
+        d: dimensions, an int in [2, 1000].
+        n, noise, seed, init, name: as :func:`noisy_problem` takes them.
+    """
+    d = checks.integer(d, "d", lo=2, hi=1000)
+    objective = rosenbrock_objective(d)
+    return noisy_problem(objective, n=n, noise=noise, seed=seed, init=init, name=name)
+
+
+def beale(*, n=1024, noise=1.0, seed=0, init=None, name="beale"):
+    """Beale's function with noise rows: f* = 0 at (3, 1/2), from (1, 1)."""
+    return noisy_problem(BEALE, n=n, noise=noise, seed=seed, init=init, name=name)
+
+
+def deep_quadratic(*, n=1024, noise=1.0, seed=0, init=None, name="deep_quadratic"):
+    """DeepOBS's deep quadratic with noise rows: ``w^T H w / 2`` in 100 dimensions, 90 of H's
+    eigenvalues in (0, 1) and 10 in (30, 60) (drawn with ``seed``, as the noise is); f* = 0 at 0,
+    from the ones vector; its curvature (L, mu) is H's extreme eigenvalues, exactly."""
+    objective = deep_quadratic_objective(checks.seed(seed))
+    return noisy_problem(objective, n=n, noise=noise, seed=seed, init=init, name=name)
