@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bench import runs
-from bench.report import latex, perf_report, plots
+from bench.report import html, latex, perf_report, plots
 from bench.report import readme as report
 from tests.bench.subprocesses import ROOT
 
@@ -29,6 +29,10 @@ def test_committed_results_regenerate_identically():
     shutil.copytree(results, copy, ignore=shutil.ignore_patterns("runs"))
     report.write(results / "runs", copy, plots=False)
     assert (copy / "README.md").read_text() == readme.read_text()
+    # the HTML pages, where published (report --html --publish), are those of the markdown
+    for page in html.write_pages(copy):
+        if (results / page.name).exists():
+            assert page.read_text() == (results / page.name).read_text(), f"{page.name} is stale"
     # every plot the README embeds is committed
     for link in re.findall(r"\]\((plots/[^)]+\.png)\)", readme.read_text()):
         assert (results / link).is_file(), link
