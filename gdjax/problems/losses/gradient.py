@@ -36,6 +36,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from typing import Any, ClassVar
 
@@ -153,8 +154,7 @@ def gradient_norm(loss, data: tuple, params) -> float:
         A Python float.
     """
     with x64():
-        grads = jax.grad(loss)(_as_float64(params), *_as_float64(data))
-        return float(np.sqrt(sum(np.sum(np.square(np.asarray(g))) for g in jax.tree.leaves(grads))))
+        return float(_full_norm(loss)(_as_float64(params), *_as_float64(data)))
 
 
 def mean_row_gradient_norm(loss, data: tuple, params) -> float:
@@ -176,14 +176,27 @@ def mean_row_gradient_norm(loss, data: tuple, params) -> float:
         size = max(1, sum(int(np.size(p)) for p in jax.tree.leaves(params)))
         block = max(1, min(n, _BLOCK_ENTRIES // size))
 
-        def row_norm(*row):
-            one = jax.tree.map(lambda a: a[None], row)  # a batch of one row
-            g = jax.tree.leaves(jax.grad(loss)(params, *one))
-            return jnp.sqrt(sum(jnp.sum(x * x) for x in g))
-
-        norms = jax.jit(jax.vmap(row_norm))
         total = 0.0
         for i in range(0, n, block):
             rows = jax.tree.map(lambda a, i=i: a[i : i + block], data)
-            total += float(np.sum(np.asarray(norms(*rows))))
+            total += float(np.sum(np.asarray(_row_norms(loss)(params, *rows))))
         return total / n
+
+
+def _norm(tree):
+    return jnp.sqrt(sum(jnp.sum(g * g) for g in jax.tree.leaves(tree)))
+
+
+# compiled once per loss (and shapes): a second sweep of the same problem compiles nothing
+@functools.lru_cache(maxsize=64)
+def _full_norm(loss):
+    return jax.jit(lambda params, *data: _norm(jax.grad(loss)(params, *data)))
+
+
+@functools.lru_cache(maxsize=64)
+def _row_norms(loss):
+    def row_norm(params, *row):
+        one = jax.tree.map(lambda a: a[None], row)  # a batch of one row
+        return _norm(jax.grad(loss)(params, *one))
+
+    return jax.jit(lambda params, *rows: jax.vmap(lambda *row: row_norm(params, *row))(*rows))
