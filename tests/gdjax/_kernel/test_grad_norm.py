@@ -11,7 +11,6 @@ import pytest
 import gdjax
 from gdjax._kernel import cost, found, measure, plan, program
 from gdjax.problems.losses import LeastSquares, Logistic
-from gdjax.problems.losses import custom as custom_losses
 from gdjax.problems.losses import reference as reference_solves
 from gdjax.problems.losses.gradient import GradientNorm
 from tests.reference import batches, design, loss_and_grad
@@ -192,10 +191,14 @@ def test_the_cost_model_counts_a_gradient_as_a_step_over_all_rows():
     assert not cost.exact_affordable(q, 1024, 500, 48, "grad_norm")  # a gradient: two
     lin = gdjax.problems.make_linear(4096, 16)
     assert cost.exact_affordable(lin, 1, 10**6, 64, "grad_norm")  # the quadratic form
+    # a custom loss by its measured flops: a loss pass over 40 rows costs less than a gradient
+    # over 20, a gradient over all 40 twice that
     c = gdjax.problems.custom(mlp, (XM, YM), init=mlp_init, f_star=0.0)
-    check, step = c.flops(8)
-    assert custom_losses.measured_flops(mlp, c.init_params(), (XM, YM), 40)[1] > step
-    assert cost.exact_affordable(c, 40, 10, 1, "grad_norm")
+    check, step = c.flops(20)
+    assert check < step
+    assert cost.exact_affordable(c, 20, 10**7, 64, "loss")
+    assert not cost.exact_affordable(c, 20, 10**7, 64, "grad_norm")
+    assert cost.exact_affordable(c, 40, 10**7, 64, "grad_norm")
 
 
 @pytest.mark.parametrize("rotate", [True, False])
