@@ -9,13 +9,11 @@ whose f* is the best a run finds needs no first pass. A gradient norm that is no
 ``divergence_factor`` times its start, or above :func:`norm_ceiling` (where its square
 overflows the dtype) is a divergence.
 
+The option itself is checked by :func:`gdjax.checks.measure`.
+
 Example:
-    >>> check_measure("grad_norm")
-    'grad_norm'
-    >>> check_measure("gradient")
-    Traceback (most recent call last):
-    ...
-    ValueError: measure must be one of 'loss', 'grad_norm', got 'gradient'
+    >>> norm_ceiling(np.float32) > 1e18
+    True
 """
 
 from __future__ import annotations
@@ -28,33 +26,15 @@ from gdjax._kernel.levels import RESOLUTION, Levels
 from gdjax.problems.losses.gradient import GradientNorm
 
 __all__ = [
-    "MEASURES",
     "SOURCE",
     "GradNormMonitor",
-    "check_measure",
     "grad_norm_monitor",
     "norm_ceiling",
     "own_aux",
 ]
 
-#: The measures a sweep's targets may be set on: "loss" (the default) and "grad_norm".
-MEASURES = ("loss", "grad_norm")
-
 #: The f* source results carry under ``measure="grad_norm"`` (their f* is 0, the norm's optimum).
 SOURCE = "not used (gradient norm)"
-
-
-def check_measure(measure) -> str:
-    """``measure`` checked: "loss" or "grad_norm".
-
-    Raises:
-        TypeError: not a string; ValueError: another string. Both name ``measure``.
-    """
-    if not isinstance(measure, str):
-        raise TypeError(f"measure must be a string, 'loss' or 'grad_norm', got {measure!r}")
-    if measure not in MEASURES:
-        raise ValueError(f"measure must be one of 'loss', 'grad_norm', got {measure!r}")
-    return measure
 
 
 def own_aux(problem):

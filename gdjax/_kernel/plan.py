@@ -191,7 +191,7 @@ def check(
     lrs_np = checks.lrs(lrs)
     seeds_np = checks.seeds(seeds)
     optimizer = optimizers.check(optimizer)
-    measure = measures.check_measure(measure)
+    measure = checks.measure(measure)
     grid = grids.check(hyperparams, optimizer)
     configs = len(lrs_np) * grids.combinations(grid)
     n = problem.n
