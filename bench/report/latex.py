@@ -189,7 +189,17 @@ def chunks(targets: list[float], lead: int) -> list[list[float]]:
     return [targets[i : i + per] for i in range(0, len(targets), per)] or [[]]
 
 
-def problem_table(lad: pd.DataFrame, on: str, kind: str, *, label: str, where: str) -> str:
+#: What a problem's targets bound, by ``bench.report.ladder.measure_of``, for its captions.
+MEASURED = {
+    "loss": "relative suboptimality",
+    "grad_norm": "gradient norm relative to its start",
+    "mixed": "relative suboptimality or gradient norm, depending on the variant",
+}
+
+
+def problem_table(
+    lad: pd.DataFrame, on: str, kind: str, *, label: str, where: str, measure: str = "loss"
+) -> str:
     """One problem's ladder, one metric: a row per variant, its best lr and a cell per target.
 
     Args:
@@ -198,6 +208,7 @@ def problem_table(lad: pd.DataFrame, on: str, kind: str, *, label: str, where: s
         kind: "first" (first hit) or "stay" (stay below).
         label: the ``\\label``.
         where: the run, for the caption ("default on <device> (cpu)").
+        measure: what the targets bound (a key of :data:`MEASURED`).
 
     Returns:
         The file's text.
@@ -229,7 +240,7 @@ def problem_table(lad: pd.DataFrame, on: str, kind: str, *, label: str, where: s
     seeds = int(lad["seeds"].max()) if len(lad) else 0
     words = METRICS[(on, kind)][1] + (f" (in {unit})" if unit else "")
     caption = (
-        f"{text(problem)}: {words} (relative suboptimality {target_range(targets)}), median "
+        f"{text(problem)}: {words} ({MEASURED[measure]} {target_range(targets)}), median "
         f"over {seeds} seeds at each variant's best lr (the same for every target); "
         f"($k/n$): only $k$ of the $n$ seeds got there; {MISSING}: none did. "
     )
@@ -280,10 +291,13 @@ def tables(run: runs.Run) -> dict[str, str]:
     where = f"{suite} on {run.device} ({run.env.get('backend')})"
     out = {}
     for problem, g in lad.groupby("problem", sort=False):
+        measure = ladder.measure_of(run.lanes[run.lanes["problem"].astype(str) == str(problem)])
         for (on, kind), (suffix, _) in METRICS.items():
             name = f"{runs.slug(problem)}{suffix}"
             label = f"tab:{runs.slug(suite)}:{name}"
-            out[f"{name}.tex"] = problem_table(g, on, kind, label=label, where=where)
+            out[f"{name}.tex"] = problem_table(
+                g, on, kind, label=label, where=where, measure=measure
+            )
     for on in ("samples", "seconds"):
         label = f"tab:{runs.slug(suite)}:summary-{on}"
         tex = summary_table(lad, on, label=label, where=where)

@@ -121,6 +121,10 @@ def test_counts_read_at_checks_are_marked_and_said_so():
     tex = latex.problem_table(ladder.ladder(hits), "samples", "first", label="x", where="w")
     assert "b\\textsuperscript{\\dag} & $0.1$ & $8$ & -- \\\\" in tex
     assert "\\dag: counts read at the checks of a grid" in tex
+    norm = latex.problem_table(
+        ladder.ladder(hits), "samples", "first", label="x", where="w", measure="grad_norm"
+    )
+    assert "(gradient norm relative to its start $10^{-1}$--$10^{-2}$)" in norm
     exact = latex.problem_table(
         ladder.ladder(hits[hits["variant"] == "a"]), "samples", "first", label="x", where="w"
     )
