@@ -30,7 +30,7 @@ import pandas as pd
 
 from bench import entries, runs
 from bench.entries import ENTRY
-from bench.report import ladder
+from bench.report import budget, intervals, ladder
 from bench.report.tables import short
 
 #: The LaTeX packages every table here needs, named in each file's first lines.
@@ -135,6 +135,20 @@ def count_cell(value, got: int, seeds: int, scale: float = 1.0) -> str:
     return MISSING if mark == "-" else mark
 
 
+def interval_cell(lo, hi, value, scale: float = 1.0) -> str:
+    """The interval of a median (``bench.report.intervals``) in small type, ``[lo, hi]``; empty
+    where there is none or every seed gave the same count.
+
+    Example:
+        >>> interval_cell(640.0, 1024.0, 832.0), interval_cell(5.0, 5.0, 5.0)
+        ('{\\\\footnotesize $[640, 1024]$}', '')
+    """
+    if ladder.interval_text(lo, hi, value) == "":
+        return ""
+    a, b = (number(v / scale).strip("$") for v in (lo, hi))
+    return f"{{\\footnotesize $[{a}, {b}]$}}"
+
+
 def header(lines: list[str]) -> str:
     """The comment that opens every file: what it is, and the packages it needs."""
     uses = "".join(f"\\usepackage{{{p}}}" for p in PACKAGES)
@@ -229,19 +243,30 @@ def problem_table(
             t: count_cell(getattr(r, f"{kind}_{on}"), getattr(r, got), r.seeds, scale)
             for t, r in by_target.items()
         }
+        col = f"{kind}_{on}"
+        spans = {
+            t: interval_cell(
+                getattr(r, f"{col}_lo"), getattr(r, f"{col}_hi"), getattr(r, col), scale
+            )
+            for t, r in by_target.items()
+        }
         rows.append((name, lr, cells))
+        if any(spans.values()):  # the intervals on a line of their own, under the medians
+            rows.append(("", "", spans))
         if str(first["schedule"]) != "constant":
             schedules.append(f"{text(first['variant'])} {text(first['schedule'])}")
     body = []
     for part in chunks(targets, LEAD):
         head = ["variant", "best lr", *(target_head(t) for t in part)]
-        cells = [[n, lr, *(c.get(t, MISSING) for t in part)] for n, lr, c in rows]
+        cells = [[n, lr, *(c.get(t, MISSING if n else "") for t in part)] for n, lr, c in rows]
         body.append(tabular(head, cells, "l" + "r" * (len(head) - 1)))
     seeds = int(lad["seeds"].max()) if len(lad) else 0
     words = METRICS[(on, kind)][1] + (f" (in {unit})" if unit else "")
     caption = (
         f"{text(problem)}: {words} ({MEASURED[measure]} {target_range(targets)}), median "
-        f"over {seeds} seeds at each variant's best lr (the same for every target); "
+        f"over {seeds} seeds at each variant's best lr (the same for every target), with "
+        f"its {intervals.LEVEL:.0%} bootstrap confidence interval in small type below it "
+        "(none where every seed agreed); "
         f"($k/n$): only $k$ of the $n$ seeds got there; {MISSING}: none did. "
     )
     if schedules:
@@ -270,12 +295,21 @@ def summary_table(lad: pd.DataFrame, on: str, *, label: str, where: str) -> str 
             gaps.add(len(rows))
         for i, w in enumerate(g.itertuples(index=False)):
             name = text(problem) if i == 0 else ""
-            rows.append([name, target_head(w.target), text(w.variant), number(w.value / scale)])
-    head = ["problem", "target", "variant", on + (f" ({unit})" if unit else "")]
-    body = tabular(head, rows, "lrlr", gaps)
+            at = lad[
+                (lad["problem"] == problem)
+                & (lad["variant"] == w.variant)
+                & (lad["target"] == w.target)
+            ].iloc[0]
+            span = interval_cell(at[f"first_{on}_lo"], at[f"first_{on}_hi"], w.value, scale)
+            value = number(w.value / scale)
+            rows.append([name, target_head(w.target), text(w.variant), value, span or MISSING])
+    head = ["problem", "target", "variant", on + (f" ({unit})" if unit else ""), "interval"]
+    body = tabular(head, rows, "lrlrr", gaps)
     caption = (
         f"The variant with the fewest {on} to each target (first hit, median over seeds at each "
-        "variant's best lr), per problem; targets that no variant reached on every seed are left "
+        f"variant's best lr, with its {intervals.LEVEL:.0%} bootstrap confidence interval; "
+        f"{MISSING}: every seed agreed), per problem; targets that no variant reached on every "
+        "seed are left "
         f"out. Run: {text(where)}."
     )
     return table([f"Fewest {on} to each target, per problem."], [body], caption, label)
@@ -283,7 +317,7 @@ def summary_table(lad: pd.DataFrame, on: str, *, label: str, where: str) -> str 
 
 def tables(run: runs.Run) -> dict[str, str]:
     """The text of each of a run's LaTeX tables, by file name (empty for a run without hits)."""
-    hits = run.hits()
+    hits = budget.clip(run.hits(), run.lanes)  # counts within each problem's common budget
     if hits is None:
         return {}
     lad = ladder.ladder(hits)

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from bench import entries
-from bench.report import ladder
+from bench.report import budget, ladder
 from bench.report.figure import figure, finish, save
 from bench.report.tables import plural, short
 from bench.runs import Run, slug
@@ -87,7 +87,7 @@ class _Problem:
 def _problem(run: Run, problem: str) -> _Problem:
     lanes = run.lanes[run.lanes["problem"].astype(str) == problem]
     best = entries.best(lanes)
-    hits = run.hits()
+    hits = budget.clip(run.hits(), run.lanes)  # counts within each problem's common budget
     if hits is not None:
         hits = hits[hits["problem"].astype(str) == problem]
         # the curves are drawn at the lr the README's ladder tables use, where there is one

@@ -21,8 +21,8 @@ import pandas as pd
 
 from bench import entries, runs
 from bench.errors import UserError
+from bench.report import budget, ladder, latex, manifest, perf_report, plots, profile_plot, profiles
 from bench.report import html as html_pages
-from bench.report import ladder, latex, manifest, perf_report, plots, profile_plot, profiles
 from bench.report.manifest import relative
 from bench.report.prose import READING, how_to
 from bench.report.tables import md_table, plural, short
@@ -245,12 +245,13 @@ def _run_section(r: Run) -> list[str]:
     out = [f"## {r.heading}", "", *_machine_lines(r), ""]
     lanes = r.lanes
     best = entries.best(lanes)
-    hits = r.hits()
+    # every count is read within its problem's common budget (bench.report.budget)
+    hits = budget.clip(r.hits(), lanes)
     for problem in entries.problems(lanes):
         g = lanes[lanes["problem"].astype(str) == problem]
         b = best[best["problem"].astype(str) == problem]
         n, d = int(g["n"].iloc[0]), int(g["d"].iloc[0])
-        out += [f"### {problem} ({n} x {d})", "", _problem_line(g), ""]
+        out += [f"### {problem} ({n} x {d})", "", budget.line(g), "", _problem_line(g), ""]
         h = hits[hits["problem"].astype(str) == problem] if hits is not None else None
         if h is not None and len(h):
             out += _ladder_tables(h, g, b)
