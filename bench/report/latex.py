@@ -265,7 +265,7 @@ def problem_table(
     caption = (
         f"{text(problem)}: {words} ({MEASURED[measure]} {target_range(targets)}), median "
         f"over {seeds} seeds at each variant's best lr (the same for every target), with "
-        f"its {intervals.LEVEL:.0%} bootstrap confidence interval in small type below it "
+        f"its {intervals.LEVEL * 100:.0f}\\% bootstrap confidence interval in small type below it "
         "(none where every seed agreed); "
         f"($k/n$): only $k$ of the $n$ seeds got there; {MISSING}: none did. "
     )
@@ -307,7 +307,8 @@ def summary_table(lad: pd.DataFrame, on: str, *, label: str, where: str) -> str 
     body = tabular(head, rows, "lrlrr", gaps)
     caption = (
         f"The variant with the fewest {on} to each target (first hit, median over seeds at each "
-        f"variant's best lr, with its {intervals.LEVEL:.0%} bootstrap confidence interval; "
+        f"variant's best lr, with its {intervals.LEVEL * 100:.0f}\\% bootstrap confidence "
+        "interval; "
         f"{MISSING}: every seed agreed), per problem; targets that no variant reached on every "
         "seed are left "
         f"out. Run: {text(where)}."
