@@ -70,3 +70,42 @@ def median_ci(values, level: float = LEVEL) -> tuple[float, float, float]:
     tail = (1 - level) / 2
     lo, hi = np.quantile(medians, [tail, 1 - tail], method="inverted_cdf")
     return (float(np.median(v)), float(lo), float(hi))
+
+
+def median_ci_rows(values, level: float = LEVEL) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`median_ci` of each row of a (points x seeds) array, as the plots' bands need it:
+    one set of resampled seed indices for every row (the same draws :func:`median_ci` makes), so
+    row ``i`` gives exactly ``median_ci(values[i])``. A row with a NaN (a seed with no value
+    there) gets NaN.
+
+    Args:
+        values: a 2-D array, one row per point of a curve, one column per seed.
+        level: the confidence level, in (0, 1).
+
+    Returns:
+        ``(median, lo, hi)``, one value per row.
+
+    Example:
+        >>> med, lo, hi = median_ci_rows([[3.0, 1.0, 2.0, 5.0, 4.0], [1.0, 1.0, 1.0, 1.0, np.nan]])
+        >>> med.tolist(), lo.tolist(), hi.tolist()
+        ([3.0, nan], [1.0, nan], [5.0, nan])
+    """
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    v = np.asarray(values, dtype=np.float64)
+    if v.ndim != 2:
+        raise ValueError(f"values must be 2-D (points x seeds), got shape {v.shape}")
+    points, n = v.shape
+    nan = np.full(points, np.nan)
+    if points == 0 or n == 0:
+        return nan, nan.copy(), nan.copy()
+    rng = np.random.default_rng(SEED)
+    idx = rng.integers(0, n, size=(RESAMPLES, n))
+    ok = ~np.isnan(v).any(axis=1)
+    med, lo, hi = nan.copy(), nan.copy(), nan.copy()
+    if ok.any():
+        medians = np.median(v[ok][:, idx], axis=2)  # (points, RESAMPLES)
+        tail = (1 - level) / 2
+        q = np.quantile(medians, [tail, 1 - tail], axis=1, method="inverted_cdf")
+        med[ok], lo[ok], hi[ok] = np.median(v[ok], axis=1), q[0], q[1]
+    return med, lo, hi

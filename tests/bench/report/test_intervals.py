@@ -6,7 +6,7 @@ import itertools
 import numpy as np
 import pytest
 
-from bench.report.intervals import median_ci
+from bench.report.intervals import median_ci, median_ci_rows
 
 
 def exact_percentile_ci(v, level=0.95):
@@ -63,3 +63,16 @@ def test_bad_inputs():
         median_ci([1.0, np.nan])
     with pytest.raises(ValueError, match="level"):
         median_ci([1.0], level=1.0)
+
+
+def test_rows_are_the_single_intervals():
+    v = np.random.default_rng(2).lognormal(size=(7, 5))
+    v[3, 1] = np.nan
+    med, lo, hi = median_ci_rows(v)
+    for i, row in enumerate(v):
+        if i == 3:
+            assert np.isnan([med[i], lo[i], hi[i]]).all()
+        else:
+            assert (med[i], lo[i], hi[i]) == median_ci(row)
+    with pytest.raises(ValueError, match="values"):
+        median_ci_rows([1.0, 2.0])
