@@ -63,11 +63,14 @@ The words are defined once, in the project README ("Words") and `gdjax/metrics.p
   tightest target that some variant reached on that problem within the budget every variant had
   (listed under the plot); a variant that did not get there, or did not run, counts as not
   solving it, and none is scored at a target that only a longer budget could reach.
-- Plots: median over seeds, the band spans the 25-75% quantiles; curves start at step 0 (a
-  symlog axis: linear up to the first step); f - f* at or below zero (float rounding at the
-  optimum) is drawn at a small floor, marked in the legend. The learning-rate plot shows samples
-  to a target against the rate (early stopping cannot flatten it) with 2/L and 2/(L+mu) marked;
-  for runs without ladders, the final f - f* against the rate.
+- Plots: median over seeds, the band its bootstrap interval (as in the tables), on plain log
+  axes up to the problem's budget; the start f(w0) - f* is a horizontal line; f - f* at or below
+  zero (float rounding at the optimum) is drawn at a small floor, marked in the legend. The
+  learning-rate plot shows samples to a target against the rate (early stopping cannot flatten
+  it), each variant at the target its best lr was chosen at (named in the legend), so the
+  circled best lr is the lowest point of its line; rates where a seed missed the target are
+  marked in a strip above the axes, not on them; 2/L is a dashed line and 2/(L+mu) a triangle
+  on the x axis. For runs without ladders, the final f - f* against the rate.
 """.replace("{method}", METHOD)
 
 
