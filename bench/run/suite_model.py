@@ -35,6 +35,7 @@ DEFAULT_SETTINGS = {
     "targets": None,
     "schedule": None,
     "hyperparams": None,
+    "trajectories": None,
 }
 
 
@@ -57,7 +58,7 @@ class SuiteError(UserError):
 # settings added after runs were published: left out of the fingerprint while unset, so a
 # resumed run of an unchanged suite keeps its finished entries. ``optimizer_table``: the
 # optimizer's table (name and fixed keywords) where the suite gave one.
-_NEW_SETTINGS = ("targets", "schedule", "hyperparams", "optimizer_table")
+_NEW_SETTINGS = ("targets", "schedule", "hyperparams", "optimizer_table", "trajectories")
 
 
 @dataclasses.dataclass(frozen=True)
