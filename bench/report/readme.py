@@ -21,9 +21,18 @@ import pandas as pd
 
 from bench import entries, runs
 from bench.errors import UserError
-from bench.report import ladder, latex, manifest, perf_report, plots, profile_plot, profiles
+from bench.report import (
+    ladder,
+    landscape,
+    latex,
+    manifest,
+    perf_report,
+    plots,
+    profile_plot,
+    profiles,
+)
 from bench.report.manifest import relative
-from bench.report.prose import READING, how_to
+from bench.report.prose import READING, findings, how_to
 from bench.report.tables import md_table, plural, short
 from bench.runs import Run
 
@@ -246,6 +255,7 @@ def _run_section(r: Run) -> list[str]:
         h = hits[hits["problem"].astype(str) == problem] if hits is not None else None
         if h is not None and len(h):
             out += _ladder_tables(h, g, b)
+            out += landscape.problem_lines(r, problem, h)
         else:  # a run made before target ladders: the steps to tol only
             out += [_convergence_table(b, g), ""]
         embedded = r.plots.get(problem, [])
@@ -256,6 +266,7 @@ def _run_section(r: Run) -> list[str]:
             out.append("")
     if hits is not None:
         out += _summary(r, hits)
+        out += findings(r)
     cols = perf_columns(lanes)
     if cols:
         out += [
