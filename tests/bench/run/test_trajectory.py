@@ -26,7 +26,7 @@ def test_replay_ends_bit_for_bit_where_the_kernel_did(b, optimizer):
     got = final[["p0", "p1"]].to_numpy()
     np.testing.assert_array_equal(got, kernel.astype(np.float64))
     # the last point of a lane's path at its stop is its final row
-    for (lr, seed), g in rows.groupby(["lr", "seed"]):
+    for _, g in rows.groupby(["lr", "seed"]):
         path, end = g[~g["final"]], g[g["final"]].iloc[0]
         assert path["step"].max() <= end["step"]
         if path["step"].max() == end["step"]:
