@@ -34,14 +34,15 @@ from bench.runs import Run, slug
 from gdjax.metrics import ewma
 
 # a problem's plots, named by their x axis (the end of the file name)
-PLOTS = ("samples", "seconds", "lr", "paths", "success")
+PLOTS = ("samples", "seconds", "lr")
 PLOT_ALT = (
     "suboptimality vs samples",
     "suboptimality vs seconds",
     "learning-rate sweep",
-    "paths on the contours",
-    "success rate vs learning rate",
 )
+# drawn where a run has them (bench.report.paths_plot), after the three above
+EXTRA_PLOTS = ("paths", "success")
+EXTRA_ALT = ("paths on the contours", "success rate vs learning rate")
 RUN_PLOTS = "<run>"  # key of ``Run.plots`` for the plots of a whole run (not a problem name)
 # the x axis of each curve plot: label and curves column
 CURVE_AXES = {
@@ -51,14 +52,18 @@ CURVE_AXES = {
 FLOOR_LABEL = "f - f* <= 0 (float rounding at the optimum) drawn here"
 
 
-def plot_names(problem: str) -> list[str]:
-    """File names of a problem's plots, in the order the README shows them.
+def plot_names(problem: str, extra: bool = False) -> list[str]:
+    """File names of a problem's plots, in the order the README shows them (``extra``: with
+    the paths and success plots of the non-convex problems, drawn where a run has them).
 
     Examples:
-        >>> plot_names("linear-64x3")[:3]
+        >>> plot_names("linear-64x3")
         ['linear-64x3-samples.png', 'linear-64x3-seconds.png', 'linear-64x3-lr.png']
+        >>> plot_names("saddle", extra=True)[3:]
+        ['saddle-paths.png', 'saddle-success.png']
     """
-    return [f"{slug(problem)}-{plot}.png" for plot in PLOTS]
+    kinds = (*PLOTS, *EXTRA_PLOTS) if extra else PLOTS
+    return [f"{slug(problem)}-{plot}.png" for plot in kinds]
 
 
 def plot_dir(results_dir: Path, run: Run, all_runs: list[Run]) -> Path:

@@ -260,7 +260,8 @@ def _run_section(r: Run) -> list[str]:
             out += [_convergence_table(b, g), ""]
         embedded = r.plots.get(problem, [])
         if embedded:
-            alt = dict(zip(plots.PLOTS, plots.PLOT_ALT, strict=True))
+            kinds = (*plots.PLOTS, *plots.EXTRA_PLOTS)
+            alt = dict(zip(kinds, (*plots.PLOT_ALT, *plots.EXTRA_ALT), strict=True))
             plot = {p: Path(p).stem.rsplit("-", 1)[-1] for p in embedded}
             out.append(" ".join(f"![{problem}: {alt.get(plot[p], 'plot')}]({p})" for p in embedded))
             out.append("")
@@ -323,7 +324,8 @@ def readme_text(runs_dir: Path, results_dir: Path, *, smooth: float | None = Non
     for run in found:
         out_dir = plots.plot_dir(results_dir, run, found)
         for problem in entries.problems(run.lanes):
-            files = [out_dir / f for f in plots.plot_names(problem) if (out_dir / f).is_file()]
+            names = plots.plot_names(problem, extra=True)
+            files = [out_dir / f for f in names if (out_dir / f).is_file()]
             run.plots[problem] = relative(files, results_dir)
         profile = out_dir / profile_plot.PROFILE
         if run.hits() is not None and profile.is_file():
