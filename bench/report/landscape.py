@@ -28,7 +28,6 @@ import pandas as pd
 
 from bench import entries
 from bench.entries import numeric
-from bench.report import success
 from bench.report.tables import md_table, short
 from bench.runs import Run
 from gdjax.problems import nonconvex
@@ -40,7 +39,6 @@ __all__ = [
     "leave_frame",
     "leave_table",
     "objective",
-    "problem_lines",
     "radius",
     "wells",
     "wells_table",
@@ -255,48 +253,3 @@ def wells_table(frame: pd.DataFrame) -> str:
         total = f"{int(g['in_global'].sum())}/{int(g['lanes'].sum())}"
         rows.append([str(variant), str(b), str(opt), *cells, total])
     return md_table(header, rows, right=set(range(1, len(header))) - {2})
-
-
-# ---------------------------------------------------------------------------------- README
-
-
-def problem_lines(run: Run, problem: str, hits: pd.DataFrame | None) -> list[str]:
-    """One problem's success rates, and the saddle's or the double well's own table: the
-    README's lines after the problem's ladder tables (none for a run made before them)."""
-    if hits is None or hits.empty or not success.shown(run):
-        return []
-    out = [
-        "Success rate to each target, the fraction of seeds that hit it (first-hit): at the "
-        "row's best lr / over the whole grid (learning rates x seeds):",
-        "",
-        success.success_table(hits),
-        "",
-    ]
-    r = radius(run, problem)
-    if r is not None and np.isclose(hits["target"].astype(float), LEAVE_TARGET).any():
-        out += [
-            f"Steps to leave the saddle, by batch size: a lane has left at its stay-below step "
-            f"at {short(LEAVE_TARGET)}, from which its loss stays at or below "
-            f"f* + {short(LEAVE_TARGET)} (f(w0) - f*), so it stays outside the radius "
-            f"{r:.4f} of the saddle (f is above that level everywhere inside it) through its "
-            "last step. Median over seeds per rate; `(k/n)`: only k of n seeds left; `-`: "
-            "none did:",
-            "",
-            leave_table(hits),
-            "",
-        ]
-    x_b = barrier(run, problem)
-    params = run.params()
-    if x_b is not None and params is not None:
-        p = params[params["problem"].astype(str) == problem]
-        if len(p):
-            out += [
-                f"Where the lanes ended: lanes whose final x lies below the barrier x = "
-                f"{x_b:.4f}, in the global well, of the lanes at each rate (seeds) and over "
-                "the whole grid (the kernel's final parameters; `(d div)`: d lanes diverged, "
-                "frozen where their loss blew up, in no well):",
-                "",
-                wells_table(wells(p, x_b, run.lanes[run.lanes["problem"].astype(str) == problem])),
-                "",
-            ]
-    return out

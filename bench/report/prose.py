@@ -13,6 +13,9 @@ import itertools
 import numpy as np
 import pandas as pd
 
+from bench.report import ladder, landscape
+from bench.report.ladder import compact
+from bench.report.tables import short
 from bench.runs import Run
 
 READING = """\
@@ -106,8 +109,6 @@ def findings(run: Run) -> list[str]:
     The claims: batch GD can stop at a saddle; SGD's noise helps leave saddles; GD finds a
     local optimum, not necessarily the global one; mini-batch is the compromise.
     """
-    from bench.report import landscape  # the report's tables import this module's text
-
     hits, params = run.hits(), run.params()
     if hits is None or "problems" not in run.meta:
         return []
@@ -134,8 +135,6 @@ def _kind_of(run: Run, problem: str) -> dict:
 
 
 def _stuck(run: Run, problem: str, hits, params) -> str:
-    from bench.report import landscape
-
     kinds = _kind_of(run, problem)
     batch = [v for v, k in kinds.items() if k == "batch"]
     at = hits[hits["variant"].astype(str).isin(batch)]
@@ -170,9 +169,6 @@ def _stuck(run: Run, problem: str, hits, params) -> str:
 
 
 def _leave(run: Run, problem: str, hits) -> str:
-    from bench.report import landscape
-    from bench.report.tables import short
-
     fast = landscape.fastest_leave(landscape.leave_frame(hits))
     n = int(run.lanes.loc[run.lanes["problem"].astype(str) == problem, "n"].iloc[0])
     parts, steps = [], []
@@ -211,9 +207,6 @@ def _leave(run: Run, problem: str, hits) -> str:
 
 
 def _wells(run: Run, problem: str, params) -> str:
-    from bench.report import landscape
-    from bench.report.tables import short
-
     x_b = landscape.barrier(run, problem)
     p_rows = params[params["problem"].astype(str) == problem]
     frame = landscape.wells(p_rows, x_b, run.lanes[run.lanes["problem"].astype(str) == problem])
@@ -267,9 +260,6 @@ def _wells(run: Run, problem: str, params) -> str:
 
 
 def _compromise(run: Run, hits) -> str:
-    from bench.report import ladder
-    from bench.report.ladder import compact
-
     lad = ladder.ladder(hits)
     holds, lines = 0, []
     problems = list(dict.fromkeys(lad["problem"].astype(str)))

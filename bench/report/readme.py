@@ -23,13 +23,13 @@ from bench import entries, runs
 from bench.errors import UserError
 from bench.report import (
     ladder,
-    landscape,
     latex,
     manifest,
     perf_report,
     plots,
     profile_plot,
     profiles,
+    success,
 )
 from bench.report.manifest import relative
 from bench.report.prose import READING, findings, how_to
@@ -262,7 +262,7 @@ def _run_section(r: Run) -> list[str]:
         h = hits[hits["problem"].astype(str) == problem] if hits is not None else None
         if h is not None and len(h):
             out += _ladder_tables(h, g, b)
-            out += landscape.problem_lines(r, problem, h)
+            out += success.problem_lines(r, problem, h)
         else:  # a run made before target ladders: the steps to tol only
             out += [_convergence_table(b, g), ""]
         embedded = r.plots.get(problem, [])

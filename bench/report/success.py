@@ -21,10 +21,11 @@ import numpy as np
 import pandas as pd
 
 from bench.entries import ENTRY, numeric
-from bench.report import ladder
+from bench.report import ladder, landscape
 from bench.report.tables import md_table, short
+from bench.runs import Run
 
-__all__ = ["by_rate", "shown", "success", "success_table"]
+__all__ = ["by_rate", "problem_lines", "shown", "success", "success_table"]
 
 
 def shown(run) -> bool:
@@ -33,9 +34,7 @@ def shown(run) -> bool:
     (``meta.json``'s ``problems``, :func:`bench.report.landscape.factory_name`), where seeds
     part ways (noise, a start between basins) and "did it get there" is the question; the
     other suites' reports keep their shape."""
-    from bench.report.landscape import factory_name  # landscape's README lines use this module
-
-    return any(factory_name(t) for t in run.meta.get("problems", {}).values())
+    return any(landscape.factory_name(t) for t in run.meta.get("problems", {}).values())
 
 
 def success(hits: pd.DataFrame) -> pd.DataFrame:
@@ -92,3 +91,50 @@ def success_table(hits: pd.DataFrame) -> str:
         lr = g["lr"].iloc[0]
         rows.append([str(key[2]), str(key[4]), ladder.best_lr_text(lr), *cells])
     return md_table(header, rows, right=set(range(2, len(header))))
+
+
+# ---------------------------------------------------------------------------------- README
+
+
+def problem_lines(run: Run, problem: str, hits: pd.DataFrame | None) -> list[str]:
+    """One problem's success rates, and the saddle's or the double well's own table: the
+    README's lines after the problem's ladder tables (none for a run made before them)."""
+    if hits is None or hits.empty or not shown(run):
+        return []
+    out = [
+        "Success rate to each target, the fraction of seeds that hit it (first-hit): at the "
+        "row's best lr / over the whole grid (learning rates x seeds):",
+        "",
+        success_table(hits),
+        "",
+    ]
+    r = landscape.radius(run, problem)
+    if r is not None and np.isclose(hits["target"].astype(float), landscape.LEAVE_TARGET).any():
+        out += [
+            f"Steps to leave the saddle, by batch size: a lane has left at its stay-below step "
+            f"at {short(landscape.LEAVE_TARGET)}, from which its loss stays at or below "
+            f"f* + {short(landscape.LEAVE_TARGET)} (f(w0) - f*), so it stays outside the radius "
+            f"{r:.4f} of the saddle (f is above that level everywhere inside it) through its "
+            "last step. Median over seeds per rate; `(k/n)`: only k of n seeds left; `-`: "
+            "none did:",
+            "",
+            landscape.leave_table(hits),
+            "",
+        ]
+    x_b = landscape.barrier(run, problem)
+    params = run.params()
+    if x_b is not None and params is not None:
+        p = params[params["problem"].astype(str) == problem]
+        if len(p):
+            out += [
+                f"Where the lanes ended: lanes whose final x lies below the barrier x = "
+                f"{x_b:.4f}, in the global well, of the lanes at each rate (seeds) and over "
+                "the whole grid (the kernel's final parameters; `(d div)`: d lanes diverged, "
+                "frozen where their loss blew up, in no well):",
+                "",
+                landscape.wells_table(
+                    landscape.wells(p, x_b, run.lanes[run.lanes["problem"].astype(str) == problem])
+                ),
+                "",
+            ]
+    return out
