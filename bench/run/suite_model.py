@@ -36,6 +36,7 @@ DEFAULT_SETTINGS = {
     "schedule": None,
     "hyperparams": None,
     "measure": None,
+    "trajectories": None,
 }
 
 
@@ -58,7 +59,14 @@ class SuiteError(UserError):
 # settings added after runs were published: left out of the fingerprint while unset, so a
 # resumed run of an unchanged suite keeps its finished entries. ``optimizer_table``: the
 # optimizer's table (name and fixed keywords) where the suite gave one.
-_NEW_SETTINGS = ("targets", "schedule", "hyperparams", "optimizer_table", "measure")
+_NEW_SETTINGS = (
+    "targets",
+    "schedule",
+    "hyperparams",
+    "optimizer_table",
+    "measure",
+    "trajectories",
+)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -144,6 +144,22 @@ def read_hits(run_dir: Path) -> pd.DataFrame | None:
     return None if parts.empty else parts
 
 
+def read_params(run_dir: Path) -> pd.DataFrame | None:
+    """A run folder's parameters along the run (params.parquet, else the marked parts of a run
+    in progress): one row per lane and point of the entries that recorded them
+    (``trajectories = true``), each lane's final parameters in its row with ``final`` true;
+    None for a run without any (every run made before trajectories).
+
+    Raises:
+        RunFolderError: a params file that is unreadable or empty.
+    """
+    run_dir = Path(run_dir)
+    if (run_dir / "params.parquet").is_file():
+        return read_table(run_dir / "params.parquet", [*ENTRY_COLUMNS, "seed", "step", "final"])
+    parts = concat_parts(marked_parts(run_dir, "params", optional=True))
+    return None if parts.empty else parts
+
+
 def read_table_bytes(text: bytes, path: Path) -> pd.DataFrame:
     try:
         return check_table(pd.read_csv(io.BytesIO(text)), path, ENTRY_COLUMNS)
@@ -171,6 +187,7 @@ class Run:
     plots: dict[str, list[str]] = dataclasses.field(default_factory=dict)
     _curves: pd.DataFrame | None = dataclasses.field(default=None, repr=False)
     _hits: pd.DataFrame | None = dataclasses.field(default=None, repr=False)
+    _params: pd.DataFrame | None = dataclasses.field(default=None, repr=False)
 
     @property
     def env(self) -> dict:
@@ -221,6 +238,12 @@ class Run:
         if self._hits is None:
             self._hits = read_hits(self.path)
         return self._hits
+
+    def params(self) -> pd.DataFrame | None:
+        """The run's parameters along the run (:func:`read_params`), or None when it has none."""
+        if self._params is None:
+            self._params = read_params(self.path)
+        return self._params
 
 
 def run_folders(runs_dir: Path) -> list[Path]:
