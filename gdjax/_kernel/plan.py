@@ -17,8 +17,8 @@ import jax
 import numpy as np
 
 from gdjax import checks, memory, sampling
+from gdjax._kernel import backend, found, optimizers
 from gdjax._kernel import config as kernel_config
-from gdjax._kernel import found, optimizers
 from gdjax._kernel import hyperparams as grids
 from gdjax._kernel.cost import exact_affordable
 from gdjax._kernel.eigenbasis import ROTATABLE, Eigenbasis
@@ -56,6 +56,9 @@ OPTIONS = (
     "exact",
     "divergence_factor",
     "early_stop",
+    "precision",
+    "chunk",
+    "unroll",
 )
 
 
@@ -95,6 +98,8 @@ class SweepArgs(NamedTuple):
         shuffle, early_stop: as given.
         rotate: run least squares in the Hessian's eigenbasis (see :mod:`gdjax._kernel.eigenbasis`).
         chunk: steps per chunk of exact monitoring (1 without it).
+        unroll: steps per iteration of a chunk's scan (1 without exact monitoring).
+        precision: the float32 matmul precision (:mod:`gdjax._kernel.backend`).
     """
 
     lrs: np.ndarray
@@ -117,6 +122,8 @@ class SweepArgs(NamedTuple):
     rotate: bool
     chunk: int
     seed_inits: tuple | None = None
+    unroll: int = 1
+    precision: str = backend.DEFAULT_PRECISION
 
     def configs(self) -> tuple[np.ndarray, dict]:
         """The learning rate and hyperparameter values of every config, learning-rate major
@@ -142,6 +149,9 @@ def check(
     exact: bool | None = None,
     divergence_factor: float = 1e4,
     early_stop: bool = True,
+    precision: str = backend.DEFAULT_PRECISION,
+    chunk: int | None = None,
+    unroll: int | None = None,
     solve: bool = False,
 ) -> SweepArgs:
     """Check the arguments of a sweep on ``problem``, and the memory it will need.
@@ -149,8 +159,8 @@ def check(
     Args:
         problem: a :class:`~gdjax.problems.Problem`.
         lrs, seeds, batch_size, epochs, shuffle, init, optimizer, hyperparams, schedule, tol,
-            targets, eval_every, exact, divergence_factor, early_stop: as :func:`gdjax.sweep` takes
-            them (everything but ``sharding``), with the same defaults.
+            targets, eval_every, exact, divergence_factor, early_stop, precision, chunk, unroll: as
+            :func:`gdjax.sweep` takes them (everything but ``sharding``), with the same defaults.
         solve: also make the checks that need the optimum (solved in float64, cached on the
             problem: seconds on a large problem, where the rest takes milliseconds): the
             start and optimum in the dtype's range, every level resolvable
@@ -204,7 +214,7 @@ def check(
     if exact is None:
         exact = exact_affordable(problem, b, total, configs * len(seeds_np))
     exact = checks.boolean(exact, "exact")
-    chunk = kernel_config.chunk_length(total) if exact else 1
+    precision, chunk, unroll = backend.resolve(precision, chunk, unroll, total, exact)
     dtype = problem.dtype
     tol = checks.tol(tol)
     targets_np = checks.targets(targets)
@@ -267,6 +277,8 @@ def check(
         rotate=rotate,
         chunk=chunk,
         seed_inits=seed_inits,
+        unroll=unroll,
+        precision=precision,
     )
     if b < n and shuffle:  # the plan: an int32 row per lane's seed, step and batch slot
         steps = kernel_config.whole_chunks(total, chunk)
