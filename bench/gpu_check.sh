@@ -12,8 +12,9 @@
 # precision as its first suspect). Nothing is written into results/ unless GDJAX_GPU_CHECK_OUT
 # says so; to publish, rerun the suites with `--publish` once the check looks right.
 #
-# Time: estimated at 5 to 9 minutes on one GPU, install apart (see README.md, "Measured times";
-# an estimate, not a measurement: no GPU run of gdjax exists yet). Each stage prints its time.
+# Time: about 9 minutes on one GPU, install apart: an estimate from this suite's CPU runs and
+# assumed GPU costs per compile and per step (README.md, "Measured times"), not a measurement (no
+# GPU run of gdjax exists yet). Each stage prints its elapsed time.
 #
 # Environment (all optional):
 #   GDJAX_GPU_CHECK_OUT      where the run folders and comparisons go (default: gpu-check)
