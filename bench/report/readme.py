@@ -77,8 +77,10 @@ def _problem_line(g: pd.DataFrame) -> str:
             f"{variant}/{opt} {plural(int(e['epochs'].iloc[0]), 'epoch')} "
             f"({plural(int(e['steps'].iloc[0]), 'step')}, {lrs} lrs)"
         )
+    relative = {"loss": "relative", "grad_norm": "relative gradient norm"}
+    what = relative.get(ladder.measure_of(g), "relative suboptimality or gradient norm")
     return (
-        f"dtype {dtypes}; tol {tols} (relative); {plural(seeds, 'seed')}; "
+        f"dtype {dtypes}; tol {tols} ({what}); {plural(seeds, 'seed')}; "
         f"budget: {'; '.join(budgets)}."
     )
 
@@ -104,7 +106,9 @@ def _convergence_table(best: pd.DataFrame, lanes: pd.DataFrame) -> str:
         "epochs",
         "samples",
         "seconds to target",
-        "final subopt",
+        {"loss": "final subopt", "grad_norm": "final grad norm"}.get(
+            ladder.measure_of(lanes), "final subopt / grad norm"
+        ),
         "converged",
         "diverged",
         "max_steps",
@@ -161,14 +165,17 @@ def _ladder_tables(hits: pd.DataFrame, lanes: pd.DataFrame, best: pd.DataFrame) 
     """A problem's f* and theory lines, samples and seconds to each target, the batch-GD prediction,
     and the status counts."""
     lad = ladder.ladder(hits)
-    head = [*ladder.f_star_lines(lanes), *ladder.theory_lines(lanes)]
+    head = [*ladder.measure_lines(lanes), *ladder.f_star_lines(lanes), *ladder.theory_lines(lanes)]
     out = [*head, ""] if head else []
+    target = {"loss": "target", "grad_norm": "gradient-norm target"}.get(
+        ladder.measure_of(lanes), "target (gradient norm where the measure line says)"
+    )
     out += [
-        "Samples to each target, first-hit / stay-below:",
+        f"Samples to each {target}, first-hit / stay-below:",
         "",
         ladder.ladder_table(lad, "samples"),
         "",
-        "Seconds to each target, first-hit / stay-below:",
+        f"Seconds to each {target}, first-hit / stay-below:",
         "",
         ladder.ladder_table(lad, "seconds"),
         "",
