@@ -21,6 +21,7 @@ import pandas as pd
 
 from bench import entries, runs
 from bench.errors import UserError
+from bench.report import html as html_pages
 from bench.report import ladder, latex, manifest, perf_report, plots, profile_plot, profiles
 from bench.report.manifest import relative
 from bench.report.prose import READING, how_to
@@ -328,7 +329,12 @@ def readme_text(runs_dir: Path, results_dir: Path, *, smooth: float | None = Non
 
 
 def write(
-    runs_dir: Path, results_dir: Path, *, smooth: float | None = None, plots: bool = True
+    runs_dir: Path,
+    results_dir: Path,
+    *,
+    smooth: float | None = None,
+    plots: bool = True,
+    html: bool = False,
 ) -> list[Path]:
     """Write ``results_dir/README.md``, ``perf.md`` (with a perf run), the plots and the LaTeX
     tables.
@@ -340,6 +346,7 @@ def write(
             before the median (for noisy SGD curves; batch GD curves are drawn as they are, an
             EWMA would only make them lag); None draws the raw curves. Tables are never smoothed.
         plots: False writes README.md and perf.md only, and leaves plots/ and tables/ alone.
+        html: also write their pages, ``index.html`` and ``perf.html`` (``bench.report.html``).
 
     Returns:
         The files written. Plots and tables that an earlier report wrote for the suites drawn now
@@ -366,6 +373,8 @@ def write(
     if perf is not None:
         runs.write_text(results_dir / "perf.md", perf)
         written.append(results_dir / "perf.md")
+    if html:
+        written += html_pages.write_pages(results_dir)
     return written + drawn
 
 

@@ -53,6 +53,8 @@ def test_lane_rows_carry_the_measure_and_the_readme_says_gradient_norm(tmp_path)
     assert "f*: lstsq (float64)." in text  # the loss entry's f*, not the gradient norm's
     # the spectrum predicts steps to a suboptimality: none for gradient-norm targets
     assert "predicted from the spectrum" not in text
+    tex = (tmp_path / "results" / "tables" / "gn" / "linear-64x3-samples.tex").read_text()
+    assert "relative suboptimality or gradient norm, depending on the variant" in tex
 
     # all of a problem's entries on the gradient norm: the headings say so outright
     only = SUITE.replace('measure = "loss"\n', "")
@@ -63,3 +65,5 @@ def test_lane_rows_carry_the_measure_and_the_readme_says_gradient_norm(tmp_path)
     text = (tmp_path / "results2" / "README.md").read_text()
     assert "Samples to each gradient-norm target, first-hit / stay-below:" in text
     assert "(relative gradient norm)" in text and "f*:" not in text
+    tex = (tmp_path / "results2" / "tables" / "only" / "linear-64x3-seconds.tex").read_text()
+    assert "(gradient norm relative to its start $10^{" in tex
