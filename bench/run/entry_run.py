@@ -38,6 +38,8 @@ ENV_COLUMNS = (
     "jaxlib_version",
     "optax_version",
     "x64",
+    "xla_flags",
+    "jax_flags",
     "host",
     "cpu",
     "git_sha",
@@ -151,6 +153,10 @@ def lane_rows(entry: Entry, problem, kernel, res, t, keys: dict, env: dict) -> p
         "steps_per_epoch": res.steps_per_epoch,
         "eval_every": s["eval_every"],
         "exact": kernel.config.exact,
+        # the kernel's own choices (gdjax._kernel.backend): what decides its numbers and speed
+        "precision": kernel.config.precision,
+        "chunk": kernel.config.chunk,
+        "unroll": kernel.config.unroll,
         "tol": s["tol"],
         "dtype": str(problem.dtype),
     }

@@ -13,6 +13,7 @@ import pandas as pd
 from bench.errors import NoRunError, RunFolderError
 from bench.runs._files import (
     ENTRY_COLUMNS,
+    PROVENANCE_COLUMNS,
     REPORT_COLUMNS,
     check_table,
     committed_curves_bytes,
@@ -36,10 +37,28 @@ def lanes_file(run_dir: Path) -> Path | None:
 
 def read_lanes(run_dir: Path, columns: Iterable[str] = ENTRY_COLUMNS) -> pd.DataFrame:
     """A run folder's lanes: every row of a complete run, only marked entries of another.
+    Columns of :data:`PROVENANCE_COLUMNS` that an older run lacks are there, missing (NA).
 
     Raises:
         RunFolderError: no lanes file, or one that is unreadable, lacks ``columns`` or is empty.
     """
+    return with_provenance(_read_lanes(run_dir, columns))
+
+
+def with_provenance(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with every column of :data:`PROVENANCE_COLUMNS` it lacks, missing (NA).
+
+    Example:
+        >>> bool(with_provenance(pd.DataFrame({"lr": [0.1]}))["precision"].isna().all())
+        True
+    """
+    missing = [c for c in PROVENANCE_COLUMNS if c not in df.columns]
+    if not missing:
+        return df
+    return df.assign(**{c: pd.NA for c in missing})
+
+
+def _read_lanes(run_dir: Path, columns: Iterable[str]) -> pd.DataFrame:
     run_dir = Path(run_dir)
     meta = read_meta(run_dir)
     path = lanes_file(run_dir)
@@ -86,7 +105,7 @@ def read_lanes_file(path: Path, columns: Iterable[str] = ENTRY_COLUMNS) -> pd.Da
         return read_lanes(folder, columns)
     if path.suffix == ".csv" and path.is_file():
         _refuse_torn(path)
-    return read_table(path, columns)
+    return with_provenance(read_table(path, columns))
 
 
 def _read_csv_log(path: Path) -> pd.DataFrame:
