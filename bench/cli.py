@@ -17,7 +17,11 @@ from bench.destinations import DEFAULT_OUT, SCRATCH, destination, inside
 from bench.errors import UserError
 from bench.run import hosts
 
+# the library's own cache folder (gdjax._kernel.cache.CACHE_DIR), not imported: the parser
+# stays free of JAX
 DEFAULT_CACHE = Path.home() / ".cache" / "gdjax" / "xla"
+# gdjax._kernel.backend.PRECISIONS, likewise (tests/bench/test_cli.py checks they agree)
+PRECISIONS = ("highest", "high", "default")
 DESCRIPTION = "Benchmark batch, stochastic and mini-batch gradient descent with gdjax."
 PUBLISH_HELP = "write into the repository's results/runs (what `report --publish` publishes)"
 #: What Ctrl-C leaves behind, per command (one line on stderr, exit 130).
@@ -69,6 +73,11 @@ def smoothing(text: str) -> float:
     return v
 
 
+def choices(args) -> dict:
+    """The kernel choices given on the command line (``Suite.with_choices``; None: not given)."""
+    return {k: getattr(args, k, None) for k in ("precision", "chunk", "unroll")}
+
+
 # ---------------------------------------------------------------------------------- commands
 
 
@@ -86,9 +95,11 @@ def cmd_run(args) -> int:
     from bench.run import runner, suites, timing
 
     x64 = gdjax.x64(True) if args.x64 else contextlib.nullcontext()
-    cache = contextlib.nullcontext() if args.no_cache else timing.compilation_cache(args.cache_dir)
+    # --no-cache: JAX's cache off, which the library's own cache obeys too (gdjax._kernel.cache)
+    no_cache = timing.no_persistent_cache()
+    cache = no_cache if args.no_cache else timing.compilation_cache(args.cache_dir)
     with x64, cache:
-        suite = suites.load(args.suite)
+        suite = suites.load(args.suite).with_choices(**choices(args))
         suite.validate()  # every problem's data and sizes, before the run folder exists
         if hosts.is_lead() and (
             line := baselines.missing_torch_line(suites.select(suite, args.only))
@@ -143,9 +154,15 @@ def cmd_env(args) -> int:
     import jax
 
     from bench import envinfo
+    from gdjax._kernel import backend
 
     info = envinfo.describe()
     info["devices"] = [str(d) for d in jax.devices()]
+    # what a run here uses unless told otherwise (--precision, --chunk, --unroll)
+    own = backend.choices()
+    info["precision"] = backend.DEFAULT_PRECISION
+    info["precision_annotation"] = str(backend.annotation(backend.DEFAULT_PRECISION))
+    info["max_chunk"], info["unroll"] = own.max_chunk, own.unroll
     print(json.dumps(info, indent=2))
     return 0
 
@@ -170,7 +187,15 @@ def cmd_scaling(args) -> int:
         coordinator=args.coordinator, num_processes=args.num_processes, process_id=args.process_id
     )  # checked here, joined by each worker: one jax.distributed session per device count
     out = destination(args.out, args.publish, DEFAULT_OUT, "runs", "--out")
-    scaling.run(args.suite, args.devices, out, args.repeats, args.only, processes=processes)
+    scaling.run(
+        args.suite,
+        args.devices,
+        out,
+        args.repeats,
+        args.only,
+        processes=processes,
+        choices=choices(args),
+    )
     return 0
 
 
@@ -180,7 +205,9 @@ def cmd_scaling_worker(args) -> int:
     hosts.join(args)
     import jax
 
-    rows = scaling.worker(args.suite, args.devices, args.repeats or None, args.only)
+    rows = scaling.worker(
+        args.suite, args.devices, args.repeats or None, args.only, choices=choices(args)
+    )
     print(json.dumps({"process": jax.process_index(), "rows": rows}))
     return 0
 
@@ -255,8 +282,32 @@ def _add_run(sub) -> None:
     )
     r.add_argument("--no-cache", action="store_true", help="compile every kernel afresh")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_choices(r)
     hosts.add_arguments(r)
     r.set_defaults(func=cmd_run, interrupted=RUN_INTERRUPTED)
+
+
+def _add_choices(p) -> None:
+    """--precision, --chunk and --unroll: the kernel's choices for every entry (recorded on
+    every lane row); not given, the library's (gdjax._kernel.backend)."""
+    p.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        help="float32 matmul precision (default highest: the same on every backend; "
+        "default: the backend's own, TF32 on recent NVIDIA GPUs)",
+    )
+    p.add_argument(
+        "--chunk",
+        type=positive_int,
+        metavar="STEPS",
+        help="steps per chunk of exact monitoring (default: per backend)",
+    )
+    p.add_argument(
+        "--unroll",
+        type=positive_int,
+        metavar="STEPS",
+        help="steps per iteration of a chunk's scan (default: per backend)",
+    )
 
 
 def _add_report(sub) -> None:
@@ -302,6 +353,7 @@ def _add_scaling(sub) -> None:
         "--repeats", type=positive_int, help="timed repeats per kernel (default: suite's)"
     )
     sc.add_argument("--only", metavar="PATTERN", help=ONLY_HELP)
+    _add_choices(sc)
     hosts.add_arguments(sc)
     sc.set_defaults(func=cmd_scaling)
     # internal: one device count, in a fresh process; no help=, so --help does not list it
@@ -310,6 +362,7 @@ def _add_scaling(sub) -> None:
     w.add_argument("--devices", type=positive_int, required=True)
     w.add_argument("--repeats", type=int, default=0)
     w.add_argument("--only")
+    _add_choices(w)
     hosts.add_arguments(w)
     w.set_defaults(func=cmd_scaling_worker)
 

@@ -1,14 +1,36 @@
-"""What ran a benchmark: backend, devices, versions, host, git sha (one dict, JSON-friendly)."""
+"""What ran a benchmark: backend, devices, versions, the XLA and JAX flags in force, host, git
+sha (one dict, JSON-friendly)."""
 
 from __future__ import annotations
 
 import functools
+import os
 import platform
 import socket
 import subprocess
 from pathlib import Path
 
 import jax
+
+#: JAX settings that can change what a kernel computes (x64 has its own column). The kernel
+#: sets its own matmul precision (recorded per row); this is the process's global one.
+JAX_FLAGS = (
+    "jax_default_matmul_precision",
+    "jax_numpy_dtype_promotion",
+    "jax_default_prng_impl",
+    "jax_threefry_partitionable",
+)
+
+
+def jax_flags() -> str:
+    """The :data:`JAX_FLAGS` as they are now, ``name=value`` joined by spaces.
+
+    Example:
+        >>> jax_flags().split()[0].startswith("jax_default_matmul_precision=")
+        True
+    """
+    values = (getattr(jax.config, k) for k in JAX_FLAGS)
+    return " ".join(f"{k}={getattr(v, 'value', v)}" for k, v in zip(JAX_FLAGS, values, strict=True))
 
 
 @functools.cache
@@ -49,7 +71,8 @@ def cpu_model() -> str:
 
 
 def describe() -> dict:
-    """Backend, device kind and count, library versions, x64, host, CPU and git sha."""
+    """Backend, device kind and count, library versions, x64, the XLA flags (``XLA_FLAGS``,
+    as the process was started with) and JAX flags, host, CPU and git sha."""
     import jaxlib
     import optax
 
@@ -62,6 +85,8 @@ def describe() -> dict:
         "jaxlib_version": jaxlib.__version__,
         "optax_version": optax.__version__,
         "x64": bool(jax.config.jax_enable_x64),
+        "xla_flags": os.environ.get("XLA_FLAGS", ""),
+        "jax_flags": jax_flags(),
         "host": socket.gethostname(),
         "cpu": cpu_model(),
         "cpu_count": _cpu_count(),
@@ -71,8 +96,6 @@ def describe() -> dict:
 
 
 def _cpu_count() -> int:
-    import os
-
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:

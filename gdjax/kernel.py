@@ -13,6 +13,7 @@ from jax.sharding import NamedSharding, PartitionSpec
 
 from gdjax._kernel import booking, program
 from gdjax._kernel.booking import KernelOutput, Ledger
+from gdjax._kernel.cache import persistent_cache
 from gdjax._kernel.config import Config
 from gdjax._kernel.eigenbasis import Eigenbasis
 from gdjax._kernel.program import KernelArgs
@@ -50,13 +51,21 @@ class Kernel(NamedTuple):
     measure: str = "loss"  # what the targets measure: "loss" or "grad_norm"
 
     def lower(self):
-        """``jax.jit(...).lower`` of this kernel (call ``.compile()`` on the result)."""
+        """``jax.jit(...).lower`` of this kernel (call ``.compile()`` on the result, or use
+        :meth:`compile`, which also uses the library's persistent cache)."""
         return program.jitted_program.lower(self.config, *self.args)
 
+    def compile(self):
+        """``lower().compile()`` through the library's persistent compilation cache
+        (:mod:`gdjax._kernel.cache`): the executable that :meth:`execute` takes."""
+        with persistent_cache():
+            return self.lower().compile()
+
     def call(self) -> program.ProgramOutput:
-        """Run the kernel through jit (compiling on first use) and return its raw output
-        (on the devices; :meth:`finish` books it)."""
-        return program.jitted_program(self.config, *self.args)
+        """Run the kernel through jit (compiling on first use, through the library's persistent
+        compilation cache) and return its raw output (on the devices; :meth:`finish` books it)."""
+        with persistent_cache():
+            return program.jitted_program(self.config, *self.args)
 
     def finish(self, raw: program.ProgramOutput) -> KernelOutput:
         """Book the program's raw output on the host (:func:`gdjax._kernel.booking.finish`): status,

@@ -23,6 +23,7 @@ import numpy as np
 
 from gdjax import checks, devices, sampling
 from gdjax._kernel import found, plan, program
+from gdjax._kernel.backend import DEFAULT_PRECISION
 from gdjax._kernel.booking import Ledger
 from gdjax._kernel.config import Config
 from gdjax._kernel.eigenbasis import Eigenbasis
@@ -55,6 +56,9 @@ def build(
     exact: bool | None = None,
     divergence_factor: float = 1e4,
     early_stop: bool = True,
+    precision: str = DEFAULT_PRECISION,
+    chunk: int | None = None,
+    unroll: int | None = None,
     measure: str = "loss",
     sharding=None,
 ) -> Kernel:
@@ -202,6 +206,9 @@ def sweep(
     exact: bool | None = None,
     divergence_factor: float = 1e4,
     early_stop: bool = True,
+    precision: str = DEFAULT_PRECISION,
+    chunk: int | None = None,
+    unroll: int | None = None,
     measure: str = "loss",
     sharding=None,
 ) -> SweepResult:
@@ -259,6 +266,13 @@ def sweep(
             ``f - f* > divergence_factor * max(f(w0) - f*, |f*|)``; one that puts the start
             itself above that is refused.
         early_stop: freeze a lane once converged; the kernel stops when no lane is left moving.
+        precision: the float32 matrix-product precision: "highest" (full float32, the default,
+            so that backends compute the same thing), "high" (TF32 or bfloat16 passes where the
+            device has them) or "default" (the backend's own: TF32 on recent NVIDIA GPUs). CPUs
+            compute full float32 at every setting. Part of the compiled program.
+        chunk, unroll: with exact monitoring, the steps per chunk (the early stop acts between
+            chunks) and the steps per iteration of a chunk's loop; None: this backend's
+            defaults (:mod:`gdjax._kernel.backend`). They change the program, not its numbers.
         measure: what ``tol`` and ``targets`` measure. "loss" (default): relative
             suboptimality, as above. "grad_norm": the full-data gradient norm relative to its
             start, ``||grad f(w)|| <= target * ||grad f(w0)||``, for when f* is unknown or only
@@ -326,6 +340,9 @@ def run(
     exact: bool | None = None,
     divergence_factor: float = 1e4,
     early_stop: bool = True,
+    precision: str = DEFAULT_PRECISION,
+    chunk: int | None = None,
+    unroll: int | None = None,
     measure: str = "loss",
 ) -> Result:
     """Run gradient descent once (a sweep of one lane).

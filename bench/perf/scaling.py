@@ -31,7 +31,9 @@ from bench.errors import UserError
 from bench.run import suites, timing
 
 
-def worker(suite_name: str, devices: int, repeats: int, only: str | None) -> list[dict]:
+def worker(
+    suite_name: str, devices: int, repeats: int, only: str | None, choices: dict | None = None
+) -> list[dict]:
     """Time every entry with its lanes sharded over the first ``devices`` devices (in-process).
 
     Args:
@@ -39,9 +41,11 @@ def worker(suite_name: str, devices: int, repeats: int, only: str | None) -> lis
         devices: devices to use; with several processes, per process.
         repeats: timed calls per kernel (0: the suite's own).
         only: run only the entries this pattern names (whole fields: ``bench.run.suites.select``).
+        choices: the kernel's choices for every entry (``Suite.with_choices``: precision, ...).
 
     Returns:
-        One dict per entry: its keys, the total ``devices``, the times and the final losses.
+        One dict per entry: its keys, the total ``devices``, the kernel's choices, the times and
+        the final losses.
 
     Raises:
         UserError: fewer devices than asked for.
@@ -52,7 +56,7 @@ def worker(suite_name: str, devices: int, repeats: int, only: str | None) -> lis
 
     mesh = _first_devices(jax.devices(), devices)
     sharding = gdjax.devices.lane_sharding(mesh)
-    suite = suites.load(suite_name)
+    suite = suites.load(suite_name).with_choices(**(choices or {}))
     rows = []
     for e in suites.select(suite, only):
         s = e.settings
@@ -68,6 +72,9 @@ def worker(suite_name: str, devices: int, repeats: int, only: str | None) -> lis
                 "lanes": res.num_lanes,
                 "devices": len(mesh),
                 "processes": jax.process_count(),
+                "precision": kernel.config.precision,
+                "chunk": kernel.config.chunk,
+                "unroll": kernel.config.unroll,
                 "compile_s": t.compile_s,
                 "run_s": t.run_s,
                 "run_s_min": t.run_s_min,
@@ -109,6 +116,7 @@ def run(
     only: str | None = None,
     log=print,
     processes: dict | None = None,
+    choices: dict | None = None,
 ) -> Path | None:
     """Run :func:`worker` in a fresh process per device count and save the comparison.
 
@@ -121,6 +129,8 @@ def run(
         log: where one-line messages go.
         processes: ``bench.run.hosts.settings(...)``: how the workers join (None: they do not,
             ``{}``: they detect the cluster).
+        choices: the kernel's choices for every entry (``Suite.with_choices``), given to each
+            worker as its command-line flags.
 
     Returns:
         The folder holding ``scaling.csv`` and ``meta.json``; None where the workers were not
@@ -131,7 +141,9 @@ def run(
     twice = sorted({k for i, k in enumerate(device_counts) if k in device_counts[:i]})
     if twice:  # each count is one row per entry: a repeated one has no single reference row
         raise UserError(f"--devices lists {twice[0]} twice: give each device count once")
-    suite = suites.load(suite_name)  # fail fast on a bad suite; the folder takes its name
+    choices = {k: v for k, v in (choices or {}).items() if v is not None}
+    # fail fast on a bad suite; the folder takes its name
+    suite = suites.load(suite_name).with_choices(**choices)
     suite.validate()
     chosen = suites.select(suite, only)  # before any worker starts: a pattern that names nothing
     env = envinfo.describe()
@@ -145,6 +157,7 @@ def run(
         if lead:
             log(f"scaling: {k} device(s){' per process' if processes is not None else ''} ...")
         cmd = _worker_command(suite_name, k, repeats, only) + _process_flags(processes, i)
+        cmd += [a for k_, v in choices.items() for a in (f"--{k_}", str(v))]
         reply = _run_worker(cmd, _worker_env(k, cpu), k)
         lead = reply["process"] == 0
         results += reply["rows"]

@@ -12,7 +12,9 @@ A speed means nothing if the runs computed different things, so every run is als
 against the first, lane by lane (lanes matched on suite, problem, variant, batch size, optimizer,
 learning rate and seed): the same status, the same steps to target, and the largest relative
 difference in final loss. Lanes that disagree are listed in a section of their own and counted
-in the summary line.
+in the summary line. Where lanes disagree, the first suspects are named: a difference in the
+float32 matmul precision the lanes ran at (TF32 on a GPU against full float32 on a CPU stalls
+above targets the CPU reaches) or in their dtype, with the entries whose lanes moved.
 """
 
 from __future__ import annotations
@@ -34,6 +36,26 @@ LANE = [*ENTRY, "lr", "seed"]
 AGREEMENT = [*LANE, "status", "steps_to_target", "final_loss"]
 #: disagreeing lanes listed in full; the count covers them all
 MAX_LISTED = 20
+#: what a disagreement is first blamed on, in this order (columns of :func:`disagreements`)
+SUSPECTS = {"precision_in_effect": "float32 matmul precision", "dtype": "dtype"}
+
+
+def precision_in_effect(df: pd.DataFrame) -> pd.Series:
+    """The float32 matmul precision each lane's products ran at: "highest" on a CPU (which
+    computes full float32 at every setting) and in float64; elsewhere the recorded setting, or
+    "unrecorded" (a run made before precision was recorded).
+
+    Example:
+        >>> df = pd.DataFrame({"backend": ["cpu", "gpu", "gpu"], "dtype": ["float32"] * 3,
+        ...                    "precision": [pd.NA, "default", pd.NA]})
+        >>> precision_in_effect(df).tolist()
+        ['highest', 'default', 'unrecorded']
+    """
+    recorded = df["precision"] if "precision" in df else pd.Series(pd.NA, index=df.index)
+    backend = df["backend"] if "backend" in df else pd.Series("", index=df.index)
+    dtype = df["dtype"] if "dtype" in df else pd.Series("", index=df.index)
+    full = (backend.astype(str) == "cpu") | (dtype.astype(str) == "float64")
+    return recorded.astype(object).where(recorded.notna(), "unrecorded").where(~full, "highest")
 
 
 def _sources(path: Path) -> list[Path]:
@@ -243,6 +265,8 @@ def disagreements(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         raise UserError(f"lanes lack the columns {missing}: agreement cannot be checked")
     run_ids = sorted(df["run"].unique())
     lanes = df[["run", *AGREEMENT]].copy()
+    lanes["precision_in_effect"] = precision_in_effect(df)
+    lanes["dtype"] = df["dtype"].astype(str) if "dtype" in df else "unrecorded"
     # the same rate written by two runs (parquet, csv) must match: 12 significant digits
     lanes["lr"] = [float(f"{v:.12g}") for v in lanes["lr"]]
     lanes["steps_to_target"] = pd.to_numeric(lanes["steps_to_target"], errors="coerce")
@@ -313,7 +337,45 @@ def agreement(df: pd.DataFrame) -> str:
             "target); largest relative final-loss difference "
             f"{number_text(s.max_rel_loss, '.2e')}{worst}"
         )
+        if n:
+            moved = differing[differing["run"] == s.run]
+            lines.append(f"  {suspect_line(moved, a, letters[s.run])}")
     return "\n".join(lines) + "\n"
+
+
+def suspect_line(moved: pd.DataFrame, a: str, b: str) -> str:
+    """What the lanes of run ``b`` that disagree with ``a`` are first blamed on, and where they
+    are: a precision or dtype difference between their lanes, else none of those.
+
+    Args:
+        moved: the disagreeing lanes of one run (rows of :func:`disagreements`' second table).
+        a, b: the letters of the reference run and of this one.
+
+    Example:
+        >>> moved = pd.DataFrame({"problem": ["p", "p"], "variant": ["v", "v"],
+        ...     "precision_in_effect_a": ["highest"] * 2, "precision_in_effect_b": ["default"] * 2,
+        ...     "dtype_a": ["float32"] * 2, "dtype_b": ["float32"] * 2})
+        >>> for part in suspect_line(moved, "A", "B").split("; "):
+        ...     print(part)
+        first suspect: the float32 matmul precision differs (A highest, B default)
+        lanes that moved: p / v 2
+    """
+    where = moved.groupby(["problem", "variant"], sort=False).size()
+    places = ", ".join(f"{p} / {v} {k}" for (p, v), k in where.items())
+    found = []
+    for column, name in SUSPECTS.items():
+        if f"{column}_a" not in moved:
+            continue
+        pairs = moved[[f"{column}_a", f"{column}_b"]].astype(str).drop_duplicates()
+        pairs = [(x, y) for x, y in pairs.itertuples(index=False) if x != y]
+        if pairs:
+            values = "; ".join(f"{a} {x}, {b} {y}" for x, y in pairs)
+            found.append(f"the {name} differs ({values})")
+    if found:
+        blame = "first suspect: " + "; then ".join(found)
+    else:
+        blame = "no precision or dtype difference between these lanes: look at the backends"
+    return f"{blame}; lanes that moved: {places}"
 
 
 def _differing_row(d, letter: str) -> list[str]:

@@ -16,6 +16,8 @@ several):
   some rate hit, named in the legend), so the circled best lr is the lowest point of its line by
   the tables' own rule. Rates where a seed missed the target (or diverged) are marked "x" in a
   strip of their own above the axes, not on the data axis.
+- ``<problem>-paths.png`` and ``<problem>-success.png``, where a run has them: the paths on
+  the loss's contours and the success rate against the rate (:mod:`bench.report.paths_plot`).
 
 Per run with ladders, ``profile.png``: the performance profiles (:mod:`bench.report.profile_plot`).
 Legends sit outside the axes, and f - f* <= 0 (float rounding at the optimum) is drawn at a floor
@@ -31,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from bench import entries
-from bench.report import budget, ladder
+from bench.report import budget, ladder, paths_plot
 from bench.report.figure import figure, finish, save
 from bench.report.intervals import median_ci, median_ci_rows
 from bench.report.tables import plural, short
@@ -45,6 +47,9 @@ PLOT_ALT = (
     "suboptimality vs seconds",
     "learning-rate sweep",
 )
+# drawn where a run has them (bench.report.paths_plot), after the three above
+EXTRA_PLOTS = ("paths", "success")
+EXTRA_ALT = ("paths on the contours", "success rate vs learning rate")
 RUN_PLOTS = "<run>"  # key of ``Run.plots`` for the plots of a whole run (not a problem name)
 # the x axis of each curve plot: label and curves column
 CURVE_AXES = {
@@ -56,14 +61,18 @@ BAND = "95% bootstrap CI"
 FLOOR_LABEL = "f - f* <= 0 (float rounding at the optimum) drawn here"
 
 
-def plot_names(problem: str) -> list[str]:
-    """File names of a problem's plots, in the order the README shows them.
+def plot_names(problem: str, extra: bool = False) -> list[str]:
+    """File names of a problem's plots, in the order the README shows them (``extra``: with
+    the paths and success plots of the non-convex problems, drawn where a run has them).
 
     Examples:
         >>> plot_names("linear-64x3")
         ['linear-64x3-samples.png', 'linear-64x3-seconds.png', 'linear-64x3-lr.png']
+        >>> plot_names("saddle", extra=True)[3:]
+        ['saddle-paths.png', 'saddle-success.png']
     """
-    return [f"{slug(problem)}-{plot}.png" for plot in PLOTS]
+    kinds = (*PLOTS, *EXTRA_PLOTS) if extra else PLOTS
+    return [f"{slug(problem)}-{plot}.png" for plot in kinds]
 
 
 def plot_dir(results_dir: Path, run: Run, all_runs: list[Run]) -> Path:
@@ -135,7 +144,12 @@ def plot_problem(run: Run, problem: str, out_dir: Path, smooth: float | None = N
         for axis in CURVE_AXES:
             written.append(plot_curves(p, c, axis, out_dir, smooth))
     written.append(plot_lr_samples(p, out_dir) if p.hits is not None else plot_lr(p, out_dir))
-    return written
+    # the non-convex problems' paths and success rates, where the run has them
+    extra = (
+        paths_plot.plot_paths(run, problem, out_dir),
+        paths_plot.plot_success(run, problem, out_dir),
+    )
+    return written + [f for f in extra if f is not None]
 
 
 def plot_curves(p: _Problem, curves: pd.DataFrame, axis: str, out_dir: Path, smooth) -> Path:

@@ -21,10 +21,20 @@ import pandas as pd
 
 from bench import entries, runs
 from bench.errors import UserError
-from bench.report import budget, ladder, latex, manifest, perf_report, plots, profile_plot, profiles
+from bench.report import (
+    budget,
+    ladder,
+    latex,
+    manifest,
+    perf_report,
+    plots,
+    profile_plot,
+    profiles,
+    success,
+)
 from bench.report import html as html_pages
 from bench.report.manifest import relative
-from bench.report.prose import READING, how_to
+from bench.report.prose import READING, findings, how_to
 from bench.report.tables import md_table, plural, short
 from bench.runs import Run
 
@@ -255,16 +265,19 @@ def _run_section(r: Run) -> list[str]:
         h = hits[hits["problem"].astype(str) == problem] if hits is not None else None
         if h is not None and len(h):
             out += _ladder_tables(h, g, b)
+            out += success.problem_lines(r, problem, h)
         else:  # a run made before target ladders: the steps to tol only
             out += [_convergence_table(b, g), ""]
         embedded = r.plots.get(problem, [])
         if embedded:
-            alt = dict(zip(plots.PLOTS, plots.PLOT_ALT, strict=True))
+            kinds = (*plots.PLOTS, *plots.EXTRA_PLOTS)
+            alt = dict(zip(kinds, (*plots.PLOT_ALT, *plots.EXTRA_ALT), strict=True))
             plot = {p: Path(p).stem.rsplit("-", 1)[-1] for p in embedded}
             out.append(" ".join(f"![{problem}: {alt.get(plot[p], 'plot')}]({p})" for p in embedded))
             out.append("")
     if hits is not None:
         out += _summary(r, hits)
+        out += findings(r)
     cols = perf_columns(lanes)
     if cols:
         out += [
@@ -321,7 +334,8 @@ def readme_text(runs_dir: Path, results_dir: Path, *, smooth: float | None = Non
     for run in found:
         out_dir = plots.plot_dir(results_dir, run, found)
         for problem in entries.problems(run.lanes):
-            files = [out_dir / f for f in plots.plot_names(problem) if (out_dir / f).is_file()]
+            names = plots.plot_names(problem, extra=True)
+            files = [out_dir / f for f in names if (out_dir / f).is_file()]
             run.plots[problem] = relative(files, results_dir)
         profile = out_dir / profile_plot.PROFILE
         if run.hits() is not None and profile.is_file():

@@ -7,22 +7,26 @@ curves and hits into rows keyed by the entry, with the machine and the times bes
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 import gdjax
-from bench.run import timing
+from bench.run import timing, trajectory
 from bench.run.suites import Entry
 
 __all__ = [
     "ENV_COLUMNS",
+    "EntryOutput",
     "config_labels",
     "curve_rows",
+    "evaluate",
     "lane_rows",
     "predicted_steps",
     "run_entry",
     "step_cost",
+    "trajectory_rows",
 ]
 
 # the machine every lane row names (``bench.envinfo.describe``)
@@ -34,10 +38,24 @@ ENV_COLUMNS = (
     "jaxlib_version",
     "optax_version",
     "x64",
+    "xla_flags",
+    "jax_flags",
     "host",
     "cpu",
     "git_sha",
 )
+
+
+class EntryOutput(NamedTuple):
+    """One entry's rows (one per lane, per lane and curve point, per lane and target), its
+    ``gdjax`` kernel, its result and the keys its rows carry."""
+
+    lanes: pd.DataFrame
+    curves: pd.DataFrame
+    hits: pd.DataFrame
+    kernel: Any
+    result: gdjax.SweepResult
+    keys: dict
 
 
 def run_entry(entry: Entry, problem, env: dict, repeats: int, sharding=None):
@@ -47,6 +65,12 @@ def run_entry(entry: Entry, problem, env: dict, repeats: int, sharding=None):
         ``(lanes, curves, hits, kernel)``: three DataFrames (one row per lane, per lane and
         curve point, per lane and target) and the entry's ``gdjax`` kernel.
     """
+    return evaluate(entry, problem, env, repeats, sharding)[:4]
+
+
+def evaluate(entry: Entry, problem, env: dict, repeats: int, sharding=None) -> EntryOutput:
+    """:func:`run_entry` with the entry's result and row keys as well (an
+    :class:`EntryOutput`), for what is made from the result after the run (trajectories)."""
     kernel = entry.kernel(problem, sharding=sharding)
     t = timing.time_kernel(kernel, repeats)
     res = kernel.to_result(t.output, run_s=t.run_s)
@@ -72,7 +96,28 @@ def run_entry(entry: Entry, problem, env: dict, repeats: int, sharding=None):
     for i, (k, v) in enumerate(keys.items()):
         hits.insert(i, k, np.repeat(v, K) if k == "optimizer" and res.hyperparams else v)
     hits["predicted_first_step"] = predicted_steps(entry, problem, hits, res.total_steps)
-    return lanes, curves, hits, kernel
+    return EntryOutput(lanes, curves, hits, kernel, res, keys)
+
+
+def trajectory_rows(entry: Entry, problem, out: EntryOutput) -> pd.DataFrame | None:
+    """The entry's parameters along the run (:func:`bench.run.trajectory.replay`), keyed like
+    its lanes, where the suite asks for them (``trajectories = true``) and the problem is small
+    enough; None otherwise.
+
+    Raises:
+        bench.run.trajectory.TrajectoryMismatch: the replay did not end where the kernel did.
+    """
+    if not entry.settings.get("trajectories") or not trajectory.tracks(problem):
+        return None
+    s = entry.settings
+    rows = trajectory.replay(
+        problem, out.result, optimizer=entry.gdjax_optimizer, shuffle=s["shuffle"], init=s["init"]
+    )
+    optimizer = config_labels(entry.optimizer, rows, out.result.hyperparams)
+    keys = {k: out.keys[k] for k in ("suite", "problem", "variant", "kind", "batch_size")}
+    for i, (k, v) in enumerate({**keys, "optimizer": optimizer}.items()):
+        rows.insert(i, k, v)
+    return rows
 
 
 def config_labels(name: str, frame: pd.DataFrame, hyperparams: dict):
@@ -108,6 +153,10 @@ def lane_rows(entry: Entry, problem, kernel, res, t, keys: dict, env: dict) -> p
         "steps_per_epoch": res.steps_per_epoch,
         "eval_every": s["eval_every"],
         "exact": kernel.config.exact,
+        # the kernel's own choices (gdjax._kernel.backend): what decides its numbers and speed
+        "precision": kernel.config.precision,
+        "chunk": kernel.config.chunk,
+        "unroll": kernel.config.unroll,
         "tol": s["tol"],
         "dtype": str(problem.dtype),
     }

@@ -17,8 +17,7 @@ import pandas as pd
 import gdjax
 from bench import entries, envinfo, runs
 from bench.errors import UserError
-from bench.run import hosts, suites
-from bench.run.entry_run import run_entry
+from bench.run import entry_run, hosts, suites
 from bench.run.suites import Entry, Suite
 
 
@@ -150,6 +149,9 @@ def start_session(suite: Suite, run_dir: Path, env: dict, only: str | None, new:
         "description": suite.description,
         "suite_file": runs.suite_file_label(suite.path),
         "entries": [e.key for e in suite.entries],
+        # each problem's suite table (source, factory and its keywords): what the report
+        # reads problem by problem (the double well's tilt)
+        "problems": {e.problem: e.problem_def for e in suite.entries},
         "only": only,
         "env": env,
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -215,14 +217,14 @@ def run_entries(
                 problems = {e.problem: suite.builders[e.problem]()}  # keep one in memory
             problem = problems[e.problem]
             # every entry is sharded: gdjax pads learning rates that do not split evenly
-            lanes, curves, hits, kernel = run_entry(
-                e, problem, env, repeats or e.settings["repeats"], sharding
-            )
+            out = entry_run.evaluate(e, problem, env, repeats or e.settings["repeats"], sharding)
+            lanes, curves, hits, kernel = out[:4]
             if run_dir is None:
                 continue
             if extra is not None:
                 lanes = extra(e, problem, kernel, lanes)
-            runs.save_entry(run_dir, e.key, e.fingerprint(), lanes, curves, hits)
+            params = entry_run.trajectory_rows(e, problem, out)
+            runs.save_entry(run_dir, e.key, e.fingerprint(), lanes, curves, hits, params)
             meta["wall_s"] = round(wall_before + time.perf_counter() - t_start, 3)
             runs.write_meta(run_dir, meta)
             # one line per optimizer of the entry: each combination of a hyperparameter grid

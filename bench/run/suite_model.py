@@ -36,7 +36,15 @@ DEFAULT_SETTINGS = {
     "schedule": None,
     "hyperparams": None,
     "measure": None,
+    "trajectories": None,
+    # the kernel's own choices, set from the command line (``bench run --precision``, ...)
+    "precision": None,
+    "chunk": None,
+    "unroll": None,
 }
+#: What the command line may set for every entry (:meth:`Suite.with_choices`); None: the
+#: library's default (``gdjax.build``'s: "highest", and its per-backend chunk and unroll).
+KERNEL_CHOICES = ("precision", "chunk", "unroll")
 
 
 class SuiteError(UserError):
@@ -58,7 +66,15 @@ class SuiteError(UserError):
 # settings added after runs were published: left out of the fingerprint while unset, so a
 # resumed run of an unchanged suite keeps its finished entries. ``optimizer_table``: the
 # optimizer's table (name and fixed keywords) where the suite gave one.
-_NEW_SETTINGS = ("targets", "schedule", "hyperparams", "optimizer_table", "measure")
+_NEW_SETTINGS = (
+    "targets",
+    "schedule",
+    "hyperparams",
+    "optimizer_table",
+    "measure",
+    "trajectories",
+    *KERNEL_CHOICES,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,11 +144,8 @@ class Entry:
         s = self.settings
         # targets, schedule and hyperparams only when the suite sets them: None is the
         # library's default
-        extra = {
-            k: s[k]
-            for k in ("targets", "schedule", "hyperparams", "measure")
-            if s.get(k) is not None
-        }
+        given = ("targets", "schedule", "hyperparams", "measure", *KERNEL_CHOICES)
+        extra = {k: s[k] for k in given if s.get(k) is not None}
         return dict(
             lrs=s["lrs"] if lrs is None else lrs,
             seeds=s["seeds"] if seeds is None else seeds,
@@ -203,6 +216,25 @@ class Suite:
     builders: dict[str, Callable[[], Problem]]
     path: Path
     where: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def with_choices(self, **choices) -> Suite:
+        """This suite with the kernel choices (:data:`KERNEL_CHOICES`) given set on every entry;
+        None leaves an entry's as it is. A choice is part of an entry's fingerprint: a run made
+        with other choices is never resumed with these.
+
+        Example:
+            >>> from bench.run.suites import load
+            >>> load("smoke").with_choices(precision="default").entries[0].settings["precision"]
+            'default'
+        """
+        unknown = set(choices) - set(KERNEL_CHOICES)
+        if unknown:
+            raise TypeError(f"unknown kernel choices {sorted(unknown)}")
+        given = {k: v for k, v in choices.items() if v is not None}
+        if not given:
+            return self
+        entries = [dataclasses.replace(e, settings={**e.settings, **given}) for e in self.entries]
+        return dataclasses.replace(self, entries=entries)
 
     def validate(self) -> None:
         """Build every problem once and check each entry against its data, before any runs.

@@ -284,6 +284,8 @@ RUN_FIELDS: dict[str, Field] = {
     "measure": Field(
         f"one of {', '.join(checks.MEASURES)} (what tol and targets measure)", checks.measure
     ),
+    # None (unset) and false alike: no trajectories (a resumed run's fingerprint unchanged)
+    "trajectories": Field("true or false", lambda v: checks.boolean(v, "trajectories") or None),
 }
 
 

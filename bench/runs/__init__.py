@@ -11,6 +11,10 @@ Layout of one run, ``OUT/<suite>__<backend>-<device>__<UTC stamp>[-K]/``::
     parts/<key>.json              the entry's marker, written LAST: the entry is done
     lanes.parquet, curves.parquet written once, when a session ends (suite order)
     hits.parquet, hits.csv        likewise (one row per lane and target; small)
+    parts/<key>.params.parquet    one entry's parameters along the run, where the suite records
+    params.parquet                them (trajectories = true; problems with few parameters):
+                                  one row per lane and point, its final parameters last; older
+                                  runs have none (read_params gives None)
 
 Why this order: the marker is the commit. After a kill at any moment every marked entry is in
 ``lanes.csv`` and ``curves.csv.gz``; what follows the last commit (rows of the entry in progress,
@@ -52,6 +56,7 @@ from bench.runs._reading import (
     read_hits,
     read_lanes,
     read_lanes_file,
+    read_params,
     run_folders,
 )
 from bench.runs._writing import (
@@ -98,6 +103,7 @@ __all__ = [
     "read_lanes",
     "read_lanes_file",
     "read_meta",
+    "read_params",
     "read_table",
     "run_folders",
     "run_prefix",

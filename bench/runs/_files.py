@@ -19,6 +19,9 @@ ENTRY_COLUMNS = ["suite", "problem", "variant", "batch_size", "optimizer"]
 # what the report needs of every lane
 REPORT_COLUMNS = [*ENTRY_COLUMNS, "kind", "n", "d", "lr", "seed", "status", "tol", "f0"]
 REPORT_COLUMNS += ["f_star", "final_subopt", "compile_s", "run_s"]
+# what decides a lane's numbers, recorded since the backends issue (24): a lanes table written
+# before has none of them, and reads them as missing (NA)
+PROVENANCE_COLUMNS = ("precision", "chunk", "unroll", "xla_flags", "jax_flags")
 # columns that hold numbers wherever a table has them (a hand-edited "0.1x" is refused on read)
 NUMBER_COLUMNS = ("batch_size", "n", "d", "lr", "seed", "tol", "f0", "f_star", "target")
 # the software and machine a resumed run must share with the folder it continues

@@ -13,6 +13,7 @@ import pandas as pd
 from bench.errors import NoRunError, RunFolderError
 from bench.runs._files import (
     ENTRY_COLUMNS,
+    PROVENANCE_COLUMNS,
     REPORT_COLUMNS,
     check_table,
     committed_curves_bytes,
@@ -36,10 +37,28 @@ def lanes_file(run_dir: Path) -> Path | None:
 
 def read_lanes(run_dir: Path, columns: Iterable[str] = ENTRY_COLUMNS) -> pd.DataFrame:
     """A run folder's lanes: every row of a complete run, only marked entries of another.
+    Columns of :data:`PROVENANCE_COLUMNS` that an older run lacks are there, missing (NA).
 
     Raises:
         RunFolderError: no lanes file, or one that is unreadable, lacks ``columns`` or is empty.
     """
+    return with_provenance(_read_lanes(run_dir, columns))
+
+
+def with_provenance(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with every column of :data:`PROVENANCE_COLUMNS` it lacks, missing (NA).
+
+    Example:
+        >>> bool(with_provenance(pd.DataFrame({"lr": [0.1]}))["precision"].isna().all())
+        True
+    """
+    missing = [c for c in PROVENANCE_COLUMNS if c not in df.columns]
+    if not missing:
+        return df
+    return df.assign(**{c: pd.NA for c in missing})
+
+
+def _read_lanes(run_dir: Path, columns: Iterable[str]) -> pd.DataFrame:
     run_dir = Path(run_dir)
     meta = read_meta(run_dir)
     path = lanes_file(run_dir)
@@ -86,7 +105,7 @@ def read_lanes_file(path: Path, columns: Iterable[str] = ENTRY_COLUMNS) -> pd.Da
         return read_lanes(folder, columns)
     if path.suffix == ".csv" and path.is_file():
         _refuse_torn(path)
-    return read_table(path, columns)
+    return with_provenance(read_table(path, columns))
 
 
 def _read_csv_log(path: Path) -> pd.DataFrame:
@@ -144,6 +163,22 @@ def read_hits(run_dir: Path) -> pd.DataFrame | None:
     return None if parts.empty else parts
 
 
+def read_params(run_dir: Path) -> pd.DataFrame | None:
+    """A run folder's parameters along the run (params.parquet, else the marked parts of a run
+    in progress): one row per lane and point of the entries that recorded them
+    (``trajectories = true``), each lane's final parameters in its row with ``final`` true;
+    None for a run without any (every run made before trajectories).
+
+    Raises:
+        RunFolderError: a params file that is unreadable or empty.
+    """
+    run_dir = Path(run_dir)
+    if (run_dir / "params.parquet").is_file():
+        return read_table(run_dir / "params.parquet", [*ENTRY_COLUMNS, "seed", "step", "final"])
+    parts = concat_parts(marked_parts(run_dir, "params", optional=True))
+    return None if parts.empty else parts
+
+
 def read_table_bytes(text: bytes, path: Path) -> pd.DataFrame:
     try:
         return check_table(pd.read_csv(io.BytesIO(text)), path, ENTRY_COLUMNS)
@@ -171,6 +206,7 @@ class Run:
     plots: dict[str, list[str]] = dataclasses.field(default_factory=dict)
     _curves: pd.DataFrame | None = dataclasses.field(default=None, repr=False)
     _hits: pd.DataFrame | None = dataclasses.field(default=None, repr=False)
+    _params: pd.DataFrame | None = dataclasses.field(default=None, repr=False)
 
     @property
     def env(self) -> dict:
@@ -221,6 +257,12 @@ class Run:
         if self._hits is None:
             self._hits = read_hits(self.path)
         return self._hits
+
+    def params(self) -> pd.DataFrame | None:
+        """The run's parameters along the run (:func:`read_params`), or None when it has none."""
+        if self._params is None:
+            self._params = read_params(self.path)
+        return self._params
 
 
 def run_folders(runs_dir: Path) -> list[Path]:

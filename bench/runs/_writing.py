@@ -138,6 +138,7 @@ def save_entry(
     lanes: pd.DataFrame,
     curves: pd.DataFrame,
     hits: pd.DataFrame | None = None,
+    params: pd.DataFrame | None = None,
 ) -> None:
     """Save one finished entry: its parts, then its rows in the combined tables, marker last.
 
@@ -148,6 +149,8 @@ def save_entry(
         lanes: the entry's lane rows.
         curves: the entry's curve rows.
         hits: the entry's steps to each target (one row per lane and target), if any.
+        params: the entry's parameters along the run (one row per lane and point, the
+            lane's final parameters last: ``bench.run.trajectory``), if recorded.
     """
     run_dir = Path(run_dir)
     parts = run_dir / "parts"
@@ -155,6 +158,8 @@ def save_entry(
     atomic_write(parts / f"{key}.curves.parquet", partial(curves.to_parquet, index=False))
     if hits is not None:
         atomic_write(parts / f"{key}.hits.parquet", partial(hits.to_parquet, index=False))
+    if params is not None:
+        atomic_write(parts / f"{key}.params.parquet", partial(params.to_parquet, index=False))
     _append_lanes(run_dir, lanes)
     curves_bytes = _append_curves(run_dir / "curves.csv.gz", curves)
     write_json(
@@ -203,6 +208,9 @@ def finish(run_dir: Path, keys: list[str]) -> pd.DataFrame:
     if not hits.empty:  # small: combined once per session, like the parquet tables
         atomic_write(run_dir / "hits.parquet", partial(hits.to_parquet, index=False))
         atomic_write(run_dir / "hits.csv", partial(hits.to_csv, index=False))
+    params = concat_parts(marked_parts(run_dir, "params", keys, optional=True))
+    if not params.empty:  # entries without trajectories have no part: NaN in their columns
+        atomic_write(run_dir / "params.parquet", partial(params.to_parquet, index=False))
     return lanes
 
 
@@ -216,7 +224,7 @@ def prepare_resume(run_dir: Path) -> None:
         RunFolderError: curves.csv.gz is shorter than a marker says.
     """
     run_dir = Path(run_dir)
-    for name in ("lanes.parquet", "curves.parquet", "hits.parquet", "hits.csv"):
+    for name in ("lanes.parquet", "curves.parquet", "hits.parquet", "hits.csv", "params.parquet"):
         (run_dir / name).unlink(missing_ok=True)
     lanes = concat_parts(marked_parts(run_dir, "lanes"))
     if lanes.empty:

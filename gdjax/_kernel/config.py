@@ -59,10 +59,11 @@ def eval_grid(total_steps: int, eval_every: int | None = None) -> tuple[int, ...
     return tuple(points)
 
 
-def chunk_length(total_steps: int) -> int:
+def chunk_length(total_steps: int, max_chunk: int = MAX_CHUNK) -> int:
     """Steps per chunk of exact monitoring.
 
-    At most :data:`MAX_CHUNK`, and about 1/:data:`MIN_CHUNKS` of the run (early stop acts at
+    At most ``max_chunk`` (:data:`MAX_CHUNK` on CPU; per backend:
+    :mod:`gdjax._kernel.backend`), and about 1/:data:`MIN_CHUNKS` of the run (early stop acts at
     chunk ends, so it wastes at most that share of the budget), but at least 16 steps (each chunk
     has a fixed cost); a divisor of the run when one is close, so that no chunk needs padding.
 
@@ -70,7 +71,7 @@ def chunk_length(total_steps: int) -> int:
         >>> chunk_length(8192), chunk_length(800), chunk_length(1009)
         (128, 50, 64)
     """
-    cap = max(1, min(MAX_CHUNK, max(16, math.ceil(total_steps / MIN_CHUNKS)), total_steps))
+    cap = max(1, min(max_chunk, max(16, math.ceil(total_steps / MIN_CHUNKS)), total_steps))
     for c in range(cap, max(cap // 2, 1) - 1, -1):
         if total_steps % c == 0:
             return c
@@ -104,6 +105,10 @@ class Config(NamedTuple):
         early_stop: freeze a lane once it converges and stop when no lane moves.
         exact: monitor the full-data loss after every step (else at ``eval_steps``).
         chunk: steps per chunk of exact monitoring (see :func:`chunk_length`).
+        unroll: steps per iteration of a chunk's ``lax.scan`` (1: not unrolled).
+        precision: the float32 matmul precision the program is traced at (one of
+            :data:`gdjax._kernel.backend.PRECISIONS`; :func:`gdjax._kernel.backend.annotation`
+            says what it means on each backend).
     """
 
     spec: Any
@@ -118,6 +123,8 @@ class Config(NamedTuple):
     early_stop: bool
     exact: bool
     chunk: int
+    unroll: int = 1
+    precision: str | None = None
 
     @classmethod
     def of(cls, args, problem, spec) -> Config:
@@ -137,6 +144,8 @@ class Config(NamedTuple):
             early_stop=args.early_stop,
             exact=args.exact,
             chunk=args.chunk,
+            unroll=args.unroll,
+            precision=args.precision,
         )
 
     @property

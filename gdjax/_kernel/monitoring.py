@@ -160,6 +160,7 @@ def _exact_loop(config, a: KernelArgs, step, monitor, booking: Booking, state: E
             step_and_check,
             (s.params, s.opt_state, s.chunk_losses),
             (a.start.exact.chunk_steps, a.start.exact.chunk_before, batches),
+            unroll=config.unroll,
         )
         # where each lane crossed each level, so far (maxima); the host books the rest
         marks = jnp.maximum(s.marks, booking.crossings(loss, t0, end))

@@ -10,19 +10,19 @@ calls it for every entry of a suite before running any.
 
 from __future__ import annotations
 
-import math
 from typing import Any, NamedTuple
 
 import jax
 import numpy as np
 
 from gdjax import checks, memory, sampling
+from gdjax._kernel import backend, found, optimizers
 from gdjax._kernel import config as kernel_config
-from gdjax._kernel import found, optimizers
 from gdjax._kernel import hyperparams as grids
 from gdjax._kernel import measure as measures
 from gdjax._kernel.cost import exact_affordable
 from gdjax._kernel.eigenbasis import ROTATABLE, Eigenbasis
+from gdjax._kernel.initial import init_params
 from gdjax._kernel.levels import check_levels
 from gdjax.problems import Problem
 
@@ -57,6 +57,9 @@ OPTIONS = (
     "exact",
     "divergence_factor",
     "early_stop",
+    "precision",
+    "chunk",
+    "unroll",
     "measure",
 )
 
@@ -97,6 +100,8 @@ class SweepArgs(NamedTuple):
         shuffle, early_stop: as given.
         rotate: run least squares in the Hessian's eigenbasis (see :mod:`gdjax._kernel.eigenbasis`).
         chunk: steps per chunk of exact monitoring (1 without it).
+        unroll: steps per iteration of a chunk's scan (1 without exact monitoring).
+        precision: the float32 matmul precision (:mod:`gdjax._kernel.backend`).
         measure: what the targets measure, "loss" or "grad_norm" (:mod:`gdjax._kernel.measure`).
     """
 
@@ -120,6 +125,8 @@ class SweepArgs(NamedTuple):
     rotate: bool
     chunk: int
     seed_inits: tuple | None = None
+    unroll: int = 1
+    precision: str = backend.DEFAULT_PRECISION
     measure: str = "loss"
 
     def configs(self) -> tuple[np.ndarray, dict]:
@@ -146,6 +153,9 @@ def check(
     exact: bool | None = None,
     divergence_factor: float = 1e4,
     early_stop: bool = True,
+    precision: str = backend.DEFAULT_PRECISION,
+    chunk: int | None = None,
+    unroll: int | None = None,
     measure: str = "loss",
     solve: bool = False,
 ) -> SweepArgs:
@@ -154,7 +164,8 @@ def check(
     Args:
         problem: a :class:`~gdjax.problems.Problem`.
         lrs, seeds, batch_size, epochs, shuffle, init, optimizer, hyperparams, schedule, tol,
-            targets, eval_every, exact, divergence_factor, early_stop, measure: as
+            targets, eval_every, exact, divergence_factor, early_stop, measure, precision, chunk,
+            unroll: as
             :func:`gdjax.sweep` takes them (everything but ``sharding``), with the same defaults.
         solve: also make the checks that need the optimum (solved in float64, cached on the
             problem: seconds on a large problem, where the rest takes milliseconds): the
@@ -210,7 +221,7 @@ def check(
     if exact is None:
         exact = exact_affordable(problem, b, total, configs * len(seeds_np), measure)
     exact = checks.boolean(exact, "exact")
-    chunk = kernel_config.chunk_length(total) if exact else 1
+    precision, chunk, unroll = backend.resolve(precision, chunk, unroll, total, exact)
     dtype = problem.dtype
     tol = checks.tol(tol)
     targets_np = checks.targets(targets)
@@ -275,6 +286,8 @@ def check(
         rotate=rotate,
         chunk=chunk,
         seed_inits=seed_inits,
+        unroll=unroll,
+        precision=precision,
         measure=measure,
     )
     if b < n and shuffle:  # the plan: an int32 row per lane's seed, step and batch slot
@@ -307,78 +320,6 @@ def check(
             init_given=init is not None,
         )
     return args
-
-
-def _overflow(arr: np.ndarray, dtype) -> np.ndarray:
-    """Where finite ``arr`` becomes inf in ``dtype``."""
-    with np.errstate(over="ignore"):
-        return ~np.isfinite(np.asarray(arr, np.float64).astype(dtype))
-
-
-def init_params(init, template):
-    """Initial parameters like ``template``: None (the template), a number, or a pytree.
-
-    Values are checked after conversion to the template's dtype: a float64 init past float32's
-    range is an error, not an inf.
-
-    Args:
-        init: None, a real number (a 0-d array counts as one) that fills every parameter, or a
-            pytree with the template's structure and shapes.
-        template: the problem's zero parameters (``problem.init_params()``).
-
-    Returns:
-        A pytree like ``template``, in its dtypes.
-
-    Raises:
-        TypeError: complex, or not a number nor a pytree of arrays.
-        ValueError: not finite, overflows the dtype, or wrong structure or shapes.
-
-    Example:
-        >>> init_params(2.0, {"x": np.zeros((), np.float32)})["x"].item()
-        2.0
-    """
-    if init is None:
-        return template
-    if isinstance(init, (np.ndarray, jax.Array)) and np.ndim(init) == 0:
-        init = init.item()  # a 0-d array is a number
-    if isinstance(init, (complex, np.complexfloating)):
-        raise TypeError(f"init must be real, got {type(init).__name__}")
-    if isinstance(init, (bool, np.bool_)):
-        raise TypeError(f"init must be a real number or a pytree, got {type(init).__name__}")
-    if checks.is_real(init):
-        init = checks.real(init, "init", lo=-math.inf)
-        for t in jax.tree.leaves(template):
-            if _overflow(np.array(init), t.dtype).any():
-                raise ValueError(f"init {init:g} overflows the parameters' dtype {t.dtype}")
-        # NumPy: jnp.full_like would compile a broadcast for each shape
-        return jax.tree.map(lambda t: np.full(np.shape(t), init, t.dtype), template)
-    paths, treedef = jax.tree_util.tree_flatten_with_path(template)
-    try:  # the structure first; each leaf of init may still be a nested list
-        given = treedef.flatten_up_to(init)
-    except (ValueError, TypeError) as e:
-        raise ValueError(
-            f"init must be a float or a pytree like problem.init_params() "
-            f"({jax.tree.structure(template)}): {e}"
-        ) from None
-    out = []
-    for (path, t), leaf in zip(paths, given, strict=True):
-        name = f"init{jax.tree_util.keystr(path)}"  # init['w'], init[0]['b'], ...
-        try:
-            v = np.asarray(leaf)
-        except Exception:  # ragged lists, bytes, objects: whatever NumPy cannot make an array of
-            raise TypeError(f"{name} must be an array of real numbers") from None
-        if v.dtype.kind == "c":
-            raise TypeError(f"{name} must be real, got dtype {v.dtype}")
-        if not checks.is_real_dtype(v.dtype):  # bfloat16 and the other ml_dtypes floats count
-            raise TypeError(f"{name} must hold real numbers, got dtype {v.dtype}")
-        if v.shape != t.shape:
-            raise ValueError(f"{name} must have shape {t.shape}, got {v.shape}")
-        if not np.all(np.isfinite(v)):
-            raise ValueError(f"{name} contains NaN or inf")
-        if _overflow(v, t.dtype).any():
-            raise ValueError(f"{name} has values that overflow the parameters' dtype {t.dtype}")
-        out.append(np.asarray(v, t.dtype))
-    return jax.tree.unflatten(treedef, out)
 
 
 def _check_x64(problem) -> None:

@@ -39,7 +39,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from gdjax._kernel import optimizers
+from gdjax._kernel import backend, optimizers
 from gdjax._kernel.booking import Booking, Ledger
 from gdjax._kernel.config import Config
 from gdjax._kernel.levels import Levels
@@ -245,6 +245,11 @@ def make_step(config: Config, data, lrs, S: int, hyper=None):
 def one_step(config: Config, data, aux, params, lrs, seeds, rows, hyper=None):
     """One step of every lane (``params`` lanes first), with its loss when that is monitored
     every step: what XLA's cost analysis of a step should see."""
+    with backend.matmul_precision(config.precision):
+        return _one_step(config, data, aux, params, lrs, seeds, rows, hyper)
+
+
+def _one_step(config: Config, data, aux, params, lrs, seeds, rows, hyper):
     step, opt_init = make_step(config, data, lrs, seeds.shape[0], hyper)
     batch = gather(data, rows[1]) if config.sampling == "shuffled" else None
     params, _ = step((params, opt_init(params)), (jnp.int32(1), batch))
@@ -254,7 +259,12 @@ def one_step(config: Config, data, aux, params, lrs, seeds, rows, hyper=None):
 
 
 def _program(config: Config, *arrays) -> ProgramOutput:
-    a = KernelArgs(*arrays)
+    # the precision is set while tracing: every product carries it into the compiled program
+    with backend.matmul_precision(config.precision):
+        return _traced_program(config, KernelArgs(*arrays))
+
+
+def _traced_program(config: Config, a: KernelArgs) -> ProgramOutput:
     spec = config.spec
     S, L = a.seeds.shape[0], a.lrs.shape[0]
     step, opt_init = make_step(config, a.data, a.lrs, S, a.hyper)

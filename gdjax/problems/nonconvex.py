@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 from collections.abc import Callable
 from typing import ClassVar
 
@@ -51,6 +52,7 @@ __all__ = [
     "noisy_problem",
     "rosenbrock",
     "saddle",
+    "saddle_radius",
 ]
 
 
@@ -292,9 +294,9 @@ def saddle(*, n=1024, noise=1.0, seed=0, init=None, name="saddle"):
     There batch GD's gradient is exactly 0 (the noise rows average to exactly 0): it never
     moves. A mini-batch's gradient there is the noise of its rows, of size about
     ``noise / sqrt(b)``: stochastic lanes leave. A lane that stays at or below the level of
-    relative suboptimality 0.9 (f <= -0.025) stays outside the radius 0.2243 of the saddle
-    (``y^2/2 - y^4/4 >= 0.025`` there): the stay count at that target is the step from which it
-    has left the saddle for good.
+    relative suboptimality 0.9 (f <= -0.025) stays outside the radius 0.2265 of the saddle
+    (:func:`saddle_radius`; ``y^2/2 - y^4/4 >= 0.025`` there): the stay count at that target
+    is a step from which it has left the saddle for good.
 
     Args:
         n, noise, seed, init, name: as :func:`noisy_problem` takes them.
@@ -310,6 +312,29 @@ def saddle(*, n=1024, noise=1.0, seed=0, init=None, name="saddle"):
         ('max_steps', 0.0, 0.0)
     """
     return noisy_problem(SADDLE, n=n, noise=noise, seed=seed, init=init, name=name)
+
+
+def saddle_radius(level: float) -> float:
+    """The radius around :func:`saddle`'s saddle point inside which ``f > level``, for a level in
+    (-1/4, 0): every point at or below the level lies at least this far from the saddle.
+
+    ``f >= y^4/4 - y^2/2``, which decreases in ``|y|`` up to 1 and equals the level at
+    ``y^2 = 1 - sqrt(1 + 4 level)``; the bound is tight on the y axis.
+
+    Args:
+        level: a loss value in (-1/4, 0).
+
+    Returns:
+        The radius, float64.
+
+    Example:
+        >>> round(saddle_radius(-0.025), 4)  # relative suboptimality 0.9 from the saddle
+        0.2265
+    """
+    level = checks.real(level, "level", lo=-math.inf)
+    if not -0.25 < level < 0:
+        raise ValueError(f"level must be in (-1/4, 0) (between f* and the saddle), got {level}")
+    return math.sqrt(1.0 - math.sqrt(1.0 + 4.0 * level))
 
 
 def double_well(*, tilt=0.25, n=1024, noise=1.0, seed=0, init=None, name="double_well"):
