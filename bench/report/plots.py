@@ -202,7 +202,7 @@ def plot_curves(p: _Problem, curves: pd.DataFrame, axis: str, out_dir: Path, smo
         xlabel,
         "||grad f(w)|| (log scale)" if norm else "f(w) - f* (log scale)",
         f"{p.title}: {ladder.QUANTITY[ladder.measure_of(p.lanes)]} at the best lr\n"
-        f"{p.where}; median of {plural(p.seeds, 'seed')}, band: {BAND}{smooth_note}; "
+        f"{p.where}\nmedian of {plural(p.seeds, 'seed')}, band: {BAND}{smooth_note}; "
         f"budget {cap} samples",
     )
     return save(fig, out_dir / f"{slug(p.name)}-{axis}.png")
@@ -253,14 +253,14 @@ def plot_lr_samples(p: _Problem, out_dir: Path) -> Path:
         "learning rate (log scale)",
         "samples to the target x (f0 - f*), first-hit",
         f"{p.title}: samples to target vs learning rate\n"
-        f"{p.where}; median of {plural(p.seeds, 'seed')}, band: {BAND}",
+        f"{p.where}\nmedian of {plural(p.seeds, 'seed')}, band: {BAND}",
     )
     _title_above(ax, strip)
     return save(fig, out_dir / f"{slug(p.name)}-lr.png")
 
 
 #: The rule of the circled best lr, said in the legend (the tables' rule, bench.entries).
-BEST_RULE = "best lr: fewest median samples to the tightest target every seed hit"
+BEST_RULE = "best lr: fewest median samples to the line's target"
 NO_TARGET = "sample budget: no lr got there"
 
 
@@ -370,7 +370,7 @@ def plot_lr(p: _Problem, out_dir: Path) -> Path:
         "learning rate (log scale)",
         "final f(w) - f* (log scale)",
         f"{p.title}: final suboptimality vs learning rate\n"
-        f"{p.where}; median of {plural(p.seeds, 'seed')} without diverged ones, band: {BAND}",
+        f"{p.where}\nmedian of {plural(p.seeds, 'seed')} without diverged ones, band: {BAND}",
     )
     _title_above(ax, strip)
     return save(fig, out_dir / f"{slug(p.name)}-lr.png")
