@@ -62,7 +62,9 @@ The words are defined once, in the project README ("Words") and `gdjax/metrics.p
   grid) runs in one vmapped kernel, so this is the time that kernel, all lanes together, took to
   reach the step, on the machine named in the section (not a single-lane time). **compile s** is
   the ahead-of-time compile of the kernel ("(cached)": loaded from JAX's persistent compilation
-  cache); **run s** the median of its timed runs (all lanes together).
+  cache, one measurement); **run s** the median of its timed runs (all lanes together), with
+  `[min, max]` over those runs: one kernel runs every seed, so its time has a spread over repeats,
+  not over seeds.
 - **Runs made before target ladders** show one table of steps, epochs, samples and seconds to
   `tol`, counted at the evaluations (every `eval_every` steps), at the rate whose seeds all
   converged in the fewest median samples; "(grid edge)": the best rate is an end of the grid;

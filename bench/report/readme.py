@@ -155,7 +155,7 @@ def _convergence_table(best: pd.DataFrame, lanes: pd.DataFrame) -> str:
 def _status_table(best: pd.DataFrame, lanes: pd.DataFrame) -> str:
     """Lane counts by status (at tol, over the whole grid) and the kernel's times, per row."""
     header = ["variant", "batch", "optimizer", "converged", "diverged", "max_steps"]
-    header += ["compile s", "run s"]
+    header += ["compile s", "run s [min, max]"]
     rows = [
         [
             str(b.variant),
@@ -165,11 +165,24 @@ def _status_table(best: pd.DataFrame, lanes: pd.DataFrame) -> str:
             str(b.diverged),
             str(b.max_steps),
             short(b.compile_s) + (" (cached)" if _cache_hit(lanes, b) else ""),
-            short(b.run_s),
+            short(b.run_s) + _run_range(lanes, b),
         ]
         for b in best.itertuples(index=False)
     ]
     return md_table(header, rows, right=set(range(3, len(header))) | {1})
+
+
+def _run_range(lanes: pd.DataFrame, b) -> str:
+    """`` [min, max]`` of the timed runs of a row's kernel (one kernel runs every seed: its time
+    has no spread over seeds, but over repeats), empty for runs that did not record them."""
+    if "run_s_min" not in lanes.columns or "run_s_max" not in lanes.columns:
+        return ""
+    rows = lanes[(lanes["variant"] == b.variant) & (lanes["optimizer"] == b.optimizer)]
+    lo = pd.to_numeric(rows["run_s_min"], errors="coerce").min()
+    hi = pd.to_numeric(rows["run_s_max"], errors="coerce").max()
+    if pd.isna(lo) or pd.isna(hi):
+        return ""
+    return f" [{short(lo)}, {short(hi)}]"
 
 
 def _ladder_tables(hits: pd.DataFrame, lanes: pd.DataFrame, best: pd.DataFrame) -> list[str]:
