@@ -27,6 +27,7 @@ a note instead of numbers.
 from __future__ import annotations
 
 import functools
+import math
 import statistics
 import time
 from collections.abc import Callable
@@ -68,7 +69,7 @@ def bare_program(spec, steps: int, monitored: bool = False, gathered: bool = Fal
     """``jit(vmap(scan))``: plain SGD on every learning rate, rows drawn ahead, nothing else.
 
     Args:
-        spec: the loss.
+        spec: the loss: ``spec.loss(params, *batch)``, the mean over a batch's rows.
         steps: steps of every lane.
         monitored: also return ``spec.monitor`` of every lane after every step (the scan's
             output): exact monitoring at its barest, with no status, halting or targets.
@@ -76,34 +77,48 @@ def bare_program(spec, steps: int, monitored: bool = False, gathered: bool = Fal
             chunk's, rather than each step's inside it: the cheapest form of the loop we know.
 
     Returns:
-        ``run(X, y, init, lrs, rows, aux=None) -> params`` (lanes first), or ``(params,
-        losses)`` with ``losses`` (lanes, steps) when monitored. ``rows`` is (steps, b), or
-        None for batch GD; or (steps, S, b) for S seeds, with ``lrs`` (S, L) and lanes (S, L)
-        first (each seed's lanes see its rows). ``aux`` is what ``spec.monitor`` takes.
+        ``run(data, init, lrs, rows, aux=None) -> params`` (lanes first), or ``(params,
+        losses)`` with ``losses`` (lanes, steps) when monitored. ``data`` is the loss's data,
+        ``Problem.data``: ``(X, y)`` for the shipped losses, ``(pytree,)`` for a custom one,
+        every leaf with the rows first. ``rows`` is (steps, b), or None for batch GD; or
+        (steps, S, b) for S seeds, with ``lrs`` (S, L) and lanes (S, L) first (each seed's
+        lanes see its rows). ``aux`` is what ``spec.monitor`` takes.
+
+    Example:
+        >>> import gdjax, numpy as np
+        >>> p = gdjax.problems.make_linear(64, 3)
+        >>> rows = np.arange(64).reshape(8, 8)  # 8 steps of 8 rows, in order
+        >>> lrs = np.array([0.01, 0.1], np.float32)
+        >>> params = bare_program(p.spec, 8)(p.data, p.init_params(), lrs, rows)
+        >>> params["w"].shape
+        (2, 3)
     """
 
-    def run(X, y, init, lrs, rows, aux=None):
+    def run(data, init, lrs, rows, aux=None):
+        def take(idx):  # the rows idx of every leaf, as the loss's arguments
+            return jax.tree.map(lambda a: a[idx], data)
+
         # all seeds' rows in one gather, outside the vmap over seeds: gathered under it, XLA
         # transposed and copied them, and the seed split paid for the copy
-        batches = (X[rows], y[rows]) if gathered and rows is not None else rows
+        batches = take(rows) if gathered and rows is not None else rows
 
         def lanes(lrs, batches):  # one seed's
             def lane(lr):
                 def step(params, batch):
                     if batch is None:
-                        Xb, yb = X, y
+                        rows_b = data
                     else:
-                        Xb, yb = batch if gathered else (X[batch], y[batch])
-                    grads = jax.grad(spec.loss)(params, Xb, yb)
+                        rows_b = batch if gathered else take(batch)
+                    grads = jax.grad(spec.loss)(params, *rows_b)
                     params = jax.tree.map(lambda p, g: p - lr * g, params, grads)
-                    return params, spec.monitor(params, X, y, aux) if monitored else None
+                    return params, spec.monitor(params, *data, aux) if monitored else None
 
                 params, losses = jax.lax.scan(step, init, batches, length=steps)
                 return (params, losses) if monitored else params
 
             return jax.vmap(lane)(lrs)
 
-        if rows is not None and rows.ndim == 3:  # seeds, along axis 1
+        if rows is not None and rows.ndim == 3:  # seeds, along axis 1 of every leaf
             return jax.vmap(lanes, in_axes=(0, 1))(lrs, batches)
         return lanes(lrs, batches)
 
@@ -157,7 +172,8 @@ def jax_scan(problem, lanes: pd.DataFrame, entry, gathered: bool = False) -> Bar
     :func:`bare_program`)."""
     mine, idx, steps, lrs = _seed0(problem, lanes, entry)
     fn = bare_program(problem.spec, steps, gathered=gathered)
-    args = (problem.X, problem.y, problem.init_params(), lrs, idx)
+    seed = int(mine["seed"].iloc[0])  # its start: a custom loss may draw one per seed
+    args = (problem.data, problem.init_params(seed), lrs, idx)
     return _bare(fn, args, lambda params: _max_rel_diff(mine, jax.vmap(problem.loss)(params)))
 
 
@@ -178,7 +194,7 @@ def jax_scan_loss(problem, kernel, lanes: pd.DataFrame, entry) -> BareProgram | 
     if idx is not None:  # it gathers every step's rows at once
         gdjax.memory.check_array((*idx.shape, *X.shape[1:]), X.dtype, "jax-scan + loss: its rows")
     fn = bare_program(spec, steps, monitored=True, gathered=True)
-    args = (X, problem.y, init, lrs, idx, aux)
+    args = ((X, problem.y), init, lrs, idx, aux)
     # its final loss is its own last monitored one (a gap: f* added back, as gdjax reports it)
     f_star = problem.optimum()[1]
     return _bare(
@@ -200,7 +216,8 @@ def _split_rates(lanes: pd.DataFrame, seeds: int) -> np.ndarray:
 def bare_seed_split(problem, lanes: pd.DataFrame, entry, seeds: int = 4):
     """The bare program, rows gathered ahead, on seed 0's L lanes and on ``seeds`` seeds x
     L/seeds (the lanes of :func:`seed_split`): what the split costs a program that does
-    nothing else. None for batch GD (every seed sees every row).
+    nothing else. None for batch GD (every seed sees every row) and where each seed starts
+    elsewhere (a custom loss's ``init`` drawn per seed: the bare program has one start).
 
     Returns:
         ``(one, split)``, two :class:`BareProgram`. ``split``'s ``max_rel_diff`` compares its
@@ -209,18 +226,20 @@ def bare_seed_split(problem, lanes: pd.DataFrame, entry, seeds: int = 4):
     """
     s = entry.settings
     b = entry.batch_size or problem.n
-    if b == problem.n:
+    if b == problem.n or problem.per_seed_start:
         return None
     steps = s["epochs"] * gdjax.sampling.steps_per_epoch(problem.n, b)
     what = "jax-scan's seed split: its rows"
-    gdjax.memory.check_array((steps, seeds, b, *problem.X.shape[1:]), problem.dtype, what)
+    # a row's scalars over every leaf (X's columns and y's one), counted in the float dtype
+    row = sum(math.prod(a.shape[1:]) for a in jax.tree.leaves(problem.data))
+    gdjax.memory.check_array((steps, seeds, b, row), problem.dtype, what)
     rows = [step_rows(problem.n, b, s["epochs"], s["shuffle"], k) for k in range(seeds)]
     rows = jnp.asarray(np.stack([np.concatenate(r) for r in rows], axis=1))  # (steps, S, b)
     split_lrs = jnp.asarray(np.tile(_split_rates(lanes, seeds), (seeds, 1)), problem.dtype)
     losses = jax.vmap(jax.vmap(problem.loss))
     split = _bare(
         bare_program(problem.spec, steps, gathered=True),
-        (problem.X, problem.y, problem.init_params(), split_lrs, rows),
+        (problem.data, problem.init_params(), split_lrs, rows),
         lambda params, ref, ok: _rel_gap(losses(params), ref, ok),
     )
     return jax_scan(problem, lanes, entry, gathered=True), split

@@ -145,9 +145,9 @@ def test_bare_program_runs_each_seed_on_its_own_rows():
     init = problem.init_params()
     for gathered in (False, True):
         fn = baselines.bare_program(problem.spec, 16, gathered=gathered)
-        both = fn(problem.X, problem.y, init, lrs, rows)
+        both = fn(problem.data, init, lrs, rows)
         for k in (0, 1):
-            alone = fn(problem.X, problem.y, init, lrs[k], rows[:, k])
+            alone = fn(problem.data, init, lrs[k], rows[:, k])
             np.testing.assert_allclose(both["w"][k], alone["w"], rtol=1e-6)
         assert not np.allclose(both["w"][0], both["w"][1])  # same rates, the rows differ
 
@@ -157,7 +157,7 @@ def test_bare_program_matches_a_numpy_loop():
     rows = loops.step_rows(64, 8, 2, True, 0)
     fn = baselines.bare_program(problem.spec, 16)
     lrs = np.asarray([0.01, 0.1], np.float32)
-    params = fn(problem.X, problem.y, problem.init_params(), lrs, np.concatenate(rows))
+    params = fn(problem.data, problem.init_params(), lrs, np.concatenate(rows))
     for i, lr in enumerate(lrs):
         ref = loops.numpy_loop(problem, float(lr), rows, 2)
         np.testing.assert_allclose(params["w"][i], ref["w"], rtol=1e-4, atol=1e-5)
@@ -171,7 +171,7 @@ def test_bare_program_with_loss_records_every_steps_full_data_loss():
     rows = np.concatenate(loops.step_rows(64, 8, 2, True, 0))
     lrs = np.asarray([0.01, 0.3], np.float32)
     params, losses = baselines.bare_program(spec, 16, monitored=True)(
-        X, problem.y, init, lrs, rows, aux
+        (X, problem.y), init, lrs, rows, aux
     )
     assert losses.shape == (2, 16)
     losses = gdjax.problems.losses.as_loss(spec, losses, problem.optimum()[1])  # the monitor's gaps
