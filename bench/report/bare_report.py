@@ -1,6 +1,6 @@
 """``results/perf.md``'s sections on the bare program: gdjax beside jax-scan, and the floor
 of exact monitoring (jax-scan made to record every step's loss). Both read the columns that
-``bench.perf.baselines.attach`` adds to a perf run's lanes.
+``bench.perf.attach.attach`` adds to a perf run's lanes.
 """
 
 from __future__ import annotations

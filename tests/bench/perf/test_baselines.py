@@ -1,5 +1,5 @@
 """The baselines: each loop against gdjax, the bare program against a NumPy loop and gdjax's
-lanes, and what ``baselines.attach`` adds to a perf run's lanes."""
+lanes, and what ``attach.attach`` adds to a perf run's lanes."""
 
 import gc
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import gdjax
-from bench.perf import baselines, loops
+from bench.perf import attach, baselines, loops
 from bench.run import entry_run, suites
 from tests.reference import flat_params, gd_loop
 
@@ -37,7 +37,7 @@ def _attached(lrs, names, problem=None, **settings):
     """A minibatch-16 entry on linear 128x4 (or ``problem``), run once, with the baselines
     ``names`` attached."""
     entry, problem, lanes, kernel = _ran(lrs, names, problem, **settings)
-    return baselines.attach(entry, problem, kernel, lanes)
+    return attach.attach(entry, problem, kernel, lanes)
 
 
 def _ran(lrs, names, problem=None, **settings):
@@ -122,7 +122,7 @@ def test_floors_whose_rows_would_not_fit_are_skipped_with_a_note(monkeypatch):
     entry, problem, lanes, kernel = _ran(lrs, ["jax-scan", "seeds"], epochs=20)
     # jax-scan + loss gathers 160 steps x 16 rows x 5 columns (51 KB) ahead, the seed split 4x
     monkeypatch.setattr(gdjax.memory, "_machine_bytes", lambda: 90_000)  # gdjax needs 41 KB
-    out = baselines.attach(entry, problem, kernel, lanes).iloc[0]
+    out = attach.attach(entry, problem, kernel, lanes).iloc[0]
     assert out["vs_jax-scan"] > 0 and out["seeds4_vs_one_seed"] > 0  # the rest is measured
     assert "loss_floor" not in out and "seeds4_floor" not in out
     note = out["baseline_note"]
