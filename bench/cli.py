@@ -121,7 +121,9 @@ def cmd_report(args) -> int:
         runs_dir = results / "runs"
     elif runs_dir is None:
         runs_dir = DEFAULT_OUT
-    written = report.write(runs_dir, results, smooth=args.smooth, plots=not args.no_plots)
+    written = report.write(
+        runs_dir, results, smooth=args.smooth, plots=not args.no_plots, html=args.html
+    )
     for p in written:
         print(p)
     print(f"report of {runs_dir} written to {results / 'README.md'}")
@@ -277,6 +279,11 @@ def _add_report(sub) -> None:
         help="EWMA-smooth the curves in the plots (0 < ALPHA <= 1)",
     )
     rep.add_argument("--no-plots", action="store_true", help="tables only")
+    rep.add_argument(
+        "--html",
+        action="store_true",
+        help="also write index.html and perf.html: sortable tables, zoomable plots, offline",
+    )
     rep.set_defaults(func=cmd_report, interrupted=REPORT_INTERRUPTED)
 
 

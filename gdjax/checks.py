@@ -39,6 +39,7 @@ from gdjax.numbers import (
 
 __all__ = [
     "INT32_MAX",
+    "MEASURES",
     "SCHEDULES",
     "boolean",
     "data",
@@ -67,6 +68,8 @@ _SEQUENCES = (list, tuple, range, np.ndarray, jax.Array)
 
 #: The learning-rate schedules the kernel knows (optax schedules scaled by each lane's lr).
 SCHEDULES = ("constant", "inverse_time", "cosine")
+#: What a sweep's targets may measure (:func:`gdjax.sweep`'s ``measure``).
+MEASURES = ("loss", "grad_norm")
 
 
 def numeric_array(a, arg: str) -> np.ndarray:
@@ -326,6 +329,27 @@ def schedule(name) -> str:
         raise TypeError(f"schedule must be a string, got {type(name).__name__} {name!r}")
     if name not in SCHEDULES:
         raise ValueError(f"unknown schedule {name!r}; choose one of {', '.join(SCHEDULES)}")
+    return name
+
+
+def measure(name) -> str:
+    """What a sweep's targets measure: one of :data:`MEASURES`.
+
+    Raises:
+        TypeError: not a string; ValueError: another string. Both name ``measure``.
+
+    Example:
+        >>> measure("grad_norm")
+        'grad_norm'
+        >>> measure("gradient")
+        Traceback (most recent call last):
+        ...
+        ValueError: measure must be one of 'loss', 'grad_norm', got 'gradient'
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"measure must be a string, 'loss' or 'grad_norm', got {name!r}")
+    if name not in MEASURES:
+        raise ValueError(f"measure must be one of 'loss', 'grad_norm', got {name!r}")
     return name
 
 

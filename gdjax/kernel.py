@@ -47,6 +47,7 @@ class Kernel(NamedTuple):
     hyperparams: dict | None = None  # keyword -> (L,) each config's value; None: no grid
     f_star: float | None = None  # the run's f* (float64); None: the problem's optimum
     f_star_source: str | None = None  # where it came from (FStarSource.label)
+    measure: str = "loss"  # what the targets measure: "loss" or "grad_norm"
 
     def lower(self):
         """``jax.jit(...).lower`` of this kernel (call ``.compile()`` on the result)."""
@@ -121,6 +122,7 @@ class Kernel(NamedTuple):
             schedule=cfg.schedule,
             exact=cfg.exact,
             run_s=run_s,
+            measure=self.measure,
         )
 
 

@@ -28,6 +28,15 @@ Every lane ends with exactly one **status**:
   lie anywhere before the check, and the true stay step after it. "Not reached" there means
   not seen at a check. A count on the grid's first, every-step stretch is still exact.
 
+**The gradient-norm measure** (``measure="grad_norm"`` in :func:`gdjax.sweep`): where f* is
+unknown or only best found, ``tol`` and the targets are set on the full-data gradient norm
+relative to its start instead, ``||grad f(w_t)|| / ||grad f(w_0)||`` (1 at the start, 0 at a
+stationary point), and everything above holds with it in place of relative suboptimality: the
+same statuses (*diverged*: the norm is not finite or above ``divergence_factor *
+||grad f(w_0)||``), the same first and stay steps, exact or read at checks. No f* is used. The
+result's losses are then gradient norms, with f* 0, so :func:`relative_suboptimality` of them is
+the relative gradient norm.
+
 Epochs to a target are steps / steps per epoch, samples are steps x batch size (the fair axis
 between variants), seconds are run time x steps / steps run (the lanes share one kernel).
 

@@ -82,6 +82,12 @@ class Result:
         return self.sweep.exact
 
     @property
+    def measure(self) -> str:
+        """What the targets measured: "loss", or "grad_norm" (then ``losses`` are gradient
+        norms, ``f0`` the start's and ``f_star`` 0: see :class:`SweepResult`)."""
+        return self.sweep.measure
+
+    @property
     def final_loss(self) -> float:
         """The last recorded full-data loss."""
         return float(self.losses[-1])
@@ -132,6 +138,12 @@ class SweepResult:
         hyperparams: the optimizer's swept keywords -> each config's value (L,); empty without.
         f_star_source: where f* came from (:attr:`gdjax.Problem.f_star_source`'s label):
             "best found" where it is the lowest loss a lane of this run reached, not an optimum.
+        measure: what the targets measured: "loss" (relative suboptimality) or "grad_norm".
+            Under "grad_norm" the monitored quantity is the full-data gradient norm
+            ``||grad f(w)||``: ``losses`` and ``final_loss`` hold gradient norms, ``f0`` the
+            start's, ``f_star`` is 0 (the norm's optimum; no f* was used, ``f_star_source``
+            says so), and so every "suboptimality" derived from them (``final_subopt``,
+            ``rel_subopt``) is the gradient norm, absolute and relative to the start's.
     """
 
     lrs: np.ndarray
@@ -161,6 +173,7 @@ class SweepResult:
     run_s: float | None = None
     hyperparams: dict = dataclasses.field(default_factory=dict)
     f_star_source: str = ""
+    measure: str = "loss"
 
     @classmethod
     def from_output(
@@ -183,6 +196,7 @@ class SweepResult:
         run_s: float | None = None,
         hyperparams: dict | None = None,
         f_star_source: str = "",
+        measure: str = "loss",
     ) -> SweepResult:
         """Build from a kernel's booked output (params, losses, status, crossings, step counts:
         the fields of :class:`gdjax._kernel.booking.KernelOutput`) and the sweep's settings."""
@@ -214,6 +228,7 @@ class SweepResult:
             run_s=run_s,
             hyperparams={k: np.asarray(v, np.float64) for k, v in (hyperparams or {}).items()},
             f_star_source=f_star_source,
+            measure=measure,
         )
 
     @property
@@ -351,7 +366,8 @@ class SweepResult:
             divides it by ``f(w0) - f*``), steps_to_target, resolution, epochs_to_target,
             samples_to_target (missing when not converged; resolution also where read at
             checks), last_step, batch_size, optimizer, schedule, exact, f_star_source
-            (where f* came from: "best found" is no optimum).
+            (where f* came from: "best found" is no optimum), measure ("loss", or
+            "grad_norm": then final_loss and final_subopt are the final gradient norm).
         """
         lrs, seeds, hyper = self._lane_labels()
         final = self.final_loss.ravel().astype(np.float64)
@@ -374,6 +390,7 @@ class SweepResult:
                 "schedule": self.schedule,
                 "exact": self.exact,
                 "f_star_source": self.f_star_source,
+                "measure": self.measure,
             }
         )
         return self._with_hyperparams(frame, hyper)

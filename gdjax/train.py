@@ -27,6 +27,7 @@ from gdjax._kernel.booking import Ledger
 from gdjax._kernel.config import Config
 from gdjax._kernel.eigenbasis import Eigenbasis
 from gdjax._kernel.levels import Levels, check_levels
+from gdjax._kernel.measure import SOURCE, grad_norm_monitor, own_aux
 from gdjax._kernel.plan import DEFAULT_TARGETS
 from gdjax._kernel.program import KernelArgs
 from gdjax.kernel import Kernel, pad_lanes, place
@@ -54,6 +55,7 @@ def build(
     exact: bool | None = None,
     divergence_factor: float = 1e4,
     early_stop: bool = True,
+    measure: str = "loss",
     sharding=None,
 ) -> Kernel:
     """Validate a sweep and prepare its kernel without compiling or running it.
@@ -72,9 +74,12 @@ def build(
     is booked diverged), and the same lane in another sweep may meet another f*. Timing the
     returned kernel times the booked pass only; a user's sweep costs about twice that.
 
+    Under ``measure="grad_norm"`` no f* is used, so there is no first pass: one compiled run
+    whatever the problem's f*.
+
     Where each seed draws its own start (a custom ``init`` that is a function of a key, and
-    ``init`` not given here), every lane is booked at step 0 from its own f(w0), and the levels
-    of relative suboptimality from the largest f(w0) over the seeds.
+    ``init`` not given here), every lane is booked at step 0 from its own f(w0) (or gradient
+    norm), and the levels from the largest over the seeds.
 
     Returns:
         A :class:`Kernel`.
@@ -102,7 +107,12 @@ def build(
         data = (X, problem.y)
     else:
         basis = None
-        data, spec, aux, kernel_init = problem.data, problem.spec, problem.monitor_aux(), a.init
+        data, spec, kernel_init = problem.data, problem.spec, a.init
+        aux = own_aux(problem) if a.measure == "grad_norm" else problem.monitor_aux()
+    monitor = None
+    if a.measure == "grad_norm":  # the kernel monitors the gradient norm (gdjax._kernel.measure)
+        monitor = grad_norm_monitor(problem, spec, aux, a, init_given=init is not None)
+        spec, aux = monitor.spec, monitor.aux
     config = Config.of(a, problem, spec)
     dtype = problem.dtype
     gap = spec.monitors_gap  # the monitor returns f - f*: levels, and reported losses, offset
@@ -112,15 +122,12 @@ def build(
     kernel_lrs = np.asarray(kernel_lrs, dtype)
     kernel_hyper = {k: np.asarray(v, dtype) for k, v in kernel_hyper.items()}
     lanes = len(a.seeds) * len(kernel_lrs)
-    # each seed's own f(w0) where seeds draw their starts; the levels take the largest
-    seed_f0 = found.seed_starts(problem, a.seed_inits)
-    level_init = a.init if seed_f0 is None else a.seed_inits[int(np.argmax(seed_f0))]
     rows = _plan(config, a.seeds, a.epochs)
 
-    def kernel(levels, f_star, f0, source, offset=None):
+    def kernel(levels, f_star, f0, source, offset=None, seed_starts=None):
         starts = None  # each lane's own start, in the units of the monitor
-        if seed_f0 is not None:
-            starts = np.repeat(seed_f0 - (f_star if gap else 0.0), lanes // len(a.seeds))
+        if seed_starts is not None:
+            starts = np.repeat(seed_starts, lanes // len(a.seeds))
         ledger = Ledger.of(levels, config.early_stop, lanes, offset=offset, starts=starts)
         args = KernelArgs(
             data=data,
@@ -134,8 +141,13 @@ def build(
         )
         args = place(args, sharding)
         labels = (lrs, a.seeds, a.targets, a.tol, f0, ledger, basis, hyper or None, f_star, source)
-        return Kernel(config, args, problem, *labels)
+        return Kernel(config, args, problem, *labels, measure=a.measure)
 
+    if monitor is not None:  # no f*, no first pass: levels of the gradient norm, optimum 0
+        return kernel(monitor.levels, 0.0, monitor.g0, SOURCE, seed_starts=monitor.starts)
+    # each seed's own f(w0) where seeds draw their starts; the levels take the largest
+    seed_f0 = found.seed_starts(problem, a.seed_inits)
+    level_init = a.init if seed_f0 is None else a.seed_inits[int(np.argmax(seed_f0))]
     if problem.offers("optimum"):
         # what the run's dtype cannot hold or resolve, refused before running (gdjax._kernel.levels)
         f_star, f0, gap0 = check_levels(
@@ -151,13 +163,15 @@ def build(
         source = problem.f_star_source.label
     else:  # f* is the best a run finds: a first pass of the same program finds it
         f0 = problem.value(level_init)
-        first = kernel(found.first_pass_levels(f0, len(a.targets), dtype), None, f0, None)
+        never = found.first_pass_levels(f0, len(a.targets), dtype)
+        first = kernel(never, None, f0, None, seed_starts=seed_f0)
         f_star = found.best_found(first.execute())
         gap0 = f0 - f_star
         found.check_best(problem, spec, aux, f0, f_star, a)
         source = problem.f_star_source.label
     levels = Levels.of(f0, f_star, a.tol, a.targets, a.divergence_factor, dtype, gap=gap, gap0=gap0)
-    return kernel(levels, f_star, f0, source, offset=f_star if gap else None)
+    starts = None if seed_f0 is None else seed_f0 - (f_star if gap else 0.0)
+    return kernel(levels, f_star, f0, source, offset=f_star if gap else None, seed_starts=starts)
 
 
 def _plan(config: Config, seeds, epochs: int) -> np.ndarray:
@@ -188,6 +202,7 @@ def sweep(
     exact: bool | None = None,
     divergence_factor: float = 1e4,
     early_stop: bool = True,
+    measure: str = "loss",
     sharding=None,
 ) -> SweepResult:
     """Run every (learning rate, hyperparameter values, seed) lane of a grid in one compiled,
@@ -244,6 +259,20 @@ def sweep(
             ``f - f* > divergence_factor * max(f(w0) - f*, |f*|)``; one that puts the start
             itself above that is refused.
         early_stop: freeze a lane once converged; the kernel stops when no lane is left moving.
+        measure: what ``tol`` and ``targets`` measure. "loss" (default): relative
+            suboptimality, as above. "grad_norm": the full-data gradient norm relative to its
+            start, ``||grad f(w)|| <= target * ||grad f(w0)||``, for when f* is unknown or only
+            best found (the tutorials' "stop when the gradient is zero"): the same ladder,
+            counted and booked the same way (exact every step on least squares and the
+            quadratic, from their quadratic form; elsewhere a full-data gradient, about three
+            passes of the loss, costed by :func:`gdjax._kernel.cost.exact_affordable`), with
+            no f* at all (``f_star="best"`` needs no first pass). A lane diverges when its
+            gradient norm is not finite or above ``divergence_factor`` times its start's
+            (``divergence_factor`` must then be >= 1). The result's ``losses`` and
+            ``final_loss`` then hold gradient norms, ``f0`` the start's and ``f_star`` 0
+            (:class:`~gdjax.result.SweepResult`). Levels the dtype cannot resolve for the
+            gradient norm are refused before running
+            (:mod:`gdjax.problems.losses.gradient` gives the rounding bound).
         sharding: spread the lanes over devices, e.g. ``gdjax.devices.lane_sharding()``; with
             hosts joined by ``jax.distributed``, every process calls ``sweep`` alike and gets
             the whole result. A number of configs that does not split evenly over the devices
@@ -268,6 +297,12 @@ def sweep(
         ... )
         >>> res.to_frame()[["lr", "decay"]].values.tolist()
         [[0.01, 0.5], [0.01, 0.9], [0.1, 0.5], [0.1, 0.9]]
+
+        Targets on the gradient norm instead (no f* needed):
+
+        >>> res = gdjax.sweep(p, lrs=[0.1, 0.3], epochs=200, measure="grad_norm")
+        >>> res.to_frame()[["status", "steps_to_target", "measure"]].values.tolist()
+        [['converged', 34, 'grad_norm'], ['converged', 9, 'grad_norm']]
     """
     k = build(problem, **plan.options(locals()), sharding=sharding)
     return k.to_result(k.call())
@@ -291,6 +326,7 @@ def run(
     exact: bool | None = None,
     divergence_factor: float = 1e4,
     early_stop: bool = True,
+    measure: str = "loss",
 ) -> Result:
     """Run gradient descent once (a sweep of one lane).
 

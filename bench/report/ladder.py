@@ -243,11 +243,56 @@ def ladder_table(lad: pd.DataFrame, on: str) -> str:
     return md_table(header, rows, right=set(range(2, len(header) - 1)))
 
 
+#: What the values of one problem's tables and curves are, by :func:`measure_of`.
+QUANTITY = {
+    "loss": "suboptimality",
+    "grad_norm": "gradient norm",
+    "mixed": "suboptimality or gradient norm",
+}
+
+
+def measure_of(lanes: pd.DataFrame) -> str:
+    """What one problem's targets measure: "loss", "grad_norm" (every lane's ``measure``) or
+    "mixed" (entries of both); "loss" for runs made before the column existed.
+
+    Example:
+        >>> measure_of(pd.DataFrame({"measure": ["grad_norm", "grad_norm"]}))
+        'grad_norm'
+        >>> measure_of(pd.DataFrame({"lr": [0.1]}))
+        'loss'
+    """
+    if "measure" not in lanes.columns:
+        return "loss"
+    kinds = set(lanes["measure"].dropna().astype(str)) or {"loss"}
+    return kinds.pop() if len(kinds) == 1 else "mixed"
+
+
+def measure_lines(lanes: pd.DataFrame) -> list[str]:
+    """What one problem's targets mean, where some are on the gradient norm (none otherwise:
+    relative suboptimality is the default, said once under "Reading the tables")."""
+    m = measure_of(lanes)
+    if m == "loss":
+        return []
+    rule = (
+        "targets on the full-data gradient norm relative to its start, "
+        "||grad f(w)|| <= target x ||grad f(w0)|| (no f* used; final values are gradient norms)"
+    )
+    if m == "grad_norm":
+        return [f"Measure: {rule}."]
+    on = lanes[lanes["measure"].astype(str) == "grad_norm"]
+    pairs = zip(on["variant"], on["optimizer"], strict=True)
+    names = ", ".join(dict.fromkeys(f"{v}/{o}" for v, o in pairs))
+    return [f"Measure: {names}: {rule}; the others: relative suboptimality."]
+
+
 def f_star_lines(lanes: pd.DataFrame) -> list[str]:
     """Where one problem's f* came from, from its lanes' ``f_star_source`` (none for runs made
-    before the column existed); "best found" said to be no optimum."""
+    before the column existed); "best found" said to be no optimum. Lanes whose targets are on
+    the gradient norm use no f*: they are left out."""
     if "f_star_source" not in lanes.columns:
         return []
+    if "measure" in lanes.columns:
+        lanes = lanes[lanes["measure"].astype(str) != "grad_norm"]
     sources = [str(v) for v in lanes["f_star_source"].dropna().unique()]
     if not sources:
         return []

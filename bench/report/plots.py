@@ -134,7 +134,9 @@ def plot_curves(p: _Problem, curves: pd.DataFrame, axis: str, out_dir: Path, smo
     xlabel, xcol = CURVE_AXES[axis]
     fig, ax = figure()
     start = (p.lanes["f0"] - p.lanes["f_star"]).astype(float).median()
-    ax.axhline(max(start, p.floor), color="0.75", lw=1, label="start: f(w0) - f*")
+    norm = ladder.measure_of(p.lanes) == "grad_norm"  # the curves hold gradient norms (f* 0)
+    start_label = "start: ||grad f(w0)||" if norm else "start: f(w0) - f*"
+    ax.axhline(max(start, p.floor), color="0.75", lw=1, label=start_label)
     _targets(ax, p.lanes, p.floor, p.hits)
     clipped, first_x = False, []
     for b in p.best.itertuples(index=False):
@@ -172,8 +174,8 @@ def plot_curves(p: _Problem, curves: pd.DataFrame, axis: str, out_dir: Path, smo
     finish(
         ax,
         xlabel,
-        "f(w) - f* (log scale)",
-        f"{p.title}: suboptimality at the best lr\n"
+        "||grad f(w)|| (log scale)" if norm else "f(w) - f* (log scale)",
+        f"{p.title}: {ladder.QUANTITY[ladder.measure_of(p.lanes)]} at the best lr\n"
         f"{p.where}; median of {plural(p.seeds, 'seed')}, 25-75% band{smooth_note}",
     )
     return save(fig, out_dir / f"{slug(p.name)}-{axis}.png")

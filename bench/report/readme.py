@@ -21,6 +21,7 @@ import pandas as pd
 
 from bench import entries, runs
 from bench.errors import UserError
+from bench.report import html as html_pages
 from bench.report import ladder, latex, manifest, perf_report, plots, profile_plot, profiles
 from bench.report.manifest import relative
 from bench.report.prose import READING, how_to
@@ -77,8 +78,10 @@ def _problem_line(g: pd.DataFrame) -> str:
             f"{variant}/{opt} {plural(int(e['epochs'].iloc[0]), 'epoch')} "
             f"({plural(int(e['steps'].iloc[0]), 'step')}, {lrs} lrs)"
         )
+    relative = {"loss": "relative", "grad_norm": "relative gradient norm"}
+    what = relative.get(ladder.measure_of(g), "relative suboptimality or gradient norm")
     return (
-        f"dtype {dtypes}; tol {tols} (relative); {plural(seeds, 'seed')}; "
+        f"dtype {dtypes}; tol {tols} ({what}); {plural(seeds, 'seed')}; "
         f"budget: {'; '.join(budgets)}."
     )
 
@@ -104,7 +107,9 @@ def _convergence_table(best: pd.DataFrame, lanes: pd.DataFrame) -> str:
         "epochs",
         "samples",
         "seconds to target",
-        "final subopt",
+        {"loss": "final subopt", "grad_norm": "final grad norm"}.get(
+            ladder.measure_of(lanes), "final subopt / grad norm"
+        ),
         "converged",
         "diverged",
         "max_steps",
@@ -161,14 +166,17 @@ def _ladder_tables(hits: pd.DataFrame, lanes: pd.DataFrame, best: pd.DataFrame) 
     """A problem's f* and theory lines, samples and seconds to each target, the batch-GD prediction,
     and the status counts."""
     lad = ladder.ladder(hits)
-    head = [*ladder.f_star_lines(lanes), *ladder.theory_lines(lanes)]
+    head = [*ladder.measure_lines(lanes), *ladder.f_star_lines(lanes), *ladder.theory_lines(lanes)]
     out = [*head, ""] if head else []
+    target = {"loss": "target", "grad_norm": "gradient-norm target"}.get(
+        ladder.measure_of(lanes), "target (gradient norm where the measure line says)"
+    )
     out += [
-        "Samples to each target, first-hit / stay-below:",
+        f"Samples to each {target}, first-hit / stay-below:",
         "",
         ladder.ladder_table(lad, "samples"),
         "",
-        "Seconds to each target, first-hit / stay-below:",
+        f"Seconds to each {target}, first-hit / stay-below:",
         "",
         ladder.ladder_table(lad, "seconds"),
         "",
@@ -321,7 +329,12 @@ def readme_text(runs_dir: Path, results_dir: Path, *, smooth: float | None = Non
 
 
 def write(
-    runs_dir: Path, results_dir: Path, *, smooth: float | None = None, plots: bool = True
+    runs_dir: Path,
+    results_dir: Path,
+    *,
+    smooth: float | None = None,
+    plots: bool = True,
+    html: bool = False,
 ) -> list[Path]:
     """Write ``results_dir/README.md``, ``perf.md`` (with a perf run), the plots and the LaTeX
     tables.
@@ -333,6 +346,7 @@ def write(
             before the median (for noisy SGD curves; batch GD curves are drawn as they are, an
             EWMA would only make them lag); None draws the raw curves. Tables are never smoothed.
         plots: False writes README.md and perf.md only, and leaves plots/ and tables/ alone.
+        html: also write their pages, ``index.html`` and ``perf.html`` (``bench.report.html``).
 
     Returns:
         The files written. Plots and tables that an earlier report wrote for the suites drawn now
@@ -359,6 +373,8 @@ def write(
     if perf is not None:
         runs.write_text(results_dir / "perf.md", perf)
         written.append(results_dir / "perf.md")
+    if html:
+        written += html_pages.write_pages(results_dir)
     return written + drawn
 
 

@@ -161,7 +161,8 @@ def curve_rows(entry: Entry, res, seconds_per_step: float) -> pd.DataFrame:
 
 def predicted_steps(entry: Entry, problem, hits: pd.DataFrame, budget: int) -> pd.array:
     """For batch GD with plain SGD at a constant rate on least squares, the first step to each
-    target predicted exactly from the spectrum (``gdjax.theory``); missing elsewhere."""
+    target of suboptimality predicted exactly from the spectrum (``gdjax.theory``); missing
+    elsewhere (targets on the gradient norm too)."""
     s = entry.settings
     plain = (
         entry.batch_size is None
@@ -169,6 +170,8 @@ def predicted_steps(entry: Entry, problem, hits: pd.DataFrame, budget: int) -> p
         and entry.plain_sgd
         # None: the suite set no schedule (the library's default, constant)
         and (s.get("schedule") or "constant") == "constant"
+        # the theory predicts steps to a suboptimality, not to a gradient norm
+        and (s.get("measure") or "loss") == "loss"
     )
     out = pd.array([pd.NA] * len(hits), dtype="Int64")
     if not plain:

@@ -17,9 +17,9 @@ from bench.errors import UserError
 from bench.run.suite_schema import KEY_SEPARATOR
 from gdjax.problems import Problem
 
-#: Settings an entry gets where the suite says nothing. ``targets``, ``schedule`` and
-#: ``hyperparams`` at None mean the library's defaults (``gdjax.build``'s), and are then not
-#: passed to it.
+#: Settings an entry gets where the suite says nothing. ``targets``, ``schedule``,
+#: ``hyperparams`` and ``measure`` at None mean the library's defaults (``gdjax.build``'s), and
+#: are then not passed to it.
 DEFAULT_SETTINGS = {
     "seeds": [0],
     "tol": 1e-3,
@@ -35,6 +35,7 @@ DEFAULT_SETTINGS = {
     "targets": None,
     "schedule": None,
     "hyperparams": None,
+    "measure": None,
 }
 
 
@@ -57,7 +58,7 @@ class SuiteError(UserError):
 # settings added after runs were published: left out of the fingerprint while unset, so a
 # resumed run of an unchanged suite keeps its finished entries. ``optimizer_table``: the
 # optimizer's table (name and fixed keywords) where the suite gave one.
-_NEW_SETTINGS = ("targets", "schedule", "hyperparams", "optimizer_table")
+_NEW_SETTINGS = ("targets", "schedule", "hyperparams", "optimizer_table", "measure")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,7 +128,11 @@ class Entry:
         s = self.settings
         # targets, schedule and hyperparams only when the suite sets them: None is the
         # library's default
-        extra = {k: s[k] for k in ("targets", "schedule", "hyperparams") if s.get(k) is not None}
+        extra = {
+            k: s[k]
+            for k in ("targets", "schedule", "hyperparams", "measure")
+            if s.get(k) is not None
+        }
         return dict(
             lrs=s["lrs"] if lrs is None else lrs,
             seeds=s["seeds"] if seeds is None else seeds,

@@ -281,6 +281,9 @@ RUN_FIELDS: dict[str, Field] = {
     "baseline_lanes": Field("an int >= 1", lambda v: checks.integer(v, "baseline_lanes", lo=1)),
     "targets": Field("a non-empty list of distinct numbers in (0, 1)", _listed(checks.targets)),
     "schedule": Field(f"one of {', '.join(checks.SCHEDULES)}", checks.schedule, own_message=True),
+    "measure": Field(
+        f"one of {', '.join(checks.MEASURES)} (what tol and targets measure)", checks.measure
+    ),
 }
 
 

@@ -361,6 +361,9 @@ class _Loader:
         if s["baselines"] and s["early_stop"]:
             # a baseline runs every step; gdjax must too, or the final losses cannot be compared
             self.fail(where, "baselines need early_stop = false")
+        if s["baselines"] and s.get("measure") == "grad_norm":
+            # the baselines replay losses, not gradient norms: nothing to compare them with
+            self.fail(where, 'baselines need measure = "loss" (they compare final losses)')
 
 
 def _named(table) -> str:

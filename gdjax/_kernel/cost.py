@@ -24,8 +24,11 @@ CHECK_STEP_RATIO = 1.0
 CHECK_BUDGET_FLOPS = 2.0**28
 
 
-def exact_affordable(problem: Problem, batch_size: int, total_steps: int, lanes: int) -> bool:
-    """Whether a sweep checks the full-data loss after every step when ``exact`` is not given.
+def exact_affordable(
+    problem: Problem, batch_size: int, total_steps: int, lanes: int, measure: str = "loss"
+) -> bool:
+    """Whether a sweep checks the full-data loss (or, under ``measure="grad_norm"``, the
+    full-data gradient norm) after every step when ``exact`` is not given.
 
     A loss with a cheap exact monitor (least squares, the quadratic: O(d^2), or O(d) in the
     eigenbasis) is always checked every step. For the others (logistic, softmax, a custom loss)
@@ -44,6 +47,12 @@ def exact_affordable(problem: Problem, batch_size: int, total_steps: int, lanes:
     cost analysis of its compiled check and step instead of ``2 n P`` and ``4 b P``: its
     arithmetic per row is its own.
 
+    Under ``measure="grad_norm"`` the check is a gradient over all n rows (a forward and a
+    backward pass, about three passes of the loss): the step's cost scaled by ``n / b``
+    (``4 n P``, or the measured step's flops times ``n / b``), so that only batch GD, or a small
+    run, is checked every step. The quadratic forms give their gradient as cheaply as their
+    gap and are always checked every step.
+
     Elsewhere (stochastic and small-batch runs on thousands of rows) every step's check would
     multiply the run time tens of times (a pass over the data against one row's gradient), and
     the seconds to a target would time the monitor, not the variant: the loss is checked on the
@@ -55,6 +64,7 @@ def exact_affordable(problem: Problem, batch_size: int, total_steps: int, lanes:
         batch_size: rows per step.
         total_steps: steps in the run.
         lanes: configs (learning rates x hyperparameter combinations) x seeds.
+        measure: "loss" or "grad_norm": what is checked.
 
     Returns:
         True to check every step.
@@ -66,6 +76,8 @@ def exact_affordable(problem: Problem, batch_size: int, total_steps: int, lanes:
         (True, False)
         >>> exact_affordable(gdjax.problems.make_logistic(300, 5), 16, 540, 1)
         True
+        >>> [exact_affordable(p, b, 500, 48, "grad_norm") for b in (2048, 1024)]
+        [True, False]
     """
     if problem.spec.cheap_monitor:
         return True
@@ -76,5 +88,7 @@ def exact_affordable(problem: Problem, batch_size: int, total_steps: int, lanes:
         step = 4.0 * batch_size * num_params
     else:
         check, step = measured
+    if measure == "grad_norm":  # a gradient over n rows, as a step is over b
+        check = step * problem.n / batch_size
     run = check * float(total_steps) * lanes
     return check <= CHECK_STEP_RATIO * step or run <= CHECK_BUDGET_FLOPS

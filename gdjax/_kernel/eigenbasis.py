@@ -66,6 +66,23 @@ class DiagonalLeastSquares(LeastSquares):
         floor = float(np.sum(np.asarray(aux["lam"], np.float64) * e * e))
         return _gap_error(np.asarray(gaps, np.float64), floor)
 
+    def monitor_gradient(self, params, X, y, aux):
+        """The full-data gradient in the eigenbasis, ``2 lam (z - z*)``: O(d), and of the same
+        norm as the gradient in the original coordinates (``Q`` is orthogonal)."""
+        del X, y
+        return 2.0 * aux["lam"] * (params["w"] - aux["theta_star"])
+
+    def gradient_error(self, aux, levels, *, dtype):
+        """The rounding of :meth:`monitor_gradient`'s norm where it is ``levels``: z* held
+        rounded moves it by at most ``2 || lam eps |z*| ||``; each entry's own arithmetic (a
+        difference and two products) by 3u of itself, u = eps / 2 (a diagonal product: no
+        sum, so no term in the condition number as the unrotated form has)."""
+        eps = float(np.finfo(dtype).eps)
+        lam = np.asarray(aux["lam"], np.float64)
+        e = eps * np.abs(np.asarray(aux["theta_star"], np.float64))
+        floor = 2.0 * float(np.linalg.norm(lam * e))
+        return floor + 1.5 * eps * np.asarray(levels, np.float64)
+
 
 class Eigenbasis(NamedTuple):
     """The orthonormal eigenvectors of a least-squares problem's moment matrix.

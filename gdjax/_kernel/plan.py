@@ -20,6 +20,7 @@ from gdjax import checks, memory, sampling
 from gdjax._kernel import config as kernel_config
 from gdjax._kernel import found, optimizers
 from gdjax._kernel import hyperparams as grids
+from gdjax._kernel import measure as measures
 from gdjax._kernel.cost import exact_affordable
 from gdjax._kernel.eigenbasis import ROTATABLE, Eigenbasis
 from gdjax._kernel.levels import check_levels
@@ -56,6 +57,7 @@ OPTIONS = (
     "exact",
     "divergence_factor",
     "early_stop",
+    "measure",
 )
 
 
@@ -95,6 +97,7 @@ class SweepArgs(NamedTuple):
         shuffle, early_stop: as given.
         rotate: run least squares in the Hessian's eigenbasis (see :mod:`gdjax._kernel.eigenbasis`).
         chunk: steps per chunk of exact monitoring (1 without it).
+        measure: what the targets measure, "loss" or "grad_norm" (:mod:`gdjax._kernel.measure`).
     """
 
     lrs: np.ndarray
@@ -117,6 +120,7 @@ class SweepArgs(NamedTuple):
     rotate: bool
     chunk: int
     seed_inits: tuple | None = None
+    measure: str = "loss"
 
     def configs(self) -> tuple[np.ndarray, dict]:
         """The learning rate and hyperparameter values of every config, learning-rate major
@@ -142,6 +146,7 @@ def check(
     exact: bool | None = None,
     divergence_factor: float = 1e4,
     early_stop: bool = True,
+    measure: str = "loss",
     solve: bool = False,
 ) -> SweepArgs:
     """Check the arguments of a sweep on ``problem``, and the memory it will need.
@@ -149,8 +154,8 @@ def check(
     Args:
         problem: a :class:`~gdjax.problems.Problem`.
         lrs, seeds, batch_size, epochs, shuffle, init, optimizer, hyperparams, schedule, tol,
-            targets, eval_every, exact, divergence_factor, early_stop: as :func:`gdjax.sweep` takes
-            them (everything but ``sharding``), with the same defaults.
+            targets, eval_every, exact, divergence_factor, early_stop, measure: as
+            :func:`gdjax.sweep` takes them (everything but ``sharding``), with the same defaults.
         solve: also make the checks that need the optimum (solved in float64, cached on the
             problem: seconds on a large problem, where the rest takes milliseconds): the
             start and optimum in the dtype's range, every level resolvable
@@ -186,6 +191,7 @@ def check(
     lrs_np = checks.lrs(lrs)
     seeds_np = checks.seeds(seeds)
     optimizer = optimizers.check(optimizer)
+    measure = checks.measure(measure)
     grid = grids.check(hyperparams, optimizer)
     configs = len(lrs_np) * grids.combinations(grid)
     n = problem.n
@@ -202,7 +208,7 @@ def check(
     if eval_every is not None:
         eval_every = min(checks.integer(eval_every, "eval_every", lo=1), total)
     if exact is None:
-        exact = exact_affordable(problem, b, total, configs * len(seeds_np))
+        exact = exact_affordable(problem, b, total, configs * len(seeds_np), measure)
     exact = checks.boolean(exact, "exact")
     chunk = kernel_config.chunk_length(total) if exact else 1
     dtype = problem.dtype
@@ -236,13 +242,15 @@ def check(
     # optax or user optimizer never is: adam's or rmsprop's per-coordinate scaling does not
     # commute with one), and worth it where the monitor would cost more than 1/16 of the step
     # (p / 2b > 1/16). Large batches keep their data as it is (the intercept apart, GEMMs on d
-    # columns: d + 1 ones run slower).
+    # columns: d + 1 ones run slower), except under the gradient norm: in the eigenbasis its
+    # product is diagonal, and its rounding does not grow with the condition number
+    # (LeastSquares.gradient_error).
     rotate = (
         exact
         and problem.offers("quadratic_view")
         and optimizer.builtin
         and optimizer.name in ROTATABLE
-        and b < 8 * num_params
+        and (b < 8 * num_params or measure == "grad_norm")
     )
     if rotate:  # the host makes the rotated design in float64 (the design, then its product)
         memory.check_array((2, n, num_params), np.float64, "the data rotated into the eigenbasis")
@@ -267,10 +275,18 @@ def check(
         rotate=rotate,
         chunk=chunk,
         seed_inits=seed_inits,
+        measure=measure,
     )
     if b < n and shuffle:  # the plan: an int32 row per lane's seed, step and batch slot
         steps = kernel_config.whole_chunks(total, chunk)
         memory.check_array((steps, len(seeds_np), b), np.int32, "the sampling plan")
+    if solve and measure == "grad_norm":  # no f*: the gradient norm's levels, from the start's
+        if rotate:
+            _, spec, aux, _ = Eigenbasis.of(problem).kernel_data(problem, start)
+        else:
+            spec, aux = problem.spec, measures.own_aux(problem)
+        measures.grad_norm_monitor(problem, spec, aux, args, init_given=init is not None)
+        return args
     # the levels of an f* that the run finds (f_star="best") are checked after its first pass
     if solve and problem.offers("optimum"):  # the kernel's own monitor: in the eigenbasis, its aux
         seed_f0 = found.seed_starts(problem, seed_inits)

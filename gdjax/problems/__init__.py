@@ -5,7 +5,10 @@ build one from data (:func:`linear`, :func:`logistic`, :func:`softmax`, :func:`q
 :func:`textbook`), from your own JAX loss on any pytree of data (:func:`custom`), or from
 synthetic data of a chosen size and condition number
 (:func:`make_linear`, :func:`make_logistic`, :func:`make_softmax`); :mod:`gdjax.datasets` loads
-scikit-learn's bundled data and CSV files.
+scikit-learn's bundled data and CSV files. The non-convex problems (:func:`saddle`,
+:func:`double_well`, :func:`rosenbrock`, :func:`beale`, :func:`deep_quadratic`: noisy
+objectives with a known optimum, :mod:`gdjax.problems.nonconvex`; :func:`mlp`, a small
+network) are custom problems.
 
 Example:
     >>> import gdjax
@@ -29,14 +32,19 @@ from gdjax.problems.constructors import (
     textbook,
 )
 from gdjax.problems.datasets import load, load_csv
+from gdjax.problems.mlp import mlp
+from gdjax.problems.nonconvex import beale, deep_quadratic, double_well, rosenbrock, saddle
 from gdjax.problems.problem import Problem
 
 __all__ = [
     "MAX_CLASSES",
     "TEXTBOOK",
     "Problem",
+    "beale",
     "custom",
     "datasets",
+    "deep_quadratic",
+    "double_well",
     "linear",
     "load",
     "load_csv",
@@ -45,7 +53,10 @@ __all__ = [
     "make_linear",
     "make_logistic",
     "make_softmax",
+    "mlp",
     "quadratic",
+    "rosenbrock",
+    "saddle",
     "softmax",
     "synthetic",
     "textbook",

@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gdjax.problems.losses import FStarSource, LossSpec, QuadraticView, offers
+from gdjax.problems.losses import FStarSource, LossSpec, QuadraticView, gradient, offers
 
 Params = Any  # a pytree of arrays: {"w": ..., "b": ...} or {"x": ...}
 
@@ -199,6 +199,24 @@ class Problem:
             True
         """
         return self.spec.value(*self._float64_data, params)
+
+    def gradient_norm(self, params: Params) -> float:
+        """``||grad f(params)||_2`` over all the data, in float64 (the ``measure="grad_norm"``
+        of a sweep is relative to it at the start).
+
+        Example:
+            >>> import gdjax
+            >>> p = gdjax.problems.quadratic(1.0, -4.0, 0.0)  # f'(x) = 2x - 4
+            >>> p.gradient_norm({"x": 0.0})
+            4.0
+        """
+        return gradient.gradient_norm(self.spec.loss, self._float64_data, params)
+
+    def row_gradient_scale(self, params: Params) -> float:
+        """The mean over rows of the norm of each row's loss gradient at ``params``, in float64:
+        the scale of the terms the full-data gradient sums, which bounds its rounding
+        (:mod:`gdjax.problems.losses.gradient`)."""
+        return gradient.mean_row_gradient_norm(self.spec.loss, self._float64_data, params)
 
     def gap(self, params: Params) -> float:
         """``f(params) - f*`` in float64: from the loss's own gap where its monitor is one

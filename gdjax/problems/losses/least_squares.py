@@ -106,6 +106,41 @@ class LeastSquares:
         floor = float(e @ np.abs(np.asarray(aux["M"], np.float64)) @ e)
         return _gap_error(np.asarray(gaps, np.float64), floor)
 
+    def monitor_gradient(self, params, X, y, aux):
+        """The full-data gradient from the quadratic form, ``2 M (theta - theta*)`` (flat, in
+        :func:`flat`'s order): O(d^2), exact every step (the ``"grad_norm"`` measure,
+        :mod:`gdjax.problems.losses.gradient`)."""
+        del X, y
+        return 2.0 * (aux["M"] @ (flat(params) - aux["theta_star"]))
+
+    def gradient_error(self, aux, levels, *, dtype):
+        """How far rounding in ``dtype`` may move the norm of :meth:`monitor_gradient` where
+        the true norm is ``levels``, in float64.
+
+        Two terms. theta* is held rounded, off by ``e``, ``|e| <= eps |theta*|``: the gradient
+        is off by ``2 M e``, at most ``2 || |M| e ||``. The product ``M delta`` of the rounded M
+        rounds by at most ``(p + 2) u |M| |delta|`` per entry (u = eps / 2), and where the
+        gradient's norm is g, ``||delta|| <= g / (2 lam_min)`` (lam_min: M's smallest
+        eigenvalue): at most ``(p + 2) u || |M| ||_2 g / (2 lam_min)``, infinite where M is
+        singular (the eigenbasis form has no such term: its product is diagonal).
+
+        Example:
+            >>> aux = {"M": np.diag([2.0, 1.0]), "theta_star": np.array([0.0, 0.0])}
+            >>> e = LeastSquares(False).gradient_error(aux, [1.0], dtype=np.float32)
+            >>> bool(np.isclose(e[0], 4 * float(np.finfo(np.float32).eps) / 2 * 2 / 2))
+            True
+        """
+        M = np.asarray(aux["M"], np.float64)
+        eps = float(np.finfo(dtype).eps)
+        e = eps * np.abs(np.asarray(aux["theta_star"], np.float64))
+        floor = 2.0 * float(np.linalg.norm(np.abs(M) @ e))
+        lam_min = float(np.linalg.eigvalsh(M)[0]) if M.size else 1.0
+        if lam_min <= 0.0:
+            return np.full(np.shape(levels), np.inf)
+        p = M.shape[0]
+        slope = (p + 2) * eps / 2 * float(np.linalg.norm(np.abs(M), 2)) / (2.0 * lam_min)
+        return floor + slope * np.asarray(levels, np.float64)
+
     def quadratic_view(self, X) -> QuadraticView:
         """The capability that makes least squares fast: the loss as a quadratic form (the
         kernel's eigenbasis and O(d) monitor, :mod:`gdjax.theory`'s exact step counts)."""
@@ -193,6 +228,25 @@ class Quadratic:
         del f_star, f0, n
         e = float(np.finfo(dtype).eps) * abs(float(aux["x_star"]))
         return _gap_error(np.asarray(gaps, np.float64), float(aux["a"]) * e * e)
+
+    def monitor_gradient(self, params, X, y, aux):
+        """The gradient ``2 a (x - x*)``, exact every step (the ``"grad_norm"`` measure)."""
+        del X, y
+        return 2.0 * aux["a"] * (params["x"] - aux["x_star"])
+
+    def gradient_error(self, aux, levels, *, dtype):
+        """The rounding of :meth:`monitor_gradient` where its magnitude is ``levels``: x* held
+        in ``dtype`` is off by up to ``eps |x*|``, ``2 a eps |x*|``, and the product rounds by
+        a few u of the gradient itself (3u: two products and a difference).
+
+        Example:
+            >>> aux = {"a": np.float32(1.0), "x_star": np.float32(0.0)}
+            >>> Quadratic().gradient_error(aux, [0.0], dtype=np.float32).tolist()
+            [0.0]
+        """
+        eps = float(np.finfo(dtype).eps)
+        floor = 2.0 * abs(float(aux["a"])) * eps * abs(float(aux["x_star"]))
+        return floor + 1.5 * eps * np.asarray(levels, np.float64)
 
     def curvature(self, X, y, opt_params):
         del y, opt_params

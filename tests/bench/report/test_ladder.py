@@ -114,7 +114,8 @@ def test_counts_without_a_bracket_are_rendered_as_read_at_checks():
     assert ladder.resolution_text(b) == "at checks"
     text = ladder.ladder_table(lad, "samples")
     assert "at checks" in text and "%" not in text  # no bracket, of any width
-    assert latex.ladder_frame(lad)["resolution"].tolist() == ["exact", "at checks"]
+    tex = latex.problem_table(lad, "samples", "first", label="x", where="w")
+    assert "a & " in tex and "b\\textsuperscript{\\dag} & " in tex  # b's counts: at checks
 
 
 def test_theory_names_the_rate_at_two_over_L():
@@ -136,13 +137,6 @@ def test_profile_ratios_and_fractions():
     rho = profiles.fractions(three, np.array([1.0, 2.0, 3.0, 100.0]))
     np.testing.assert_allclose(rho["a"], [1 / 3, 1 / 3, 2 / 3, 2 / 3])
     np.testing.assert_allclose(rho["b"], [2 / 3, 1, 1, 1])
-
-
-def test_latex_is_booktabs():
-    tex = latex.to_latex(latex.ladder_frame(ladder.ladder(_hits())), "p & q")
-    for rule in ("\\toprule", "\\midrule", "\\bottomrule", "\\begin{tabular}"):
-        assert rule in tex
-    assert "110 / (1/2)" in tex and "at checks" in tex and "p \\& q" in tex
 
 
 def test_cli_line_and_report_agree_on_best_lr_and_seed_marks(tmp_path, capsys):

@@ -94,11 +94,11 @@ def test_profile_and_latex_tables_are_written(tiny_run, tmp_path):
     written = report.write(tiny_run, tmp_path / "results")
     names = {p.relative_to(tmp_path / "results").as_posix() for p in written}
     assert "plots/tiny/profile.png" in names
-    assert {"tables/tiny/linear-64x3.tex", "tables/tiny/summary.tex"} <= names
+    assert {"tables/tiny/linear-64x3-samples.tex", "tables/tiny/summary-samples.tex"} <= names
     assert (tmp_path / "results" / "plots" / "tiny" / "profile.png").read_bytes().startswith(PNG)
-    tex = (tmp_path / "results" / "tables" / "tiny" / "linear-64x3.tex").read_text()
+    tex = (tmp_path / "results" / "tables" / "tiny" / "linear-64x3-samples.tex").read_text()
     assert "\\toprule" in tex and "\\midrule" in tex and "\\bottomrule" in tex
-    assert "minibatch-8" in tex and "samples 0.1" in tex
+    assert "minibatch-8" in tex and "$10^{-1}$" in tex
 
 
 SHORT_SUITE = """

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.report import perf_report
+from bench import runs
+from bench.report import html, latex, perf_report, plots
 from bench.report import readme as report
 from tests.bench.subprocesses import ROOT
 
@@ -28,6 +29,25 @@ def test_committed_results_regenerate_identically():
     shutil.copytree(results, copy, ignore=shutil.ignore_patterns("runs"))
     report.write(results / "runs", copy, plots=False)
     assert (copy / "README.md").read_text() == readme.read_text()
+    # the HTML pages, where published (report --html --publish), are those of the markdown
+    for page in html.write_pages(copy):
+        if (results / page.name).exists():
+            assert page.read_text() == (results / page.name).read_text(), f"{page.name} is stale"
     # every plot the README embeds is committed
     for link in re.findall(r"\]\((plots/[^)]+\.png)\)", readme.read_text()):
         assert (results / link).is_file(), link
+    # the LaTeX tables are what the committed runs give (--no-plots leaves them alone)
+    found = runs.discover(results / "runs")
+    expected = {}
+    for run in found:
+        sub = plots.plot_dir(results, run, found).relative_to(results / "plots")
+        for name, tex in latex.tables(run).items():
+            expected[(Path("tables") / sub / name).as_posix()] = tex
+    committed = {
+        p.relative_to(results).as_posix(): p.read_text()
+        for p in (results / "tables").rglob("*.tex")
+    }
+    stale = "results/tables/ differs from what the committed runs give: run python -m bench report"
+    assert sorted(committed) == sorted(expected), stale
+    for name, tex in expected.items():
+        assert committed[name] == tex, f"{name}: {stale}"

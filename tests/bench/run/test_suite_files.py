@@ -73,6 +73,11 @@ def test_perf_suite_matches_the_standard_workloads():
         (GOOD + 'optimizer = "rmsprp"\n', "unknown optimizer 'rmsprp'"),
         (GOOD.replace('name = "p"', 'name = "p"\nvariants = ["sgd"]'), "unknown variant 'sgd'"),
         (GOOD + 'baselines = ["numpy"]\n', "baselines need early_stop = false"),
+        (GOOD + 'measure = "gradient"\n', "measure must be one of loss, grad_norm"),
+        (
+            GOOD + 'measure = "grad_norm"\nearly_stop = false\nbaselines = ["numpy"]\n',
+            'baselines need measure = "loss"',
+        ),
         (GOOD.replace("[defaults]", "[defaults"), "malformed TOML"),
         (GOOD + 'batch_size = "half"\n', 'batch_size must be "all"'),
         (GOOD.replace("[defaults]", "[defaults]\nseeds = [0.5]"), "seeds must be a non-empty list"),
