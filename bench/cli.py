@@ -88,7 +88,7 @@ def cmd_run(args) -> int:
         destination(resume, False, DEFAULT_OUT, "runs", "--resume")  # a published run: --publish
     hosts.join(args)  # before anything asks JAX for its devices; a bad flag is a user error
     import gdjax
-    from bench.perf import baselines
+    from bench.perf import attach, loops
     from bench.report import ladder
 
     # x64 and the compile cache for this command only (scoped, restored when the run ends)
@@ -100,10 +100,9 @@ def cmd_run(args) -> int:
     cache = no_cache if args.no_cache else timing.compilation_cache(args.cache_dir)
     with x64, cache:
         suite = suites.load(args.suite).with_choices(**choices(args))
-        suite.validate()  # every problem's data and sizes, before the run folder exists
-        if hosts.is_lead() and (
-            line := baselines.missing_torch_line(suites.select(suite, args.only))
-        ):
+        # every problem's data and sizes, and the baselines it can have, before the run folder
+        suite.validate(unsupported=loops.unsupported)
+        if hosts.is_lead() and (line := attach.missing_torch_line(suites.select(suite, args.only))):
             print(line)
         runner.run_suite(
             suite,
@@ -112,7 +111,7 @@ def cmd_run(args) -> int:
             resume=resume,
             progress=not args.no_progress,
             only=args.only,
-            extra=baselines.attach,
+            extra=attach.attach,
             describe=ladder.entry_line,  # the report's line: its best lr and (k/n) marks
         )
     return 0

@@ -1,12 +1,14 @@
 """The loops people write today, one configuration (one learning rate, one seed) at a time:
-the baselines gdjax's sweeps are timed beside (:mod:`bench.perf.baselines` times and attaches them).
+the baselines gdjax's sweeps are timed beside (:mod:`bench.perf.attach` times and attaches them).
 
 - ``numpy``: the textbook loop with hand-written gradients;
 - ``torch``: ``torch.optim.SGD`` with autograd (needs the ``torch`` extra);
 - ``jax-loop``: one ``jax.jit``-compiled step called from a Python loop.
 
 Each runs plain SGD from the problem's initial parameters on the rows :func:`step_rows` gives,
-gdjax's own permutations, and returns the final parameters.
+gdjax's own permutations, and returns the final parameters. ``numpy`` and ``torch`` are written
+for the shipped losses of :data:`KINDS` and for the custom losses written again in
+:mod:`bench.perf.twins`; ``jax-loop`` takes any loss (:func:`unsupported` says which runs where).
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ import jax.numpy as jnp
 import numpy as np
 
 import gdjax
+from bench.perf import twins
 
 __all__ = [
+    "ANY_LOSS",
     "KINDS",
     "LOOPS",
     "jax_loop",
@@ -25,10 +29,37 @@ __all__ = [
     "step_rows",
     "torch_available",
     "torch_loop",
+    "unsupported",
     "warm_up",
 ]
 
 KINDS = {"linear": "linear", "logistic": "logistic", "softmax": "softmax"}  # what they implement
+#: Baselines that run the problem's own JAX loss, so any loss: the others are written apart
+ANY_LOSS = ("jax-loop", "jax-scan", "single", "seeds", "monitoring")
+
+
+def unsupported(problem, name: str) -> str | None:
+    """Why baseline ``name`` cannot run on ``problem``, or None where it can.
+
+    ``numpy`` and ``torch`` write the loss again: the shipped losses of :data:`KINDS` and the
+    custom losses of :mod:`bench.perf.twins`. The loops replay one start: not a custom loss's
+    start drawn per seed. The baselines of :data:`ANY_LOSS` run the problem's own loss.
+
+    Example:
+        >>> p = gdjax.problems.make_linear(8, 2)
+        >>> unsupported(p, "numpy") is None, unsupported(p, "jax-scan") is None
+        (True, True)
+    """
+    custom = problem.kind == "custom"
+    if name in ("numpy", "torch", "jax-loop") and problem.per_seed_start:
+        return f"{name}: the loops replay one start, this problem draws one per seed"
+    if name in ANY_LOSS:
+        return None
+    if custom and twins.twin(problem) is None:
+        return f"{name}: this custom loss is not written for {name} (bench/perf/twins.py)"
+    if not custom and problem.kind not in KINDS:
+        return f"{name}: written for linear/logistic/softmax and bench/perf/twins.py losses"
+    return None
 
 
 def step_rows(n: int, b: int, epochs: int, shuffle: bool, seed: int) -> list[np.ndarray]:
@@ -72,6 +103,8 @@ def _np_grad(kind, spec, W, b, X, y):
 
 def numpy_loop(problem, lr, rows, epochs):
     """Plain SGD in NumPy, dtype of the data. Returns the final params dict."""
+    if problem.kind == "custom":
+        return twins.twin(problem)["numpy"](problem, lr, rows, epochs)
     kind = KINDS[problem.spec.kind]
     spec = problem.spec
     X = np.asarray(problem.X)
@@ -110,6 +143,8 @@ def torch_available() -> bool:
 
 def torch_loop(problem, lr, rows, epochs):
     """``torch.optim.SGD`` with autograd on the same rows. Returns the final params dict."""
+    if problem.kind == "custom":
+        return twins.twin(problem)["torch"](problem, lr, rows, epochs)
     import torch
 
     kind = KINDS[problem.spec.kind]
@@ -159,24 +194,25 @@ def torch_loop(problem, lr, rows, epochs):
 
 
 @jax.jit(static_argnums=0)
-def _jax_step(spec, params, lr, X, y, idx):
-    Xb, yb = (X, y) if idx is None else (X[idx], y[idx])
-    grads = jax.grad(spec.loss)(params, Xb, yb)
+def _jax_step(spec, params, lr, data, idx):
+    batch = data if idx is None else jax.tree.map(lambda a: a[idx], data)
+    grads = jax.grad(spec.loss)(params, *batch)
     return jax.tree.map(lambda p, g: p - lr * g, params, grads)
 
 
 def jax_loop(problem, lr, rows, epochs):
-    """One jit-compiled SGD step called from Python per step. Returns the final params dict."""
-    spec, X, y = problem.spec, problem.X, problem.y
+    """One jit-compiled SGD step called from Python per step, on any loss (its data
+    ``problem.data``). Returns the final parameters."""
+    spec, data = problem.spec, problem.data
     params = problem.init_params()
     lr = jnp.asarray(lr, problem.dtype)  # traced: one compile for every learning rate
     if not rows:
         for _ in range(epochs):
-            params = _jax_step(spec, params, lr, X, y, None)
+            params = _jax_step(spec, params, lr, data, None)
     else:
         for epoch in rows:
             for idx in epoch:  # host rows, as a Python loop over a data set has them
-                params = _jax_step(spec, params, lr, X, y, idx)
+                params = _jax_step(spec, params, lr, data, idx)
     return jax.block_until_ready(params)
 
 

@@ -1,6 +1,6 @@
 """``results/perf.md``'s sections on the bare program: gdjax beside jax-scan, and the floor
 of exact monitoring (jax-scan made to record every step's loss). Both read the columns that
-``bench.perf.baselines.attach`` adds to a perf run's lanes.
+``bench.perf.attach.attach`` adds to a perf run's lanes.
 """
 
 from __future__ import annotations
@@ -73,37 +73,48 @@ def render_bare(records: list[dict]) -> list[str]:
     )
 
 
-def render_floor(records: list[dict]) -> list[str]:
-    """What recording every step's loss costs the bare program: exact monitoring's floor."""
+def _floor_rows(records: list[dict], name: str, ratio: str) -> list[list[str]]:
+    """A row per workload that has the floor ``name`` (its columns ``{name}_s``, ...) and
+    its ratio to jax-scan ``ratio``."""
     rows = []
     for r in records:
-        if pd.isna(r.get("jax-scan-loss_s", float("nan"))):
+        if pd.isna(r.get(f"{name}_s", float("nan"))):
             continue
         gdjax_s = r.get("jax-scan_gdjax_s", r["run_s"])
         rows.append(
             [
                 r["problem"],
                 ms(r["jax-scan_s"]),
-                ms(r["jax-scan-loss_s"]),
-                times(r["loss_floor"]),
+                ms(r[f"{name}_s"]),
+                times(r[ratio]),
                 ms(gdjax_s),
-                times(gdjax_s / r["jax-scan-loss_s"]),
+                times(gdjax_s / r[f"{name}_s"]),
                 f"{r['jax-scan_compile_s']:.2f}",
-                f"{r['jax-scan-loss_compile_s']:.2f}",
-                f"{r['jax-scan-loss_max_rel_diff']:.1e}",
+                f"{r[f'{name}_compile_s']:.2f}",
+                f"{r[f'{name}_max_rel_diff']:.1e}",
             ]
         )
-    header = [
+    return rows
+
+
+def _floor_header(what: str, ratio: str) -> list[str]:
+    return [
         "workload",
         "jax-scan ms",
-        "jax-scan + loss ms",
-        "loss floor",
+        f"jax-scan + {what} ms",
+        ratio,
         "gdjax ms",
-        "gdjax / (jax-scan + loss)",
+        f"gdjax / (jax-scan + {what})",
         "jax-scan compile s",
-        "jax-scan + loss compile s",
+        f"jax-scan + {what} compile s",
         "final-loss diff",
     ]
+
+
+def render_floor(records: list[dict]) -> list[str]:
+    """What recording every step's loss costs the bare program: exact monitoring's floor."""
+    rows = _floor_rows(records, "jax-scan-loss", "loss_floor")
+    header = _floor_header("loss", "loss floor")
     return _section(
         "The floor of exact monitoring",
         "`jax-scan + loss` is jax-scan run where gdjax runs least squares, in the eigenbasis of "
@@ -117,5 +128,25 @@ def render_floor(records: list[dict]) -> list[str]:
         "programs were called in turn, in the same rounds (medians); `final-loss diff` compares "
         "its last loss with gdjax's.",
         header,
+        rows,
+    )
+
+
+def render_checks_floor(records: list[dict]) -> list[str]:
+    """What the full-data checks of an ``eval_every`` grid cost the bare program: grid
+    monitoring's floor (a custom loss, logistic and softmax on mini-batches)."""
+    rows = _floor_rows(records, "jax-scan-checks", "checks_floor")
+    return _section(
+        "The floor of grid monitoring",
+        "Where gdjax checks the full-data loss on its evaluation grid, every `eval_every` steps "
+        "(a pass over the data each time, too dear to make every step), `jax-scan + checks` is "
+        "jax-scan with the same checks: a scan of `eval_every` steps, then the loss of every "
+        "lane on all rows, and again, ending with a check after the last step "
+        "(`bench/perf/baselines.py`). It has no status, halting, early stop or targets. "
+        "`checks floor` is its time over jax-scan's: what those checks cost a program that does "
+        "nothing else, the ceiling of gdjax / jax-scan for this grid. All three programs were "
+        "called in turn, in the same rounds (medians); `final-loss diff` compares its last "
+        "check with gdjax's final loss.",
+        _floor_header("checks", "checks floor"),
         rows,
     )

@@ -236,7 +236,7 @@ class Suite:
         entries = [dataclasses.replace(e, settings={**e.settings, **given}) for e in self.entries]
         return dataclasses.replace(self, entries=entries)
 
-    def validate(self) -> None:
+    def validate(self, unsupported: Callable[[Problem, str], str | None] | None = None) -> None:
         """Build every problem once and check each entry against its data, before any runs.
 
         Checks what :func:`load` cannot without the data: CSV paths and cells, dataset names
@@ -247,6 +247,12 @@ class Suite:
         range and every target and ``tol`` resolvable: all that ``gdjax.build`` checks, by its
         own ``gdjax.check(..., solve=True)``. Each problem is built once here and dropped (its
         optimum is solved again when it runs); nothing is compiled or run.
+
+        Args:
+            unsupported: ``unsupported(problem, baseline) -> str | None``, why a baseline the
+                entry asks for cannot run on its problem (the CLI passes
+                ``bench.perf.loops.unsupported``: this stage does not import the perf one);
+                None: baselines are not checked here, and a run notes those that cannot run.
 
         Raises:
             SuiteError: ``FILE: problems[i] (NAME) [x variant 'V']: what is wrong``.
@@ -265,13 +271,10 @@ class Suite:
             except (ValueError, TypeError, OSError, ImportError) as e:
                 raise SuiteError(f"{where}: {one_line(e)}", self.path) from None
             for e in entries.get(pname, []):
-                if e.settings["baselines"] and problem.kind == "custom":
-                    # the NumPy, PyTorch and bare-JAX baselines are written for (X, y) losses
-                    msg = (
-                        f"{where} x variant {e.variant!r}: baselines are written for the "
-                        "shipped losses, not a custom loss: remove baselines"
-                    )
-                    raise SuiteError(msg, self.path)
+                for name in e.settings["baselines"] if unsupported else ():
+                    if (why := unsupported(problem, name)) is not None:
+                        msg = f"{where} x variant {e.variant!r}: baseline {why}: remove it"
+                        raise SuiteError(msg, self.path)
                 try:
                     gdjax.check(problem, **e.sweep_args(), solve=True)
                 except (ValueError, TypeError) as err:

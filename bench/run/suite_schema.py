@@ -25,7 +25,7 @@ import gdjax
 from bench import entries
 from gdjax import checks
 
-# implemented in bench.perf.baselines
+# implemented in bench.perf.attach (the bare programs in bench.perf.baselines)
 BASELINES = (*entries.LANE_BASELINES, *entries.SWEEP_BASELINES)
 #: Longest learning-rate grid a geomspace may ask for: the grid is built when the file loads,
 #: and a typo of 10**9 must not allocate gigabytes before anything else is checked.

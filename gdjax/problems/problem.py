@@ -117,8 +117,19 @@ class Problem:
     @property
     def per_seed_start(self) -> bool:
         """Whether every seed draws its own initial parameters (a custom loss's ``init`` that
-        is a function of a key), so that f(w0) differs between seeds."""
-        return self.offers("draw")
+        is a function of a key), so that f(w0) differs between seeds; False where every seed
+        shares one start (a pytree ``init``, the shipped losses' zeros).
+
+        Example:
+            >>> import gdjax, numpy as np
+            >>> def loss(params, x):
+            ...     return (params["a"] ** 2).sum() + 0 * x.sum()
+            >>> x = np.zeros((4, 1))
+            >>> gdjax.problems.custom(loss, x, init={"a": np.ones(2)}, f_star=0.0).per_seed_start
+            False
+        """
+        # every custom loss offers draw(); only an init that is a function of a key differs
+        return self.offers("draw") and bool(self.spec.per_seed)
 
     @property
     def f_star_source(self) -> FStarSource:

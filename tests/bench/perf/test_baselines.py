@@ -1,5 +1,5 @@
 """The baselines: each loop against gdjax, the bare program against a NumPy loop and gdjax's
-lanes, and what ``baselines.attach`` adds to a perf run's lanes."""
+lanes, and what ``attach.attach`` adds to a perf run's lanes."""
 
 import gc
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import gdjax
-from bench.perf import baselines, loops
+from bench.perf import attach, baselines, loops
 from bench.run import entry_run, suites
 from tests.reference import flat_params, gd_loop
 
@@ -37,7 +37,7 @@ def _attached(lrs, names, problem=None, **settings):
     """A minibatch-16 entry on linear 128x4 (or ``problem``), run once, with the baselines
     ``names`` attached."""
     entry, problem, lanes, kernel = _ran(lrs, names, problem, **settings)
-    return baselines.attach(entry, problem, kernel, lanes)
+    return attach.attach(entry, problem, kernel, lanes)
 
 
 def _ran(lrs, names, problem=None, **settings):
@@ -122,7 +122,7 @@ def test_floors_whose_rows_would_not_fit_are_skipped_with_a_note(monkeypatch):
     entry, problem, lanes, kernel = _ran(lrs, ["jax-scan", "seeds"], epochs=20)
     # jax-scan + loss gathers 160 steps x 16 rows x 5 columns (51 KB) ahead, the seed split 4x
     monkeypatch.setattr(gdjax.memory, "_machine_bytes", lambda: 90_000)  # gdjax needs 41 KB
-    out = baselines.attach(entry, problem, kernel, lanes).iloc[0]
+    out = attach.attach(entry, problem, kernel, lanes).iloc[0]
     assert out["vs_jax-scan"] > 0 and out["seeds4_vs_one_seed"] > 0  # the rest is measured
     assert "loss_floor" not in out and "seeds4_floor" not in out
     note = out["baseline_note"]
@@ -145,9 +145,9 @@ def test_bare_program_runs_each_seed_on_its_own_rows():
     init = problem.init_params()
     for gathered in (False, True):
         fn = baselines.bare_program(problem.spec, 16, gathered=gathered)
-        both = fn(problem.X, problem.y, init, lrs, rows)
+        both = fn(problem.data, init, lrs, rows)
         for k in (0, 1):
-            alone = fn(problem.X, problem.y, init, lrs[k], rows[:, k])
+            alone = fn(problem.data, init, lrs[k], rows[:, k])
             np.testing.assert_allclose(both["w"][k], alone["w"], rtol=1e-6)
         assert not np.allclose(both["w"][0], both["w"][1])  # same rates, the rows differ
 
@@ -157,7 +157,7 @@ def test_bare_program_matches_a_numpy_loop():
     rows = loops.step_rows(64, 8, 2, True, 0)
     fn = baselines.bare_program(problem.spec, 16)
     lrs = np.asarray([0.01, 0.1], np.float32)
-    params = fn(problem.X, problem.y, problem.init_params(), lrs, np.concatenate(rows))
+    params = fn(problem.data, problem.init_params(), lrs, np.concatenate(rows))
     for i, lr in enumerate(lrs):
         ref = loops.numpy_loop(problem, float(lr), rows, 2)
         np.testing.assert_allclose(params["w"][i], ref["w"], rtol=1e-4, atol=1e-5)
@@ -171,7 +171,7 @@ def test_bare_program_with_loss_records_every_steps_full_data_loss():
     rows = np.concatenate(loops.step_rows(64, 8, 2, True, 0))
     lrs = np.asarray([0.01, 0.3], np.float32)
     params, losses = baselines.bare_program(spec, 16, monitored=True)(
-        X, problem.y, init, lrs, rows, aux
+        (X, problem.y), init, lrs, rows, aux
     )
     assert losses.shape == (2, 16)
     losses = gdjax.problems.losses.as_loss(spec, losses, problem.optimum()[1])  # the monitor's gaps

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 import gdjax
+from bench.perf import loops
 from bench.run import runner, suites
 from bench.run.suite_model import SuiteError
 
@@ -105,7 +106,7 @@ def test_bad_factories_are_refused_when_the_suite_loads(tmp_path, factory, extra
         (
             f"{__name__}:tiny_problem",
             'baselines = ["numpy"]\nearly_stop = false',
-            "x variant 'batch': baselines are written for the shipped losses",
+            "x variant 'batch': baseline numpy: this custom loss is not written for numpy",
         ),
     ],
 )
@@ -113,4 +114,4 @@ def test_bad_factory_results_are_refused_before_any_entry_runs(tmp_path, factory
     text = SUITE.replace("FACTORY", factory).replace("rows = 24", f"rows = 24\n{extra}")
     s = _suite(tmp_path, text)
     with pytest.raises(SuiteError, match=rf"py\.toml: problems\[0\] \(p\).*{match}"):
-        s.validate()
+        s.validate(unsupported=loops.unsupported)  # as bench run validates

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import gdjax
+from bench.perf import loops
 from bench.run import suites
 from tests.bench.run.minimal_suite import GOOD
 
@@ -315,7 +316,16 @@ def test_validate_refuses_every_size_that_build_refuses(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("name", suites.available())
 def test_shipped_suites_validate(name):
-    suites.load(name).validate()
+    suites.load(name).validate(unsupported=loops.unsupported)  # as bench run validates
+
+
+def test_the_perf_suite_has_a_custom_loss_with_every_baseline():
+    suite = suites.load("perf")
+    (entry,) = [e for e in suite.entries if e.problem == "mlp"]
+    problem = suite.builders["mlp"]()
+    assert problem.kind == "custom" and not problem.per_seed_start
+    assert entry.plain_sgd and set(entry.settings["baselines"]) == set(suites.BASELINES)
+    assert all(loops.unsupported(problem, b) is None for b in suites.BASELINES)
 
 
 def test_csv_path_is_relative_to_the_suite_file(tmp_path, monkeypatch):
