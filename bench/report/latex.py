@@ -212,7 +212,14 @@ MEASURED = {
 
 
 def problem_table(
-    lad: pd.DataFrame, on: str, kind: str, *, label: str, where: str, measure: str = "loss"
+    lad: pd.DataFrame,
+    on: str,
+    kind: str,
+    *,
+    label: str,
+    where: str,
+    measure: str = "loss",
+    budget_line: str = "",
 ) -> str:
     """One problem's ladder, one metric: a row per variant, its best lr and a cell per target.
 
@@ -223,6 +230,8 @@ def problem_table(
         label: the ``\\label``.
         where: the run, for the caption ("default on <device> (cpu)").
         measure: what the targets bound (a key of :data:`MEASURED`).
+        budget_line: the problem's budget sentence (``bench.report.budget.line``: a warning where
+            the variants' budgets differ), put in the caption.
 
     Returns:
         The file's text.
@@ -276,6 +285,8 @@ def problem_table(
         if dagger
         else "Every count exact to the step. "
     )
+    if budget_line:
+        caption += text(budget_line.replace("**", "")) + " "
     caption += f"Run: {text(where)}."
     return table([f"{problem}: {words}."], body, caption, label)
 
@@ -326,12 +337,19 @@ def tables(run: runs.Run) -> dict[str, str]:
     where = f"{suite} on {run.device} ({run.env.get('backend')})"
     out = {}
     for problem, g in lad.groupby("problem", sort=False):
-        measure = ladder.measure_of(run.lanes[run.lanes["problem"].astype(str) == str(problem)])
+        lanes = run.lanes[run.lanes["problem"].astype(str) == str(problem)]
+        measure = ladder.measure_of(lanes)
         for (on, kind), (suffix, _) in METRICS.items():
             name = f"{runs.slug(problem)}{suffix}"
             label = f"tab:{runs.slug(suite)}:{name}"
             out[f"{name}.tex"] = problem_table(
-                g, on, kind, label=label, where=where, measure=measure
+                g,
+                on,
+                kind,
+                label=label,
+                where=where,
+                measure=measure,
+                budget_line=budget.line(lanes),
             )
     for on in ("samples", "seconds"):
         label = f"tab:{runs.slug(suite)}:summary-{on}"

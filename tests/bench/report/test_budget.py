@@ -80,3 +80,13 @@ def test_profile_scores_at_a_target_every_variant_had_the_budget_for():
     fair = profiles.ratios(ladder.ladder(budget.clip(_hits(), _lanes())), "samples")
     assert fair.loc["p", "target"] == 0.1
     assert fair.loc["p", "long"] == 1.0 and fair.loc["p", "short"] == 34 / 22
+
+
+def test_latex_caption_carries_the_warning():
+    from bench.report import latex
+
+    lad = ladder.ladder(budget.clip(_hits(), _lanes()))
+    tex = latex.problem_table(
+        lad, "samples", "first", label="t", where="w", budget_line=budget.line(_lanes())
+    )
+    assert "Warning: unequal budgets" in tex and "**" not in tex
