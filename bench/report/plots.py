@@ -34,6 +34,7 @@ import pandas as pd
 
 from bench import entries
 from bench.report import budget, ladder, paths_plot
+from bench.report import plot_marks as marks
 from bench.report.figure import figure, finish, save
 from bench.report.intervals import median_ci, median_ci_rows
 from bench.report.tables import plural, short
@@ -246,8 +247,10 @@ def plot_lr_samples(p: _Problem, out_dir: Path) -> Path:
         # line at the budget gives the log axis a range, and says why there is no curve
         ax.axhline(budget.common(p.lanes), color="0.45", ls="--", lw=1, label=NO_TARGET)
     if missed:
-        strip = _strip(ax, missed, "missed")
-    _lr_keys(ax, p, BEST_RULE, "x (strip above): a seed missed the target" if missed else None)
+        strip = marks.strip(ax, missed, "missed")
+    marks.lr_keys(
+        ax, p.lanes, BEST_RULE, "x (strip above): a seed missed the target" if missed else None
+    )
     finish(
         ax,
         "learning rate (log scale)",
@@ -255,7 +258,7 @@ def plot_lr_samples(p: _Problem, out_dir: Path) -> Path:
         f"{p.title}: samples to target vs learning rate\n"
         f"{p.where}\nmedian of {plural(p.seeds, 'seed')}, band: {BAND}",
     )
-    _title_above(ax, strip)
+    marks.title_above(ax, strip)
     return save(fig, out_dir / f"{slug(p.name)}-lr.png")
 
 
@@ -281,65 +284,6 @@ def _samples_by_lr(h: pd.DataFrame):
     return (*as_float, np.asarray(miss, bool))
 
 
-def _strip(ax, marks: list[tuple[np.ndarray, str]], what: str):
-    """A thin strip above the axes (sharing their x axis) with an "x" at each rate where a seed
-    ``what`` (missed, diverged): off the data axis, so that no mark reads as a value."""
-    strip = ax.inset_axes([0.0, 1.02, 1.0, 0.08], sharex=ax)
-    strip.set_facecolor("0.94")
-    strip.set_ylim(0, 1)
-    strip.set_yticks([])
-    strip.tick_params(axis="x", which="both", bottom=False, labelbottom=False)
-    for i, (lrs, color) in enumerate(marks):
-        # one row per line, so that two variants missing at the same rate are both seen
-        y = (i + 1) / (len(marks) + 1)
-        strip.plot(lrs, np.full(len(lrs), y), "x", color=color, ms=5, mew=1.5, clip_on=False)
-    strip.text(-0.01, 0.5, what, transform=strip.transAxes, ha="right", va="center", fontsize=7)
-    return strip
-
-
-def _title_above(ax, strip) -> None:
-    """Lift the title above the strip, where there is one."""
-    if strip is not None:
-        ax.set_title(ax.get_title(), fontsize=9, pad=24)
-        ax.figure.tight_layout()
-
-
-def _lr_keys(ax, p: _Problem, best: str, cross: str | None) -> None:
-    """What both learning-rate plots end with: legend keys for the best-lr circle and the strip's
-    "x" (when drawn), and the 2/L and 2/(L+mu) marks."""
-    ax.plot([], [], "o", mfc="none", mec="0.3", ms=9, label=best)
-    if cross is not None:
-        ax.plot([], [], "x", color="0.3", ms=6, mew=1.5, label=cross)
-    _rate_marks(ax, p.lanes)
-
-
-def _rate_marks(ax, lanes: pd.DataFrame) -> None:
-    """2/L (batch GD's stability limit) as a vertical line and 2/(L+mu) (the best constant rate)
-    as a triangle on the x axis, where L is known: with a large kappa the two nearly coincide,
-    and two lines would hide each other; the legend gives both values."""
-    if "L" not in lanes.columns:
-        return
-    L = pd.to_numeric(lanes["L"], errors="coerce").dropna()
-    mu = pd.to_numeric(lanes["mu"], errors="coerce").dropna()
-    if L.empty or not L.iloc[0] > 0:  # no curvature recorded (an older run)
-        return
-    L = float(L.iloc[0])
-    ax.axvline(2 / L, color="0.2", ls="--", lw=1, label=f"2/L = {short(2 / L)}: stability limit")
-    if len(mu):
-        best = 2 / (L + float(mu.iloc[0]))
-        ax.plot(
-            [best],
-            [0.0],
-            "^",
-            color="0.1",
-            ms=8,
-            transform=ax.get_xaxis_transform(),
-            clip_on=False,
-            zorder=5,
-            label=f"2/(L+mu) = {short(best)}: best constant rate",
-        )
-
-
 def plot_lr(p: _Problem, out_dir: Path) -> Path:
     """Final suboptimality against the learning rate, one line per variant (runs without
     target ladders, whose early stopping leaves every converged rate at about tol)."""
@@ -362,9 +306,9 @@ def plot_lr(p: _Problem, out_dir: Path) -> Path:
         ax.plot([b.lr], [max(b.final_subopt, p.floor)], "o", mfc="none", mec=color, ms=9, mew=1.5)
         if bad.any():
             diverged.append((lrs[bad], color))  # off the chart: in the strip above it
-    strip = _strip(ax, diverged, "diverged") if diverged else None
+    strip = marks.strip(ax, diverged, "diverged") if diverged else None
     rule = "best lr: fewest median samples to tol, all seeds converged"
-    _lr_keys(ax, p, rule, "x (strip above): a seed diverged" if diverged else None)
+    marks.lr_keys(ax, p.lanes, rule, "x (strip above): a seed diverged" if diverged else None)
     finish(
         ax,
         "learning rate (log scale)",
@@ -372,7 +316,7 @@ def plot_lr(p: _Problem, out_dir: Path) -> Path:
         f"{p.title}: final suboptimality vs learning rate\n"
         f"{p.where}\nmedian of {plural(p.seeds, 'seed')} without diverged ones, band: {BAND}",
     )
-    _title_above(ax, strip)
+    marks.title_above(ax, strip)
     return save(fig, out_dir / f"{slug(p.name)}-lr.png")
 
 
