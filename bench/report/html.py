@@ -3,11 +3,12 @@
 
 Each page is one file holding the markdown's content (:mod:`bench.report.md_html`), its style and
 a few lines of plain JavaScript: a click on a table's column head sorts the rows by it (numbers
-as numbers, from a cell's leading number: ``6144 / 6144`` sorts as 6144, ``1.5x`` as 1.5; cells
-with none, ``-`` or ``(1/3)``, go last either way; a second click reverses), and a click on a
-plot shows it enlarged over the page (without JavaScript its link opens it full size). Plots are
-the report's own PNG files, linked by relative path, so the folder can be opened from disk or
-served as it is; nothing is fetched from the network. A page is a function of its markdown only,
+as numbers, from a cell's leading number: ``6144 / 6144`` as 6144, ``832 [640, 1024] / 900`` (a
+median with its interval) as 832, ``1.5x`` as 1.5; cells with none, ``-`` or ``(1/3)``, go
+last either way; a second click reverses), and a click on a plot shows it enlarged over the page
+(without JavaScript its link opens it full size). Plots are the report's own PNG files, linked by
+relative path, so the folder can be opened from disk or served as it is; nothing is fetched from the
+network. A page is a function of its markdown only,
 so the same runs give the same bytes.
 
 Example:

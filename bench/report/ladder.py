@@ -22,6 +22,7 @@ import pandas as pd
 
 from bench import entries
 from bench.entries import ENTRY, numeric
+from bench.report.intervals import median_ci
 from bench.report.tables import md_table, short
 
 #: The best-lr cell of an entry that has no best rate (the CLI line says the same).
@@ -31,6 +32,9 @@ NO_BEST = "(no target on every seed)"
 LADDER_COLUMNS = [*ENTRY, "schedule", "lr", "target", "seeds", "reached", "stayed"]
 LADDER_COLUMNS += ["first_samples", "first_seconds", "stay_samples", "stay_seconds"]
 LADDER_COLUMNS += ["at_checks", "exact"]
+# the interval of each median (``bench.report.intervals``): ``<column>_lo`` and ``<column>_hi``
+MEDIANS = ["first_samples", "first_seconds", "stay_samples", "stay_seconds"]
+LADDER_COLUMNS += [f"{c}_{end}" for c in MEDIANS for end in ("lo", "hi")]
 
 
 def read_at_checks(steps: pd.Series, resolution: pd.Series) -> pd.Series:
@@ -106,23 +110,23 @@ def ladder(hits: pd.DataFrame) -> pd.DataFrame:
                 read_at_checks(at["first_step"], at["first_resolution"]).sum()
                 + read_at_checks(at["stay_step"], at["stay_resolution"]).sum()
             )
-            rows.append(
-                {
-                    **{k: getattr(b, k) for k in ENTRY},
-                    "schedule": b.schedule,
-                    "lr": b.lr,
-                    "target": float(target),
-                    "seeds": b.seeds,
-                    "reached": reached,
-                    "stayed": stayed,
-                    "first_samples": numeric(at["first_samples"]).median() if every else np.nan,
-                    "first_seconds": numeric(at["first_seconds"]).median() if every else np.nan,
-                    "stay_samples": numeric(at["stay_samples"]).median() if stays else np.nan,
-                    "stay_seconds": numeric(at["stay_seconds"]).median() if stays else np.nan,
-                    "at_checks": at_checks,
-                    "exact": bool(at["exact"].astype(bool).all()) if len(at) else False,
-                }
-            )
+            row = {
+                **{k: getattr(b, k) for k in ENTRY},
+                "schedule": b.schedule,
+                "lr": b.lr,
+                "target": float(target),
+                "seeds": b.seeds,
+                "reached": reached,
+                "stayed": stayed,
+                "at_checks": at_checks,
+                "exact": bool(at["exact"].astype(bool).all()) if len(at) else False,
+            }
+            for c in MEDIANS:  # a median (and its interval) only where every seed got there
+                ok = every if c.startswith("first") else stays
+                v = numeric(at[c]).dropna().to_numpy(np.float64)
+                med, lo, hi = median_ci(v) if ok else (np.nan,) * 3
+                row |= {c: med, f"{c}_lo": lo, f"{c}_hi": hi}
+            rows.append(row)
     return pd.DataFrame(rows, columns=LADDER_COLUMNS)
 
 
@@ -184,16 +188,54 @@ def resolution_text(lad_rows: pd.DataFrame) -> str:
     return "exact" if (lad_rows["reached"] + lad_rows["stayed"]).sum() > 0 else "-"
 
 
-def count_cell(value, got: int, seeds: int) -> str:
-    """A median count where every seed has one, else ``(k/n)``
-    (:func:`bench.entries.seeds_mark`)."""
-    return compact(value) if not pd.isna(value) else entries.seeds_mark(got, seeds)
+def count_cell(value, got: int, seeds: int, lo=None, hi=None) -> str:
+    """A median count where every seed has one, with its interval ``[lo, hi]`` where given and
+    not a single point, else ``(k/n)`` (:func:`bench.entries.seeds_mark`).
+
+    Examples:
+        >>> count_cell(832.0, 5, 5, 640.0, 1024.0), count_cell(832.0, 5, 5, 832.0, 832.0)
+        ('832 [640, 1024]', '832')
+        >>> count_cell(float("nan"), 2, 5)
+        '(2/5)'
+    """
+    if pd.isna(value):
+        return entries.seeds_mark(got, seeds)
+    return compact(value) + interval_text(lo, hi, value)
+
+
+def interval_text(lo, hi, value=None) -> str:
+    """`` [lo, hi]`` (compact numbers); empty where the interval is missing or one point equal
+    to ``value`` (every seed gave the same count).
+
+    Example:
+        >>> interval_text(0.5, 2.0), interval_text(3.0, 3.0, 3.0), interval_text(None, None)
+        (' [0.5, 2]', '', '')
+    """
+    if lo is None or hi is None or pd.isna(lo) or pd.isna(hi):
+        return ""
+    if lo == hi and (value is None or lo == value):
+        return ""
+    return f" [{compact(lo)}, {compact(hi)}]"
 
 
 def cell(r, on: str) -> str:
-    """``first / stay`` for one target; "k/n seeds" where only some seeds got there."""
-    first = count_cell(getattr(r, f"first_{on}"), r.reached, r.seeds)
-    return f"{first} / {count_cell(getattr(r, f'stay_{on}'), r.stayed, r.seeds)}"
+    """``first [lo, hi] / stay [lo, hi]`` for one target (median over seeds and its interval);
+    ``(k/n)`` where only some seeds got there."""
+    first = count_cell(
+        getattr(r, f"first_{on}"),
+        r.reached,
+        r.seeds,
+        getattr(r, f"first_{on}_lo", None),
+        getattr(r, f"first_{on}_hi", None),
+    )
+    stay = count_cell(
+        getattr(r, f"stay_{on}"),
+        r.stayed,
+        r.seeds,
+        getattr(r, f"stay_{on}_lo", None),
+        getattr(r, f"stay_{on}_hi", None),
+    )
+    return f"{first} / {stay}"
 
 
 def best_lr_text(lr) -> str:
@@ -339,11 +381,14 @@ def predicted_table(hits: pd.DataFrame, lad: pd.DataFrame) -> str | None:
         lr = g["lr"].iloc[0]
         p = pred[(pred["variant"] == key[2]) & np.isclose(pred["lr"].astype(float), lr, atol=0)]
         for target, t in sorted(p.groupby("target"), key=lambda kv: -kv[0]):
-            measured = numeric(hits.loc[t.index, "first_step"]).median()
+            steps = numeric(hits.loc[t.index, "first_step"])
+            if steps.notna().all() and len(steps):
+                med, lo, hi = median_ci(steps.to_numpy(np.float64))
+                measured = compact(med) + interval_text(lo, hi, med)
+            else:
+                measured = entries.seeds_mark(int(steps.notna().sum()), len(steps))
             predicted = numeric(t["predicted_first_step"]).median()
-            rows.append(
-                [str(key[2]), short(lr), short(target), compact(predicted), compact(measured)]
-            )
+            rows.append([str(key[2]), short(lr), short(target), compact(predicted), measured])
     if not rows:
         return None
     header = ["variant", "lr", "target", "predicted steps", "measured steps"]

@@ -30,7 +30,7 @@ import pandas as pd
 
 from bench import entries, runs
 from bench.entries import ENTRY
-from bench.report import ladder
+from bench.report import budget, intervals, ladder
 from bench.report.tables import short
 
 #: The LaTeX packages every table here needs, named in each file's first lines.
@@ -135,6 +135,20 @@ def count_cell(value, got: int, seeds: int, scale: float = 1.0) -> str:
     return MISSING if mark == "-" else mark
 
 
+def interval_cell(lo, hi, value, scale: float = 1.0) -> str:
+    """The interval of a median (``bench.report.intervals``) in small type, ``[lo, hi]``; empty
+    where there is none or every seed gave the same count.
+
+    Example:
+        >>> interval_cell(640.0, 1024.0, 832.0), interval_cell(5.0, 5.0, 5.0)
+        ('{\\\\footnotesize $[640, 1024]$}', '')
+    """
+    if ladder.interval_text(lo, hi, value) == "":
+        return ""
+    a, b = (number(v / scale).strip("$") for v in (lo, hi))
+    return f"{{\\footnotesize $[{a}, {b}]$}}"
+
+
 def header(lines: list[str]) -> str:
     """The comment that opens every file: what it is, and the packages it needs."""
     uses = "".join(f"\\usepackage{{{p}}}" for p in PACKAGES)
@@ -198,7 +212,14 @@ MEASURED = {
 
 
 def problem_table(
-    lad: pd.DataFrame, on: str, kind: str, *, label: str, where: str, measure: str = "loss"
+    lad: pd.DataFrame,
+    on: str,
+    kind: str,
+    *,
+    label: str,
+    where: str,
+    measure: str = "loss",
+    budget_line: str = "",
 ) -> str:
     """One problem's ladder, one metric: a row per variant, its best lr and a cell per target.
 
@@ -209,6 +230,8 @@ def problem_table(
         label: the ``\\label``.
         where: the run, for the caption ("default on <device> (cpu)").
         measure: what the targets bound (a key of :data:`MEASURED`).
+        budget_line: the problem's budget sentence (``bench.report.budget.line``: a warning where
+            the variants' budgets differ), put in the caption.
 
     Returns:
         The file's text.
@@ -229,19 +252,30 @@ def problem_table(
             t: count_cell(getattr(r, f"{kind}_{on}"), getattr(r, got), r.seeds, scale)
             for t, r in by_target.items()
         }
+        col = f"{kind}_{on}"
+        spans = {
+            t: interval_cell(
+                getattr(r, f"{col}_lo"), getattr(r, f"{col}_hi"), getattr(r, col), scale
+            )
+            for t, r in by_target.items()
+        }
         rows.append((name, lr, cells))
+        if any(spans.values()):  # the intervals on a line of their own, under the medians
+            rows.append(("", "", spans))
         if str(first["schedule"]) != "constant":
             schedules.append(f"{text(first['variant'])} {text(first['schedule'])}")
     body = []
     for part in chunks(targets, LEAD):
         head = ["variant", "best lr", *(target_head(t) for t in part)]
-        cells = [[n, lr, *(c.get(t, MISSING) for t in part)] for n, lr, c in rows]
+        cells = [[n, lr, *(c.get(t, MISSING if n else "") for t in part)] for n, lr, c in rows]
         body.append(tabular(head, cells, "l" + "r" * (len(head) - 1)))
     seeds = int(lad["seeds"].max()) if len(lad) else 0
     words = METRICS[(on, kind)][1] + (f" (in {unit})" if unit else "")
     caption = (
         f"{text(problem)}: {words} ({MEASURED[measure]} {target_range(targets)}), median "
-        f"over {seeds} seeds at each variant's best lr (the same for every target); "
+        f"over {seeds} seeds at each variant's best lr (the same for every target), with "
+        f"its {intervals.LEVEL * 100:.0f}\\% bootstrap confidence interval in small type below it "
+        "(none where every seed agreed); "
         f"($k/n$): only $k$ of the $n$ seeds got there; {MISSING}: none did. "
     )
     if schedules:
@@ -251,6 +285,8 @@ def problem_table(
         if dagger
         else "Every count exact to the step. "
     )
+    if budget_line:
+        caption += text(budget_line.replace("**", "")) + " "
     caption += f"Run: {text(where)}."
     return table([f"{problem}: {words}."], body, caption, label)
 
@@ -270,12 +306,22 @@ def summary_table(lad: pd.DataFrame, on: str, *, label: str, where: str) -> str 
             gaps.add(len(rows))
         for i, w in enumerate(g.itertuples(index=False)):
             name = text(problem) if i == 0 else ""
-            rows.append([name, target_head(w.target), text(w.variant), number(w.value / scale)])
-    head = ["problem", "target", "variant", on + (f" ({unit})" if unit else "")]
-    body = tabular(head, rows, "lrlr", gaps)
+            at = lad[
+                (lad["problem"] == problem)
+                & (lad["variant"] == w.variant)
+                & (lad["target"] == w.target)
+            ].iloc[0]
+            span = interval_cell(at[f"first_{on}_lo"], at[f"first_{on}_hi"], w.value, scale)
+            value = number(w.value / scale)
+            rows.append([name, target_head(w.target), text(w.variant), value, span or MISSING])
+    head = ["problem", "target", "variant", on + (f" ({unit})" if unit else ""), "interval"]
+    body = tabular(head, rows, "lrlrr", gaps)
     caption = (
         f"The variant with the fewest {on} to each target (first hit, median over seeds at each "
-        "variant's best lr), per problem; targets that no variant reached on every seed are left "
+        f"variant's best lr, with its {intervals.LEVEL * 100:.0f}\\% bootstrap confidence "
+        "interval; "
+        f"{MISSING}: every seed agreed), per problem; targets that no variant reached on every "
+        "seed are left "
         f"out. Run: {text(where)}."
     )
     return table([f"Fewest {on} to each target, per problem."], [body], caption, label)
@@ -283,7 +329,7 @@ def summary_table(lad: pd.DataFrame, on: str, *, label: str, where: str) -> str 
 
 def tables(run: runs.Run) -> dict[str, str]:
     """The text of each of a run's LaTeX tables, by file name (empty for a run without hits)."""
-    hits = run.hits()
+    hits = budget.clip(run.hits(), run.lanes)  # counts within each problem's common budget
     if hits is None:
         return {}
     lad = ladder.ladder(hits)
@@ -291,12 +337,19 @@ def tables(run: runs.Run) -> dict[str, str]:
     where = f"{suite} on {run.device} ({run.env.get('backend')})"
     out = {}
     for problem, g in lad.groupby("problem", sort=False):
-        measure = ladder.measure_of(run.lanes[run.lanes["problem"].astype(str) == str(problem)])
+        lanes = run.lanes[run.lanes["problem"].astype(str) == str(problem)]
+        measure = ladder.measure_of(lanes)
         for (on, kind), (suffix, _) in METRICS.items():
             name = f"{runs.slug(problem)}{suffix}"
             label = f"tab:{runs.slug(suite)}:{name}"
             out[f"{name}.tex"] = problem_table(
-                g, on, kind, label=label, where=where, measure=measure
+                g,
+                on,
+                kind,
+                label=label,
+                where=where,
+                measure=measure,
+                budget_line=budget.line(lanes),
             )
     for on in ("samples", "seconds"):
         label = f"tab:{runs.slug(suite)}:summary-{on}"

@@ -3,13 +3,19 @@
 Per problem, under ``results/plots/<suite>/`` (one sub-folder per machine when a suite ran on
 several):
 
-- ``<problem>-samples.png``: f - f* against samples seen, one line per variant at its best
-  learning rate, median over seeds with a 25-75% band, from step 0 (a symlog axis: linear
-  below the first step's samples, so the start has a place).
+- ``<problem>-samples.png``: f - f* against samples seen (log axes), one line per variant at its
+  best learning rate, median over seeds with its bootstrap interval as the band
+  (:mod:`bench.report.intervals`), up to the problem's common sample budget
+  (:mod:`bench.report.budget`); the start f(w0) - f* is a horizontal line.
 - ``<problem>-seconds.png``: the same against seconds (run time x step / steps run of the timed
   kernel, which runs every lane of the row at once).
 - ``<problem>-lr.png``: samples to a target against the learning rate (runs with target
-  ladders; early stopping cannot flatten it), else final f - f* against the rate; 2/L marked.
+  ladders; early stopping cannot flatten it), else final f - f* against the rate; 2/L (a line)
+  and 2/(L+mu) (a triangle on the x axis, so that neither hides the other) marked. Each line is
+  drawn at the target its variant's best lr was chosen at (the tightest target every seed of
+  some rate hit, named in the legend), so the circled best lr is the lowest point of its line by
+  the tables' own rule. Rates where a seed missed the target (or diverged) are marked "x" in a
+  strip of their own above the axes, not on the data axis.
 - ``<problem>-paths.png`` and ``<problem>-success.png``, where a run has them: the paths on
   the loss's contours and the success rate against the rate (:mod:`bench.report.paths_plot`).
 
@@ -27,8 +33,10 @@ import numpy as np
 import pandas as pd
 
 from bench import entries
-from bench.report import ladder, paths_plot
+from bench.report import budget, ladder, paths_plot
+from bench.report import plot_marks as marks
 from bench.report.figure import figure, finish, save
+from bench.report.intervals import median_ci, median_ci_rows
 from bench.report.tables import plural, short
 from bench.runs import Run, slug
 from gdjax.metrics import ewma
@@ -46,9 +54,11 @@ EXTRA_ALT = ("paths on the contours", "success rate vs learning rate")
 RUN_PLOTS = "<run>"  # key of ``Run.plots`` for the plots of a whole run (not a problem name)
 # the x axis of each curve plot: label and curves column
 CURVE_AXES = {
-    "samples": ("samples seen (steps x batch size; symlog: linear up to the 1st step)", "samples"),
-    "seconds": ("seconds (timed kernel, all lanes together; symlog)", "time_s"),
+    "samples": ("samples seen (steps x batch size, log scale)", "samples"),
+    "seconds": ("seconds (timed kernel, all lanes together, log scale)", "time_s"),
 }
+#: What the bands of every plot are.
+BAND = "95% bootstrap CI"
 FLOOR_LABEL = "f - f* <= 0 (float rounding at the optimum) drawn here"
 
 
@@ -96,7 +106,7 @@ class _Problem:
 def _problem(run: Run, problem: str) -> _Problem:
     lanes = run.lanes[run.lanes["problem"].astype(str) == problem]
     best = entries.best(lanes)
-    hits = run.hits()
+    hits = budget.clip(run.hits(), run.lanes)  # counts within each problem's common budget
     if hits is not None:
         hits = hits[hits["problem"].astype(str) == problem]
         # the curves are drawn at the lr the README's ladder tables use, where there is one
@@ -152,7 +162,10 @@ def plot_curves(p: _Problem, curves: pd.DataFrame, axis: str, out_dir: Path, smo
     start_label = "start: ||grad f(w0)||" if norm else "start: f(w0) - f*"
     ax.axhline(max(start, p.floor), color="0.75", lw=1, label=start_label)
     _targets(ax, p.lanes, p.floor, p.hits)
-    clipped, first_x = False, []
+    clipped = False
+    # compared over the budget every variant had (bench.report.budget)
+    cap = budget.common(p.lanes)
+    curves = curves[pd.to_numeric(curves["samples"]) <= cap]
     for b in p.best.itertuples(index=False):
         key = (b.variant, b.batch_size, b.optimizer)
         rows = curves[
@@ -166,11 +179,13 @@ def plot_curves(p: _Problem, curves: pd.DataFrame, axis: str, out_dir: Path, smo
         # batch GD curves are not noisy: smoothing would only make them lag
         alpha = smooth if b.kind != "batch" else None  # the lanes' kind column: the descent
         x, med, q25, q75 = _median_curve(rows, xcol, alpha)
+        # the start (x = 0) has no place on a log axis: the "start" line gives its level
+        keep = x > 0
+        x, med, q25, q75 = x[keep], med[keep], q25[keep], q75[keep]
         clipped |= bool((med <= p.floor).any())
         # f - f* can be 0 or slightly negative (float rounding at the optimum): a log
         # axis cannot show it, so clip to a floor far below any target (named in the legend)
         med, q25, q75 = (np.clip(v, p.floor, None) for v in (med, q25, q75))
-        first_x += [v for v in x if v > 0][:1]
         label = f"{p.labels[key]}, lr={short(b.lr)}"
         if p.hits is None:  # with a ladder, the tables say which targets each row reached
             label += "" if b.all_converged else " (none converged)"
@@ -181,120 +196,101 @@ def plot_curves(p: _Problem, curves: pd.DataFrame, axis: str, out_dir: Path, smo
         ax.fill_between(x, q25, q75, color=color, alpha=0.2, lw=0)
     if clipped:
         ax.axhline(p.floor, color="0.6", ls="--", lw=0.8, label=FLOOR_LABEL)
-    # symlog: step 0 (x = 0) is drawn; linear below the smallest first step, log above it
-    ax.set_xscale("symlog", linthresh=min(first_x) if first_x else 1.0, linscale=1.0)
-    ax.set_xlim(left=0)  # nothing is negative: no mirrored half-axis
+    ax.set_xscale("log")
     smooth_note = f", EWMA alpha={short(smooth)} (not batch)" if smooth is not None else ""
     finish(
         ax,
         xlabel,
         "||grad f(w)|| (log scale)" if norm else "f(w) - f* (log scale)",
         f"{p.title}: {ladder.QUANTITY[ladder.measure_of(p.lanes)]} at the best lr\n"
-        f"{p.where}; median of {plural(p.seeds, 'seed')}, 25-75% band{smooth_note}",
+        f"{p.where}\nmedian of {plural(p.seeds, 'seed')}, band: {BAND}{smooth_note}; "
+        f"budget {cap} samples",
     )
     return save(fig, out_dir / f"{slug(p.name)}-{axis}.png")
 
 
 def plot_lr_samples(p: _Problem, out_dir: Path) -> Path:
-    """Samples to one target against the learning rate, one line per variant, 2/L marked.
+    """Samples to a target against the learning rate, one line per variant, 2/L marked.
 
-    The target is the tightest one that every variant reached (on every seed at some rate),
-    else the loosest of the ladder: one target for every line, so the lines compare.
+    Each variant's line is drawn at the target its best lr was chosen at (the tightest target
+    every seed of some rate hit, :func:`bench.report.ladder.best_lrs`), named in its legend entry;
+    the circle marks the best lr, the lowest point of that line (ties: the smaller rate). A
+    variant that reached no target is drawn at the loosest one, with no circle.
     """
     fig, ax = figure()
-    reached = ladder.best_lrs(p.hits)["reached_target"]
-    target = float(reached.max()) if reached.notna().all() else float(p.hits["target"].max())
-    missed = drawn = False
+    ax.set_xscale("log")
+    picks = ladder.best_lrs(p.hits).set_index(["variant", "optimizer"])["reached_target"]
+    loosest = float(p.hits["target"].max())
+    missed, drawn, strip = [], False, None
     for b in p.best.itertuples(index=False):
         key = (b.variant, b.batch_size, b.optimizer)
-        h = p.hits[(p.hits["variant"] == b.variant) & np.isclose(p.hits["target"], target)]
-        lrs, med, q25, q75, miss = _samples_by_lr(h)
+        target = picks.get((b.variant, b.optimizer), np.nan)
+        target = loosest if pd.isna(target) else float(target)
+        h = p.hits[
+            (p.hits["variant"] == b.variant)
+            & (p.hits["optimizer"] == b.optimizer)
+            & np.isclose(p.hits["target"], target)
+        ]
+        lrs, med, lo, hi, miss = _samples_by_lr(h)
         color = p.colors[key]
-        ax.plot(lrs, med, "o-", color=color, ms=3, lw=1.4, label=p.labels[key])
-        ax.fill_between(lrs, q25, q75, color=color, alpha=0.2, lw=0)
-        if np.isclose(lrs, b.lr, rtol=1e-9, atol=0).any():
-            at = np.isclose(lrs, b.lr, rtol=1e-9, atol=0)
+        label = f"{p.labels[key]}: to {short(target)}"
+        ax.plot(lrs, med, "o-", color=color, ms=3, lw=1.4, label=label)
+        ax.fill_between(lrs, lo, hi, color=color, alpha=0.2, lw=0)
+        at = np.isclose(lrs, b.lr, rtol=1e-9, atol=0)
+        if at.any():
             ax.plot(lrs[at], med[at], "o", mfc="none", mec=color, ms=9, mew=1.5)
         if miss.any():
-            _top_marks(ax, lrs[miss], color)
-            missed = True
+            missed.append((lrs[miss], color))
         drawn |= bool(np.isfinite(med).any())
     if not drawn:
-        # no rate reached the target on every seed (the normal result of a short budget): the
+        # no rate reached a target on every seed (the normal result of a short budget): the
         # line at the budget gives the log axis a range, and says why there is no curve
-        budget = float((p.lanes["steps"].astype(float) * p.lanes["batch_size"]).max())
-        ax.axhline(budget, color="0.45", ls="--", lw=1, label="sample budget: no lr got there")
-    _lr_keys(ax, p, "best lr (README tables)", "x: a seed missed the target" if missed else None)
+        ax.axhline(budget.common(p.lanes), color="0.45", ls="--", lw=1, label=NO_TARGET)
+    if missed:
+        strip = marks.strip(ax, missed, "missed")
+    marks.lr_keys(
+        ax, p.lanes, BEST_RULE, "x (strip above): a seed missed the target" if missed else None
+    )
     finish(
         ax,
         "learning rate (log scale)",
-        f"samples to {short(target)} x (f0 - f*), first-hit",
-        f"{p.title}: samples to target {short(target)} vs learning rate\n"
-        f"{p.where}; median of {plural(p.seeds, 'seed')}, 25-75% band",
+        "samples to the target x (f0 - f*), first-hit",
+        f"{p.title}: samples to target vs learning rate\n"
+        f"{p.where}\nmedian of {plural(p.seeds, 'seed')}, band: {BAND}",
     )
+    marks.title_above(ax, strip)
     return save(fig, out_dir / f"{slug(p.name)}-lr.png")
 
 
+#: The rule of the circled best lr, said in the legend (the tables' rule, bench.entries).
+BEST_RULE = "best lr: fewest median samples to the line's target"
+NO_TARGET = "sample budget: no lr got there"
+
+
 def _samples_by_lr(h: pd.DataFrame):
-    """Per lr: median and quartiles of first-hit samples (NaN unless every seed got there),
-    and whether a seed missed."""
-    lrs, med, q25, q75, miss = [], [], [], [], []
+    """Per lr: median first-hit samples and its bootstrap interval (NaN unless every seed got
+    there), and whether a seed missed."""
+    lrs, med, lo, hi, miss = [], [], [], [], []
     for lr, g in h.groupby("lr", sort=True):
         v = pd.to_numeric(g["first_samples"], errors="coerce").astype(float)
         ok = v.notna().all()
+        m = median_ci(v.to_numpy()) if ok else (np.nan,) * 3
         lrs.append(float(lr))
-        med.append(v.median() if ok else np.nan)
-        q25.append(v.quantile(0.25) if ok else np.nan)
-        q75.append(v.quantile(0.75) if ok else np.nan)
+        med.append(m[0])
+        lo.append(m[1])
+        hi.append(m[2])
         miss.append(not ok)
-    as_float = (np.asarray(v, float) for v in (lrs, med, q25, q75))
+    as_float = (np.asarray(v, float) for v in (lrs, med, lo, hi))
     return (*as_float, np.asarray(miss, bool))
-
-
-def _top_marks(ax, lrs: np.ndarray, color: str) -> None:
-    """An "x" at the top of the axes at each of these rates: x in data, y in axes units."""
-    ax.plot(
-        lrs,
-        np.full(len(lrs), 0.97),
-        "x",
-        color=color,
-        ms=7,
-        mew=1.8,
-        transform=ax.get_xaxis_transform(),
-        clip_on=False,
-    )
-
-
-def _lr_keys(ax, p: _Problem, best: str, cross: str | None) -> None:
-    """What both learning-rate plots end with: legend keys for the best-lr circle and the top
-    "x" (when drawn), and the 2/L and 2/(L+mu) lines."""
-    ax.plot([], [], "o", mfc="none", mec="0.3", ms=9, label=best)
-    if cross is not None:
-        ax.plot([], [], "x", color="0.3", ms=7, mew=1.8, label=cross)
-    _rate_marks(ax, p.lanes)
-
-
-def _rate_marks(ax, lanes: pd.DataFrame) -> None:
-    """Vertical lines at 2/L (batch GD's stability limit) and 2/(L+mu), where L is known."""
-    if "L" not in lanes.columns:
-        return
-    L = pd.to_numeric(lanes["L"], errors="coerce").dropna()
-    mu = pd.to_numeric(lanes["mu"], errors="coerce").dropna()
-    if L.empty or not L.iloc[0] > 0:  # no curvature recorded (an older run)
-        return
-    L = float(L.iloc[0])
-    ax.axvline(2 / L, color="0.2", ls="--", lw=1, label="2/L: batch GD stability limit")
-    if len(mu):
-        best = 2 / (L + float(mu.iloc[0]))
-        ax.axvline(best, color="0.2", ls=":", lw=1, label="2/(L+mu): best constant rate")
 
 
 def plot_lr(p: _Problem, out_dir: Path) -> Path:
     """Final suboptimality against the learning rate, one line per variant (runs without
     target ladders, whose early stopping leaves every converged rate at about tol)."""
     fig, ax = figure()
+    ax.set_xscale("log")
     _targets(ax, p.lanes, p.floor, None)
-    diverged = False
+    diverged = []
     for b in p.best.itertuples(index=False):
         key = (b.variant, b.batch_size, b.optimizer)
         e = p.lanes[
@@ -309,30 +305,33 @@ def plot_lr(p: _Problem, out_dir: Path) -> Path:
         ax.fill_between(lrs, q25, q75, color=color, alpha=0.2, lw=0)
         ax.plot([b.lr], [max(b.final_subopt, p.floor)], "o", mfc="none", mec=color, ms=9, mew=1.5)
         if bad.any():
-            _top_marks(ax, lrs[bad], color)  # diverged: off the chart
-            diverged = True
-    _lr_keys(ax, p, "best lr", "x: a seed diverged (off the chart)" if diverged else None)
+            diverged.append((lrs[bad], color))  # off the chart: in the strip above it
+    strip = marks.strip(ax, diverged, "diverged") if diverged else None
+    rule = "best lr: fewest median samples to tol, all seeds converged"
+    marks.lr_keys(ax, p.lanes, rule, "x (strip above): a seed diverged" if diverged else None)
     finish(
         ax,
         "learning rate (log scale)",
         "final f(w) - f* (log scale)",
         f"{p.title}: final suboptimality vs learning rate\n"
-        f"{p.where}; median of {plural(p.seeds, 'seed')} without diverged ones, 25-75% band",
+        f"{p.where}\nmedian of {plural(p.seeds, 'seed')} without diverged ones, band: {BAND}",
     )
+    marks.title_above(ax, strip)
     return save(fig, out_dir / f"{slug(p.name)}-lr.png")
 
 
 def _final_by_lr(e: pd.DataFrame):
-    """Per lr: median and quartiles of the final suboptimality of the seeds that did not
-    diverge, and whether any seed diverged."""
+    """Per lr: median of the final suboptimality of the seeds that did not diverge and its
+    bootstrap interval, and whether any seed diverged."""
     lrs, med, q25, q75, bad = [], [], [], [], []
     for lr, g in e.groupby("lr", sort=True):
         live = g.loc[g["status"] != "diverged", "final_subopt"].astype(float)
         live = live[np.isfinite(live)]
         lrs.append(float(lr))
-        med.append(live.median() if len(live) else np.nan)
-        q25.append(live.quantile(0.25) if len(live) else np.nan)
-        q75.append(live.quantile(0.75) if len(live) else np.nan)
+        m = median_ci(live.to_numpy()) if len(live) else (np.nan,) * 3
+        med.append(m[0])
+        q25.append(m[1])
+        q75.append(m[2])
         bad.append(bool((g["status"] == "diverged").any()))
     as_float = (np.asarray(v, float) for v in (lrs, med, q25, q75))
     return (*as_float, np.asarray(bad, bool))
@@ -345,7 +344,8 @@ def _floor(lanes: pd.DataFrame) -> float:
 
 
 def _median_curve(rows: pd.DataFrame, x: str, smooth: float | None):
-    """Median and quartiles over seeds of one entry at one lr, against column ``x``.
+    """Median over seeds of one entry at one lr, against column ``x``, and its bootstrap
+    interval (NaN at points where a seed has no finite value).
 
     A lane that stopped early (converged, frozen) keeps its last value up to the entry's last
     evaluated step, as its parameters do; non-finite values (a diverging lane) are left out.
@@ -363,12 +363,8 @@ def _median_curve(rows: pd.DataFrame, x: str, smooth: float | None):
         s[grid > last] = y[-1]
         cols[seed] = s
     wide = pd.DataFrame(cols).replace([np.inf, -np.inf], np.nan)
-    return (
-        xs.to_numpy(np.float64),
-        wide.median(axis=1).to_numpy(),
-        wide.quantile(0.25, axis=1).to_numpy(),
-        wide.quantile(0.75, axis=1).to_numpy(),
-    )
+    _, lo, hi = median_ci_rows(wide.to_numpy(np.float64))
+    return xs.to_numpy(np.float64), wide.median(axis=1).to_numpy(), lo, hi
 
 
 def _labels(best: pd.DataFrame) -> dict[tuple, str]:

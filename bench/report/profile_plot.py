@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.report import ladder, profiles
+from bench.report import budget, ladder, profiles
 from bench.report.figure import figure, save
 from bench.runs import Run
 
@@ -20,7 +20,7 @@ PROFILE = "profile.png"
 
 def plot_run(run: Run, out_dir: Path) -> list[Path]:
     """The plots of a whole run: its performance profiles (runs with target ladders only)."""
-    hits = run.hits()
+    hits = budget.clip(run.hits(), run.lanes)  # counts within each problem's common budget
     if hits is None:
         return []
     where = f"{run.meta.get('suite')} on {run.device} ({run.env.get('backend')})"

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from bench.report import ladder, landscape
+from bench.report.intervals import METHOD
 from bench.report.ladder import compact
 from bench.report.tables import short
 from bench.runs import Run
@@ -32,7 +33,14 @@ The words are defined once, in the project README ("Words") and `gdjax/metrics.p
   The tables give **samples** (steps x batch size: the fair axis between variants, a stochastic
   step reads one row, a batch step all n) and **seconds** to each, as `first-hit / stay-below`:
   medians over seeds, given only when every seed got there; `(k/n)`: only k of the n seeds did;
-  `-`: none did (or the lane stopped early at tol, see the budget line).
+  `-`: none did within the budget (or the lane stopped early at tol).
+- **Intervals.** Every median count and time is followed by `[lo, hi]`: {method}. Where every
+  seed gave the same count the interval is that point and is left out.
+- **Budget.** The line above each problem's tables gives its sample budget (samples = steps x
+  batch size), the same for every variant, so the comparison is at equal data read. Where a suite
+  file gives the variants different budgets, a warning says so and every table, curve and profile
+  compares over the smallest one (the budget every variant had): a target reached later counts as
+  not reached, for every variant alike.
 - **best lr** of a row: the tightest target that every seed of at least one learning rate hit;
   among those rates, the one with the fewest median samples to it (ties: the smaller rate). The
   whole row, every target, is read at that one rate.
@@ -54,7 +62,9 @@ The words are defined once, in the project README ("Words") and `gdjax/metrics.p
   grid) runs in one vmapped kernel, so this is the time that kernel, all lanes together, took to
   reach the step, on the machine named in the section (not a single-lane time). **compile s** is
   the ahead-of-time compile of the kernel ("(cached)": loaded from JAX's persistent compilation
-  cache); **run s** the median of its timed runs (all lanes together).
+  cache, one measurement); **run s** the median of its timed runs (all lanes together), with
+  `[min, max]` over those runs: one kernel runs every seed, so its time has a spread over repeats,
+  not over seeds.
 - **Runs made before target ladders** show one table of steps, epochs, samples and seconds to
   `tol`, counted at the evaluations (every `eval_every` steps), at the rate whose seeds all
   converged in the fewest median samples; "(grid edge)": the best rate is an end of the grid;
@@ -62,14 +72,18 @@ The words are defined once, in the project README ("Words") and `gdjax/metrics.p
 - **Summary and profiles**: per problem and target, the variant with the fewest samples / the
   fewest seconds. The performance profile (Dolan-More, as AlgoPerf scores) of a variant is the
   fraction of problems it reaches, within a factor tau of the best variant's cost, at the
-  tightest target that some variant reached on that problem (listed under the plot); a variant
-  that did not get there, or did not run, counts as not solving it.
-- Plots: median over seeds, the band spans the 25-75% quantiles; curves start at step 0 (a
-  symlog axis: linear up to the first step); f - f* at or below zero (float rounding at the
-  optimum) is drawn at a small floor, marked in the legend. The learning-rate plot shows samples
-  to a target against the rate (early stopping cannot flatten it) with 2/L and 2/(L+mu) marked;
-  for runs without ladders, the final f - f* against the rate.
-"""
+  tightest target that some variant reached on that problem within the budget every variant had
+  (listed under the plot); a variant that did not get there, or did not run, counts as not
+  solving it, and none is scored at a target that only a longer budget could reach.
+- Plots: median over seeds, the band its bootstrap interval (as in the tables), on plain log
+  axes up to the problem's budget; the start f(w0) - f* is a horizontal line; f - f* at or below
+  zero (float rounding at the optimum) is drawn at a small floor, marked in the legend. The
+  learning-rate plot shows samples to a target against the rate (early stopping cannot flatten
+  it), each variant at the target its best lr was chosen at (named in the legend), so the
+  circled best lr is the lowest point of its line; rates where a seed missed the target are
+  marked in a strip above the axes, not on them; 2/L is a dashed line and 2/(L+mu) a triangle
+  on the x axis. For runs without ladders, the final f - f* against the rate.
+""".replace("{method}", METHOD)
 
 
 def how_to(found: list[Run]) -> str:

@@ -21,8 +21,8 @@ import pandas as pd
 
 from bench import entries, runs
 from bench.errors import UserError
-from bench.report import html as html_pages
 from bench.report import (
+    budget,
     ladder,
     latex,
     manifest,
@@ -32,6 +32,7 @@ from bench.report import (
     profiles,
     success,
 )
+from bench.report import html as html_pages
 from bench.report.manifest import relative
 from bench.report.prose import READING, findings, how_to
 from bench.report.tables import md_table, plural, short
@@ -154,7 +155,7 @@ def _convergence_table(best: pd.DataFrame, lanes: pd.DataFrame) -> str:
 def _status_table(best: pd.DataFrame, lanes: pd.DataFrame) -> str:
     """Lane counts by status (at tol, over the whole grid) and the kernel's times, per row."""
     header = ["variant", "batch", "optimizer", "converged", "diverged", "max_steps"]
-    header += ["compile s", "run s"]
+    header += ["compile s", "run s [min, max]"]
     rows = [
         [
             str(b.variant),
@@ -164,11 +165,24 @@ def _status_table(best: pd.DataFrame, lanes: pd.DataFrame) -> str:
             str(b.diverged),
             str(b.max_steps),
             short(b.compile_s) + (" (cached)" if _cache_hit(lanes, b) else ""),
-            short(b.run_s),
+            short(b.run_s) + _run_range(lanes, b),
         ]
         for b in best.itertuples(index=False)
     ]
     return md_table(header, rows, right=set(range(3, len(header))) | {1})
+
+
+def _run_range(lanes: pd.DataFrame, b) -> str:
+    """`` [min, max]`` of the timed runs of a row's kernel (one kernel runs every seed: its time
+    has no spread over seeds, but over repeats), empty for runs that did not record them."""
+    if "run_s_min" not in lanes.columns or "run_s_max" not in lanes.columns:
+        return ""
+    rows = lanes[(lanes["variant"] == b.variant) & (lanes["optimizer"] == b.optimizer)]
+    lo = pd.to_numeric(rows["run_s_min"], errors="coerce").min()
+    hi = pd.to_numeric(rows["run_s_max"], errors="coerce").max()
+    if pd.isna(lo) or pd.isna(hi):
+        return ""
+    return f" [{short(lo)}, {short(hi)}]"
 
 
 def _ladder_tables(hits: pd.DataFrame, lanes: pd.DataFrame, best: pd.DataFrame) -> list[str]:
@@ -254,12 +268,13 @@ def _run_section(r: Run) -> list[str]:
     out = [f"## {r.heading}", "", *_machine_lines(r), ""]
     lanes = r.lanes
     best = entries.best(lanes)
-    hits = r.hits()
+    # every count is read within its problem's common budget (bench.report.budget)
+    hits = budget.clip(r.hits(), lanes)
     for problem in entries.problems(lanes):
         g = lanes[lanes["problem"].astype(str) == problem]
         b = best[best["problem"].astype(str) == problem]
         n, d = int(g["n"].iloc[0]), int(g["d"].iloc[0])
-        out += [f"### {problem} ({n} x {d})", "", _problem_line(g), ""]
+        out += [f"### {problem} ({n} x {d})", "", budget.line(g), "", _problem_line(g), ""]
         h = hits[hits["problem"].astype(str) == problem] if hits is not None else None
         if h is not None and len(h):
             out += _ladder_tables(h, g, b)

@@ -94,7 +94,15 @@ def test_markdown_cells_and_winners():
         ln.split("|")[1].strip(): [c.strip() for c in ln.split("|")[1:-1]]
         for ln in text.splitlines()[2:]
     }
-    assert rows["a"] == ["a", "constant", "0.1", "11 / 12", "110 / (1/2)", "exact"]
+    # medians with their bootstrap interval over the two seeds (10, 12 and 10, 14; 100, 120)
+    assert rows["a"] == [
+        "a",
+        "constant",
+        "0.1",
+        "11 [10, 12] / 12 [10, 14]",
+        "110 [100, 120] / (1/2)",
+        "exact",
+    ]
     assert rows["b"] == ["b", "constant", "0.1", "8 / 8", "- / -", "at checks"]
     w = ladder.winners(lad, "samples").set_index("target")["variant"].to_dict()
     assert w == {0.1: "b", 0.01: "a"}
@@ -171,7 +179,9 @@ def test_cli_line_and_report_agree_on_best_lr_and_seed_marks(tmp_path, capsys):
             assert f"best lr {cells[2]}" in line, (line, cells)
             if cells[2] != ladder.NO_BEST:
                 for t, c in zip(targets, cells[3:-1], strict=True):
-                    assert f"{t}: {c.split(' / ')[0]}" in line, (line, t, c)
+                    # the line gives the median; the table adds its interval, "[lo, hi]"
+                    median = c.split(" / ")[0].split(" [")[0]
+                    assert f"{t}: {median}" in line, (line, t, c)
 
 
 def test_entry_line_marks_seeds_as_the_ladder_table_does():
@@ -201,4 +211,4 @@ def test_entry_line_marks_seeds_as_the_ladder_table_does():
     line = ladder.entry_line(lanes, hits)
     table = ladder.ladder_table(ladder.ladder(hits), "samples")
     assert "best lr 0.1, samples to 0.1: 3.5, 0.01: (1/2)" in line
-    assert "| v | constant | 0.1 | 3.5 / 3.5 | (1/2) / - |" in table
+    assert "| v | constant | 0.1 | 3.5 [3, 4] / 3.5 [3, 4] | (1/2) / - |" in table

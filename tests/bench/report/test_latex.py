@@ -100,6 +100,8 @@ def test_one_metric_per_table_in_at_most_eight_right_aligned_columns():
     assert "$10^{-1}$ & $10^{-2}$" in tex  # targets as powers of ten, in math mode
     # a: 10 and 12 samples at lr 0.1 (median 11), 100 and 120 (110); b: 8, missing at 0.01
     assert "a & $0.1$ & $11$ & $110$ \\\\" in tex
+    # the intervals on a line of their own under the medians, in small type
+    assert " &  & {\\footnotesize $[10, 12]$} & {\\footnotesize $[100, 120]$} \\\\" in tex
     # b's counts at 0.1 have resolution 2 (read at checks in runs made before brackets went)
     assert "b\\textsuperscript{\\dag} & $0.1$ & $8$ & -- \\\\" in tex
     assert "$10^{-1}$--$10^{-2}$" in tex  # the ladder's range, with an en-dash
@@ -111,8 +113,10 @@ def test_one_metric_per_table_in_at_most_eight_right_aligned_columns():
     assert "(in ms)" in seconds and "a & $0.1$ & $11$ & $110$ \\\\" in seconds
     assert "\\label{tab:p-seconds}" in seconds
     summary = texts["summary-samples.tex"]
-    assert _tabulars(summary) == ["lrlr"]
-    assert "p & $10^{-1}$ & b & $8$ \\\\" in summary and " & $10^{-2}$ & a & $110$ \\\\" in summary
+    assert _tabulars(summary) == ["lrlrr"]
+    # the interval column: "--" where every seed agreed, else the bootstrap interval
+    assert "p & $10^{-1}$ & b & $8$ & -- \\\\" in summary
+    assert " & $10^{-2}$ & a & $110$ & {\\footnotesize $[100, 120]$} \\\\" in summary
 
 
 def test_counts_read_at_checks_are_marked_and_said_so():
