@@ -147,7 +147,7 @@ def run(
 
     Raises:
         UserError: a lane count given twice, a pattern naming no entry or several, an entry
-            that is not plain SGD.
+            that is not plain SGD or that stops lanes early.
     """
     twice = sorted({k for i, k in enumerate(lane_counts) if k in lane_counts[:i]})
     if twice:
@@ -161,6 +161,11 @@ def run(
     entry = chosen[0]
     if not entry.plain_sgd:
         raise UserError(f"--lanes: {entry.key} is not plain SGD, the bare program's update")
+    if entry.settings["early_stop"]:
+        raise UserError(
+            f"--lanes: {entry.key} stops lanes early; the bare program runs every step "
+            "(set early_stop = false)"
+        )
     env = envinfo.describe()
     roof = roofline.measure()
     problem = suite.builders[entry.problem]()
