@@ -23,6 +23,9 @@ DEFAULT_CACHE = Path.home() / ".cache" / "gdjax" / "xla"
 # gdjax._kernel.backend.PRECISIONS, likewise (tests/bench/test_cli.py checks they agree)
 PRECISIONS = ("highest", "high", "default")
 DESCRIPTION = "Benchmark batch, stochastic and mini-batch gradient descent with gdjax."
+DEFAULT_DEVICES = [1, 2]  # bench scaling's device counts
+# bench scaling --lanes alone: about a minute on a 2-core CPU for the perf suite's minibatch
+DEFAULT_LANES = [64, 256, 1024, 4096]
 PUBLISH_HELP = "write into the repository's results/runs (what `report --publish` publishes)"
 #: What Ctrl-C leaves behind, per command (one line on stderr, exit 130).
 RUN_INTERRUPTED = "interrupted: finished entries are saved; rerun with --resume to finish"
@@ -182,17 +185,39 @@ def cmd_list(args) -> int:
 def cmd_scaling(args) -> int:
     from bench.perf import scaling
 
+    if args.lanes is not None:
+        return _lane_scaling(args)
     processes = hosts.settings(
         coordinator=args.coordinator, num_processes=args.num_processes, process_id=args.process_id
     )  # checked here, joined by each worker: one jax.distributed session per device count
     out = destination(args.out, args.publish, DEFAULT_OUT, "runs", "--out")
     scaling.run(
         args.suite,
-        args.devices,
+        args.devices or DEFAULT_DEVICES,
         out,
         args.repeats,
         args.only,
         processes=processes,
+        choices=choices(args),
+    )
+    return 0
+
+
+def _lane_scaling(args) -> int:
+    """``bench scaling --lanes``: one entry at several lane counts, in this process."""
+    from bench.perf import lane_scaling
+
+    if args.devices is not None:
+        raise UserError("--lanes and --devices: give one axis at a time")
+    if any(getattr(args, k) is not None for k in ("coordinator", "num_processes", "process_id")):
+        raise UserError("--lanes runs in one process: drop --coordinator and its flags")
+    out = destination(args.out, args.publish, DEFAULT_OUT, "runs", "--out")
+    lane_scaling.run(
+        args.suite,
+        args.lanes or DEFAULT_LANES,
+        out,
+        args.repeats,
+        args.only,
         choices=choices(args),
     )
     return 0
@@ -342,7 +367,20 @@ def _add_scaling(sub) -> None:
     sc = sub.add_parser("scaling", help="time a suite's kernels with lanes sharded over devices")
     sc.add_argument("--suite", default="perf", help="suite name or path (default perf)")
     sc.add_argument(
-        "--devices", type=positive_int, nargs="+", default=[1, 2], help="device counts, each once"
+        "--devices",
+        type=positive_int,
+        nargs="+",
+        help="device counts, each once (default 1 2)",
+    )
+    sc.add_argument(
+        "--lanes",
+        type=positive_int,
+        nargs="*",
+        metavar="L",
+        help="lane counts, each once, instead of devices: one entry (--only, default the suite's "
+        "first) at each, gdjax against its bare program, in this process (--lanes alone: "
+        + " ".join(map(str, DEFAULT_LANES))
+        + ")",
     )
     sc.add_argument(
         "--out", type=Path, default=None, help=f"folder of run folders (default {DEFAULT_OUT})"

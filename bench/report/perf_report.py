@@ -14,7 +14,7 @@ import pandas as pd
 
 from bench import runs
 from bench.entries import LANE_BASELINES
-from bench.report import bare_report
+from bench.report import bare_report, lanes_report
 from bench.report.tables import md_table, ms, times
 from bench.runs import Run
 
@@ -69,6 +69,7 @@ def render(runs_dir: Path) -> str | None:
     out += render_compile_cache(records)
     out += render_roofline(records, roof)
     out += render_scaling(runs_dir, run.env.get("host"))
+    out += lanes_report.render_lanes(runs_dir, run.env.get("host"))
     out += render_elsewhere()
     return "\n".join(out)
 

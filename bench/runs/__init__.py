@@ -33,6 +33,7 @@ sessions never write one folder.
 from bench.errors import NoRunError, RunFolderError
 from bench.runs._files import (
     ENTRY_COLUMNS,
+    LANE_SCALING,
     META_KEYS,
     REPORT_COLUMNS,
     atomic_write,
@@ -51,6 +52,7 @@ from bench.runs._reading import (
     folder_env,
     is_complete,
     lanes_file,
+    newest_lane_scaling,
     newest_scaling,
     read_curves,
     read_hits,
@@ -73,11 +75,13 @@ from bench.runs._writing import (
     suite_file_label,
     suite_hash,
     utc_stamp,
+    write_lane_scaling,
     write_scaling,
 )
 
 __all__ = [
     "ENTRY_COLUMNS",
+    "LANE_SCALING",
     "META_KEYS",
     "REPORT_COLUMNS",
     "NoRunError",
@@ -96,6 +100,7 @@ __all__ = [
     "is_complete",
     "lanes_file",
     "markers",
+    "newest_lane_scaling",
     "newest_scaling",
     "prepare_resume",
     "read_curves",
@@ -114,6 +119,7 @@ __all__ = [
     "suite_hash",
     "utc_stamp",
     "write_json",
+    "write_lane_scaling",
     "write_meta",
     "write_scaling",
     "write_text",

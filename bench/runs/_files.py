@@ -14,6 +14,8 @@ from bench.errors import RunFolderError
 
 NAME_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")  # no leading ".", no separator
 META_KEYS = ("suite", "env", "complete")
+# the table of a lane-scaling folder (``bench scaling --lanes``): kind "scaling", axis "lanes"
+LANE_SCALING = "lane_scaling.csv"
 # the columns that name an entry; Entry.key is problem__variant__optimizer
 ENTRY_COLUMNS = ["suite", "problem", "variant", "batch_size", "optimizer"]
 # what the report needs of every lane

@@ -13,6 +13,7 @@ import pandas as pd
 from bench.errors import NoRunError, RunFolderError
 from bench.runs._files import (
     ENTRY_COLUMNS,
+    LANE_SCALING,
     PROVENANCE_COLUMNS,
     REPORT_COLUMNS,
     check_table,
@@ -328,3 +329,19 @@ def newest_scaling(runs_dir: Path, host: str) -> tuple[dict, pd.DataFrame] | Non
     if best is None:
         return None
     return best[1], read_table(best[0] / "scaling.csv", ["problem", "devices", "run_s"])
+
+
+def newest_lane_scaling(runs_dir: Path, host: str | None) -> tuple[dict, pd.DataFrame] | None:
+    """The newest complete lane-scaling folder of ``host``: its meta and table, or None."""
+    best = None
+    for d in run_folders(runs_dir):
+        if not (d / LANE_SCALING).is_file():
+            continue
+        meta = read_meta(d)
+        if meta["complete"] and meta["env"].get("host") == host:
+            if best is None or d.name > best[0].name:
+                best = (d, meta)
+    if best is None:
+        return None
+    columns = ["lanes", "gdjax_s", "bare_s", "gdjax_vs_bare", "gflops", "gbytes_s"]
+    return best[1], read_table(best[0] / LANE_SCALING, columns)

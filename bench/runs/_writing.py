@@ -22,6 +22,7 @@ try:
 except ImportError:  # not POSIX: sessions are not locked
     fcntl = None
 from bench.runs._files import (
+    LANE_SCALING,
     NAME_RE,
     SAME_ENV,
     atomic_write,
@@ -290,6 +291,16 @@ def write_scaling(out: Path, suite: str, env: dict, table: pd.DataFrame, meta: d
     folder = create(out, f"scaling-{run_prefix(suite, env)}", parts=False)
     atomic_write(folder / "scaling.csv", partial(table.to_csv, index=False))
     write_meta(folder, {"kind": "scaling", "suite": suite, "env": env, **meta})
+    return folder
+
+
+def write_lane_scaling(out: Path, suite: str, env: dict, table: pd.DataFrame, meta: dict) -> Path:
+    """A new folder ``lanes-<suite>__<machine>__<stamp>`` with lane_scaling.csv and meta.json
+    (kind "scaling", so that no reader of runs takes it for one; axis "lanes")."""
+    folder = create(out, f"lanes-{run_prefix(suite, env)}", parts=False)
+    atomic_write(folder / LANE_SCALING, partial(table.to_csv, index=False))
+    meta = {"kind": "scaling", "axis": "lanes", "suite": suite, "env": env, **meta}
+    write_meta(folder, meta)
     return folder
 
 
