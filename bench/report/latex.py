@@ -30,7 +30,7 @@ import pandas as pd
 
 from bench import entries, runs
 from bench.entries import ENTRY
-from bench.report import budget, intervals, ladder
+from bench.report import budget, intervals, ladder, problem_lines
 from bench.report.tables import short
 
 #: The LaTeX packages every table here needs, named in each file's first lines.
@@ -203,7 +203,7 @@ def chunks(targets: list[float], lead: int) -> list[list[float]]:
     return [targets[i : i + per] for i in range(0, len(targets), per)] or [[]]
 
 
-#: What a problem's targets bound, by ``bench.report.ladder.measure_of``, for its captions.
+#: What a problem's targets bound, by ``bench.report.problem_lines.measure_of``, for its captions.
 MEASURED = {
     "loss": "relative suboptimality",
     "grad_norm": "gradient norm relative to its start",
@@ -338,7 +338,7 @@ def tables(run: runs.Run) -> dict[str, str]:
     out = {}
     for problem, g in lad.groupby("problem", sort=False):
         lanes = run.lanes[run.lanes["problem"].astype(str) == str(problem)]
-        measure = ladder.measure_of(lanes)
+        measure = problem_lines.measure_of(lanes)
         for (on, kind), (suffix, _) in METRICS.items():
             name = f"{runs.slug(problem)}{suffix}"
             label = f"tab:{runs.slug(suite)}:{name}"

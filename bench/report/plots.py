@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from bench import entries
-from bench.report import budget, ladder, paths_plot
+from bench.report import budget, ladder, paths_plot, problem_lines
 from bench.report import plot_marks as marks
 from bench.report.figure import figure, finish, save
 from bench.report.intervals import median_ci, median_ci_rows
@@ -158,7 +158,7 @@ def plot_curves(p: _Problem, curves: pd.DataFrame, axis: str, out_dir: Path, smo
     xlabel, xcol = CURVE_AXES[axis]
     fig, ax = figure()
     start = (p.lanes["f0"] - p.lanes["f_star"]).astype(float).median()
-    norm = ladder.measure_of(p.lanes) == "grad_norm"  # the curves hold gradient norms (f* 0)
+    norm = problem_lines.measure_of(p.lanes) == "grad_norm"  # the curves hold gradient norms (f* 0)
     start_label = "start: ||grad f(w0)||" if norm else "start: f(w0) - f*"
     ax.axhline(max(start, p.floor), color="0.75", lw=1, label=start_label)
     _targets(ax, p.lanes, p.floor, p.hits)
@@ -202,7 +202,7 @@ def plot_curves(p: _Problem, curves: pd.DataFrame, axis: str, out_dir: Path, smo
         ax,
         xlabel,
         "||grad f(w)|| (log scale)" if norm else "f(w) - f* (log scale)",
-        f"{p.title}: {ladder.QUANTITY[ladder.measure_of(p.lanes)]} at the best lr\n"
+        f"{p.title}: {problem_lines.QUANTITY[problem_lines.measure_of(p.lanes)]} at the best lr\n"
         f"{p.where}\nmedian of {plural(p.seeds, 'seed')}, band: {BAND}{smooth_note}; "
         f"budget {cap} samples",
     )

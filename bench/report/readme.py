@@ -28,14 +28,16 @@ from bench.report import (
     manifest,
     perf_report,
     plots,
+    problem_lines,
     profile_plot,
     profiles,
+    run_tables,
     success,
 )
 from bench.report import html as html_pages
 from bench.report.manifest import relative
 from bench.report.prose import READING, findings, how_to
-from bench.report.tables import md_table, plural, short
+from bench.report.tables import plural, short
 from bench.runs import Run
 
 TITLE = "# gdjax results"
@@ -89,110 +91,25 @@ def _problem_line(g: pd.DataFrame) -> str:
             f"({plural(int(e['steps'].iloc[0]), 'step')}, {lrs} lrs)"
         )
     relative = {"loss": "relative", "grad_norm": "relative gradient norm"}
-    what = relative.get(ladder.measure_of(g), "relative suboptimality or gradient norm")
+    what = relative.get(problem_lines.measure_of(g), "relative suboptimality or gradient norm")
     return (
         f"dtype {dtypes}; tol {tols} ({what}); {plural(seeds, 'seed')}; "
         f"budget: {'; '.join(budgets)}."
     )
 
 
-def _edge(lanes: pd.DataFrame, b) -> bool:
-    """Whether the best lr of an entry is the smallest or largest of its grid (extend the grid)."""
-    e = lanes[
-        (lanes["variant"].astype(str) == str(b.variant))
-        & (lanes["batch_size"] == b.batch_size)
-        & (lanes["optimizer"].astype(str) == str(b.optimizer))
-    ]
-    lrs = e["lr"].astype(float)
-    return lrs.nunique() > 1 and b.lr in (lrs.min(), lrs.max())
-
-
-def _convergence_table(best: pd.DataFrame, lanes: pd.DataFrame) -> str:
-    header = [
-        "variant",
-        "batch",
-        "optimizer",
-        "best lr",
-        "steps",
-        "epochs",
-        "samples",
-        "seconds to target",
-        {"loss": "final subopt", "grad_norm": "final grad norm"}.get(
-            ladder.measure_of(lanes), "final subopt / grad norm"
-        ),
-        "converged",
-        "diverged",
-        "max_steps",
-        "compile s",
-        "run s",
-    ]
-    rows = []
-    for b in best.itertuples(index=False):
-        ok = bool(b.all_converged)
-        lr = short(b.lr) + (" (grid edge)" if ok and _edge(lanes, b) else "")
-        lr += "" if ok else " (none converged)"
-        rows.append(
-            [
-                str(b.variant),
-                str(b.batch_size),
-                str(b.optimizer),
-                lr,
-                entries.count_text(b.steps_to_target) if ok else "-",
-                short(b.epochs_to_target) if ok else "-",
-                entries.count_text(b.samples_to_target) if ok else "-",
-                short(b.time_to_target_s) if ok else "-",
-                short(b.final_subopt),
-                str(b.converged),
-                str(b.diverged),
-                str(b.max_steps),
-                short(b.compile_s) + (" (cached)" if _cache_hit(lanes, b) else ""),
-                short(b.run_s),
-            ]
-        )
-    return md_table(header, rows, right=set(range(3, len(header))) | {1})
-
-
-def _status_table(best: pd.DataFrame, lanes: pd.DataFrame) -> str:
-    """Lane counts by status (at tol, over the whole grid) and the kernel's times, per row."""
-    header = ["variant", "batch", "optimizer", "converged", "diverged", "max_steps"]
-    header += ["compile s", "run s [min, max]"]
-    rows = [
-        [
-            str(b.variant),
-            str(b.batch_size),
-            str(b.optimizer),
-            str(b.converged),
-            str(b.diverged),
-            str(b.max_steps),
-            short(b.compile_s) + (" (cached)" if _cache_hit(lanes, b) else ""),
-            short(b.run_s) + _run_range(lanes, b),
-        ]
-        for b in best.itertuples(index=False)
-    ]
-    return md_table(header, rows, right=set(range(3, len(header))) | {1})
-
-
-def _run_range(lanes: pd.DataFrame, b) -> str:
-    """`` [min, max]`` of the timed runs of a row's kernel (one kernel runs every seed: its time
-    has no spread over seeds, but over repeats), empty for runs that did not record them."""
-    if "run_s_min" not in lanes.columns or "run_s_max" not in lanes.columns:
-        return ""
-    rows = lanes[(lanes["variant"] == b.variant) & (lanes["optimizer"] == b.optimizer)]
-    lo = pd.to_numeric(rows["run_s_min"], errors="coerce").min()
-    hi = pd.to_numeric(rows["run_s_max"], errors="coerce").max()
-    if pd.isna(lo) or pd.isna(hi):
-        return ""
-    return f" [{short(lo)}, {short(hi)}]"
-
-
 def _ladder_tables(hits: pd.DataFrame, lanes: pd.DataFrame, best: pd.DataFrame) -> list[str]:
     """A problem's f* and theory lines, samples and seconds to each target, the batch-GD prediction,
     and the status counts."""
     lad = ladder.ladder(hits)
-    head = [*ladder.measure_lines(lanes), *ladder.f_star_lines(lanes), *ladder.theory_lines(lanes)]
+    head = [
+        *problem_lines.measure_lines(lanes),
+        *problem_lines.f_star_lines(lanes),
+        *problem_lines.theory_lines(lanes),
+    ]
     out = [*head, ""] if head else []
     target = {"loss": "target", "grad_norm": "gradient-norm target"}.get(
-        ladder.measure_of(lanes), "target (gradient norm where the measure line says)"
+        problem_lines.measure_of(lanes), "target (gradient norm where the measure line says)"
     )
     out += [
         f"Samples to each {target}, first-hit / stay-below:",
@@ -208,26 +125,13 @@ def _ladder_tables(hits: pd.DataFrame, lanes: pd.DataFrame, best: pd.DataFrame) 
     if predicted:
         out += ["Batch GD steps predicted from the spectrum beside the measured ones:", ""]
         out += [predicted, ""]
-    out += ["Lanes by status at tol, over the whole grid:", "", _status_table(best, lanes), ""]
+    out += [
+        "Lanes by status at tol, over the whole grid:",
+        "",
+        run_tables.status_table(best, lanes),
+        "",
+    ]
     return out
-
-
-def _cache_hit(lanes: pd.DataFrame, b) -> bool:
-    """Whether JAX's persistent compilation cache served this row's kernel."""
-    if "compile_cache_hit" not in lanes.columns:
-        return False
-    rows = lanes[(lanes["variant"] == b.variant) & (lanes["optimizer"] == b.optimizer)]
-    return bool(rows["compile_cache_hit"].astype(bool).any())
-
-
-def _perf_table(lanes: pd.DataFrame, cols: list[str]) -> str:
-    header = ["problem", "variant", "batch", "optimizer", "lanes", "run_s", *cols]
-    rows = []
-    # the lanes of one run: one suite, so its entries are told apart by the rest of the key
-    for key, g in lanes.groupby(entries.ENTRY[1:], sort=False):
-        med = [short(pd.to_numeric(g[c], errors="coerce").median()) for c in ["run_s", *cols]]
-        rows.append([*(str(k) for k in key), str(int(g["lanes"].iloc[0])), *med])
-    return md_table(header, rows, right=set(range(4, len(header))) | {2})
 
 
 def render_readme(found: list[Run], *, smooth: float | None = None) -> str:
@@ -280,7 +184,7 @@ def _run_section(r: Run) -> list[str]:
             out += _ladder_tables(h, g, b)
             out += success.problem_lines(r, problem, h)
         else:  # a run made before target ladders: the steps to tol only
-            out += [_convergence_table(b, g), ""]
+            out += [run_tables.convergence_table(b, g), ""]
         embedded = r.plots.get(problem, [])
         if embedded:
             kinds = (*plots.PLOTS, *plots.EXTRA_PLOTS)
@@ -300,7 +204,7 @@ def _run_section(r: Run) -> list[str]:
             "lanes one at a time, measured in this run; compile-inclusive ratios, the "
             "targets and the roofline are in [perf.md](perf.md).",
             "",
-            _perf_table(lanes, cols),
+            run_tables.perf_table(lanes, cols),
             "",
         ]
     return out

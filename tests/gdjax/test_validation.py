@@ -401,10 +401,10 @@ def test_theory_of_a_flat_loss_says_so(fn):
 def test_report_theory_line_of_a_flat_loss():
     import pandas as pd
 
-    from bench.report import ladder
+    from bench.report import problem_lines
 
     lanes = pd.DataFrame({"L": [0.0], "mu": [0.0], "lr": [0.1]})
-    assert ladder.theory_lines(lanes) == [
+    assert problem_lines.theory_lines(lanes) == [
         "Theory: L = 0: the loss has no curvature, no rate is a stability limit."
     ]
 

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench.report import ladder, latex, profiles
+from bench.report import ladder, latex, problem_lines, profiles
 
 TARGETS = (0.1, 0.01)
 
@@ -128,10 +128,10 @@ def test_counts_without_a_bracket_are_rendered_as_read_at_checks():
 
 def test_theory_names_the_rate_at_two_over_L():
     lanes = pd.DataFrame({"L": [2.0, 2.0], "mu": [0.5, 0.5], "lr": [0.1, 1.0]})
-    (line,) = ladder.theory_lines(lanes)
+    (line,) = problem_lines.theory_lines(lanes)
     assert "kappa = L/mu = 4" in line and "2/L = 1" in line and "2/(L+mu) = 0.8" in line
     assert "lr = 1 is exactly 2/L" in line
-    assert ladder.theory_lines(lanes.drop(columns=["L", "mu"])) == []  # an older run
+    assert problem_lines.theory_lines(lanes.drop(columns=["L", "mu"])) == []  # an older run
 
 
 def test_profile_ratios_and_fractions():
