@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bench import cli, runs
+from bench import cli, cli_parser, runs
 from bench.perf import scaling
 from bench.report import compare
 from bench.run import suites
@@ -81,7 +81,7 @@ def test_precision_in_effect_on_a_cpu_and_in_float64():
 
 
 def test_the_command_line_knows_the_librarys_precisions():
-    assert cli.PRECISIONS == backend.PRECISIONS
+    assert cli_parser.PRECISIONS == backend.PRECISIONS
 
 
 @pytest.mark.parametrize(

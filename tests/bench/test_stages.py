@@ -23,6 +23,7 @@ STAGE = {
     "report": "report",
     "perf": "perf",
     "cli": "cli",
+    "cli_parser": "cli",
     "__main__": "cli",
 }
 # the stages each stage may import (itself included): the report reads run folders, never the

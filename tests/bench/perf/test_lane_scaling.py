@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench import cli, envinfo, runs
+from bench import cli, cli_parser, envinfo, runs
 from bench.perf import lane_scaling
 from bench.report import lanes_report, perf_report
 from bench.run import roofline
@@ -95,7 +95,7 @@ def test_bad_lane_flags_exit_2_with_one_line(tmp_path, capsys, argv, text):
 def test_lanes_alone_takes_the_default_counts():
     args = cli.parser().parse_args(["scaling", "--lanes"])
     assert args.lanes == [] and args.devices is None
-    assert cli.DEFAULT_LANES == [64, 256, 1024, 4096]
+    assert cli_parser.DEFAULT_LANES == [64, 256, 1024, 4096]
     assert cli.parser().parse_args(["scaling", "--lanes", "2", "9"]).lanes == [2, 9]
 
 
