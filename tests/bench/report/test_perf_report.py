@@ -163,3 +163,27 @@ def test_scikit_learn_and_the_first_call_rows_with_their_goals(tiny_run, tmp_pat
     assert exact in targets
     assert not [r for r in targets if r[0] == "sgd: gdjax / jax-scan run time"]
     assert ["sgd: cold compile / jax-scan's", "<= 2x", "2x", "-", "met"] in targets
+
+
+def test_a_profile_over_too_few_compared_problems_is_a_table_not_a_plot(tmp_path):
+    from bench.report import profile_plot, profiles, readme
+
+    # the perf suite's shape: each problem run by its own variant, so no ratio compares two
+    lad = pd.DataFrame(
+        {
+            "problem": ["a", "b", "c", "d"],
+            "variant": ["v1", "v2", "v3", "v4"],
+            "target": [1e-3] * 4,
+            "first_samples": [10.0, 20.0, 30.0, 40.0],
+            "first_seconds": [1.0, 2.0, 3.0, 4.0],
+        }
+    )
+    assert profiles.compared_problems(lad) == 0 and not profiles.plottable(lad)
+    text = "\n".join(readme._profile_table(lad))
+    assert "Performance profile not drawn: 0 problems" in text
+    assert "| a | 0.001 | 1 | inf | inf | inf |" in text
+    # four problems that two variants both ran: drawn
+    both = pd.concat([lad, lad.assign(variant="v0", first_samples=15.0, first_seconds=1.5)])
+    assert profiles.compared_problems(both) == 4 and profiles.plottable(both)
+    assert readme._profile_table(both) == []
+    assert profile_plot.plot_profile(both, tmp_path / "p.png", "t") is not None
