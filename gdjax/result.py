@@ -28,8 +28,8 @@ import jax
 import numpy as np
 import pandas as pd
 
-from gdjax import metrics
-from gdjax.hits import count, hits_frame
+from gdjax import frames, metrics
+from gdjax.hits import hits_frame
 
 __all__ = ["Result", "SweepResult", "hits_frame"]
 
@@ -261,7 +261,7 @@ class SweepResult:
     def lane(self, i: int) -> Result:
         """Lane ``i`` as a Result (seed-major: ``i = seed_index * len(lrs) + config_index``)."""
         s, j = self._index(i)
-        steps, losses = self._curve(s, j)
+        steps, losses = self.lane_curve(s, j)
         status = metrics.status_name(self.status[s, j])
         ok = status == "converged"
         stt = int(self.first_step[s, j, -1]) if ok else None
@@ -299,7 +299,7 @@ class SweepResult:
             hyperparams={k: float(v[j]) for k, v in self.hyperparams.items()},
         )
 
-    def _curve(self, s: int, j: int) -> tuple[np.ndarray, np.ndarray]:
+    def lane_curve(self, s: int, j: int) -> tuple[np.ndarray, np.ndarray]:
         """(steps, losses) of one lane: the grid points it reached, then the step where it
         stopped if that is not a grid point (a curve ends where its lane did)."""
         last = int(self.last_eval[s, j])
@@ -309,7 +309,7 @@ class SweepResult:
             losses = np.append(losses, self.final_loss[s, j]).astype(self.losses.dtype)
         return steps, losses
 
-    def _lane_labels(self) -> tuple[np.ndarray, np.ndarray, dict]:
+    def lane_labels(self) -> tuple[np.ndarray, np.ndarray, dict]:
         """Per lane (seed-major): its learning rate, seed and hyperparameter values."""
         S, L = self.status.shape
         s_idx, l_idx = np.divmod(np.arange(S * L), L)
@@ -318,12 +318,6 @@ class SweepResult:
             self.seeds[s_idx],
             {k: v[l_idx] for k, v in self.hyperparams.items()},
         )
-
-    def _with_hyperparams(self, frame: pd.DataFrame, values: dict) -> pd.DataFrame:
-        """``frame`` with one column per hyperparameter, after ``lr``."""
-        for i, (k, v) in enumerate(values.items()):
-            frame.insert(1 + i, k, v)
-        return frame
 
     def hits(self) -> pd.DataFrame:
         """Steps to each target of the ladder: one row per (lane, target).
@@ -337,7 +331,7 @@ class SweepResult:
             ``exact``: whether every step was checked.
         """
         K = len(self.targets)
-        lrs, seeds, hyper = self._lane_labels()
+        lrs, seeds, hyper = self.lane_labels()
 
         def per_target(a):
             return a[..., :K].reshape(-1, K)
@@ -355,7 +349,7 @@ class SweepResult:
             step_s=self.step_s,
             exact=self.exact,
         )
-        return self._with_hyperparams(frame, {k: np.repeat(v, K) for k, v in hyper.items()})
+        return frames.with_hyperparams(frame, {k: np.repeat(v, K) for k, v in hyper.items()})
 
     def to_frame(self) -> pd.DataFrame:
         """One row per lane.
@@ -369,31 +363,7 @@ class SweepResult:
             (where f* came from: "best found" is no optimum), measure ("loss", or
             "grad_norm": then final_loss and final_subopt are the final gradient norm).
         """
-        lrs, seeds, hyper = self._lane_labels()
-        final = self.final_loss.ravel().astype(np.float64)
-        stt = self.steps_to_target().ravel()
-        res = self.resolution().ravel()
-        frame = pd.DataFrame(
-            {
-                "lr": lrs,
-                "seed": seeds,
-                "status": [metrics.status_name(c) for c in self.status.ravel()],
-                "final_loss": final,
-                "final_subopt": final - self.f_star,
-                "steps_to_target": count(np.nan_to_num(stt, nan=-1)),
-                "resolution": count(np.nan_to_num(res, nan=-1)),
-                "epochs_to_target": stt / self.steps_per_epoch,
-                "samples_to_target": count(np.nan_to_num(stt * self.batch_size, nan=-1)),
-                "last_step": self.lane_steps.ravel().astype(np.int64),
-                "batch_size": self.batch_size,
-                "optimizer": self.optimizer,
-                "schedule": self.schedule,
-                "exact": self.exact,
-                "f_star_source": self.f_star_source,
-                "measure": self.measure,
-            }
-        )
-        return self._with_hyperparams(frame, hyper)
+        return frames.lanes(self)
 
     def curves(self) -> pd.DataFrame:
         """Loss curves in long format: one row per (lane, curve point) the lane reached, ending
@@ -403,24 +373,4 @@ class SweepResult:
             A DataFrame with columns lr, one per swept hyperparameter, seed, step, epoch,
             samples, loss, subopt, rel_subopt.
         """
-        S, L = self.status.shape
-        parts = []
-        for s in range(S):
-            for j in range(L):
-                steps, losses = self._curve(s, j)
-                parts.append((np.full(len(steps), j), np.full(len(steps), s), steps, losses))
-        l_idx, s_idx, steps, loss = (np.concatenate(c) for c in zip(*parts, strict=True))
-        loss = loss.astype(np.float64)
-        frame = pd.DataFrame(
-            {
-                "lr": self.lrs[l_idx],
-                "seed": self.seeds[s_idx],
-                "step": steps,
-                "epoch": steps / self.steps_per_epoch,
-                "samples": steps * self.batch_size,
-                "loss": loss,
-                "subopt": loss - self.f_star,
-                "rel_subopt": metrics.relative_suboptimality(loss, self.f_star, self.f0),
-            }
-        )
-        return self._with_hyperparams(frame, {k: v[l_idx] for k, v in self.hyperparams.items()})
+        return frames.curves(self)
