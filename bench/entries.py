@@ -24,7 +24,7 @@ from bench.runs import ENTRY_COLUMNS
 ENTRY = ENTRY_COLUMNS
 #: Baselines timed lane by lane: a perf run's lanes carry ``<name>_s``, ``speedup_<name>``,
 #: ``speedup_<name>_with_compile`` and ``<name>_max_rel_diff`` for each (bench.perf.attach).
-LANE_BASELINES = ("numpy", "torch", "jax-loop", "single")
+LANE_BASELINES = ("numpy", "torch", "jax-loop", "single", "sklearn")
 #: Baselines timed as whole sweeps in turn with gdjax; the perf report gives them their own section.
 SWEEP_BASELINES = ("jax-scan", "seeds", "monitoring")
 TARGETS = ["steps_to_target", "epochs_to_target", "samples_to_target", "time_to_target_s"]

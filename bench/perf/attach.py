@@ -5,6 +5,10 @@ stands beside, and its own independent implementation of the update:
 
 - ``numpy``, ``torch`` and ``jax-loop``: the loops people write today, one configuration at a
   time (:mod:`bench.perf.loops`; torch is skipped, with a note, when it is not installed);
+- ``sklearn``: scikit-learn's SGD, one fit per learning rate, where it runs the same algorithm
+  (per-sample SGD on least squares and logistic regression); beside it gdjax's first call
+  against its fits: the crossover in lanes and a new process's first call, cache cold and warm
+  (:mod:`bench.perf.first_call`);
 - ``single``: gdjax itself, one lane per compiled call (what a sweep saves over separate runs);
 - ``jax-scan``: the bare program of about 25 lines, ``jit(vmap(scan))`` over rows drawn ahead,
   with no monitoring, no status and no early stop: the floor gdjax's kernel is measured
@@ -44,7 +48,7 @@ import pandas as pd
 
 import gdjax
 from bench.entries import relative_difference
-from bench.perf import loops
+from bench.perf import first_call, loops, sklearn_fits
 from bench.perf.baselines import (
     LOSS_FLOOR,
     bare_seed_split,
@@ -161,6 +165,35 @@ def _attach_seeds(lanes, problem, entry, gdjax_call, repeats: int, notes) -> Non
         )
 
 
+def _sklearn_skip(problem, batch_size: int) -> str | None:
+    """Why the scikit-learn baseline cannot run on this entry, or None."""
+    if not sklearn_fits.available():
+        return f"sklearn: {sklearn_fits.MISSING}"
+    if not sklearn_fits.applies(problem, batch_size):
+        return "sklearn: scikit-learn's SGD is per-sample (batch 1) on linear and logistic only"
+    return None
+
+
+def _attach_first_call(lanes, entry, problem, fit_s: float, seed: int) -> None:
+    """gdjax's first call against scikit-learn's fits of ``fit_s`` seconds each.
+
+    ``first_call_<L>_s``: gdjax's cold first call (compile and one run) with L lanes;
+    ``sklearn_crossover_lanes``: the smallest such L where it beats L fits (NaN: none);
+    ``sklearn_crossover_fit``: the lane count where a line through those times meets L fits;
+    ``first_call_process_cold_s`` / ``_warm_s``: a new process's first ``gdjax.sweep`` of the
+    entry, its library cache empty, then filled by the first.
+    """
+    calls = first_call.cold_first_calls(entry, problem, seed)
+    for k, v in calls.items():
+        lanes[f"first_call_{k}_s"] = v
+    measured, fitted = first_call.crossover(calls, fit_s)
+    lanes["sklearn_crossover_lanes"] = measured
+    lanes["sklearn_crossover_fit"] = fitted
+    cold, warm = first_call.new_process_first_calls(problem, entry.sweep_args())
+    lanes["first_call_process_cold_s"] = cold
+    lanes["first_call_process_warm_s"] = warm
+
+
 def attach(entry, problem, kernel, lanes: pd.DataFrame) -> pd.DataFrame:
     """Run the baselines the suite asks for and add their columns to ``lanes``.
 
@@ -210,6 +243,9 @@ def attach(entry, problem, kernel, lanes: pd.DataFrame) -> pd.DataFrame:
         if name == "torch" and not loops.torch_available():
             notes.append(loops.TORCH_MISSING)  # the run said so once (runner.run_suite)
             continue
+        if name == "sklearn" and (why := _sklearn_skip(problem, b)) is not None:
+            notes.append(why)
+            continue
         per_lane, diffs = [], []
         for pos in chosen:
             lr, seed = float(lanes["lr"].iloc[pos]), int(lanes["seed"].iloc[pos])
@@ -239,6 +275,8 @@ def attach(entry, problem, kernel, lanes: pd.DataFrame) -> pd.DataFrame:
         lanes[f"{name}_max_rel_diff"] = max(diffs)
         lanes[f"speedup_{name}"] = total / run_s
         lanes[f"speedup_{name}_with_compile"] = total / (run_s + cold)
+        if name == "sklearn":
+            _attach_first_call(lanes, entry, problem, lane_s, int(lanes["seed"].iloc[0]))
     if notes:
         lanes["baseline_note"] = "; ".join(notes)
     return lanes

@@ -3,7 +3,10 @@ the baselines gdjax's sweeps are timed beside (:mod:`bench.perf.attach` times an
 
 - ``numpy``: the textbook loop with hand-written gradients;
 - ``torch``: ``torch.optim.SGD`` with autograd (needs the ``torch`` extra);
-- ``jax-loop``: one ``jax.jit``-compiled step called from a Python loop.
+- ``jax-loop``: one ``jax.jit``-compiled step called from a Python loop;
+- ``sklearn``: scikit-learn's ``SGDRegressor`` / ``SGDClassifier``, one fit per learning rate,
+  where it runs the same algorithm (per-sample SGD on least squares and logistic regression,
+  :mod:`bench.perf.sklearn_fits`).
 
 Each runs plain SGD from the problem's initial parameters on the rows :func:`step_rows` gives,
 gdjax's own permutations, and returns the final parameters. ``numpy`` and ``torch`` are written
@@ -18,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import gdjax
-from bench.perf import twins
+from bench.perf import sklearn_fits, twins
 
 __all__ = [
     "ANY_LOSS",
@@ -51,6 +54,10 @@ def unsupported(problem, name: str) -> str | None:
         (True, True)
     """
     custom = problem.kind == "custom"
+    if name == "sklearn":
+        # batch 1 is the entry's: bench.perf.attach checks sklearn_fits.applies with it
+        ok = not custom and problem.spec.kind in ("linear", "logistic")
+        return None if ok else "sklearn: scikit-learn's SGD fits linear and logistic models only"
     if name in ("numpy", "torch", "jax-loop") and problem.per_seed_start:
         return f"{name}: the loops replay one start, this problem draws one per seed"
     if name in ANY_LOSS:
@@ -216,7 +223,12 @@ def jax_loop(problem, lr, rows, epochs):
     return jax.block_until_ready(params)
 
 
-LOOPS = {"numpy": numpy_loop, "torch": torch_loop, "jax-loop": jax_loop}
+LOOPS = {
+    "numpy": numpy_loop,
+    "torch": torch_loop,
+    "jax-loop": jax_loop,
+    "sklearn": sklearn_fits.sklearn_loop,
+}
 
 
 def warm_up(name: str, problem, rows) -> None:

@@ -19,12 +19,16 @@ PROFILE = "profile.png"
 
 
 def plot_run(run: Run, out_dir: Path) -> list[Path]:
-    """The plots of a whole run: its performance profiles (runs with target ladders only)."""
+    """The plots of a whole run: its performance profiles (runs with target ladders only, over
+    enough compared problems: ``profiles.plottable``)."""
     hits = budget.clip(run.hits(), run.lanes)  # counts within each problem's common budget
     if hits is None:
         return []
+    lad = ladder.ladder(hits)
+    if not profiles.plottable(lad):  # the README prints its table instead
+        return []
     where = f"{run.meta.get('suite')} on {run.device} ({run.env.get('backend')})"
-    path = plot_profile(ladder.ladder(hits), out_dir / PROFILE, where)
+    path = plot_profile(lad, out_dir / PROFILE, where)
     return [path] if path is not None else []
 
 

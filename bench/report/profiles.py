@@ -14,6 +14,27 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+#: A profile is drawn only over at least this many problems that compare two variants or more;
+#: below it, every line is a step at 1/|P| (each variant wins its own problems): a table says
+#: the same without looking like a result.
+MIN_PROFILE_PROBLEMS = 4
+
+
+def compared_problems(lad: pd.DataFrame) -> int:
+    """How many problems at least two variants ran (so that a ratio between them means something).
+
+    Example:
+        >>> lad = pd.DataFrame({"problem": ["p", "p", "q"], "variant": ["a", "b", "a"]})
+        >>> compared_problems(lad)
+        1
+    """
+    return int((lad.groupby("problem")["variant"].nunique() >= 2).sum())
+
+
+def plottable(lad: pd.DataFrame) -> bool:
+    """Whether a run's profile is worth a plot (:data:`MIN_PROFILE_PROBLEMS`)."""
+    return compared_problems(lad) >= MIN_PROFILE_PROBLEMS
+
 
 def ratios(lad: pd.DataFrame, on: str) -> pd.DataFrame:
     """Each variant's cost relative to the best, per problem, at the tightest reached target.

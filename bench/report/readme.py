@@ -37,7 +37,7 @@ from bench.report import (
 from bench.report import html as html_pages
 from bench.report.manifest import relative
 from bench.report.prose import READING, findings, how_to
-from bench.report.tables import plural, short
+from bench.report.tables import md_table, plural, short
 from bench.runs import Run
 
 TITLE = "# gdjax results"
@@ -228,6 +228,7 @@ def _summary(r: Run, hits: pd.DataFrame) -> list[str]:
         f"on seconds {ladder.win_counts(lad, 'seconds')}.",
         "",
     ]
+    out += _profile_table(lad)
     for p in r.plots.get(plots.RUN_PLOTS, []):
         reached = profiles.ratios(lad, "samples")["target"]
         listed = ", ".join(f"{k} {short(t)}" for k, t in reached.items())
@@ -238,6 +239,28 @@ def _summary(r: Run, hits: pd.DataFrame) -> list[str]:
             "",
         ]
     return out
+
+
+def _profile_table(lad: pd.DataFrame) -> list[str]:
+    """A profile's ratios as a table, where too few problems compare variants to plot it."""
+    r = profiles.ratios(lad, "samples")
+    if r.empty or profiles.plottable(lad):
+        return []
+    k = profiles.compared_problems(lad)
+    variants = [c for c in r.columns if c != "target"]
+    rows = [
+        [str(p), short(row["target"]), *(short(row[v]) for v in variants)]
+        for p, row in r.iterrows()
+    ]
+    return [
+        f"Performance profile not drawn: {plural(k, 'problem')} compared two variants or more, "
+        f"a profile needs {profiles.MIN_PROFILE_PROBLEMS} (below that its lines only say which "
+        "variant ran where). Its ratios instead: samples to the tightest reached target over "
+        "the best variant's (inf: not reached or not run):",
+        "",
+        md_table(["problem", "target", *variants], rows, set(range(1, len(variants) + 2))),
+        "",
+    ]
 
 
 # ---------------------------------------------------------------------------------- entry point
@@ -255,7 +278,8 @@ def readme_text(runs_dir: Path, results_dir: Path, *, smooth: float | None = Non
             files = [out_dir / f for f in names if (out_dir / f).is_file()]
             run.plots[problem] = relative(files, results_dir)
         profile = out_dir / profile_plot.PROFILE
-        if run.hits() is not None and profile.is_file():
+        hits = run.hits()
+        if hits is not None and profile.is_file() and profiles.plottable(ladder.ladder(hits)):
             run.plots[plots.RUN_PLOTS] = relative([profile], results_dir)
     return render_readme(found, smooth=smooth)
 
