@@ -99,7 +99,7 @@ def plot_paths(run: Run, problem: str, out_dir: Path) -> Path | None:
         paths = _lanes_paths(e[np.isclose(e["lr"].astype(float), lr, rtol=1e-9, atol=0)])
         drawn.append((key, lr, is_best, paths, f"C{i % 10}"))
         everything.append(paths.reshape(-1, 2))
-    marks = np.stack([obj.start, obj.w_star])
+    marks = np.concatenate([obj.start[None], obj.minimisers])
     (x0, x1), (y0, y1) = _box(np.concatenate(everything), marks)
     gx, gy = np.meshgrid(np.linspace(x0, x1, 160), np.linspace(y0, y1, 160))
     f = jax.jit(jax.vmap(obj.f))(np.stack([gx.ravel(), gy.ravel()], axis=1))
@@ -117,7 +117,9 @@ def plot_paths(run: Run, problem: str, out_dir: Path) -> Path | None:
         if len(m):  # where the median path ended (a batch lane at the saddle never moves)
             ax.plot(*m[-1], "o", color=color, ms=6, mec="k", mew=0.6)
     ax.plot(*obj.start, "k^", ms=7, label="start")
-    ax.plot(*obj.w_star, "k*", ms=11, label="global minimum")
+    best = obj.minimisers
+    label = "global minimum" if len(best) == 1 else "global minima"
+    ax.plot(best[:, 0], best[:, 1], "k*", ms=11, ls="none", label=label)
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_xlabel("w[0]")

@@ -69,6 +69,8 @@ class Objective:
         f_star: ``f(w_star)``, float64.
         start: the usual initial point, float64.
         hessian: ``H(w)`` in float64 at a point (closed form), for the curvature at the optimum.
+        twins: the other global minimisers, where ``w_star`` is not the only one (the saddle's
+            (0, -1)), float64.
     """
 
     name: str
@@ -77,6 +79,12 @@ class Objective:
     f_star: float
     start: np.ndarray
     hessian: Callable
+    twins: tuple = ()
+
+    @property
+    def minimisers(self) -> np.ndarray:
+        """Every known global minimiser, ``w_star`` first: (count, dim) float64."""
+        return np.stack([self.w_star, *self.twins])
 
     @property
     def dim(self) -> int:
@@ -98,7 +106,15 @@ def _saddle_hessian(w):
     return np.array([[2.0, 0.0], [0.0, 3.0 * w[1] ** 2 - 1.0]])
 
 
-SADDLE = Objective("saddle", _saddle, np.array([0.0, 1.0]), -0.25, np.zeros(2), _saddle_hessian)
+SADDLE = Objective(
+    "saddle",
+    _saddle,
+    np.array([0.0, 1.0]),
+    -0.25,
+    np.zeros(2),
+    _saddle_hessian,
+    twins=(np.array([0.0, -1.0]),),
+)
 
 
 def _beale(w):

@@ -160,3 +160,12 @@ def test_problems_of_the_same_shapes_share_one_compile():
 def test_bad_input_names_the_argument(call, err, words):
     with pytest.raises(err, match=words):
         call()
+
+
+def test_every_stated_global_minimiser_is_one():
+    from gdjax.problems.nonconvex import SADDLE
+
+    assert SADDLE.minimisers.shape == (2, 2)
+    for w in SADDLE.minimisers:
+        f, g = saddle_f(w)
+        assert f == SADDLE.f_star and not np.any(g)
